@@ -1,0 +1,1071 @@
+"""Validation: turn a loaded table into clean, typed data and account for every row.
+
+Three tables are validated here:
+
+* a **transaction log** (one row per order or order line) -> :class:`Transactions` with the
+  canonical columns ``customer_id`` (str), ``order_date`` (datetime64), ``amount`` (float,
+  negative for returns) and, when mapped, ``order_id``;
+* a **customer-attributes table** keyed by customer id -> :class:`CustomerAttributes`;
+* a **per-customer table with a target column** (the seed format) -> :class:`CustomerTable`.
+
+Each comes with a :class:`ValidationReport`: rows read, rows used, every dropped row counted by
+reason and every altered value counted by reason, with example rows, so that
+``rows_read == rows_used + sum(dropped)`` always holds and nothing is lost silently. Problems that
+make the table unusable (a required column missing, no parsable dates at all) are raised together
+as one :class:`~clv_core.errors.DataError`.
+
+Row numbers in messages are spreadsheet rows: the header is row 1, the first data row is row 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from clv_core.columns import ColumnMapping, detect_roles
+from clv_core.errors import DataError
+
+__all__ = [
+    "ISSUE_DESCRIPTIONS",
+    "CustomerAttributes",
+    "CustomerTable",
+    "ParsedAmounts",
+    "ParsedDates",
+    "RowIssue",
+    "Transactions",
+    "ValidationOptions",
+    "ValidationReport",
+    "parse_amounts",
+    "parse_dates",
+    "validate_customer_table",
+    "validate_customers",
+    "validate_transactions",
+]
+
+_EXAMPLES_PER_ISSUE = 3
+_EARLIEST_PLAUSIBLE_DATE = dt.date(1970, 1, 1)
+# Excel stores dates as days since 1899-12-30; 32874..73051 is 1990-01-01..2099-12-31, the range
+# in which a bare five-digit number in a date column is far more likely a date than anything else.
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_EXCEL_SERIAL_RANGE = (32874.0, 73051.0)
+
+
+class RowIssue(StrEnum):
+    """Why a row was dropped or a value altered. The keys are stable (JSON, UI catalogue)."""
+
+    MISSING_CUSTOMER_ID = "missing_customer_id"
+    MISSING_DATE = "missing_date"
+    UNPARSABLE_DATE = "unparsable_date"
+    DATE_TOO_EARLY = "date_too_early"
+    FUTURE_DATE = "future_date"
+    MISSING_AMOUNT = "missing_amount"
+    NON_NUMERIC_AMOUNT = "non_numeric_amount"
+    DUPLICATE_ROW = "duplicate_row"
+    DUPLICATE_CUSTOMER_ID = "duplicate_customer_id"
+    MISSING_TARGET = "missing_target"
+    NON_NUMERIC_TARGET = "non_numeric_target"
+    # Altered, not dropped:
+    AMOUNT_TEXT_CLEANED = "amount_text_cleaned"
+    AMOUNT_FROM_QUANTITY_AND_PRICE = "amount_from_quantity_and_price"
+    TIMEZONE_REMOVED = "timezone_removed"
+    NEGATIVE_TARGET_CLIPPED = "negative_target_clipped"
+    UNPARSABLE_VALUE_SET_MISSING = "unparsable_value_set_missing"
+    ORDER_LINES_COMBINED = "order_lines_combined"
+
+
+ISSUE_DESCRIPTIONS: Mapping[RowIssue, str] = {
+    RowIssue.MISSING_CUSTOMER_ID: "customer id is empty",
+    RowIssue.MISSING_DATE: "order date is empty",
+    RowIssue.UNPARSABLE_DATE: "order date is not a recognised date",
+    RowIssue.DATE_TOO_EARLY: "order date is before 1970 (usually a placeholder such as 1900-01-01)",
+    RowIssue.FUTURE_DATE: "order date is after the latest valid date (in the future)",
+    RowIssue.MISSING_AMOUNT: "amount is empty",
+    RowIssue.NON_NUMERIC_AMOUNT: "amount is not a number",
+    RowIssue.DUPLICATE_ROW: "exact duplicate of an earlier row",
+    RowIssue.DUPLICATE_CUSTOMER_ID: "customer id already appeared on an earlier row",
+    RowIssue.MISSING_TARGET: "target value is empty",
+    RowIssue.NON_NUMERIC_TARGET: "target value is not a number",
+    RowIssue.AMOUNT_TEXT_CLEANED: "amount had currency symbols, spaces or separators removed",
+    RowIssue.AMOUNT_FROM_QUANTITY_AND_PRICE: "amount computed as quantity x unit price",
+    RowIssue.TIMEZONE_REMOVED: "time-zone offset removed from the date (local time kept)",
+    RowIssue.NEGATIVE_TARGET_CLIPPED: "negative target set to 0",
+    RowIssue.UNPARSABLE_VALUE_SET_MISSING: "value could not be parsed and was set to missing",
+    RowIssue.ORDER_LINES_COMBINED: "order line merged into its order (same customer and order id)",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ValidationReport:
+    """What validation did to a table, row by row.
+
+    Attributes
+    ----------
+    table
+        Which table this is: ``"transactions"``, ``"customers"`` or ``"customer_table"``.
+    rows_read, rows_used
+        Data rows in the input and rows that made it into the output.
+    dropped
+        Reason key -> number of rows dropped for it. ``rows_read == rows_used + sum(dropped)``.
+    altered
+        Reason key -> number of rows kept with a changed value.
+    examples
+        Reason key -> a few ``"row N: 'value'"`` strings, so an analyst can find them.
+    warnings
+        Sentences about the data as a whole (e.g. too few repeat buyers).
+    summary
+        Plain facts about the clean data (customers, date range, returns, ...).
+    """
+
+    table: str
+    source_name: str = ""
+    rows_read: int
+    rows_used: int
+    dropped: Mapping[str, int] = field(default_factory=dict)
+    altered: Mapping[str, int] = field(default_factory=dict)
+    examples: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    summary: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.rows_read != self.rows_used + sum(self.dropped.values()):
+            raise ValueError(
+                f"row accounting is broken for {self.table}: read {self.rows_read}, used "
+                f"{self.rows_used}, dropped {dict(self.dropped)}"
+            )
+
+    @property
+    def rows_dropped(self) -> int:
+        """All dropped rows, whatever the reason."""
+        return sum(self.dropped.values())
+
+    def with_warnings(self, *warnings: str) -> ValidationReport:
+        """A copy with more warnings appended."""
+        return _replace_report(self, warnings=self.warnings + tuple(warnings))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-serialisable data (used by ``--json`` and the app)."""
+        return {
+            "table": self.table,
+            "source": self.source_name,
+            "rows_read": self.rows_read,
+            "rows_used": self.rows_used,
+            "rows_dropped": self.rows_dropped,
+            "dropped": dict(self.dropped),
+            "altered": dict(self.altered),
+            "examples": {key: list(values) for key, values in self.examples.items()},
+            "warnings": list(self.warnings),
+            "summary": {key: _json_value(value) for key, value in self.summary.items()},
+        }
+
+    def describe(self) -> list[str]:
+        """Human-readable lines: the accounting, then each reason with examples, then warnings."""
+        name = f"{self.table} ({self.source_name})" if self.source_name else self.table
+        lines = [
+            f"{name}: {self.rows_read:,} rows read, {self.rows_used:,} used, "
+            f"{self.rows_dropped:,} dropped"
+        ]
+        for kind, counts in (("dropped", self.dropped), ("altered", self.altered)):
+            for key, count in counts.items():
+                text = ISSUE_DESCRIPTIONS.get(RowIssue(key), key) if key in _ISSUE_KEYS else key
+                example = "; ".join(self.examples.get(key, ()))
+                suffix = f" (e.g. {example})" if example else ""
+                lines.append(f"  {kind} {count:,}: {text}{suffix}")
+        lines.extend(f"  warning: {warning}" for warning in self.warnings)
+        return lines
+
+
+_ISSUE_KEYS = {issue.value for issue in RowIssue}
+
+
+def _replace_report(report: ValidationReport, **changes: Any) -> ValidationReport:
+    values = {name: getattr(report, name) for name in ValidationReport.__dataclass_fields__}
+    values.update(changes)
+    return ValidationReport(**values)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp | dt.date):
+        return value.isoformat()[:10] if not isinstance(value, pd.Timestamp) else str(value.date())
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+class _Accounting:
+    """Collects drops and alterations while a table is validated, then freezes a report."""
+
+    def __init__(self, row_numbers: np.ndarray) -> None:
+        self.row_numbers = row_numbers
+        self.dropped: dict[str, int] = {}
+        self.altered: dict[str, int] = {}
+        self.examples: dict[str, tuple[str, ...]] = {}
+
+    def record(
+        self,
+        issue: RowIssue,
+        mask: np.ndarray,
+        values: pd.Series | None,
+        *,
+        dropped: bool,
+    ) -> None:
+        """Count the rows in ``mask`` for ``issue`` and keep a few examples."""
+        count = int(mask.sum())
+        if count == 0:
+            return
+        target = self.dropped if dropped else self.altered
+        target[issue.value] = target.get(issue.value, 0) + count
+        positions = np.flatnonzero(mask)[:_EXAMPLES_PER_ISSUE]
+        examples = []
+        for position in positions:
+            row = int(self.row_numbers[position])
+            if values is None:
+                examples.append(f"row {row}")
+            else:
+                examples.append(f"row {row}: {values.iloc[position]!r}")
+        self.examples[issue.value] = self.examples.get(issue.value, ()) + tuple(examples)
+
+    def report(
+        self,
+        *,
+        table: str,
+        source_name: str,
+        rows_read: int,
+        rows_used: int,
+        warnings: list[str],
+        summary: dict[str, Any],
+    ) -> ValidationReport:
+        return ValidationReport(
+            table=table,
+            source_name=source_name,
+            rows_read=rows_read,
+            rows_used=rows_used,
+            dropped=dict(self.dropped),
+            altered=dict(self.altered),
+            examples={key: values[:_EXAMPLES_PER_ISSUE] for key, values in self.examples.items()},
+            warnings=tuple(warnings),
+            summary=summary,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Dates
+# --------------------------------------------------------------------------------------------
+
+# Candidate formats, tried adaptively (the one that parses most of a sample first). pandas'
+# strptime accepts one- or two-digit months, days and hours for %m, %d and %H.
+_DATE_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y/%m/%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%d.%m.%Y",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%Y%m%d",
+    "%Y年%m月%d日",
+    "%Y年%m月%d日 %H:%M:%S",
+    "%Y年%m月%d日 %H:%M",
+    "%Y.%m.%d",
+)
+_MONTH_FIRST_FORMATS = ("%m/%d/%Y", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M")
+_DAY_FIRST_FORMATS = ("%d/%m/%Y", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M")
+SUPPORTED_DATE_EXAMPLES = (
+    "2024-01-31, 2024-01-31 14:05:00, 2024/1/31, 31.01.2024, 20240131, 2024年1月31日, "
+    "1/31/2024 or 31/1/2024 (order decided from the data), Excel date numbers such as 45322"
+)
+# A UTC offset or "Z" right after a time of day (optionally with fractional seconds).
+_TIMEZONE_SUFFIX = re.compile(r"(?:(?<=:\d\d)|(?<=\.\d{3})|(?<=\.\d{6}))(?:Z|[+-]\d\d:?\d\d)$")
+_SLASH_YEAR_LAST = re.compile(r"^(\d{1,2})/(\d{1,2})/\d{4}")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDates:
+    """Result of :func:`parse_dates`: the values and what was learnt about the column."""
+
+    values: pd.Series
+    timezone_removed: np.ndarray
+    warnings: tuple[str, ...] = ()
+
+
+def parse_dates(values: pd.Series, *, dayfirst: bool | None = None) -> ParsedDates:
+    """Parse a column of dates written in mixed common formats, vectorised.
+
+    Parameters
+    ----------
+    values
+        Strings (as loaded from text files), datetimes (from XLSX/Parquet) or numbers (Excel
+        serials, or 8-digit ``YYYYMMDD`` integers).
+    dayfirst
+        Order of ``a/b/yyyy`` dates. ``None`` decides from the data: a first part above 12 means
+        day first, a second part above 12 means month first; without evidence month first is
+        assumed and a warning says so.
+
+    Returns
+    -------
+    ParsedDates
+        ``values`` is datetime64 (time-zone naive, local wall time kept) with NaT where a value
+        is missing or could not be parsed; ``timezone_removed`` marks values that carried an
+        offset. Supported forms: see ``SUPPORTED_DATE_EXAMPLES``.
+    """
+    index = values.index
+    no_offsets = np.zeros(len(values), dtype=bool)
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        naive = values.dt.tz_localize(None).astype("datetime64[ns]")
+        return ParsedDates(naive, values.notna().to_numpy())
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return ParsedDates(values.astype("datetime64[ns]"), no_offsets)
+    if pd.api.types.is_numeric_dtype(values):
+        return ParsedDates(_parse_numeric_dates(values.astype("float64")), no_offsets)
+    if values.dtype == object:
+        # Spreadsheets can mix real datetimes, numbers and text in one column.
+        is_datetime = values.map(lambda v: isinstance(v, dt.datetime | dt.date)).to_numpy(bool)
+        if is_datetime.any():
+            result = pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+            result[is_datetime] = pd.to_datetime(values[is_datetime].astype(str), errors="coerce")
+            rest = parse_dates(values[~is_datetime].astype("string"), dayfirst=dayfirst)
+            result[~is_datetime] = rest.values
+            offsets = no_offsets.copy()
+            offsets[~is_datetime] = rest.timezone_removed
+            return ParsedDates(result, offsets, rest.warnings)
+
+    text = values.astype("string").str.strip()
+    offsets = text.str.contains(_TIMEZONE_SUFFIX, na=False).to_numpy(bool)
+    if offsets.any():
+        text = text.str.replace(_TIMEZONE_SUFFIX, "", regex=True)
+    result = pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+    remaining = text.notna().to_numpy(bool)
+    warnings: list[str] = []
+
+    formats = list(_DATE_FORMATS)
+    slash_formats, slash_warning = _slash_formats(text[remaining], dayfirst)
+    formats.extend(slash_formats)
+    if slash_warning:
+        warnings.append(slash_warning)
+
+    # Adaptive pass: the format that parses most of a sample of what is left goes first, over
+    # all remaining values at once; typically one format covers the whole column in one pass.
+    while remaining.any() and formats:
+        sample = text[remaining].iloc[:2000]
+        hits = {
+            fmt: int(pd.to_datetime(sample, format=fmt, errors="coerce").notna().sum())
+            for fmt in formats
+        }
+        best = max(hits, key=lambda fmt: hits[fmt])
+        if hits[best] == 0:
+            break
+        parsed = pd.to_datetime(text[remaining], format=best, errors="coerce")
+        result[remaining] = parsed
+        remaining = remaining & result.isna().to_numpy(bool)
+        formats.remove(best)
+    if remaining.any():
+        numbers = pd.to_numeric(text[remaining], errors="coerce")
+        result[remaining] = _parse_numeric_dates(numbers)
+    return ParsedDates(result, offsets & result.notna().to_numpy(bool), tuple(warnings))
+
+
+def _slash_formats(text: pd.Series, dayfirst: bool | None) -> tuple[tuple[str, ...], str | None]:
+    """Pick month/day order for ``a/b/yyyy`` dates from the evidence in the column."""
+    if dayfirst is True:
+        return _DAY_FIRST_FORMATS, None
+    if dayfirst is False:
+        return _MONTH_FIRST_FORMATS, None
+    parts = text.str.extract(_SLASH_YEAR_LAST).dropna()
+    if parts.empty:
+        return _MONTH_FIRST_FORMATS, None
+    first_above_12 = bool((parts[0].astype(int) > 12).any())
+    second_above_12 = bool((parts[1].astype(int) > 12).any())
+    if first_above_12 and not second_above_12:
+        return _DAY_FIRST_FORMATS, None
+    if second_above_12:
+        # With evidence both ways the column mixes conventions; the minority fails to parse
+        # and is counted as unparsable rather than being silently read the wrong way round.
+        return _MONTH_FIRST_FORMATS, None
+    return _MONTH_FIRST_FORMATS, (
+        "Dates like 1/2/2024 are ambiguous and were read as month/day/year; "
+        "set day-first if they are day/month/year."
+    )
+
+
+def _parse_numeric_dates(numbers: pd.Series) -> pd.Series:
+    """Numbers as dates: 8-digit ``YYYYMMDD`` integers, or Excel serials in 1990-2099."""
+    result = pd.Series(pd.NaT, index=numbers.index, dtype="datetime64[ns]")
+    whole = numbers.notna() & ((numbers % 1) == 0)
+    eight_digits = whole & numbers.between(19000101, 21001231)
+    if eight_digits.any():
+        as_text = numbers[eight_digits].astype("int64").astype(str)
+        result[eight_digits] = pd.to_datetime(as_text, format="%Y%m%d", errors="coerce")
+    serial = numbers.between(*_EXCEL_SERIAL_RANGE) & ~eight_digits
+    if serial.any():
+        result[serial] = _EXCEL_EPOCH + pd.to_timedelta(numbers[serial], unit="D")
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Amounts
+# --------------------------------------------------------------------------------------------
+
+_CURRENCY = re.compile(r"(?i)(rmb|cny|usd|eur|gbp|jpy|hkd|元|[¥￥$€£\s\u00a0\u202f'])")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedAmounts:
+    """Result of :func:`parse_amounts`."""
+
+    values: pd.Series
+    cleaned: np.ndarray
+
+
+def parse_amounts(values: pd.Series, *, decimal_comma: bool | None = None) -> ParsedAmounts:
+    """Parse money values, vectorised.
+
+    Plain numbers are taken as they are. Text such as ``"¥1,234.50"``, ``"1 234,50 €"``,
+    ``"(12.00)"`` (accounting negative) or ``"12.00-"`` is cleaned and marked in ``cleaned``.
+    ``decimal_comma`` decides whether ``","`` is the decimal mark; ``None`` decides from the
+    values that need cleaning (``1.234,56`` / ``12,5`` patterns).
+
+    Returns
+    -------
+    ParsedAmounts
+        float64 values with NaN where a value is missing, not a number or not finite.
+    """
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        numbers = values.astype("float64")
+        numbers = numbers.where(np.isfinite(numbers))
+        return ParsedAmounts(numbers, np.zeros(len(values), dtype=bool))
+    text = values.astype("string").str.strip()
+    numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+    needs_cleaning = (numbers.isna() & text.notna()).to_numpy(bool)
+    cleaned_mask = np.zeros(len(values), dtype=bool)
+    if needs_cleaning.any():
+        raw = text[needs_cleaning].str.replace(_CURRENCY, "", regex=True)
+        negative = raw.str.fullmatch(r"\(.*\)|.*-", na=False)
+        raw = raw.str.strip("()").str.rstrip("-")
+        raw = raw.where(~negative, "-" + raw)
+        raw = _normalise_separators(raw, decimal_comma)
+        repaired = pd.to_numeric(raw, errors="coerce").astype("float64")
+        numbers[needs_cleaning] = repaired
+        cleaned_mask[needs_cleaning] = repaired.notna().to_numpy(bool)
+    numbers = numbers.where(np.isfinite(numbers))
+    return ParsedAmounts(numbers, cleaned_mask & numbers.notna().to_numpy(bool))
+
+
+def _normalise_separators(raw: pd.Series, decimal_comma: bool | None) -> pd.Series:
+    """Rewrite ``1.234,56`` / ``1,234.56`` / ``12,5`` with ``.`` as the only decimal mark.
+
+    With both marks in a value the rightmost one is the decimal mark. A lone comma is a decimal
+    mark when ``decimal_comma`` says so, or (undecided) when it is not followed by exactly three
+    digits; ``1,234`` alone stays a thousands separator unless the column's unambiguous values
+    use decimal commas.
+    """
+    last_comma = raw.str.rfind(",")
+    last_dot = raw.str.rfind(".")
+    comma_is_decimal = (last_comma > last_dot) & (last_dot >= 0)
+    lone_comma = (last_comma >= 0) & (last_dot < 0)
+    if decimal_comma is None:
+        three_digits_after = raw.str.contains(r",\d{3}$", regex=True, na=False)
+        single_comma = raw.str.count(",") == 1
+        unambiguous_decimal = lone_comma & single_comma & ~three_digits_after
+        ambiguous = lone_comma & single_comma & three_digits_after
+        column_uses_decimal_comma = bool(
+            (unambiguous_decimal | comma_is_decimal).sum()
+            > ((last_dot > last_comma) & (last_comma >= 0)).sum()
+        )
+        comma_is_decimal = comma_is_decimal | unambiguous_decimal
+        if column_uses_decimal_comma:
+            comma_is_decimal = comma_is_decimal | ambiguous
+    elif decimal_comma:
+        comma_is_decimal = comma_is_decimal | lone_comma
+    decimal_text = raw.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    thousands_text = raw.str.replace(",", "", regex=False)
+    return decimal_text.where(comma_is_decimal.fillna(False), thousands_text)
+
+
+def _clean_ids(values: pd.Series) -> pd.Series:
+    """Customer/order ids as stripped strings; ``1001.0`` from a spreadsheet becomes ``1001``."""
+    if pd.api.types.is_float_dtype(values):
+        whole = values.notna() & ((values % 1) == 0)
+        text = values.astype("string")
+        text[whole] = values[whole].astype("int64").astype("string")
+        return text.astype("str")
+    text = values.astype("string").str.strip()
+    text = text.mask(text == "")
+    return text.astype("str")
+
+
+# --------------------------------------------------------------------------------------------
+# Transactions
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ValidationOptions:
+    """Settings of transaction validation.
+
+    Attributes
+    ----------
+    latest_valid_date
+        Orders after this date are dropped as future dates. ``None`` means today.
+    drop_duplicate_rows
+        Drop rows identical in every column to an earlier row (exports appended twice).
+        ``None`` (default) drops them only when rows can be told apart (an order id column is
+        mapped, or the dates carry a time of day); in a date-only log without order ids two
+        identical orders on one day are normal, so they are kept and a warning counts them.
+    dayfirst
+        Order of ``a/b/yyyy`` dates; ``None`` decides from the data.
+    decimal_comma
+        Whether ``","`` is the decimal mark in amounts; ``None`` decides from the data.
+    """
+
+    latest_valid_date: dt.date | None = None
+    drop_duplicate_rows: bool | None = None
+    dayfirst: bool | None = None
+    decimal_comma: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transactions:
+    """A validated transaction log.
+
+    ``frame`` has the columns ``customer_id`` (str), ``order_date`` (datetime64[ns]),
+    ``amount`` (float64; negative = return) and ``order_id`` (str, only when mapped). With an
+    order id, order lines are already combined into one row per order.
+    """
+
+    frame: pd.DataFrame
+    report: ValidationReport
+    mapping: ColumnMapping
+
+    @property
+    def first_date(self) -> pd.Timestamp:
+        """Date of the earliest order."""
+        return pd.Timestamp(self.frame["order_date"].min())
+
+    @property
+    def last_date(self) -> pd.Timestamp:
+        """Date of the latest order (the default ``as_of``)."""
+        return pd.Timestamp(self.frame["order_date"].max())
+
+
+def validate_transactions(
+    frame: pd.DataFrame,
+    mapping: ColumnMapping | None = None,
+    *,
+    options: ValidationOptions | None = None,
+    source_name: str = "",
+) -> Transactions:
+    """Validate a transaction log and return clean orders with a full row account.
+
+    Parameters
+    ----------
+    frame
+        The loaded table (text columns as strings, or native types from XLSX/Parquet).
+    mapping
+        Column roles; detected with :func:`~clv_core.columns.detect_roles` when ``None``.
+        Needs ``customer_id``, ``order_date`` and either ``amount`` or ``quantity`` +
+        ``unit_price``; ``order_id`` is optional.
+    options
+        See :class:`ValidationOptions`.
+    source_name
+        File name for the report and messages.
+
+    Returns
+    -------
+    Transactions
+        Clean orders; returns (negative amounts) are kept and netted by later steps, and are
+        counted in the report summary.
+
+    Raises
+    ------
+    DataError
+        Required columns are missing, the date column holds no dates, or no row survives.
+    """
+    options = options or ValidationOptions()
+    mapping = mapping or detect_roles(frame)
+    _require_roles(frame, mapping)
+    latest = pd.Timestamp(options.latest_valid_date or dt.date.today()) + pd.Timedelta(days=1)
+
+    rows_read = len(frame)
+    accounting = _Accounting(np.arange(rows_read) + 2)
+    keep = np.ones(rows_read, dtype=bool)
+    warnings: list[str] = []
+
+    customer_column = str(mapping.customer_id)
+    customer_ids = _clean_ids(frame[customer_column])
+    missing_id = customer_ids.isna().to_numpy(bool) & keep
+    accounting.record(RowIssue.MISSING_CUSTOMER_ID, missing_id, None, dropped=True)
+    keep &= ~missing_id
+
+    date_column = str(mapping.order_date)
+    raw_dates = frame[date_column]
+    parsed = parse_dates(raw_dates, dayfirst=options.dayfirst)
+    warnings.extend(parsed.warnings)
+    dates = parsed.values
+    duplicate = frame.duplicated().to_numpy(bool) & keep
+    drop_duplicates = options.drop_duplicate_rows
+    if drop_duplicates is None:
+        has_time = bool((dates.dropna().dt.normalize() != dates.dropna()).any())
+        drop_duplicates = mapping.order_id is not None or has_time
+    if drop_duplicates:
+        accounting.record(RowIssue.DUPLICATE_ROW, duplicate, None, dropped=True)
+        keep &= ~duplicate
+    elif duplicate.any():
+        warnings.append(
+            f"{int(duplicate.sum()):,} rows are exact copies of an earlier row "
+            f"(e.g. {_examples(frame[date_column], duplicate)}). They were kept because the log "
+            "has no order id and no time of day, so they may be separate orders; drop duplicate "
+            "rows explicitly if they are double-counted exports."
+        )
+    missing_date = raw_dates.isna().to_numpy(bool) & keep
+    accounting.record(RowIssue.MISSING_DATE, missing_date, None, dropped=True)
+    keep &= ~missing_date
+    unparsable = dates.isna().to_numpy(bool) & keep
+    if unparsable.any() and unparsable.sum() == keep.sum():
+        raise DataError(
+            f"The order date column '{date_column}' has no value that could be read as a date "
+            f"(e.g. {_examples(raw_dates, unparsable)}). Supported forms: "
+            f"{SUPPORTED_DATE_EXAMPLES}. Check the column mapping or convert the dates."
+        )
+    accounting.record(RowIssue.UNPARSABLE_DATE, unparsable, raw_dates, dropped=True)
+    keep &= ~unparsable
+    accounting.record(
+        RowIssue.TIMEZONE_REMOVED, parsed.timezone_removed & keep, raw_dates, dropped=False
+    )
+    too_early = (dates < pd.Timestamp(_EARLIEST_PLAUSIBLE_DATE)).to_numpy(bool) & keep
+    accounting.record(RowIssue.DATE_TOO_EARLY, too_early, raw_dates, dropped=True)
+    keep &= ~too_early
+    future = (dates >= latest).to_numpy(bool) & keep
+    accounting.record(RowIssue.FUTURE_DATE, future, raw_dates, dropped=True)
+    keep &= ~future
+
+    amounts, amount_source = _transaction_amounts(frame, mapping, options, accounting, keep)
+    keep &= amounts.notna().to_numpy(bool)
+
+    clean = pd.DataFrame(
+        {
+            "customer_id": customer_ids[keep].to_numpy(),
+            "order_date": dates[keep].to_numpy(),
+            "amount": amounts[keep].to_numpy(),
+        }
+    )
+    if mapping.order_id is not None:
+        order_ids = _clean_ids(frame[mapping.order_id])[keep]
+        clean["order_id"] = order_ids.to_numpy()
+        clean, combined = _combine_order_lines(clean)
+        if combined:
+            accounting.altered[RowIssue.ORDER_LINES_COMBINED.value] = combined
+    rows_used = int(keep.sum())
+    if rows_used == 0:
+        raise DataError(
+            "No usable transaction rows remain after validation.",
+            problems=[
+                f"{count:,} rows: {ISSUE_DESCRIPTIONS[RowIssue(key)]}"
+                f" (e.g. {'; '.join(accounting.examples.get(key, ()))})"
+                for key, count in accounting.dropped.items()
+            ],
+        )
+    if rows_used < 0.8 * rows_read:
+        warnings.append(
+            f"Only {rows_used / rows_read:.0%} of the rows could be used; check the dropped-row "
+            "reasons below and the column mapping."
+        )
+    summary = _transaction_summary(clean)
+    summary["amount_source"] = amount_source
+    report = accounting.report(
+        table="transactions",
+        source_name=source_name,
+        rows_read=rows_read,
+        rows_used=rows_used,
+        warnings=warnings,
+        summary=summary,
+    )
+    return Transactions(frame=clean, report=report, mapping=mapping)
+
+
+def _require_roles(frame: pd.DataFrame, mapping: ColumnMapping) -> None:
+    problems = []
+    if mapping.customer_id is None:
+        problems.append("no customer id column (e.g. customer_id, user_id, 用户ID, 客户ID)")
+    if mapping.order_date is None:
+        problems.append("no order date column (e.g. order_date, date, 下单时间, 订单日期)")
+    if mapping.amount is None and (mapping.quantity is None or mapping.unit_price is None):
+        problems.append(
+            "no amount column (e.g. amount, revenue, 订单金额, 金额), nor quantity + unit price"
+        )
+    if problems:
+        raise DataError(
+            "The transaction table is missing required columns. Map them explicitly "
+            f"(found columns: {[str(c) for c in frame.columns]}):",
+            problems=problems,
+        )
+
+
+def _transaction_amounts(
+    frame: pd.DataFrame,
+    mapping: ColumnMapping,
+    options: ValidationOptions,
+    accounting: _Accounting,
+    keep: np.ndarray,
+) -> tuple[pd.Series, str]:
+    """Amount per row (NaN for rows to drop), recording missing/non-numeric/cleaned rows."""
+    if mapping.amount is not None:
+        raw = frame[mapping.amount]
+        parsed = parse_amounts(raw, decimal_comma=options.decimal_comma)
+        source = f"column '{mapping.amount}'"
+        cleaned = parsed.cleaned
+        amounts = parsed.values
+        missing = raw.isna().to_numpy(bool)
+    else:
+        quantity_raw = frame[str(mapping.quantity)]
+        price_raw = frame[str(mapping.unit_price)]
+        quantity = parse_amounts(quantity_raw, decimal_comma=options.decimal_comma)
+        price = parse_amounts(price_raw, decimal_comma=options.decimal_comma)
+        amounts = quantity.values * price.values
+        missing = (quantity_raw.isna() | price_raw.isna()).to_numpy(bool)
+        cleaned = quantity.cleaned | price.cleaned
+        raw = quantity_raw.astype("string") + " x " + price_raw.astype("string")
+        source = f"'{mapping.quantity}' x '{mapping.unit_price}'"
+        accounting.record(
+            RowIssue.AMOUNT_FROM_QUANTITY_AND_PRICE,
+            keep & amounts.notna().to_numpy(bool),
+            None,
+            dropped=False,
+        )
+    missing = missing & keep
+    accounting.record(RowIssue.MISSING_AMOUNT, missing, None, dropped=True)
+    non_numeric = amounts.isna().to_numpy(bool) & keep & ~missing
+    if non_numeric.any() and non_numeric.sum() == (keep & ~missing).sum():
+        raise DataError(
+            f"The amount {source} has no numeric value (e.g. {_examples(raw, non_numeric)}). "
+            "Check the column mapping."
+        )
+    accounting.record(RowIssue.NON_NUMERIC_AMOUNT, non_numeric, raw, dropped=True)
+    accounting.record(RowIssue.AMOUNT_TEXT_CLEANED, cleaned & keep, raw, dropped=False)
+    return amounts.where(keep), source
+
+
+def _combine_order_lines(clean: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """One row per (customer, order id): earliest line time, summed amount."""
+    grouped = clean.groupby(["customer_id", "order_id"], sort=False, observed=True)
+    if grouped.ngroups == len(clean):
+        return clean, 0
+    orders = grouped.agg(order_date=("order_date", "min"), amount=("amount", "sum"))
+    orders = orders.reset_index()[["customer_id", "order_date", "amount", "order_id"]]
+    return orders, len(clean) - len(orders)
+
+
+def _transaction_summary(clean: pd.DataFrame) -> dict[str, Any]:
+    amounts = clean["amount"]
+    returns = amounts < 0
+    orders_per_customer = clean.groupby("customer_id", sort=False).size()
+    return {
+        "n_customers": int(orders_per_customer.size),
+        "n_orders": len(clean),
+        "first_date": pd.Timestamp(clean["order_date"].min()),
+        "last_date": pd.Timestamp(clean["order_date"].max()),
+        "n_returns": int(returns.sum()),
+        "returns_amount": round(abs(float(amounts[returns].sum())), 2),
+        "n_zero_amount": int((amounts == 0).sum()),
+        "net_amount": round(float(amounts.sum()), 2),
+        "repeat_customer_share": round(float((orders_per_customer > 1).mean()), 4),
+    }
+
+
+def _examples(values: pd.Series, mask: np.ndarray) -> str:
+    positions = np.flatnonzero(mask)[:_EXAMPLES_PER_ISSUE]
+    return ", ".join(f"row {p + 2}: {values.iloc[p]!r}" for p in positions)
+
+
+# --------------------------------------------------------------------------------------------
+# Customer attributes and per-customer tables
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerAttributes:
+    """A validated customer-attributes table.
+
+    ``frame`` is indexed by ``customer_id`` (str) and holds numeric columns (float64),
+    categorical columns (str) and date columns (datetime64), listed in the three tuples.
+    ``signup_column`` names the signup date column when there is one (it is also in
+    ``date_columns``).
+    """
+
+    frame: pd.DataFrame
+    numeric_columns: tuple[str, ...]
+    categorical_columns: tuple[str, ...]
+    date_columns: tuple[str, ...]
+    signup_column: str | None
+    report: ValidationReport
+
+
+def validate_customers(
+    frame: pd.DataFrame,
+    *,
+    customer_id_column: str | None = None,
+    signup_column: str | None = None,
+    source_name: str = "",
+) -> CustomerAttributes:
+    """Validate a customer-attributes table (one row per customer).
+
+    Every column other than the id is typed: numeric when at least 95% of its values are
+    numbers, a date when at least 90% are dates, otherwise categorical. Values that do not fit
+    the chosen type become missing and are counted. Rows without an id and repeated ids (the
+    first row is kept) are dropped and counted.
+
+    Raises
+    ------
+    DataError
+        No customer id column can be found.
+    """
+    overrides: dict[str, str | None] = {"customer_id": customer_id_column}
+    if signup_column is not None:
+        overrides["signup_date"] = signup_column
+    mapping = detect_roles(frame, overrides={k: v for k, v in overrides.items() if v})
+    if mapping.customer_id is None:
+        raise DataError(
+            "The customer table has no customer id column (e.g. customer_id, user_id, 用户ID). "
+            f"Found columns: {[str(c) for c in frame.columns]}. Name it explicitly."
+        )
+    typed, report = _validate_keyed_table(
+        frame,
+        id_column=mapping.customer_id,
+        skip_columns=(),
+        signup_column=mapping.signup_date,
+        table="customers",
+        source_name=source_name,
+    )
+    return CustomerAttributes(
+        frame=typed.frame,
+        numeric_columns=typed.numeric,
+        categorical_columns=typed.categorical,
+        date_columns=typed.dates,
+        signup_column=mapping.signup_date,
+        report=report,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerTable:
+    """A validated per-customer table with a target column (no transactions).
+
+    ``features`` is indexed by ``customer_id`` and holds the typed feature columns (dates are
+    already turned into ``days_since_<column>`` relative to ``reference_date``); ``target`` is
+    the value to predict, aligned with ``features``.
+    """
+
+    features: pd.DataFrame
+    target: pd.Series
+    numeric_columns: tuple[str, ...]
+    categorical_columns: tuple[str, ...]
+    reference_date: pd.Timestamp | None
+    report: ValidationReport
+    mapping: ColumnMapping
+
+
+def validate_customer_table(
+    frame: pd.DataFrame,
+    mapping: ColumnMapping | None = None,
+    *,
+    reference_date: dt.date | None = None,
+    source_name: str = "",
+) -> CustomerTable:
+    """Validate a per-customer table with a target column (e.g. 用户ID, 注册时间, ..., 终身价值).
+
+    Parameters
+    ----------
+    frame
+        One row per customer.
+    mapping
+        Needs ``customer_id`` and ``target``; ``signup_date`` is optional.
+    reference_date
+        Date against which date columns become "days since"; default: the latest date found in
+        the table's date columns.
+
+    Raises
+    ------
+    DataError
+        The id or target column is missing, or no row has a numeric target.
+    """
+    mapping = mapping or detect_roles(frame)
+    problems = []
+    if mapping.customer_id is None:
+        problems.append("no customer id column (e.g. customer_id, 用户ID)")
+    if mapping.target is None:
+        problems.append("no target column (e.g. lifetime_value, clv, 终身价值)")
+    if problems:
+        raise DataError(
+            "The per-customer table is missing required columns. Map them explicitly "
+            f"(found columns: {[str(c) for c in frame.columns]}):",
+            problems=problems,
+        )
+    target_column = str(mapping.target)
+    raw_target = frame[target_column]
+    target = parse_amounts(raw_target).values
+
+    rows_read = len(frame)
+    accounting = _Accounting(np.arange(rows_read) + 2)
+    keep = np.ones(rows_read, dtype=bool)
+    missing = raw_target.isna().to_numpy(bool)
+    accounting.record(RowIssue.MISSING_TARGET, missing, None, dropped=True)
+    non_numeric = target.isna().to_numpy(bool) & ~missing
+    accounting.record(RowIssue.NON_NUMERIC_TARGET, non_numeric, raw_target, dropped=True)
+    keep &= ~(missing | non_numeric)
+    negative = (target < 0).to_numpy(bool) & keep
+    accounting.record(RowIssue.NEGATIVE_TARGET_CLIPPED, negative, raw_target, dropped=False)
+    if not keep.any():
+        raise DataError(
+            f"The target column '{target_column}' has no numeric value "
+            f"(e.g. {_examples(raw_target, non_numeric | missing)})."
+        )
+    typed, report = _validate_keyed_table(
+        frame,
+        id_column=str(mapping.customer_id),
+        skip_columns=(target_column,),
+        signup_column=mapping.signup_date,
+        table="customer_table",
+        source_name=source_name,
+        accounting=accounting,
+        keep=keep,
+    )
+    target_by_id = pd.Series(
+        target.clip(lower=0).to_numpy()[typed.kept_positions],
+        index=typed.frame.index,
+        name="target",
+    )
+    features, numeric, reference = _dates_to_days(typed, reference_date)
+    return CustomerTable(
+        features=features,
+        target=target_by_id,
+        numeric_columns=numeric,
+        categorical_columns=typed.categorical,
+        reference_date=reference,
+        report=report,
+        mapping=mapping,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _TypedTable:
+    frame: pd.DataFrame
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    dates: tuple[str, ...]
+    kept_positions: np.ndarray
+
+
+def _validate_keyed_table(
+    frame: pd.DataFrame,
+    *,
+    id_column: str,
+    skip_columns: tuple[str, ...],
+    signup_column: str | None,
+    table: str,
+    source_name: str,
+    accounting: _Accounting | None = None,
+    keep: np.ndarray | None = None,
+) -> tuple[_TypedTable, ValidationReport]:
+    """Shared part of customer-table validation: ids, duplicate ids, column typing."""
+    rows_read = len(frame)
+    accounting = accounting or _Accounting(np.arange(rows_read) + 2)
+    keep = np.ones(rows_read, dtype=bool) if keep is None else keep.copy()
+    ids = _clean_ids(frame[id_column])
+    missing_id = ids.isna().to_numpy(bool) & keep
+    accounting.record(RowIssue.MISSING_CUSTOMER_ID, missing_id, None, dropped=True)
+    keep &= ~missing_id
+    duplicate = np.zeros(rows_read, dtype=bool)
+    duplicate[keep] = ids[keep].duplicated().to_numpy(bool)
+    accounting.record(RowIssue.DUPLICATE_CUSTOMER_ID, duplicate, ids, dropped=True)
+    keep &= ~duplicate
+
+    kept = frame.loc[keep]
+    typed = pd.DataFrame(index=pd.Index(ids[keep].to_numpy(), name="customer_id"))
+    numeric: list[str] = []
+    categorical: list[str] = []
+    dates: list[str] = []
+    unparsable = np.zeros(int(keep.sum()), dtype=bool)
+    for column in frame.columns:
+        name = str(column)
+        if name == id_column or name in skip_columns:
+            continue
+        values = kept[column].reset_index(drop=True)
+        present = values.notna().to_numpy(bool)
+        kind, converted = _infer_column_type(values, is_signup=name == signup_column)
+        if kind == "categorical":
+            typed[name] = values.astype("string").to_numpy()
+            categorical.append(name)
+            continue
+        failed = present & converted.isna().to_numpy(bool)
+        unparsable |= failed
+        typed[name] = converted.to_numpy()
+        (dates if kind == "date" else numeric).append(name)
+    positions = np.flatnonzero(keep)
+    altered = np.zeros(rows_read, dtype=bool)
+    altered[positions[unparsable]] = True
+    accounting.record(RowIssue.UNPARSABLE_VALUE_SET_MISSING, altered, None, dropped=False)
+    report = accounting.report(
+        table=table,
+        source_name=source_name,
+        rows_read=rows_read,
+        rows_used=int(keep.sum()),
+        warnings=[],
+        summary={"n_customers": int(keep.sum()), "columns": len(typed.columns)},
+    )
+    return _TypedTable(typed, tuple(numeric), tuple(categorical), tuple(dates), positions), report
+
+
+def _infer_column_type(values: pd.Series, *, is_signup: bool) -> tuple[str, pd.Series]:
+    """Decide numeric / date / categorical for an attribute column and convert it."""
+    present = values.dropna()
+    if len(present) == 0:
+        return "categorical", values
+    if is_signup:
+        return "date", parse_dates(values).values
+    numbers = parse_amounts(values).values
+    if numbers[values.notna()].notna().mean() >= 0.95 and not _is_id_like(present):
+        return "numeric", numbers
+    if not pd.api.types.is_numeric_dtype(values):
+        parsed = parse_dates(values).values
+        if parsed[values.notna()].notna().mean() >= 0.9:
+            return "date", parsed
+    return "categorical", values
+
+
+def _is_id_like(values: pd.Series) -> bool:
+    """Zero-padded codes such as postcodes ('01234') are labels, not quantities."""
+    if pd.api.types.is_numeric_dtype(values):
+        return False
+    text = values.astype("string")
+    return bool(text.str.match(r"^0\d").mean() > 0.1)
+
+
+def _dates_to_days(
+    typed: _TypedTable, reference_date: dt.date | None
+) -> tuple[pd.DataFrame, tuple[str, ...], pd.Timestamp | None]:
+    """Replace date columns by ``days_since_<column>`` relative to the reference date."""
+    features = typed.frame.copy()
+    numeric = list(typed.numeric)
+    reference: pd.Timestamp | None = None
+    if typed.dates:
+        if reference_date is not None:
+            reference = pd.Timestamp(reference_date)
+        else:
+            reference = pd.Timestamp(max(features[c].max() for c in typed.dates))
+        for column in typed.dates:
+            days = (reference - features.pop(column)).dt.days.astype("float64")
+            features[f"days_since_{column}"] = days
+            numeric.append(f"days_since_{column}")
+    return features, tuple(numeric), reference
