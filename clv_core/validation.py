@@ -494,6 +494,15 @@ def _normalise_separators(raw: pd.Series, decimal_comma: bool | None) -> pd.Seri
     return decimal_text.where(comma_is_decimal.fillna(False), thousands_text)
 
 
+def _is_missing(values: pd.Series) -> np.ndarray:
+    """Missing values, counting empty and whitespace-only text as missing."""
+    missing = values.isna().to_numpy(bool)
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        blank = values.astype("string").str.strip().eq("").fillna(False).to_numpy(bool)
+        missing = missing | blank
+    return missing
+
+
 def _clean_ids(values: pd.Series) -> pd.Series:
     """Customer/order ids as stripped strings; ``1001.0`` from a spreadsheet becomes ``1001``."""
     if pd.api.types.is_float_dtype(values):
@@ -629,7 +638,7 @@ def validate_transactions(
             "has no order id and no time of day, so they may be separate orders; drop duplicate "
             "rows explicitly if they are double-counted exports."
         )
-    missing_date = raw_dates.isna().to_numpy(bool) & keep
+    missing_date = _is_missing(raw_dates) & keep
     accounting.record(RowIssue.MISSING_DATE, missing_date, None, dropped=True)
     keep &= ~missing_date
     unparsable = dates.isna().to_numpy(bool) & keep
@@ -727,14 +736,14 @@ def _transaction_amounts(
         source = f"column '{mapping.amount}'"
         cleaned = parsed.cleaned
         amounts = parsed.values
-        missing = raw.isna().to_numpy(bool)
+        missing = _is_missing(raw)
     else:
         quantity_raw = frame[str(mapping.quantity)]
         price_raw = frame[str(mapping.unit_price)]
         quantity = parse_amounts(quantity_raw, decimal_comma=options.decimal_comma)
         price = parse_amounts(price_raw, decimal_comma=options.decimal_comma)
         amounts = quantity.values * price.values
-        missing = (quantity_raw.isna() | price_raw.isna()).to_numpy(bool)
+        missing = _is_missing(quantity_raw) | _is_missing(price_raw)
         cleaned = quantity.cleaned | price.cleaned
         raw = quantity_raw.astype("string") + " x " + price_raw.astype("string")
         source = f"'{mapping.quantity}' x '{mapping.unit_price}'"
@@ -919,7 +928,7 @@ def validate_customer_table(
     rows_read = len(frame)
     accounting = _Accounting(np.arange(rows_read) + 2)
     keep = np.ones(rows_read, dtype=bool)
-    missing = raw_target.isna().to_numpy(bool)
+    missing = _is_missing(raw_target)
     accounting.record(RowIssue.MISSING_TARGET, missing, None, dropped=True)
     non_numeric = target.isna().to_numpy(bool) & ~missing
     accounting.record(RowIssue.NON_NUMERIC_TARGET, non_numeric, raw_target, dropped=True)

@@ -1,0 +1,262 @@
+"""Command line: ``python -m clv_core <command> ...`` for scheduled, headless runs.
+
+Contract (scripts depend on it): a user-caused problem (bad file, bad option) prints
+``error: <message>`` on stderr and exits with status 2, never a traceback. ``--json`` prints one
+JSON object on stdout and nothing else there; human-readable progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from clv_core.columns import ColumnMapping
+from clv_core.errors import ClvError, ConfigError, DataError
+from clv_core.validation import CustomerAttributes, Transactions, ValidationReport
+
+__all__ = ["main"]
+
+
+@dataclass(frozen=True, slots=True)
+class _LoadedInputs:
+    """Validated transactions (and attributes) as the commands use them."""
+
+    transactions: Transactions
+    customers: CustomerAttributes | None
+    reports: dict[str, ValidationReport]
+
+    @property
+    def mapping(self) -> ColumnMapping:
+        """The column roles used for the transaction log."""
+        return self.transactions.mapping
+
+    def validation(self) -> dict[str, Any]:
+        """Row accounting of every input table, as JSON-ready data."""
+        data = {name: report.to_dict() for name, report in self.reports.items()}
+        data["transactions"]["mapping"] = self.mapping.to_dict()
+        return data
+
+
+def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("input")
+    group.add_argument(
+        "--transactions",
+        required=True,
+        type=Path,
+        metavar="PATH",
+        help="transaction log: CSV/TSV/TXT, XLSX or Parquet, one row per order",
+    )
+    group.add_argument(
+        "--customers",
+        type=Path,
+        metavar="PATH",
+        help="optional customer-attributes table keyed by customer id",
+    )
+    group.add_argument("--customer-col", metavar="C", help="customer id column (else detected)")
+    group.add_argument("--date-col", metavar="D", help="order date column (else detected)")
+    group.add_argument("--amount-col", metavar="A", help="amount column (else detected)")
+    group.add_argument(
+        "--order-id-col",
+        metavar="O",
+        help="order id column; order lines with the same id are combined",
+    )
+    group.add_argument("--sheet", help="XLSX sheet name (default: the first sheet)")
+    group.add_argument(
+        "--dayfirst", action="store_true", help="read dates like 1/2/2024 as day/month/year"
+    )
+    group.add_argument(
+        "--keep-duplicate-rows",
+        action="store_true",
+        help="keep rows identical to an earlier row (default: drop them when "
+        "the log has order ids or times of day)",
+    )
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m clv_core",
+        description="Customer lifetime value engine: features, models, scoring.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    features = commands.add_parser(
+        "features",
+        help="write one row of features (and optionally the label) per customer",
+        description="Validate a transaction log and write per-customer features at a cutoff; "
+        "with --horizon-days also the label (net spend in the following days).",
+    )
+    _add_input_arguments(features)
+    features.add_argument(
+        "--cutoff",
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="last day of history used by the features",
+    )
+    features.add_argument(
+        "--horizon-days",
+        type=int,
+        metavar="N",
+        help="add the label: net spend in (cutoff, cutoff + N days]",
+    )
+    features.add_argument(
+        "--out", required=True, type=Path, metavar="PATH", help="output file, .csv or .parquet"
+    )
+    features.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object with the row accounting on stdout",
+    )
+    features.set_defaults(handler=_run_features)
+
+    generate = commands.add_parser(
+        "generate-sample",
+        help="write a synthetic e-commerce data set with known ground truth",
+        description="Write transactions.csv, customers.csv and customers_seed_zh.csv "
+        "(GB18030) from the seeded synthetic generator.",
+    )
+    generate.add_argument("--out", required=True, type=Path, metavar="DIR")
+    generate.add_argument(
+        "--customers",
+        type=int,
+        default=3000,
+        metavar="N",
+        help="number of customers (about 10 rows each)",
+    )
+    generate.add_argument("--seed", type=int, default=0)
+    generate.set_defaults(handler=_run_generate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit status."""
+    parser = _build_parser()
+    arguments = parser.parse_args(argv)
+    try:
+        status: int = arguments.handler(arguments)
+    except ClvError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return status
+
+
+def _load_inputs(arguments: argparse.Namespace) -> _LoadedInputs:
+    """Load, map and validate the transaction log and the optional attributes table."""
+    from clv_core.columns import detect_roles
+    from clv_core.loading import load_table
+    from clv_core.validation import ValidationOptions, validate_customers, validate_transactions
+
+    table = load_table(arguments.transactions, sheet=arguments.sheet)
+    overrides = {
+        "customer_id": arguments.customer_col,
+        "order_date": arguments.date_col,
+        "amount": arguments.amount_col,
+        "order_id": arguments.order_id_col,
+    }
+    mapping = detect_roles(
+        table.frame, overrides={role: column for role, column in overrides.items() if column}
+    )
+    options = ValidationOptions(
+        dayfirst=True if arguments.dayfirst else None,
+        drop_duplicate_rows=False if arguments.keep_duplicate_rows else None,
+    )
+    transactions = validate_transactions(
+        table.frame, mapping, options=options, source_name=table.source_name
+    )
+    reports = {"transactions": transactions.report.with_warnings(*table.notes)}
+    customers = None
+    if arguments.customers is not None:
+        customer_table = load_table(arguments.customers)
+        customers = validate_customers(customer_table.frame, source_name=customer_table.source_name)
+        known = transactions.frame["customer_id"].isin(customers.frame.index)
+        unmatched = int(transactions.frame.loc[~known, "customer_id"].nunique())
+        warnings = list(customer_table.notes)
+        if unmatched:
+            warnings.append(
+                f"{unmatched:,} customers in the transactions have no row in the customer "
+                "table; their attributes are missing."
+            )
+        reports["customers"] = customers.report.with_warnings(*warnings)
+    return _LoadedInputs(transactions, customers, reports)
+
+
+def _run_features(arguments: argparse.Namespace) -> int:
+    from clv_core.features import build_features, build_labels
+    from clv_core.splits import SplitKind, check_minimum_data, time_windows
+
+    out: Path = arguments.out
+    if out.suffix.lower() not in {".csv", ".parquet"}:
+        raise ConfigError(f"--out must end in .csv or .parquet, got '{out.name}'.")
+    inputs = _load_inputs(arguments)
+    transactions = inputs.transactions.frame
+    cutoff = pd.Timestamp(_parse_date_option(arguments.cutoff, "--cutoff"))
+    warnings: list[str] = []
+    if arguments.horizon_days is not None:
+        windows = time_windows(cutoff, arguments.horizon_days, SplitKind.CUSTOMER)
+        warnings = check_minimum_data(transactions, windows, minimum_customers=1)
+    features = build_features(transactions, cutoff, customers=inputs.customers)
+    if arguments.horizon_days is not None:
+        features["future_spend"] = build_labels(
+            transactions, cutoff, arguments.horizon_days, features.index
+        )
+    _write_table(features, out)
+
+    result = {
+        "command": "features",
+        "cutoff": str(cutoff.date()),
+        "horizon_days": arguments.horizon_days,
+        "n_customers": len(features),
+        "n_features": features.shape[1] - (arguments.horizon_days is not None),
+        "feature_names": [c for c in features.columns if c != "future_spend"],
+        "out": str(out),
+        "validation": inputs.validation(),
+        "warnings": warnings,
+    }
+    if arguments.json:
+        print(json.dumps(result, ensure_ascii=False, default=str))
+    else:
+        for report in inputs.reports.values():
+            for line in report.describe():
+                print(line, file=sys.stderr)
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        print(
+            f"wrote {len(features):,} customers x {result['n_features']} features"
+            f"{' + label' if arguments.horizon_days else ''} to {out}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _run_generate(arguments: argparse.Namespace) -> int:
+    from clv_core.synthetic import SyntheticConfig, write_sample_data
+
+    config = SyntheticConfig(n_customers=arguments.customers, seed=arguments.seed)
+    paths = write_sample_data(arguments.out, config)
+    for path in paths:
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _parse_date_option(value: str, option: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(value)
+    except ValueError as error:
+        raise ConfigError(f"{option} must be a date such as 2024-06-30, got {value!r}.") from error
+
+
+def _write_table(frame: pd.DataFrame, out: Path) -> None:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".parquet":
+            frame.to_parquet(out)
+        else:
+            frame.to_csv(out, encoding="utf-8")
+    except OSError as error:
+        raise DataError(f"Could not write '{out}': {error.strerror or error}.") from error

@@ -1,0 +1,42 @@
+"""Shared fixtures: small hand-made logs and seeded random data."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+
+@pytest.fixture
+def six_customer_log() -> pd.DataFrame:
+    """A hand-computed transaction log around the cutoff 2024-03-31 (horizon 30 days).
+
+    A: four orders on three days (two on 2024-01-01), one on the cutoff day, one in the horizon.
+    B: one order, a return before the cutoff, and a return and an order in the horizon.
+    C: two orders in 2023, nothing after.
+    D: first order after the cutoff (not a customer at the cutoff).
+    E: only a return before the cutoff (not a customer at the cutoff).
+    F: an order at midnight on the cutoff day, then orders on the first and last horizon day
+       and one just after the horizon.
+    """
+    rows = [
+        ("A", "2024-01-01 09:00", 100.0),
+        ("A", "2024-01-01 17:00", 50.0),
+        ("A", "2024-02-15 12:00", 80.0),
+        ("A", "2024-03-31 18:00", 20.0),
+        ("A", "2024-04-10 10:00", 60.0),
+        ("B", "2024-03-01 10:00", 200.0),
+        ("B", "2024-03-10 10:00", -50.0),
+        ("B", "2024-04-05 10:00", -150.0),
+        ("B", "2024-04-20 10:00", 100.0),
+        ("C", "2023-06-01 10:00", 30.0),
+        ("C", "2023-12-01 10:00", 40.0),
+        ("D", "2024-04-02 10:00", 500.0),
+        ("E", "2024-02-01 10:00", -20.0),
+        ("F", "2024-03-31 00:00", 10.0),
+        ("F", "2024-04-01 00:00", 25.0),
+        ("F", "2024-04-30 23:59", 5.0),
+        ("F", "2024-05-01 00:00", 7.0),
+    ]
+    frame = pd.DataFrame(rows, columns=["customer_id", "order_date", "amount"])
+    frame["order_date"] = pd.to_datetime(frame["order_date"])
+    return frame
