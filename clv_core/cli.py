@@ -115,6 +115,77 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     features.set_defaults(handler=_run_features)
 
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="compare the MLP with BG/NBD+Gamma-Gamma, LightGBM and historical on held-out data",
+        description="Fit every model on the same training customers and report the metrics "
+        "of DESIGN.md on the same test customers.",
+    )
+    _add_input_arguments(evaluate)
+    evaluate.add_argument("--cutoff", required=True, metavar="YYYY-MM-DD")
+    evaluate.add_argument("--horizon-days", required=True, type=int, metavar="N")
+    evaluate.add_argument(
+        "--split",
+        default="customer",
+        choices=["customer", "time"],
+        help="customer: random 80/20 customers; time: out-of-time",
+    )
+    evaluate.add_argument("--test-size", type=float, default=0.2, metavar="F")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        metavar="K",
+        help="repeat with seeds seed..seed+K-1 and report mean and sd",
+    )
+    evaluate.add_argument(
+        "--models",
+        default="mlp,bgnbd_gg,lightgbm,historical",
+        help="comma-separated subset of mlp,bgnbd_gg,lightgbm,historical",
+    )
+    evaluate.add_argument(
+        "--config",
+        type=Path,
+        metavar="MODEL.json",
+        help="MLP configuration (JSON object of MlpConfig fields)",
+    )
+    evaluate.add_argument(
+        "--predictions-out",
+        type=Path,
+        metavar="PATH.csv",
+        help="write test customers: customer_id, actual, one column per model",
+    )
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    evaluate.set_defaults(handler=_run_evaluate)
+
+    train = commands.add_parser(
+        "train",
+        help="train the MLP on the latest complete window and write a model bundle",
+        description="Train on features at as-of minus the horizon with labels up to as-of "
+        "(default: the last date in the data), then write a bundle folder.",
+    )
+    _add_input_arguments(train)
+    train.add_argument("--horizon-days", required=True, type=int, metavar="N")
+    train.add_argument("--as-of", metavar="YYYY-MM-DD", help="default: last date in the data")
+    train.add_argument("--config", type=Path, metavar="MODEL.json")
+    train.add_argument("--out", required=True, type=Path, metavar="BUNDLE_DIR")
+    train.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    train.set_defaults(handler=_run_train)
+
+    score = commands.add_parser(
+        "score",
+        help="score every customer at as-of with a model bundle",
+        description="Predict CLV over the bundle's horizon for every customer seen on or "
+        "before as-of (default: the last date in the data).",
+    )
+    score.add_argument("--model", required=True, type=Path, metavar="BUNDLE_DIR_OR_ZIP")
+    _add_input_arguments(score)
+    score.add_argument("--as-of", metavar="YYYY-MM-DD", help="default: last date in the data")
+    score.add_argument("--out", required=True, type=Path, metavar="SCORED.csv")
+    score.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    score.set_defaults(handler=_run_score)
+
     generate = commands.add_parser(
         "generate-sample",
         help="write a synthetic e-commerce data set with known ground truth",
@@ -191,8 +262,7 @@ def _run_features(arguments: argparse.Namespace) -> int:
     from clv_core.splits import SplitKind, check_minimum_data, time_windows
 
     out: Path = arguments.out
-    if out.suffix.lower() not in {".csv", ".parquet"}:
-        raise ConfigError(f"--out must end in .csv or .parquet, got '{out.name}'.")
+    _check_suffix(out, "--out", (".csv", ".parquet"))
     inputs = _load_inputs(arguments)
     transactions = inputs.transactions.frame
     cutoff = pd.Timestamp(_parse_date_option(arguments.cutoff, "--cutoff"))
@@ -221,9 +291,7 @@ def _run_features(arguments: argparse.Namespace) -> int:
     if arguments.json:
         print(json.dumps(result, ensure_ascii=False, default=str))
     else:
-        for report in inputs.reports.values():
-            for line in report.describe():
-                print(line, file=sys.stderr)
+        _print_reports(inputs)
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
         print(
@@ -232,6 +300,146 @@ def _run_features(arguments: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _run_evaluate(arguments: argparse.Namespace) -> int:
+    from clv_core.config import MlpConfig, load_config
+    from clv_core.evaluation import EvaluationSettings, evaluate, parse_model_names
+
+    if arguments.predictions_out is not None:
+        _check_suffix(arguments.predictions_out, "--predictions-out", (".csv",))
+    config = load_config(arguments.config) if arguments.config else MlpConfig()
+    settings = EvaluationSettings(
+        cutoff=_parse_date_option(arguments.cutoff, "--cutoff").date(),
+        horizon_days=arguments.horizon_days,
+        split=arguments.split,
+        test_size=arguments.test_size,
+        seed=arguments.seed,
+        repeats=arguments.repeats,
+        models=parse_model_names(arguments.models),
+        config=config,
+    )
+    inputs = _load_inputs(arguments)
+    result = evaluate(
+        inputs.transactions.frame,
+        settings,
+        customers=inputs.customers,
+        on_stage=None if arguments.json else _print_stage,
+    )
+    if arguments.predictions_out is not None:
+        _write_table(result.predictions.reset_index(), arguments.predictions_out, index=False)
+    output = result.to_dict() | {"validation": inputs.validation()}
+    if arguments.json:
+        print(json.dumps(output, ensure_ascii=False))
+        return 0
+    _print_reports(inputs)
+    print(result.metrics_table().to_string(index=False), file=sys.stderr)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _run_train(arguments: argparse.Namespace) -> int:
+    from clv_core.bundle import save_bundle
+    from clv_core.config import MlpConfig, load_config
+    from clv_core.scoring import train_for_deployment
+
+    config = load_config(arguments.config) if arguments.config else MlpConfig()
+    inputs = _load_inputs(arguments)
+    as_of = _parse_date_option(arguments.as_of, "--as-of").date() if arguments.as_of else None
+    deployment = train_for_deployment(
+        inputs.transactions.frame,
+        arguments.horizon_days,
+        as_of=as_of,
+        customers=inputs.customers,
+        config=config,
+        on_epoch=None if arguments.json else _print_epoch,
+    )
+    folder = save_bundle(
+        deployment.model,
+        arguments.out,
+        cutoff=deployment.as_of,
+        horizon_days=deployment.horizon_days,
+        feature_options=deployment.feature_options,
+        training=deployment.training | {"validation": inputs.validation()},
+    )
+    output = {
+        "command": "train",
+        "bundle": str(folder),
+        "as_of": deployment.as_of.isoformat(),
+        "horizon_days": deployment.horizon_days,
+        "training": deployment.training,
+        "warnings": list(deployment.warnings),
+        "validation": inputs.validation(),
+    }
+    if arguments.json:
+        print(json.dumps(output, ensure_ascii=False))
+    else:
+        _print_reports(inputs)
+        for warning in deployment.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        print(f"wrote model bundle to {folder}", file=sys.stderr)
+    return 0
+
+
+def _run_score(arguments: argparse.Namespace) -> int:
+    from clv_core.bundle import load_bundle
+    from clv_core.scoring import score_customers
+
+    _check_suffix(arguments.out, "--out", (".csv", ".parquet"))
+    model, info = load_bundle(arguments.model)
+    inputs = _load_inputs(arguments)
+    as_of = _parse_date_option(arguments.as_of, "--as-of").date() if arguments.as_of else None
+    scored = score_customers(
+        model,
+        inputs.transactions.frame,
+        as_of=as_of,
+        customers=inputs.customers,
+        feature_options=info.feature_options,
+    )
+    _write_table(scored, arguments.out, index=False)
+    output = {
+        "command": "score",
+        "model": str(arguments.model),
+        "horizon_days": info.horizon_days,
+        "n_customers": len(scored),
+        "predicted_total": round(float(scored["predicted_clv"].sum()), 2),
+        "out": str(arguments.out),
+        "validation": inputs.validation(),
+    }
+    if arguments.json:
+        print(json.dumps(output, ensure_ascii=False))
+    else:
+        _print_reports(inputs)
+        print(
+            f"scored {len(scored):,} customers over the next {info.horizon_days} days "
+            f"(total {output['predicted_total']:,.2f}) into {arguments.out}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _print_reports(inputs: _LoadedInputs) -> None:
+    for report in inputs.reports.values():
+        for line in report.describe():
+            print(line, file=sys.stderr)
+
+
+def _print_stage(stage: str) -> None:
+    print(f"... {stage}", file=sys.stderr)
+
+
+def _print_epoch(event: Any) -> None:
+    print(
+        f"member {event.member}/{event.members} epoch {event.epoch}: "
+        f"loss {event.train_loss:.4f}, val_loss {event.val_loss:.4f}",
+        file=sys.stderr,
+    )
+
+
+def _check_suffix(path: Path, option: str, suffixes: tuple[str, ...]) -> None:
+    if path.suffix.lower() not in suffixes:
+        raise ConfigError(f"{option} must end in {' or '.join(suffixes)}, got '{path.name}'.")
 
 
 def _run_generate(arguments: argparse.Namespace) -> int:
@@ -251,12 +459,12 @@ def _parse_date_option(value: str, option: str) -> pd.Timestamp:
         raise ConfigError(f"{option} must be a date such as 2024-06-30, got {value!r}.") from error
 
 
-def _write_table(frame: pd.DataFrame, out: Path) -> None:
+def _write_table(frame: pd.DataFrame, out: Path, *, index: bool = True) -> None:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.suffix.lower() == ".parquet":
-            frame.to_parquet(out)
+            frame.to_parquet(out, index=index)
         else:
-            frame.to_csv(out, encoding="utf-8")
+            frame.to_csv(out, encoding="utf-8", index=index)
     except OSError as error:
         raise DataError(f"Could not write '{out}': {error.strerror or error}.") from error

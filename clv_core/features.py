@@ -147,9 +147,14 @@ def build_features(
             + (f"; the data starts on {first}." if first else ".")
             + " Choose a later cutoff."
         )
-    buyer_ids = transactions["customer_id"].to_numpy()[is_purchase]
-    customer_index = pd.Index(np.unique(buyer_ids.astype(str)), name="customer_id")
-    codes_all = customer_index.get_indexer(pd.Index(transactions["customer_id"].to_numpy()[past]))
+    # Integer codes once (sorted ids -> sorted output); customers are the ids with a purchase
+    # on or before the cutoff, renumbered 0..n-1 in id order.
+    all_codes, unique_ids = _customer_codes(transactions)
+    is_customer = np.bincount(all_codes[is_purchase], minlength=len(unique_ids)) > 0
+    renumber = np.full(len(unique_ids), -1, dtype=np.int64)
+    renumber[is_customer] = np.arange(int(is_customer.sum()))
+    customer_index = pd.Index(unique_ids[is_customer], name="customer_id")
+    codes_all = renumber[all_codes[past]]
     # Returns of customers without any purchase before the cutoff have no row; drop them here.
     known = codes_all >= 0
     codes = codes_all[known]
@@ -169,7 +174,7 @@ def build_features(
     )
     returns = ~purchases
     n_returns = np.bincount(codes[returns], minlength=n_customers).astype(np.float64)
-    return_amount = -np.bincount(
+    return_amount = 0.0 - np.bincount(
         codes[returns], weights=past_amount[returns], minlength=n_customers
     )
     gross = columns["gross_spend"]
@@ -187,6 +192,17 @@ def build_features(
     if customers is not None:
         frame = _join_attributes(frame, customers, cutoff_day)
     return frame
+
+
+def _customer_codes(transactions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Integer code per row and the sorted unique customer ids (as str) they index."""
+    codes, uniques = pd.factorize(transactions["customer_id"], sort=True)
+    if (codes < 0).any():
+        raise DataError(
+            "Some transactions have no customer id; validate the transactions first "
+            "(validate_transactions drops and counts them)."
+        )
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object).astype(str)
 
 
 def _btyd_summary(
@@ -413,12 +429,13 @@ def build_labels(
     day = _day_numbers(transactions["order_date"])
     if customers is None:
         past_purchase = (day <= cutoff_day) & (transactions["amount"].to_numpy() >= 0)
-        customers = pd.Index(
-            np.unique(transactions["customer_id"].to_numpy()[past_purchase].astype(str)),
-            name="customer_id",
-        )
+        codes_past, ids = _customer_codes(transactions)
+        bought = np.bincount(codes_past[past_purchase], minlength=len(ids)) > 0
+        customers = pd.Index(ids[bought], name="customer_id")
     in_horizon = (day > cutoff_day) & (day <= cutoff_day + horizon_days)
-    codes = customers.get_indexer(pd.Index(transactions["customer_id"].to_numpy()[in_horizon]))
+    all_codes, unique_ids = _customer_codes(transactions)
+    position_of_id = customers.get_indexer(pd.Index(unique_ids))
+    codes = position_of_id[all_codes[in_horizon]]
     known = codes >= 0
     amounts = transactions["amount"].to_numpy(dtype=np.float64)[in_horizon][known]
     spend = np.bincount(codes[known], weights=amounts, minlength=len(customers))

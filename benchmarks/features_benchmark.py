@@ -1,0 +1,488 @@
+"""Benchmark of the data foundation: load, validate, build features and labels at scale.
+
+What is measured
+----------------
+For each size, a synthetic shop (:func:`clv_core.synthetic.generate_world`) is generated once
+and its transaction log is written to a CSV in a temporary folder, laid out like
+``sample_data/transactions.csv`` (``order_id, customer_id, order_date, amount``; dates as
+``YYYY-MM-DD HH:MM:SS``; amounts with 2 decimals):
+
+- ``1M``: ``SyntheticConfig(n_customers=100_000)``, about 1 million rows (50 MB);
+- ``10M``: ``SyntheticConfig(n_customers=1_000_000)``, about 10 million rows (500 MB).
+
+Then a fresh Python process per size and repeat runs the pipeline the CLI runs, timing each
+stage separately:
+
+1. ``load_table(path)`` (format/encoding/delimiter detection and the Arrow CSV read);
+2. ``detect_roles`` + ``validate_transactions`` (date and amount parsing, duplicates, the row
+   account; dates after the synthetic window's end count as future dates);
+3. ``build_features(transactions.frame, cutoff=2024-12-31)``;
+4. ``build_labels(transactions.frame, cutoff, horizon_days=365, customers=features.index)``.
+
+The raw loaded table is released after validation, as the CLI does. For the 1M size a further
+fresh process validates the same file (untimed), keeps the rows on or before the cutoff and times
+``lifetimes.utils.summary_data_from_transaction_data`` (the reference implementation of the
+``frequency``/``recency``/``T``/``monetary_value`` summary) against ``build_features`` on the
+same rows.
+
+How to read it
+--------------
+The script prints one JSON object on stdout (progress goes to stderr). Stage times are wall-clock
+seconds, the median over ``--repeat`` processes. Memory figures are resident memory in MB
+(10^6 bytes), the maximum over the repeats. ``peak_rss_mb`` is the whole process's peak,
+interpreter and libraries included (``baseline_rss_mb`` is that part). ``<stage>_peak_rss_mb``
+is the peak while that stage ran, everything already in memory included, and
+``<stage>_start_rss_mb`` the resident memory when it started; the difference is what the stage
+added. On Linux the stage peaks are exact (the kernel's high-water mark is reset before each
+stage); elsewhere they fall back to the process peak so far, which can only grow
+(``stage_peak_method`` says which). Every process starts from a small parent, so no memory is
+inherited. Generating and writing the data is not part of any stage; ``generate_s`` and
+``write_csv_s`` are for information. ``benchmarks/README.md`` describes every field.
+
+Run from the repository root::
+
+    python benchmarks/features_benchmark.py [--sizes 1M,10M] [--repeat 1] [--out result.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import gc
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Final
+
+# The script is run by path, so Python puts benchmarks/ on sys.path, not the repository root.
+REPOSITORY_ROOT: Final = Path(__file__).resolve().parent.parent
+if str(REPOSITORY_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPOSITORY_ROOT))
+
+# Sizes are named by their approximate transaction row count.
+CUSTOMERS_PER_SIZE: Final = {"1M": 100_000, "10M": 1_000_000}
+LIFETIMES_SIZE: Final = "1M"
+CUTOFF: Final = dt.date(2024, 12, 31)
+HORIZON_DAYS: Final = 365
+# The synthetic window ends on 2025-12-31 (SyntheticConfig's default). Passing that as the latest
+# valid date keeps the result independent of the day the benchmark runs.
+LATEST_VALID_DATE: Final = dt.date(2025, 12, 31)
+CSV_HEADER: Final = b"order_id,customer_id,order_date,amount\n"
+MEGABYTE: Final = 1_000_000
+STAGES: Final = ("load", "validate", "features", "labels")
+
+Result = dict[str, Any]
+
+
+# --- measuring inside a worker process ---------------------------------------------------------
+
+
+class PeakMemory:
+    """The peak resident memory of this process, overall and per stage.
+
+    On Linux, writing ``5`` to ``/proc/self/clear_refs`` resets the kernel's resident-memory
+    high-water mark (``VmHWM``) to the current resident memory, so the peak of one stage can be
+    read without the earlier stages' peaks hiding it. Elsewhere only ``ru_maxrss`` is available,
+    which covers the whole process lifetime.
+    """
+
+    def __init__(self) -> None:
+        self.process_peak_mb = 0.0
+        self.can_reset = self._try_reset()
+        self.method = "VmHWM reset per stage" if self.can_reset else "ru_maxrss since start"
+
+    @staticmethod
+    def _try_reset() -> bool:
+        try:
+            Path("/proc/self/clear_refs").write_text("5")
+        except OSError:
+            return False
+        return Path("/proc/self/status").exists()
+
+    def start_stage(self) -> None:
+        """Start a new stage: remember the peak so far, then reset the high-water mark."""
+        self.process_peak_mb = max(self.process_peak_mb, self.current_peak_mb())
+        if self.can_reset:
+            self._try_reset()
+
+    def current_peak_mb(self) -> float:
+        """The peak since the last reset (Linux) or since the process started."""
+        if self.can_reset:
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024 / MEGABYTE
+        return maxrss_mb()
+
+    def overall_peak_mb(self) -> float:
+        """The peak of the whole process so far, as ru_maxrss would give it without resets."""
+        return max(self.process_peak_mb, self.current_peak_mb(), maxrss_mb())
+
+
+def maxrss_mb() -> float:
+    """``ru_maxrss`` of this process in MB (kilobytes on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / MEGABYTE if sys.platform == "darwin" else peak * 1024 / MEGABYTE
+
+
+def current_rss_mb() -> float:
+    """The resident memory of this process right now, in MB."""
+    import psutil
+
+    return float(psutil.Process().memory_info().rss) / MEGABYTE
+
+
+@contextlib.contextmanager
+def stage(name: str, memory: PeakMemory, result: Result) -> Iterator[None]:
+    """Time the ``with`` block as one stage, storing its seconds and memory in ``result``."""
+    gc.collect()
+    # Freed memory is often kept by the allocators (Python's, Arrow's memory pool) rather than
+    # returned, so the resident memory at the start tells how much of the peak came earlier.
+    result[f"{name}_start_rss_mb"] = current_rss_mb()
+    memory.start_stage()
+    started = time.perf_counter()
+    yield
+    result[f"{name}_s"] = time.perf_counter() - started
+    result[f"{name}_peak_rss_mb"] = memory.current_peak_mb()
+    progress(f"  {name}: {result[f'{name}_s']:.2f} s")
+
+
+def frame_mb(frame: Any) -> float:
+    """In-memory size of a DataFrame, strings included, in MB."""
+    return float(frame.memory_usage(deep=True).sum()) / MEGABYTE
+
+
+def progress(message: str) -> None:
+    """Progress for the person running the benchmark; stdout is reserved for the JSON."""
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- worker processes --------------------------------------------------------------------------
+
+
+def generate_csv(size: str, csv_path: Path) -> Result:
+    """Generate the synthetic world of ``size`` and write its transactions to ``csv_path``."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from clv_core.synthetic import SyntheticConfig, generate_world
+
+    started = time.perf_counter()
+    world = generate_world(SyntheticConfig(n_customers=CUSTOMERS_PER_SIZE[size]))
+    generate_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    table = pa.Table.from_pandas(world.transactions, preserve_index=False)
+    # Seconds-resolution timestamps print as 'YYYY-MM-DD HH:MM:SS' and two-decimal decimals as
+    # '12.30', which is how sample_data/transactions.csv looks. Ids never contain a comma, so
+    # nothing needs quoting; pyarrow would quote the header, so it is written by hand.
+    table = table.set_column(
+        table.schema.get_field_index("order_date"),
+        "order_date",
+        table["order_date"].cast(pa.timestamp("s")),
+    )
+    table = table.set_column(
+        table.schema.get_field_index("amount"),
+        "amount",
+        table["amount"].cast(pa.decimal128(18, 2)),
+    )
+    with pa.OSFile(str(csv_path), "wb") as sink:
+        sink.write(CSV_HEADER)
+        pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+    return {
+        "rows": len(world.transactions),
+        "customers_generated": CUSTOMERS_PER_SIZE[size],
+        "csv_mb": csv_path.stat().st_size / MEGABYTE,
+        "generate_s": generate_seconds,
+        "write_csv_s": time.perf_counter() - started,
+    }
+
+
+def run_pipeline(csv_path: Path) -> Result:
+    """Time load, validation, features and labels on one CSV, with their peak memory."""
+    memory = PeakMemory()
+
+    from clv_core.columns import detect_roles
+    from clv_core.features import build_features, build_labels
+    from clv_core.loading import load_table
+    from clv_core.validation import ValidationOptions, validate_transactions
+
+    gc.collect()
+    result: Result = {"baseline_rss_mb": current_rss_mb()}
+    options = ValidationOptions(latest_valid_date=LATEST_VALID_DATE)
+
+    with stage("load", memory, result):
+        loaded = load_table(csv_path)
+    result["rows"] = loaded.n_rows
+    result["loaded_frame_mb"] = frame_mb(loaded.frame)
+    with stage("validate", memory, result):
+        mapping = detect_roles(loaded.frame)
+        transactions = validate_transactions(
+            loaded.frame, mapping, options=options, source_name=csv_path.name
+        )
+    del loaded
+    result["rows_validated"] = len(transactions.frame)
+    result["validated_frame_mb"] = frame_mb(transactions.frame)
+    with stage("features", memory, result):
+        features = build_features(transactions.frame, CUTOFF)
+    result["customers"] = len(features)
+    result["features"] = features.shape[1]
+    result["features_frame_mb"] = frame_mb(features)
+    with stage("labels", memory, result):
+        labels = build_labels(transactions.frame, CUTOFF, HORIZON_DAYS, features.index)
+    result["labelled_customers"] = len(labels)
+    result["read_validate_features_s"] = (
+        result["load_s"] + result["validate_s"] + result["features_s"]
+    )
+    result["peak_rss_mb"] = memory.overall_peak_mb()
+    result["stage_peak_method"] = memory.method
+    return result
+
+
+def compare_with_lifetimes(csv_path: Path) -> Result:
+    """Time lifetimes' summary and ``build_features`` on the same validated rows."""
+    memory = PeakMemory()
+    import pandas as pd
+
+    # Importing lifetimes changes a pandas option for the whole process, which is why this
+    # comparison runs in a process of its own.
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    from clv_core.columns import detect_roles
+    from clv_core.features import build_features
+    from clv_core.loading import load_table
+    from clv_core.validation import ValidationOptions, validate_transactions
+
+    loaded = load_table(csv_path)
+    transactions = validate_transactions(
+        loaded.frame,
+        detect_roles(loaded.frame),
+        options=ValidationOptions(latest_valid_date=LATEST_VALID_DATE),
+    )
+    del loaded
+    frame = transactions.frame
+    # Day resolution, as in build_features: an order at 18:00 on the cutoff day is history.
+    history = frame.loc[frame["order_date"] < pd.Timestamp(CUTOFF) + pd.Timedelta(days=1)]
+    history = history.reset_index(drop=True)
+    del transactions, frame
+    gc.collect()
+    result: Result = {"rows": len(history)}
+
+    with stage("summary", memory, result):
+        summary = summary_data_from_transaction_data(
+            history,
+            "customer_id",
+            "order_date",
+            monetary_value_col="amount",
+            observation_period_end=CUTOFF.isoformat(),
+            freq="D",
+        )
+    result["customers_summary"] = len(summary)
+    with stage("build_features", memory, result):
+        features = build_features(history, CUTOFF)
+    result["customers_build_features"] = len(features)
+    # Above 1, build_features is the faster of the two.
+    result["build_features_speedup"] = result["summary_s"] / result["build_features_s"]
+    result["peak_rss_mb"] = memory.overall_peak_mb()
+    result["stage_peak_method"] = memory.method
+    return result
+
+
+WORKERS: Final[dict[str, Callable[[str, Path], Result]]] = {
+    "generate": generate_csv,
+    "pipeline": lambda _size, csv_path: run_pipeline(csv_path),
+    "lifetimes": lambda _size, csv_path: compare_with_lifetimes(csv_path),
+}
+
+
+# --- the parent process ------------------------------------------------------------------------
+# The parent imports neither pandas nor clv_core and holds no data. On Linux a child started by
+# fork or vfork and exec inherits its parent's resident-memory high-water mark in ru_maxrss, so
+# a large parent would inflate every worker's peak.
+
+
+def run_worker(worker: str, size: str, csv_path: Path) -> Result:
+    """Run one worker in a fresh Python process and return the JSON it printed."""
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        worker,
+        "--sizes",
+        size,
+        "--csv",
+        str(csv_path),
+    ]
+    completed = subprocess.run(
+        command, cwd=REPOSITORY_ROOT, stdout=subprocess.PIPE, text=True, check=False
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"The {worker} worker for {size} failed (exit {completed.returncode}).")
+    result: Result = json.loads(completed.stdout)
+    return result
+
+
+def combine_repeats(results: Sequence[Result]) -> Result:
+    """One result from several: median of seconds, maximum of memory, anything else as is."""
+    combined: Result = {}
+    for key, first in results[0].items():
+        values = [result[key] for result in results]
+        if key.endswith(("_s", "_speedup")):
+            combined[key] = round(statistics.median(values), 3)
+        elif key.endswith("_mb"):
+            combined[key] = round(max(values), 1)
+        else:
+            combined[key] = first
+    return combined
+
+
+def rounded(result: Result) -> Result:
+    """Seconds and ratios to 0.001, megabytes to 0.1 MB, for a readable report."""
+    return {
+        key: round(value, 3 if key.endswith(("_s", "_speedup")) else 1)
+        if isinstance(value, float)
+        else value
+        for key, value in result.items()
+    }
+
+
+def benchmark_size(size: str, folder: Path, repeat: int, with_lifetimes: bool) -> Result:
+    """Generate one size, run the pipeline ``repeat`` times (and lifetimes), delete the CSV."""
+    csv_path = folder / f"transactions_{size}.csv"
+    progress(f"{size}: generating {CUSTOMERS_PER_SIZE[size]:,} customers and writing the CSV")
+    generated = run_worker("generate", size, csv_path)
+    progress(
+        f"{size}: {generated['rows']:,} rows, {generated['csv_mb']:.0f} MB "
+        f"(generated in {generated['generate_s']:.1f} s, written in "
+        f"{generated['write_csv_s']:.1f} s)"
+    )
+    runs = []
+    for index in range(repeat):
+        progress(f"{size}: pipeline, run {index + 1} of {repeat}")
+        runs.append(run_worker("pipeline", size, csv_path))
+    pipeline = combine_repeats(runs)
+    if pipeline["rows"] != generated["rows"]:
+        raise RuntimeError(f"{size}: wrote {generated['rows']} rows but loaded {pipeline['rows']}.")
+    report: Result = {
+        "rows": pipeline.pop("rows"),
+        "customers_generated": generated["customers_generated"],
+        "csv_mb": round(generated["csv_mb"], 1),
+        "generate_s": round(generated["generate_s"], 3),
+        "write_csv_s": round(generated["write_csv_s"], 3),
+        **pipeline,
+    }
+    if with_lifetimes:
+        comparisons = []
+        for index in range(repeat):
+            progress(f"{size}: lifetimes comparison, run {index + 1} of {repeat}")
+            comparisons.append(run_worker("lifetimes", size, csv_path))
+        report["lifetimes"] = combine_repeats(comparisons)
+    csv_path.unlink()
+    return report
+
+
+def machine_description() -> Result:
+    """The hardware and library versions that the figures depend on."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return {
+        "cpus": os.cpu_count(),
+        "cpus_usable": len(affinity(0)) if affinity is not None else os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        **{name: metadata.version(name) for name in ("pandas", "numpy", "pyarrow", "lifetimes")},
+    }
+
+
+def parse_sizes(text: str) -> list[str]:
+    """``"1M,10M"`` -> ``["1M", "10M"]``; an unknown size lists the valid ones."""
+    sizes = [size.strip() for size in text.split(",") if size.strip()]
+    unknown = [size for size in sizes if size not in CUSTOMERS_PER_SIZE]
+    if unknown or not sizes:
+        raise argparse.ArgumentTypeError(
+            f"unknown size(s) {unknown}; choose from {list(CUSTOMERS_PER_SIZE)}, comma-separated"
+        )
+    return list(dict.fromkeys(sizes))
+
+
+def positive_int(text: str) -> int:
+    """A whole number of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line; ``--worker`` and ``--csv`` are internal."""
+    parser = argparse.ArgumentParser(
+        description="Time load, validation, features and labels on 1M and 10M generated rows; "
+        "prints one JSON object."
+    )
+    parser.add_argument(
+        "--sizes",
+        type=parse_sizes,
+        default=list(CUSTOMERS_PER_SIZE),
+        help="comma-separated sizes to run, from 1M and 10M (default: both)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=positive_int,
+        default=1,
+        help="fresh processes per size; stage times are their median (default: 1)",
+    )
+    parser.add_argument("--out", type=Path, help="also write the JSON to this file")
+    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark (or, with ``--worker``, one measurement) and print the JSON."""
+    arguments = parse_arguments(argv)
+    if arguments.worker is not None:
+        result = WORKERS[arguments.worker](arguments.sizes[0], arguments.csv)
+        print(json.dumps(rounded(result)))
+        return 0
+
+    started = time.perf_counter()
+    runs: Result = {}
+    lifetimes_summary = None
+    with tempfile.TemporaryDirectory(prefix="clv-features-benchmark-") as folder:
+        for size in arguments.sizes:
+            report = benchmark_size(
+                size, Path(folder), arguments.repeat, with_lifetimes=size == LIFETIMES_SIZE
+            )
+            lifetimes_summary = report.pop("lifetimes", lifetimes_summary)
+            runs[size] = report
+    output = {
+        "benchmark": "features",
+        "machine": machine_description(),
+        "settings": {
+            "cutoff": CUTOFF.isoformat(),
+            "horizon_days": HORIZON_DAYS,
+            "latest_valid_date": LATEST_VALID_DATE.isoformat(),
+            "repeat": arguments.repeat,
+            "customers_per_size": {size: CUSTOMERS_PER_SIZE[size] for size in arguments.sizes},
+        },
+        "runs": runs,
+        f"lifetimes_summary_{LIFETIMES_SIZE}": lifetimes_summary,
+        "wall_s": round(time.perf_counter() - started, 1),
+    }
+    text = json.dumps(output, indent=2)
+    print(text)
+    if arguments.out is not None:
+        arguments.out.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

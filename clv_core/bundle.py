@@ -1,0 +1,281 @@
+"""Model bundles: a trained CLV model as a folder (or one .zip) without any pickle.
+
+A bundle holds exactly three files:
+
+* ``model.keras`` - the Keras network (all members), loaded with ``safe_mode=True`` so a
+  bundle carrying a Lambda layer (arbitrary code) is refused;
+* ``preprocess.json`` - the fitted preprocessing;
+* ``meta.json`` - feature names in order, the model configuration, the feature windows,
+  cutoff / as-of date and horizon, calibration, training metrics and library versions.
+
+Any other file (a ``.pkl`` or ``.joblib`` above all) makes the bundle invalid: loading it is
+refused with a message that says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from clv_core import __version__
+from clv_core.calibration import calibrator_from_dict
+from clv_core.config import MlpConfig
+from clv_core.errors import DataError, NotFittedError
+from clv_core.features import FeatureOptions
+from clv_core.mlp import ClvMlp, import_keras
+from clv_core.preprocessing import Preprocessor
+
+__all__ = ["BUNDLE_FILES", "BundleInfo", "load_bundle", "save_bundle", "zip_bundle"]
+
+BUNDLE_FORMAT = "clv-bundle-1"
+MODEL_FILE = "model.keras"
+PREPROCESS_FILE = "preprocess.json"
+META_FILE = "meta.json"
+BUNDLE_FILES = (MODEL_FILE, PREPROCESS_FILE, META_FILE)
+# What a Keras 3 .keras archive contains; anything else inside it is refused too.
+_KERAS_ARCHIVE_FILES = {"config.json", "metadata.json", "model.weights.h5"}
+
+
+@dataclass(frozen=True, slots=True)
+class BundleInfo:
+    """What a bundle says about the model, besides the model itself."""
+
+    cutoff: dt.date
+    horizon_days: int
+    feature_options: FeatureOptions
+    training: dict[str, Any]
+    meta: dict[str, Any]
+
+
+def save_bundle(
+    model: ClvMlp,
+    folder: Path,
+    *,
+    cutoff: dt.date,
+    horizon_days: int,
+    feature_options: FeatureOptions,
+    training: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``model`` as a bundle folder and return its path.
+
+    Parameters
+    ----------
+    model
+        A fitted :class:`~clv_core.mlp.ClvMlp`.
+    folder
+        Created if needed; existing bundle files in it are replaced.
+    cutoff
+        The scoring cutoff the model was trained for (deployment: the ``as_of`` date).
+    horizon_days
+        The label horizon the model predicts.
+    feature_options
+        Windows used to build the features; scoring rebuilds features the same way.
+    training
+        Facts about training to keep (metrics on validation customers, row counts, ...).
+    """
+    if model.network_ is None or model.preprocessor_ is None or model.feature_columns_ is None:
+        raise NotFittedError("Only a trained model can be saved; call fit first.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        model.network_.save(folder / MODEL_FILE)
+        _write_json(folder / PREPROCESS_FILE, model.preprocessor_.to_dict())
+        meta = {
+            "format": BUNDLE_FORMAT,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "feature_columns": model.feature_columns_,
+            "config": model.config.to_dict(),
+            "feature_options": {
+                "window_days": list(feature_options.window_days),
+                "trend_window_days": feature_options.trend_window_days,
+            },
+            "cutoff": cutoff.isoformat(),
+            "horizon_days": horizon_days,
+            "target_scale": model.target_scale_,
+            "calibration": model.calibrator_.to_dict() if model.calibrator_ else None,
+            "cancelled": model.cancelled_,
+            "training": training or {},
+            "versions": _versions(),
+        }
+        _write_json(folder / META_FILE, meta)
+    except OSError as error:
+        raise DataError(f"Could not write the bundle to '{folder}': {error}.") from error
+    return folder
+
+
+def zip_bundle(folder: Path) -> bytes:
+    """The bundle folder's three files as one .zip archive (bytes, for a download)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in BUNDLE_FILES:
+            archive.write(folder / name, arcname=name)
+    return buffer.getvalue()
+
+
+def load_bundle(source: Path | bytes) -> tuple[ClvMlp, BundleInfo]:
+    """Load a bundle from a folder, a .zip file or .zip bytes (an upload).
+
+    Raises
+    ------
+    DataError
+        The bundle is incomplete, contains any other file (e.g. a pickle), carries a Lambda
+        layer or other unsafe content, or its JSON is damaged.
+    """
+    if isinstance(source, bytes):
+        with tempfile.TemporaryDirectory(prefix="clv-bundle-") as directory:
+            _extract_zip(io.BytesIO(source), Path(directory))
+            return _load_folder(Path(directory), "the uploaded bundle")
+    path = Path(source)
+    if path.is_dir():
+        return _load_folder(path, str(path))
+    if path.is_file() and zipfile.is_zipfile(path):
+        with tempfile.TemporaryDirectory(prefix="clv-bundle-") as directory:
+            with path.open("rb") as handle:
+                _extract_zip(handle, Path(directory))
+            return _load_folder(Path(directory), str(path))
+    if not path.exists():
+        raise DataError(f"The model bundle '{path}' does not exist.")
+    raise DataError(
+        f"'{path}' is not a model bundle: expected a folder or a .zip with {list(BUNDLE_FILES)}."
+    )
+
+
+def _extract_zip(handle: Any, target: Path) -> None:
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            names = [
+                info.filename for info in archive.infolist() if not info.filename.endswith("/")
+            ]
+            _check_file_names([PurePosixPath(name).name for name in names], names)
+            for name in names:
+                if PurePosixPath(name).name != name:
+                    raise DataError(
+                        f"The bundle archive has the file '{name}' inside a folder; a bundle "
+                        f"zip holds only {list(BUNDLE_FILES)} at its top level."
+                    )
+                (target / name).write_bytes(archive.read(name))
+    except zipfile.BadZipFile as error:
+        raise DataError(f"The model bundle is not a valid .zip archive ({error}).") from error
+
+
+def _check_file_names(names: list[str], shown: list[str]) -> None:
+    unexpected = sorted(set(names) - set(BUNDLE_FILES))
+    if unexpected:
+        pickles = [n for n in unexpected if n.endswith((".pkl", ".pickle", ".joblib", ".npy"))]
+        reason = (
+            " It contains pickled data, which can run arbitrary code when loaded."
+            if pickles
+            else ""
+        )
+        raise DataError(
+            f"Refused: the model bundle contains unexpected file(s) {unexpected}.{reason} "
+            f"A bundle holds only {list(BUNDLE_FILES)}; re-export it from the workbench."
+        )
+    missing = sorted(set(BUNDLE_FILES) - set(names))
+    if missing:
+        raise DataError(
+            f"The model bundle is incomplete: {missing} missing (found {sorted(shown)})."
+        )
+
+
+def _load_folder(folder: Path, shown_name: str) -> tuple[ClvMlp, BundleInfo]:
+    names = [path.name for path in folder.iterdir() if path.is_file()]
+    _check_file_names(names, names)
+    meta = _read_json(folder / META_FILE, shown_name)
+    if meta.get("format") != BUNDLE_FORMAT:
+        raise DataError(
+            f"{shown_name} is not a CLV model bundle (meta.json format is "
+            f"{meta.get('format')!r}, expected {BUNDLE_FORMAT!r})."
+        )
+    _check_keras_archive(folder / MODEL_FILE)
+    keras = import_keras()
+    try:
+        network = keras.saving.load_model(folder / MODEL_FILE, safe_mode=True, compile=False)
+    except ValueError as error:
+        text = str(error)
+        if "Lambda" in text or "safe_mode" in text or "unsafe" in text:
+            raise DataError(
+                "Refused: the model in this bundle contains a Lambda layer or other code that "
+                "would run on loading. Bundles made by the workbench never do; re-export it."
+            ) from error
+        raise DataError(f"The model in {shown_name} cannot be loaded: {text}") from error
+    try:
+        config = MlpConfig.from_dict(meta["config"])
+        model = ClvMlp(config)
+        model.network_ = network
+        model.preprocessor_ = Preprocessor.from_dict(_read_json(folder / PREPROCESS_FILE, ""))
+        model.feature_columns_ = [str(name) for name in meta["feature_columns"]]
+        model.target_scale_ = float(meta["target_scale"])
+        model.cancelled_ = bool(meta.get("cancelled", False))
+        calibration = meta.get("calibration")
+        model.calibrator_ = calibrator_from_dict(calibration) if calibration else None
+        options = meta["feature_options"]
+        info = BundleInfo(
+            cutoff=dt.date.fromisoformat(meta["cutoff"]),
+            horizon_days=int(meta["horizon_days"]),
+            feature_options=FeatureOptions(
+                window_days=tuple(int(d) for d in options["window_days"]),
+                trend_window_days=int(options["trend_window_days"]),
+            ),
+            training=dict(meta.get("training", {})),
+            meta=meta,
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise DataError(f"meta.json in {shown_name} is damaged: {error!r}.") from error
+    expected_outputs = model.outputs_per_member * config.ensemble_size
+    if int(np.prod(network.output_shape[1:])) != expected_outputs:
+        raise DataError(
+            f"The network in {shown_name} does not match its meta.json "
+            f"({network.output_shape[1:]} outputs, expected {expected_outputs})."
+        )
+    return model, info
+
+
+def _check_keras_archive(path: Path) -> None:
+    if not zipfile.is_zipfile(path):
+        raise DataError(
+            "model.keras in the bundle is not a Keras 3 archive (legacy .h5 files and other "
+            "formats are not accepted)."
+        )
+    with zipfile.ZipFile(path) as archive:
+        inside = {info.filename for info in archive.infolist()}
+    unexpected = sorted(inside - _KERAS_ARCHIVE_FILES)
+    if unexpected:
+        raise DataError(
+            f"Refused: model.keras contains unexpected file(s) {unexpected}; a Keras archive "
+            f"made by the workbench holds only {sorted(_KERAS_ARCHIVE_FILES)}."
+        )
+
+
+def _read_json(path: Path, shown_name: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(f"{path.name} in {shown_name or 'the bundle'} is damaged: {error}.") from (
+            error
+        )
+    if not isinstance(data, dict):
+        raise DataError(f"{path.name} in {shown_name or 'the bundle'} is not a JSON object.")
+    return data
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _versions() -> dict[str, str]:
+    versions = {"clv_core": __version__}
+    for package in ("tensorflow-cpu", "tensorflow", "keras", "numpy", "pandas"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions

@@ -1,0 +1,250 @@
+"""The MLP configuration: one frozen, validated value that fully describes a training run.
+
+A config is hashable (so it is a valid cache key), JSON round-trippable (it is stored in the
+model bundle's ``meta.json`` and read from ``--config MODEL.json``), and every invalid value
+raises a :class:`~clv_core.errors.ConfigError` naming the field and what is allowed; all problems
+are reported together.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from clv_core.errors import ConfigError
+
+__all__ = ["Activation", "Calibration", "LossKind", "MlpConfig", "OptimizerKind", "load_config"]
+
+
+class LossKind(StrEnum):
+    """Training objective of the network.
+
+    ``ziln``: zero-inflated lognormal likelihood (Wang, Liu & Miao 2019) with outputs
+    P(purchase), mu, sigma; gives a distribution, hence P(purchase) and intervals.
+    ``log_mse``: mean squared error on ``log1p(y)``. ``huber``: Huber loss on ``log1p(y)``.
+    """
+
+    ZILN = "ziln"
+    LOG_MSE = "log_mse"
+    HUBER = "huber"
+
+
+class OptimizerKind(StrEnum):
+    """Gradient-descent optimiser."""
+
+    ADAM = "adam"
+    ADAMW = "adamw"
+    SGD = "sgd"
+
+
+class Activation(StrEnum):
+    """Activation of the hidden layers."""
+
+    RELU = "relu"
+    GELU = "gelu"
+    SELU = "selu"
+    ELU = "elu"
+    TANH = "tanh"
+    SWISH = "swish"
+
+
+class Calibration(StrEnum):
+    """How network outputs are mapped to money after training (see ``clv_core.calibration``).
+
+    ``power``: ``exp(a) * raw**b`` fitted on held-out training customers (level and spread).
+    ``isotonic``: a binned monotone map fitted on the same customers (more flexible, noisier).
+    ``none``: use the network's own expected value.
+    """
+
+    POWER = "power"
+    ISOTONIC = "isotonic"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MlpConfig:
+    """Everything that defines how the CLV network is built and trained.
+
+    The defaults were chosen on CDNOW and on synthetic heavy-tailed data (see the README's
+    "Model defaults" section) and are meant to work unchanged on data not seen before.
+
+    Attributes
+    ----------
+    hidden_layers
+        Units of each hidden layer, input side first, 1 to 6 layers of 1 to 2048 units.
+    activation
+        One of :class:`Activation`.
+    dropout_rate
+        Dropout after each hidden layer, in [0, 0.9).
+    l2
+        L2 weight penalty on hidden and output kernels, in [0, 1].
+    batch_norm
+        Batch normalisation after each hidden layer.
+    optimizer
+        One of :class:`OptimizerKind`.
+    learning_rate
+        In (0, 1].
+    batch_size
+        Rows per gradient step, 8 to 65536.
+    max_epochs
+        Upper bound on passes over the training data, 1 to 10000.
+    patience
+        Epochs without validation improvement before stopping, 1 to 1000.
+    validation_fraction
+        Share of the training customers held out for early stopping and calibration, in
+        [0.05, 0.5].
+    loss
+        One of :class:`LossKind`.
+    sigma_max
+        ZILN only: upper bound of the lognormal sigma. ``exp(mu + sigma**2 / 2)`` explodes for
+        large sigma on heavy-tailed data; bounding it keeps expected values sane. In [0.1, 5].
+    ensemble_size
+        Networks trained with seeds ``seed, seed + 1, ...`` whose predictions are averaged,
+        1 to 20; averaging steadies the ranking of rare high-value customers.
+    calibration
+        One of :class:`Calibration`.
+    interval_coverage
+        Central coverage of the prediction interval (ZILN), in (0, 1); 0.8 gives the 10th and
+        90th percentiles.
+    seed
+        Seeds weight initialisation, shuffling, dropout and the validation split.
+    """
+
+    hidden_layers: tuple[int, ...] = (64, 32)
+    activation: Activation = Activation.RELU
+    dropout_rate: float = 0.1
+    l2: float = 1e-5
+    batch_norm: bool = False
+    optimizer: OptimizerKind = OptimizerKind.ADAM
+    learning_rate: float = 1e-3
+    batch_size: int = 256
+    max_epochs: int = 200
+    patience: int = 10
+    validation_fraction: float = 0.2
+    loss: LossKind = LossKind.ZILN
+    sigma_max: float = 2.0
+    ensemble_size: int = 5
+    calibration: Calibration = Calibration.POWER
+    interval_coverage: float = 0.8
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        object.__setattr__(self, "hidden_layers", tuple(self.hidden_layers))
+        for name, kind in (
+            ("activation", Activation),
+            ("optimizer", OptimizerKind),
+            ("loss", LossKind),
+            ("calibration", Calibration),
+        ):
+            value = getattr(self, name)
+            try:
+                object.__setattr__(self, name, kind(value))
+            except ValueError:
+                problems.append(
+                    f"{name}: {value!r} is not one of {[member.value for member in kind]}"
+                )
+        layers = self.hidden_layers
+        if not 1 <= len(layers) <= 6 or any(
+            not isinstance(units, int) or isinstance(units, bool) or not 1 <= units <= 2048
+            for units in layers
+        ):
+            problems.append(
+                f"hidden_layers: {list(layers)} must be 1 to 6 whole numbers of units, "
+                "each from 1 to 2048"
+            )
+        _check_range(problems, "dropout_rate", self.dropout_rate, 0.0, 0.9, upper_open=True)
+        _check_range(problems, "l2", self.l2, 0.0, 1.0)
+        _check_range(problems, "learning_rate", self.learning_rate, 0.0, 1.0, lower_open=True)
+        _check_int(problems, "batch_size", self.batch_size, 8, 65536)
+        _check_int(problems, "max_epochs", self.max_epochs, 1, 10000)
+        _check_int(problems, "patience", self.patience, 1, 1000)
+        _check_range(problems, "validation_fraction", self.validation_fraction, 0.05, 0.5)
+        _check_range(problems, "sigma_max", self.sigma_max, 0.1, 5.0)
+        _check_int(problems, "ensemble_size", self.ensemble_size, 1, 20)
+        _check_range(
+            problems,
+            "interval_coverage",
+            self.interval_coverage,
+            0.0,
+            1.0,
+            lower_open=True,
+            upper_open=True,
+        )
+        _check_int(problems, "seed", self.seed, 0, 2**31 - 1)
+        if not isinstance(self.batch_norm, bool):
+            problems.append(f"batch_norm: {self.batch_norm!r} must be true or false")
+        if problems:
+            raise ConfigError("Invalid model configuration:", problems=problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values (enums as strings, layers as a list)."""
+        data = asdict(self)
+        data["hidden_layers"] = list(self.hidden_layers)
+        return {
+            key: (str(value) if isinstance(value, StrEnum) else value)
+            for key, value in data.items()
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MlpConfig:
+        """Build a config from JSON data; unknown keys are an error listing the valid ones."""
+        if not isinstance(data, dict):
+            raise ConfigError("A model configuration must be a JSON object of field: value.")
+        valid = [field.name for field in fields(cls)]
+        unknown = sorted(set(data) - set(valid))
+        if unknown:
+            raise ConfigError(
+                f"Unknown model configuration field(s) {unknown}; valid fields are {valid}."
+            )
+        values = dict(data)
+        if "hidden_layers" in values:
+            layers = values["hidden_layers"]
+            if not isinstance(layers, list | tuple):
+                raise ConfigError(
+                    f"hidden_layers: {layers!r} must be a list of layer sizes such as [64, 32]"
+                )
+            values["hidden_layers"] = tuple(layers)
+        return cls(**values)
+
+
+def load_config(path: Path) -> MlpConfig:
+    """Read an :class:`MlpConfig` from a JSON file (missing fields take their defaults)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise ConfigError(f"The model configuration file '{path}' does not exist.") from error
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ConfigError(
+            f"The model configuration file '{path}' is not valid UTF-8 JSON: {error}."
+        ) from error
+    return MlpConfig.from_dict(data)
+
+
+def _check_range(
+    problems: list[str],
+    name: str,
+    value: object,
+    lower: float,
+    upper: float,
+    *,
+    lower_open: bool = False,
+    upper_open: bool = False,
+) -> None:
+    left = "(" if lower_open else "["
+    right = ")" if upper_open else "]"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        problems.append(f"{name}: {value!r} must be a number in {left}{lower}, {upper}{right}")
+        return
+    too_low = value <= lower if lower_open else value < lower
+    too_high = value >= upper if upper_open else value > upper
+    if too_low or too_high or value != value:
+        problems.append(f"{name}: {value} is outside {left}{lower}, {upper}{right}")
+
+
+def _check_int(problems: list[str], name: str, value: object, lower: int, upper: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not lower <= value <= upper:
+        problems.append(f"{name}: {value!r} must be a whole number from {lower} to {upper}")

@@ -1,0 +1,234 @@
+"""Feature preprocessing for the network, fitted on training customers only.
+
+* **Numeric columns**: heavy-tailed columns (money, counts; skewness above 1 on the training
+  customers) go through a signed ``log1p`` first; every numeric column is then standardised with
+  the training mean and standard deviation and clipped to +-5 standard deviations, so an extreme
+  value in new data cannot blow up the network. Missing values are filled with the training
+  median; a ``<column>__missing`` indicator is added for columns that had missing values in
+  training.
+* **Categorical columns**: one-hot over the training categories seen at least
+  ``min_category_count`` times (at most ``max_categories`` per column, most frequent first);
+  rarer, unknown and missing values share the ``<column>=__other__`` slot.
+
+The fitted state is plain JSON (``to_dict`` / ``from_dict``); the model bundle stores it as
+``preprocess.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from clv_core.errors import ConfigError, DataError, NotFittedError
+
+__all__ = ["Preprocessor"]
+
+OTHER_CATEGORY = "__other__"
+SKEWNESS_FOR_LOG = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class _NumericColumn:
+    name: str
+    log_transform: bool
+    center: float
+    scale: float
+    fill_value: float
+    missing_indicator: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _CategoricalColumn:
+    name: str
+    categories: tuple[str, ...]
+
+
+class Preprocessor:
+    """Turn a feature table into a float32 matrix for the network.
+
+    Parameters
+    ----------
+    max_categories
+        Most one-hot columns per categorical feature (besides ``__other__``).
+    min_category_count
+        A category needs this many training customers to get its own column.
+    clip
+        Standardised values are clipped to ``[-clip, clip]``.
+    """
+
+    def __init__(
+        self, *, max_categories: int = 30, min_category_count: int = 10, clip: float = 5.0
+    ) -> None:
+        if max_categories < 1 or min_category_count < 1 or clip <= 0:
+            raise ConfigError(
+                "max_categories and min_category_count must be at least 1 and clip positive."
+            )
+        self.max_categories = max_categories
+        self.min_category_count = min_category_count
+        self.clip = clip
+        self.numeric_: list[_NumericColumn] | None = None
+        self.categorical_: list[_CategoricalColumn] | None = None
+
+    def fit(self, features: pd.DataFrame) -> Preprocessor:
+        """Learn transforms from the training customers' features."""
+        if len(features) == 0:
+            raise DataError("Cannot fit preprocessing on an empty feature table.")
+        numeric: list[_NumericColumn] = []
+        categorical: list[_CategoricalColumn] = []
+        for column in features.columns:
+            values = features[column]
+            if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+                numeric.append(self._fit_numeric(str(column), values.astype("float64")))
+            else:
+                counts = values.astype("string").value_counts(dropna=True)
+                kept = counts[counts >= self.min_category_count].index[: self.max_categories]
+                categorical.append(_CategoricalColumn(str(column), tuple(str(v) for v in kept)))
+        self.numeric_ = numeric
+        self.categorical_ = categorical
+        return self
+
+    def _fit_numeric(self, name: str, values: pd.Series) -> _NumericColumn:
+        present = values[np.isfinite(values)]
+        log_transform = bool(len(present) > 2 and abs(float(present.skew())) > SKEWNESS_FOR_LOG)
+        transformed = _signed_log1p(present.to_numpy()) if log_transform else present.to_numpy()
+        if transformed.size == 0:
+            center, scale, fill = 0.0, 1.0, 0.0
+        else:
+            center = float(transformed.mean())
+            scale = float(transformed.std())
+            fill = float(np.median(transformed))
+        return _NumericColumn(
+            name=name,
+            log_transform=log_transform,
+            center=center,
+            scale=scale if scale > 1e-12 else 1.0,
+            fill_value=fill,
+            missing_indicator=bool(len(present) < len(values)),
+        )
+
+    def _check_fitted(self) -> tuple[list[_NumericColumn], list[_CategoricalColumn]]:
+        if self.numeric_ is None or self.categorical_ is None:
+            raise NotFittedError("The preprocessing is not fitted yet; call fit first.")
+        return self.numeric_, self.categorical_
+
+    @property
+    def input_columns_(self) -> list[str]:
+        """Feature columns the preprocessing expects, in order."""
+        numeric, categorical = self._check_fitted()
+        return [c.name for c in numeric] + [c.name for c in categorical]
+
+    @property
+    def feature_names_out_(self) -> list[str]:
+        """Names of the matrix columns produced by :meth:`transform`."""
+        numeric, categorical = self._check_fitted()
+        names = [c.name for c in numeric]
+        names += [f"{c.name}__missing" for c in numeric if c.missing_indicator]
+        for column in categorical:
+            names += [f"{column.name}={value}" for value in column.categories]
+            names.append(f"{column.name}={OTHER_CATEGORY}")
+        return names
+
+    def transform(self, features: pd.DataFrame) -> np.ndarray:
+        """The float32 design matrix, columns as in :attr:`feature_names_out_`.
+
+        Raises
+        ------
+        DataError
+            ``features`` lacks columns the preprocessing was fitted on (they are all named).
+        """
+        numeric, categorical = self._check_fitted()
+        missing = [name for name in self.input_columns_ if name not in features.columns]
+        if missing:
+            raise DataError(
+                f"The data lacks {len(missing)} feature(s) the model was trained with: "
+                f"{missing}. Provide the same inputs (e.g. the same customer-attributes "
+                "columns) as at training time."
+            )
+        blocks: list[np.ndarray] = []
+        indicators: list[np.ndarray] = []
+        for column in numeric:
+            values = pd.to_numeric(features[column.name], errors="coerce").to_numpy(np.float64)
+            absent = ~np.isfinite(values)
+            if column.log_transform:
+                values = _signed_log1p(values)
+            values = np.where(absent, column.fill_value, values)
+            standardised = np.clip((values - column.center) / column.scale, -self.clip, self.clip)
+            blocks.append(standardised)
+            if column.missing_indicator:
+                indicators.append(absent.astype(np.float64))
+        one_hot: list[np.ndarray] = []
+        for category_column in categorical:
+            text = features[category_column.name].astype("string").fillna(OTHER_CATEGORY)
+            known = text.isin(category_column.categories).to_numpy(bool)
+            for category in category_column.categories:
+                one_hot.append((text == category).to_numpy(bool).astype(np.float64))
+            one_hot.append((~known).astype(np.float64))
+        columns = blocks + indicators + one_hot
+        if not columns:
+            return np.zeros((len(features), 0), dtype=np.float32)
+        return np.column_stack(columns).astype(np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Fitted state as JSON-ready data."""
+        numeric, categorical = self._check_fitted()
+        return {
+            "format": "clv-preprocess-1",
+            "max_categories": self.max_categories,
+            "min_category_count": self.min_category_count,
+            "clip": self.clip,
+            "numeric": [
+                {
+                    "name": c.name,
+                    "log_transform": c.log_transform,
+                    "center": c.center,
+                    "scale": c.scale,
+                    "fill_value": c.fill_value,
+                    "missing_indicator": c.missing_indicator,
+                }
+                for c in numeric
+            ],
+            "categorical": [
+                {"name": c.name, "categories": list(c.categories)} for c in categorical
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Preprocessor:
+        """Rebuild a fitted preprocessing from :meth:`to_dict` output."""
+        if data.get("format") != "clv-preprocess-1":
+            raise DataError(
+                "preprocess.json is not a CLV preprocessing file (format clv-preprocess-1)."
+            )
+        try:
+            preprocessor = cls(
+                max_categories=int(data["max_categories"]),
+                min_category_count=int(data["min_category_count"]),
+                clip=float(data["clip"]),
+            )
+            preprocessor.numeric_ = [
+                _NumericColumn(
+                    name=str(c["name"]),
+                    log_transform=bool(c["log_transform"]),
+                    center=float(c["center"]),
+                    scale=float(c["scale"]),
+                    fill_value=float(c["fill_value"]),
+                    missing_indicator=bool(c["missing_indicator"]),
+                )
+                for c in data["numeric"]
+            ]
+            preprocessor.categorical_ = [
+                _CategoricalColumn(str(c["name"]), tuple(str(v) for v in c["categories"]))
+                for c in data["categorical"]
+            ]
+        except (KeyError, TypeError, ValueError) as error:
+            raise DataError(f"preprocess.json is damaged: {error!r}.") from error
+        return preprocessor
+
+
+def _signed_log1p(values: np.ndarray) -> np.ndarray:
+    """``sign(x) * log1p(|x|)``: compresses heavy tails, keeps sign and zero."""
+    with np.errstate(invalid="ignore"):
+        return np.sign(values) * np.log1p(np.abs(values))
