@@ -5,6 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from clv_core.config import MlpConfig
+from clv_core.features import LABEL_COLUMN, build_training_table
+from clv_core.mlp import ClvMlp
+from clv_core.synthetic import SyntheticConfig, SyntheticWorld, generate_world
+from clv_core.validation import validate_customers
+
 
 @pytest.fixture
 def six_customer_log() -> pd.DataFrame:
@@ -40,3 +46,29 @@ def six_customer_log() -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["customer_id", "order_date", "amount"])
     frame["order_date"] = pd.to_datetime(frame["order_date"])
     return frame
+
+
+@pytest.fixture(scope="session")
+def small_world() -> SyntheticWorld:
+    """A seeded synthetic shop of 600 customers (2023-2025), shared by model tests."""
+    return generate_world(SyntheticConfig(n_customers=600, seed=11))
+
+
+@pytest.fixture(scope="session")
+def small_training_table(small_world: SyntheticWorld) -> pd.DataFrame:
+    """Features at 2024-12-31 (with attributes) and the 365-day label."""
+    customers = validate_customers(small_world.customers.astype(str))
+    transactions = small_world.transactions[["customer_id", "order_date", "amount"]]
+    return build_training_table(transactions, "2024-12-31", 365, customers=customers)
+
+
+TINY_CONFIG = MlpConfig(
+    hidden_layers=(8,), ensemble_size=2, max_epochs=3, patience=2, batch_size=64, seed=3
+)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(small_training_table: pd.DataFrame) -> ClvMlp:
+    """A tiny pre-fitted ZILN ensemble (2 members, 3 epochs): most tests never train."""
+    features = small_training_table.drop(columns=LABEL_COLUMN)
+    return ClvMlp(TINY_CONFIG).fit(features, small_training_table[LABEL_COLUMN])

@@ -1,0 +1,166 @@
+"""The Keras CLV network: predictions, distribution maths, progress, cancel, reproducibility."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from clv_core.config import LossKind, MlpConfig
+from clv_core.errors import DataError, NotFittedError
+from clv_core.features import LABEL_COLUMN
+from clv_core.mlp import (
+    SIGMA_MIN,
+    ClvMlp,
+    EpochEvent,
+    _loss_function,
+    _ziln_quantile,
+    import_keras,
+    raw_to_distribution,
+)
+
+MICRO_CONFIG = MlpConfig(
+    hidden_layers=(4,), ensemble_size=1, max_epochs=2, patience=1, batch_size=64, seed=5
+)
+
+
+def split_table(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    return table.drop(columns=LABEL_COLUMN), table[LABEL_COLUMN]
+
+
+def test_predictions_are_complete_and_sane(
+    tiny_model: ClvMlp, small_training_table: pd.DataFrame
+) -> None:
+    features, _ = split_table(small_training_table)
+    predictions = tiny_model.predict(features)
+    assert list(predictions.columns) == ["predicted_clv", "p_purchase", "clv_lower", "clv_upper"]
+    assert predictions.index.equals(features.index)
+    assert np.isfinite(predictions.to_numpy()).all()
+    assert (predictions["predicted_clv"] >= 0).all()
+    assert predictions["p_purchase"].between(0, 1).all()
+    assert (predictions["clv_lower"] <= predictions["clv_upper"]).all()
+    assert predictions["predicted_clv"].nunique() > len(predictions) // 2
+
+
+def test_learned_state_and_history(tiny_model: ClvMlp) -> None:
+    assert tiny_model.preprocessor_ is not None and tiny_model.calibrator_ is not None
+    assert tiny_model.network_.output_shape == (None, 6)  # 2 members x (logit, mu, sigma)
+    history = tiny_model.history_
+    assert history is not None
+    assert set(history["member"]) == {1, 2}
+    assert history["epoch"].max() <= 3
+    assert np.isfinite(history[["train_loss", "val_loss"]].to_numpy()).all()
+    assert tiny_model.fit_seconds_ is not None and tiny_model.fit_seconds_ > 0
+    assert not tiny_model.cancelled_
+
+
+def test_predict_before_fit_is_refused(small_training_table: pd.DataFrame) -> None:
+    features, _ = split_table(small_training_table)
+    with pytest.raises(NotFittedError, match="not trained yet"):
+        ClvMlp().predict(features)
+
+
+def test_same_seed_same_model_other_seed_other_model(small_training_table: pd.DataFrame) -> None:
+    features, target = split_table(small_training_table)
+    first = ClvMlp(MICRO_CONFIG).fit(features, target).predict(features)
+    again = ClvMlp(MICRO_CONFIG).fit(features, target).predict(features)
+    pd.testing.assert_frame_equal(first, again)
+    other_seed = MlpConfig(**(MICRO_CONFIG.to_dict() | {"seed": 6}))
+    other = ClvMlp(other_seed).fit(features, target).predict(features)
+    assert not np.allclose(first["predicted_clv"], other["predicted_clv"])
+
+
+def test_progress_events_and_cooperative_cancel(small_training_table: pd.DataFrame) -> None:
+    features, target = split_table(small_training_table)
+    events: list[EpochEvent] = []
+    config = MlpConfig(hidden_layers=(4,), ensemble_size=3, max_epochs=50, patience=50, seed=1)
+
+    def stop_after_two_epochs() -> bool:
+        return len(events) >= 2
+
+    model = ClvMlp(config).fit(
+        features, target, on_epoch=events.append, should_stop=stop_after_two_epochs
+    )
+    assert model.cancelled_
+    # Cancelled in the first member: later members are skipped, the first is kept.
+    assert model.network_.output_shape == (None, 3)
+    assert [event.epoch for event in events] == [1, 2]
+    assert all(event.member == 1 and event.members == 3 for event in events)
+    assert events[1].best_val_loss == min(e.val_loss for e in events)
+    assert 0 < events[0].progress < events[1].progress < 1
+    assert np.isfinite(model.predict(features)["predicted_clv"]).all()
+
+
+@pytest.mark.parametrize("loss", [LossKind.LOG_MSE, LossKind.HUBER])
+def test_point_losses_predict_only_the_expected_value(
+    loss: LossKind, small_training_table: pd.DataFrame
+) -> None:
+    features, target = split_table(small_training_table)
+    config = MlpConfig(**(MICRO_CONFIG.to_dict() | {"loss": loss.value}))
+    model = ClvMlp(config).fit(features, target)
+    predictions = model.predict(features)
+    assert list(predictions.columns) == ["predicted_clv"]
+    assert (predictions["predicted_clv"] >= 0).all()
+    assert model.network_.output_shape == (None, 1)
+
+
+def test_bad_training_data_is_refused(small_training_table: pd.DataFrame) -> None:
+    features, target = split_table(small_training_table)
+    with pytest.raises(DataError, match="non-negative"):
+        ClvMlp(MICRO_CONFIG).fit(features, -target - 1)
+    with pytest.raises(DataError, match="rows but the target has"):
+        ClvMlp(MICRO_CONFIG).fit(features, target.iloc[:-1])
+    with pytest.raises(DataError, match="at least 20 customers"):
+        ClvMlp(MICRO_CONFIG).fit(features.iloc[:10], target.iloc[:10])
+    with pytest.raises(DataError, match="nothing to learn"):
+        ClvMlp(MICRO_CONFIG).fit(features, target * 0)
+
+
+def test_ziln_distribution_by_hand() -> None:
+    raw = np.array([[0.0, 1.0, 0.0], [2.0, -1.0, 10.0]])
+    expected, p_purchase, mu, sigma = raw_to_distribution(raw, LossKind.ZILN, sigma_max=2.0)
+    assert p_purchase is not None and mu is not None and sigma is not None
+    assert p_purchase[0] == pytest.approx(0.5)
+    assert sigma[0] == pytest.approx(SIGMA_MIN + (2.0 - SIGMA_MIN) / 2)
+    assert sigma[1] <= 2.0
+    assert expected[0] == pytest.approx(0.5 * math.exp(1.0 + sigma[0] ** 2 / 2))
+    log_target, *_ = raw_to_distribution(np.array([[math.log1p(9.0)]]), LossKind.LOG_MSE, 2.0)
+    assert log_target[0] == pytest.approx(9.0)
+
+
+def test_ziln_quantiles_by_hand() -> None:
+    member = (
+        np.array([0.0]),
+        np.array([0.5]),
+        np.array([1.0]),
+        np.array([0.5]),
+    )
+    # With P(buy) = 0.5 the 10th percentile is in the no-purchase mass.
+    assert _ziln_quantile(member, 0.1)[0] == 0.0
+    # The 90th percentile is the lognormal's (0.9 - 0.5) / 0.5 = 0.8 quantile.
+    assert _ziln_quantile(member, 0.9)[0] == pytest.approx(math.exp(1.0 + 0.5 * norm.ppf(0.8)))
+
+
+def test_ziln_loss_matches_the_likelihood_by_hand() -> None:
+    keras = import_keras()
+    loss = _loss_function(keras, MlpConfig(sigma_max=2.0))
+    y_true = np.array([[0.0], [3.0]], dtype="float32")
+    y_pred = np.array([[0.2, 0.0, 0.0], [-0.3, 1.0, 0.5]], dtype="float32")
+    value = float(loss(y_true, y_pred))
+
+    def bce(label: float, logit: float) -> float:
+        probability = 1 / (1 + math.exp(-logit))
+        return -(label * math.log(probability) + (1 - label) * math.log(1 - probability))
+
+    sigma = SIGMA_MIN + (2.0 - SIGMA_MIN) / (1 + math.exp(-0.5))
+    log_density = (
+        -math.log(3.0)
+        - math.log(sigma)
+        - 0.5 * math.log(2 * math.pi)
+        - (math.log(3.0) - 1.0) ** 2 / (2 * sigma**2)
+    )
+    expected = (bce(0, 0.2) + bce(1, -0.3)) / 2 - log_density / 2
+    assert value == pytest.approx(expected, rel=1e-5)
