@@ -85,6 +85,8 @@ class BtydBaseline:
                 "BG/NBD cannot be fitted: no training customer bought on more than one day."
             )
         self.notes_ = []
+        self.gamma_gamma_ = None
+        self.gamma_gamma_penalizer_ = None
         self.bgnbd_, self.bgnbd_penalizer_ = self._fit_with_retries(
             "BG/NBD",
             lambda penalizer: BetaGeoFitter(penalizer_coef=penalizer).fit(
@@ -106,6 +108,7 @@ class BtydBaseline:
                 )
             except DataError as error:
                 self.gamma_gamma_ = None
+                self.gamma_gamma_penalizer_ = None
                 self.notes_.append(f"{error} The mean spend of repeat buyers is used instead.")
         else:
             self.notes_.append(
@@ -185,9 +188,13 @@ class LightGbmBaseline:
     def _frame(self, features: pd.DataFrame) -> pd.DataFrame:
         if self.columns_ is None or self.categories_ is None:
             raise NotFittedError("The LightGBM baseline is not fitted yet; call fit first.")
+        _require_columns(features, tuple(self.columns_), "LightGBM")
         frame = features[self.columns_].copy()
         for column, categories in self.categories_.items():
-            frame[column] = pd.Categorical(frame[column].astype("string"), categories=categories)
+            text = frame[column].astype("string")
+            # Categories not seen in training become missing, which LightGBM handles.
+            known = text.where(text.isin(categories))
+            frame[column] = pd.Categorical(known, categories=categories)
         return frame
 
     def fit(self, features: pd.DataFrame, target: Any) -> LightGbmBaseline:

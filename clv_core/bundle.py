@@ -29,7 +29,7 @@ import numpy as np
 from clv_core import __version__
 from clv_core.calibration import calibrator_from_dict
 from clv_core.config import MlpConfig
-from clv_core.errors import DataError, NotFittedError
+from clv_core.errors import ConfigError, DataError, NotFittedError
 from clv_core.features import FeatureOptions
 from clv_core.mlp import ClvMlp, import_keras
 from clv_core.preprocessing import Preprocessor
@@ -187,6 +187,12 @@ def _check_file_names(names: list[str], shown: list[str]) -> None:
 
 
 def _load_folder(folder: Path, shown_name: str) -> tuple[ClvMlp, BundleInfo]:
+    folders = sorted(path.name for path in folder.iterdir() if path.is_dir())
+    if folders:
+        raise DataError(
+            f"Refused: the model bundle contains sub-folder(s) {folders}. A bundle holds only "
+            f"{list(BUNDLE_FILES)}; re-export it from the workbench."
+        )
     names = [path.name for path in folder.iterdir() if path.is_file()]
     _check_file_names(names, names)
     meta = _read_json(folder / META_FILE, shown_name)
@@ -207,8 +213,19 @@ def _load_folder(folder: Path, shown_name: str) -> tuple[ClvMlp, BundleInfo]:
                 "would run on loading. Bundles made by the workbench never do; re-export it."
             ) from error
         raise DataError(f"The model in {shown_name} cannot be loaded: {text}") from error
+    except (OSError, TypeError, KeyError) as error:
+        # h5py raises OSError for damaged weights; Keras raises TypeError/KeyError for
+        # configurations naming unknown classes or missing entries.
+        raise DataError(
+            f"model.keras in {shown_name} is damaged or not made by the workbench: {error}"
+        ) from error
     try:
         config = MlpConfig.from_dict(meta["config"])
+    except (KeyError, ConfigError) as error:
+        raise DataError(
+            f"meta.json in {shown_name} has no valid model configuration: {error}"
+        ) from error
+    try:
         model = ClvMlp(config)
         model.network_ = network
         model.preprocessor_ = Preprocessor.from_dict(_read_json(folder / PREPROCESS_FILE, ""))
@@ -228,8 +245,15 @@ def _load_folder(folder: Path, shown_name: str) -> tuple[ClvMlp, BundleInfo]:
             training=dict(meta.get("training", {})),
             meta=meta,
         )
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, ConfigError) as error:
         raise DataError(f"meta.json in {shown_name} is damaged: {error!r}.") from error
+    preprocess_width = len(model.preprocessor_.feature_names_out_)
+    network_width = int(np.prod(network.input_shape[1:]))
+    if preprocess_width != network_width:
+        raise DataError(
+            f"preprocess.json in {shown_name} does not belong to its network: it produces "
+            f"{preprocess_width} inputs, the network expects {network_width}."
+        )
     expected_outputs = model.outputs_per_member * config.ensemble_size
     if int(np.prod(network.output_shape[1:])) != expected_outputs:
         raise DataError(

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from clv_core.errors import DataError, NotFittedError
+from clv_core.errors import ConfigError, DataError, NotFittedError
 
 __all__ = ["MonotoneCalibrator", "PowerCalibrator", "calibrator_from_dict"]
 
@@ -43,6 +43,8 @@ class MonotoneCalibrator:
     """
 
     def __init__(self, *, customers_per_bin: int = 200) -> None:
+        if customers_per_bin < 1:
+            raise ConfigError(f"customers_per_bin must be at least 1, got {customers_per_bin}.")
         self.customers_per_bin = customers_per_bin
         self.knots_x_: np.ndarray | None = None
         self.knots_y_: np.ndarray | None = None
@@ -112,8 +114,18 @@ class MonotoneCalibrator:
             calibrator.knots_y_ = np.asarray(data["knots_y"], dtype=np.float64)
         except (KeyError, TypeError, ValueError) as error:
             raise DataError(f"The calibration in meta.json is damaged: {error!r}.") from error
-        if calibrator.knots_x_.shape != calibrator.knots_y_.shape or calibrator.knots_x_.size == 0:
-            raise DataError("The calibration in meta.json is damaged: knot arrays differ.")
+        x, y = calibrator.knots_x_, calibrator.knots_y_
+        if (
+            x.ndim != 1
+            or x.shape != y.shape
+            or x.size == 0
+            or not (np.isfinite(x).all() and np.isfinite(y).all())
+            or (np.diff(x) <= 0).any()
+        ):
+            raise DataError(
+                "The calibration in meta.json is damaged: knots must be finite, increasing "
+                "and of equal length."
+            )
         return calibrator
 
 
@@ -173,9 +185,12 @@ class PowerCalibrator:
         result = minimize(
             objective, start, jac=True, method="L-BFGS-B", bounds=[(None, None), (0.05, 5.0)]
         )
-        intercept, exponent = (float(v) for v in result.x)
+        exponent = float(result.x[1])
+        # The Poisson score equation for the intercept makes the totals equal; solve it exactly
+        # rather than to the optimiser's tolerance.
         self.exponent_ = exponent
-        self.intercept_ = intercept - exponent * center
+        self.intercept_ = float(np.log(y.sum()) - np.log(np.exp(exponent * shifted).sum()))
+        self.intercept_ -= exponent * center
         return self
 
     def transform(self, raw_prediction: np.ndarray) -> np.ndarray:
@@ -206,8 +221,14 @@ class PowerCalibrator:
         return calibrator
 
 
-def calibrator_from_dict(data: dict[str, Any]) -> PowerCalibrator | MonotoneCalibrator:
+def calibrator_from_dict(data: Any) -> PowerCalibrator | MonotoneCalibrator:
     """Rebuild whichever calibration :meth:`to_dict` wrote."""
-    if data.get("kind") == "power":
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if kind == "power":
         return PowerCalibrator.from_dict(data)
-    return MonotoneCalibrator.from_dict(data)
+    if kind == "isotonic":
+        return MonotoneCalibrator.from_dict(data)
+    raise DataError(
+        "The calibration in meta.json is damaged: expected an object with kind 'power' or "
+        "'isotonic'."
+    )

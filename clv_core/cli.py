@@ -346,7 +346,11 @@ def _run_train(arguments: argparse.Namespace) -> int:
 
     config = load_config(arguments.config) if arguments.config else MlpConfig()
     inputs = _load_inputs(arguments)
-    as_of = _parse_date_option(arguments.as_of, "--as-of").date() if arguments.as_of else None
+    as_of = (
+        _parse_date_option(arguments.as_of, "--as-of").date()
+        if arguments.as_of is not None
+        else None
+    )
     deployment = train_for_deployment(
         inputs.transactions.frame,
         arguments.horizon_days,
@@ -389,7 +393,11 @@ def _run_score(arguments: argparse.Namespace) -> int:
     _check_suffix(arguments.out, "--out", (".csv", ".parquet"))
     model, info = load_bundle(arguments.model)
     inputs = _load_inputs(arguments)
-    as_of = _parse_date_option(arguments.as_of, "--as-of").date() if arguments.as_of else None
+    as_of = (
+        _parse_date_option(arguments.as_of, "--as-of").date()
+        if arguments.as_of is not None
+        else None
+    )
     scored = score_customers(
         model,
         inputs.transactions.frame,
@@ -453,10 +461,9 @@ def _run_generate(arguments: argparse.Namespace) -> int:
 
 
 def _parse_date_option(value: str, option: str) -> pd.Timestamp:
-    try:
-        return pd.Timestamp(value)
-    except ValueError as error:
-        raise ConfigError(f"{option} must be a date such as 2024-06-30, got {value!r}.") from error
+    from clv_core.splits import as_day
+
+    return as_day(value, option)
 
 
 def _write_table(frame: pd.DataFrame, out: Path, *, index: bool = True) -> None:

@@ -133,6 +133,14 @@ class MlpConfig:
 
     def __post_init__(self) -> None:
         problems: list[str] = []
+        if not isinstance(self.hidden_layers, list | tuple):
+            raise ConfigError(
+                "Invalid model configuration:",
+                problems=[
+                    f"hidden_layers: {self.hidden_layers!r} must be a list of layer sizes "
+                    "such as [64, 32]"
+                ],
+            )
         object.__setattr__(self, "hidden_layers", tuple(self.hidden_layers))
         for name, kind in (
             ("activation", Activation),

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from clv_core.errors import ConfigError, DataError
+from clv_core.splits import as_day
 from clv_core.validation import CustomerAttributes
 
 __all__ = [
@@ -77,10 +78,7 @@ def _day_numbers(dates: pd.Series) -> np.ndarray:
 
 
 def _cutoff_day(cutoff: dt.date | str | pd.Timestamp) -> int:
-    try:
-        timestamp = pd.Timestamp(cutoff)
-    except ValueError as error:
-        raise ConfigError(f"cutoff must be a date such as 2024-06-30, got {cutoff!r}.") from error
+    timestamp = as_day(cutoff, "cutoff")
     return int(np.datetime64(timestamp.date(), "D").astype(np.int64))
 
 

@@ -221,7 +221,7 @@ class ClvMlp:
             out_of_fold_sum[validation_rows] += expected
             out_of_fold_count[validation_rows] += 1
 
-        self.network_ = _combine_members(keras, members, matrix.shape[1])
+        self.network_ = _combine_members(keras, config, members, matrix.shape[1])
         self.preprocessor_ = preprocessor
         self.target_scale_ = scale
         self.feature_columns_ = [str(c) for c in features.columns]
@@ -533,10 +533,19 @@ def _loss_function(keras: Any, config: MlpConfig) -> Any:
     return ziln_loss
 
 
-def _combine_members(keras: Any, members: list[Any], n_inputs: int) -> Any:
-    """One model whose output concatenates every member's raw output."""
+def _combine_members(keras: Any, config: MlpConfig, members: list[Any], n_inputs: int) -> Any:
+    """One model whose output concatenates every member's raw output.
+
+    The members are rebuilt uncompiled and given the trained weights: a compiled member would
+    store its training loss (a closure, not serialisable) in model.keras, and Keras compiles
+    nested models when loading them.
+    """
     inputs = keras.Input(shape=(n_inputs,), name="features")
-    outputs = [member(inputs) for member in members]
+    outputs = []
+    for index, member in enumerate(members):
+        copy = _build_member(keras, config, index, n_inputs, np.ones(2))
+        copy.set_weights(member.get_weights())
+        outputs.append(copy(inputs))
     combined = (
         outputs[0]
         if len(outputs) == 1

@@ -76,6 +76,7 @@ class Preprocessor:
         """Learn transforms from the training customers' features."""
         if len(features) == 0:
             raise DataError("Cannot fit preprocessing on an empty feature table.")
+        features = features.rename(columns=str)
         numeric: list[_NumericColumn] = []
         categorical: list[_CategoricalColumn] = []
         for column in features.columns:
@@ -140,6 +141,7 @@ class Preprocessor:
             ``features`` lacks columns the preprocessing was fitted on (they are all named).
         """
         numeric, categorical = self._check_fitted()
+        features = features.rename(columns=str)
         missing = [name for name in self.input_columns_ if name not in features.columns]
         if missing:
             raise DataError(
@@ -198,7 +200,7 @@ class Preprocessor:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Preprocessor:
         """Rebuild a fitted preprocessing from :meth:`to_dict` output."""
-        if data.get("format") != "clv-preprocess-1":
+        if not isinstance(data, dict) or data.get("format") != "clv-preprocess-1":
             raise DataError(
                 "preprocess.json is not a CLV preprocessing file (format clv-preprocess-1)."
             )
@@ -223,7 +225,7 @@ class Preprocessor:
                 _CategoricalColumn(str(c["name"]), tuple(str(v) for v in c["categories"]))
                 for c in data["categorical"]
             ]
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, ConfigError) as error:
             raise DataError(f"preprocess.json is damaged: {error!r}.") from error
         return preprocessor
 

@@ -29,6 +29,7 @@ __all__ = [
     "CustomerSplit",
     "SplitKind",
     "TimeWindows",
+    "as_day",
     "check_minimum_data",
     "deployment_windows",
     "split_customers",
@@ -112,7 +113,7 @@ def time_windows(
     """The cutoffs used by an evaluation with the given split (see the module docstring)."""
     kind = _split_kind(split)
     _check_horizon(horizon_days)
-    evaluation_cutoff = _as_day(cutoff)
+    evaluation_cutoff = as_day(cutoff, "cutoff")
     if kind is SplitKind.CUSTOMER:
         return TimeWindows(evaluation_cutoff, evaluation_cutoff, horizon_days)
     return TimeWindows(
@@ -123,7 +124,7 @@ def time_windows(
 def deployment_windows(as_of: dt.date | str | pd.Timestamp, horizon_days: int) -> TimeWindows:
     """Deployment: train on labels in the last ``horizon_days`` before ``as_of``, score at it."""
     _check_horizon(horizon_days)
-    scoring_cutoff = _as_day(as_of)
+    scoring_cutoff = as_day(as_of, "as_of")
     return TimeWindows(
         scoring_cutoff - pd.Timedelta(days=horizon_days), scoring_cutoff, horizon_days
     )
@@ -237,8 +238,18 @@ def _check_horizon(horizon_days: int) -> None:
         raise ConfigError(f"horizon_days must be a positive number of days, got {horizon_days}.")
 
 
-def _as_day(value: dt.date | str | pd.Timestamp) -> pd.Timestamp:
+def as_day(value: dt.date | str | pd.Timestamp, name: str = "date") -> pd.Timestamp:
+    """A day (midnight timestamp) from a date, a timestamp or text such as ``2024-06-30``.
+
+    Raises
+    ------
+    ConfigError
+        The value is empty or not a date; the message names the option (``name``).
+    """
     try:
-        return pd.Timestamp(value).normalize()
-    except ValueError as error:
-        raise ConfigError(f"Expected a date such as 2024-06-30, got {value!r}.") from error
+        timestamp = pd.Timestamp(value)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"{name} must be a date such as 2024-06-30, got {value!r}.") from error
+    if pd.isna(timestamp):
+        raise ConfigError(f"{name} must be a date such as 2024-06-30, got {value!r}.")
+    return timestamp.normalize()

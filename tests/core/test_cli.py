@@ -1,0 +1,786 @@
+"""The command line end to end: outputs, row accounting, metrics, bundles and the error contract.
+
+Most tests call ``clv_core.cli.main`` in-process (fast); one runs ``python -m clv_core`` for real
+to pin the exit status and the stderr format a scheduler sees.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+
+from clv_core.bundle import BUNDLE_FILES, zip_bundle
+from clv_core.cli import main
+from clv_core.metrics import METRIC_NAMES
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+SAMPLE_DATA = REPOSITORY / "sample_data"
+TRANSACTIONS = SAMPLE_DATA / "transactions.csv"
+CUSTOMERS = SAMPLE_DATA / "customers.csv"
+SEED_TABLE_ZH = SAMPLE_DATA / "customers_seed_zh.csv"
+_LIFETIMES = importlib.util.find_spec("lifetimes")
+assert _LIFETIMES is not None and _LIFETIMES.submodule_search_locations is not None
+CDNOW = Path(_LIFETIMES.submodule_search_locations[0]) / "datasets" / "CDNOW_master.txt"
+
+SMALL_CONFIG = {"hidden_layers": [8], "ensemble_size": 1, "max_epochs": 3}
+MODELS = ("mlp", "bgnbd_gg", "lightgbm", "historical")
+ATTRIBUTE_FEATURES = ("channel", "region", "device", "age_group", "membership")
+
+
+# ------------------------------------------------------------------------------------------
+# Helpers and shared inputs
+# ------------------------------------------------------------------------------------------
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *arguments: object) -> tuple[int, str, str]:
+    """Run the CLI in-process; return (exit status, stdout, stderr)."""
+    status = main([str(argument) for argument in arguments])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def assert_user_error(result: tuple[int, str, str], pattern: str) -> str:
+    """The error contract: status 2, nothing on stdout, one ``error: ...`` and no traceback."""
+    status, out, err = result
+    assert status == 2, err
+    assert out == ""
+    assert err.startswith("error: "), err
+    assert "Traceback" not in err
+    assert re.search(pattern, err), err
+    return err
+
+
+def write_json(path: Path, data: object) -> Path:
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def sample_transactions() -> pd.DataFrame:
+    frame = pd.read_csv(TRANSACTIONS, parse_dates=["order_date"], dtype={"customer_id": str})
+    return frame
+
+
+def buyers_up_to(transactions: pd.DataFrame, day: str) -> set[str]:
+    """Customers with an order (amount >= 0) on or before ``day``, computed directly."""
+    end = pd.Timestamp(day) + pd.Timedelta(days=1)
+    past = transactions[(transactions["order_date"] < end) & (transactions["amount"] >= 0)]
+    return set(past["customer_id"])
+
+
+@pytest.fixture(scope="module")
+def small_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_json(tmp_path_factory.mktemp("config") / "small.json", SMALL_CONFIG)
+
+
+def assert_row_accounting(report: dict[str, Any]) -> None:
+    assert report["rows_read"] == report["rows_used"] + report["rows_dropped"]
+    assert report["rows_dropped"] == sum(report["dropped"].values())
+
+
+# ------------------------------------------------------------------------------------------
+# features
+# ------------------------------------------------------------------------------------------
+
+
+def features_arguments(out: Path) -> list[object]:
+    return [
+        "features",
+        "--transactions",
+        TRANSACTIONS,
+        "--customers",
+        CUSTOMERS,
+        "--cutoff",
+        "2024-12-31",
+        "--horizon-days",
+        365,
+        "--out",
+        out,
+    ]
+
+
+def test_features_json_and_csv(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, sample_transactions: pd.DataFrame
+) -> None:
+    out = tmp_path / "features.csv"
+    status, stdout, _ = run_cli(capsys, *features_arguments(out), "--json")
+    assert status == 0
+    result = json.loads(stdout)  # exactly one JSON object on stdout, nothing else
+    assert result["command"] == "features"
+    assert (result["cutoff"], result["horizon_days"]) == ("2024-12-31", 365)
+
+    transactions_report = result["validation"]["transactions"]
+    customers_report = result["validation"]["customers"]
+    assert_row_accounting(transactions_report)
+    assert_row_accounting(customers_report)
+    assert transactions_report["rows_read"] == len(sample_transactions)
+    assert customers_report["rows_read"] == len(pd.read_csv(CUSTOMERS))
+    assert transactions_report["mapping"]["amount"] == "amount"
+
+    written = pd.read_csv(out, dtype={"customer_id": str})
+    customers = buyers_up_to(sample_transactions, "2024-12-31")
+    assert written["customer_id"].is_unique
+    assert set(written["customer_id"]) == customers
+    assert result["n_customers"] == len(written) == len(customers)
+    assert list(written.columns) == ["customer_id", *result["feature_names"], "future_spend"]
+    assert result["n_features"] == len(result["feature_names"])
+    assert set(ATTRIBUTE_FEATURES) <= set(result["feature_names"])
+
+    # The label, recomputed by hand: net spend in (cutoff, cutoff + 365 days], clipped at 0.
+    start, end = pd.Timestamp("2025-01-01"), pd.Timestamp("2026-01-01")
+    window = sample_transactions[
+        (sample_transactions["order_date"] >= start) & (sample_transactions["order_date"] < end)
+    ]
+    expected = (
+        window.groupby("customer_id")["amount"]
+        .sum()
+        .clip(lower=0)
+        .reindex(written["customer_id"], fill_value=0.0)
+    )
+    np.testing.assert_allclose(written["future_spend"], expected.to_numpy(), atol=1e-6)
+    assert (written["future_spend"] > 0).any()
+
+
+def test_features_parquet_matches_csv(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    csv_out, parquet_out = tmp_path / "features.csv", tmp_path / "features.parquet"
+    assert run_cli(capsys, *features_arguments(csv_out))[0] == 0
+    status, stdout, stderr = run_cli(capsys, *features_arguments(parquet_out))
+    assert status == 0
+    assert stdout == ""
+    assert "wrote 1,704 customers x 38 features + label to" in stderr
+    assert "transactions (transactions.csv): 30,426 rows read" in stderr
+    from_parquet = pd.read_parquet(parquet_out)
+    from_csv = pd.read_csv(csv_out, dtype={"customer_id": str}).set_index("customer_id")
+    assert from_parquet.index.name == "customer_id"
+    assert from_parquet.index.is_unique
+    assert list(from_parquet.columns) == list(from_csv.columns)
+    assert "future_spend" in from_parquet.columns
+    numeric = from_csv.select_dtypes("number").columns
+    np.testing.assert_allclose(
+        from_parquet[numeric].to_numpy(dtype=float),
+        from_csv.loc[from_parquet.index, numeric].to_numpy(dtype=float),
+        rtol=1e-12,
+        equal_nan=True,
+    )
+
+
+def test_features_without_horizon_has_no_label(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "features.csv"
+    status, stdout, _ = run_cli(
+        capsys,
+        "features",
+        "--transactions",
+        TRANSACTIONS,
+        "--cutoff",
+        "2023-12-31",
+        "--out",
+        out,
+        "--json",
+    )
+    assert status == 0
+    result = json.loads(stdout)
+    written = pd.read_csv(out)
+    assert "future_spend" not in written.columns
+    assert "channel" not in written.columns
+    assert result["n_customers"] == len(written)
+    assert result["horizon_days"] is None
+
+
+def test_the_gb18030_seed_table_is_not_a_transaction_log(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    result = run_cli(
+        capsys,
+        "features",
+        "--transactions",
+        SEED_TABLE_ZH,
+        "--cutoff",
+        "2024-12-31",
+        "--out",
+        tmp_path / "features.csv",
+    )
+    error = assert_user_error(result, r"missing required columns.*\n.*no order date column")
+    # The GB18030 headers were decoded, so the analyst sees their own column names.
+    assert "'用户ID'" in error and "'终身价值'" in error
+    assert not (tmp_path / "features.csv").exists()
+
+
+# ------------------------------------------------------------------------------------------
+# The error contract
+# ------------------------------------------------------------------------------------------
+
+
+EVALUATE = "evaluate --transactions {data} --cutoff 2024-12-31 --horizon-days 365"
+FEATURES = "features --transactions {data} --cutoff 2024-12-31 --out {tmp}/f.csv"
+SCORE = "score --model {tmp}/bundle --transactions {data}"
+# Command-line templates ({data}: the sample transactions, {tmp}: a folder with bad inputs) and
+# the message each must produce.
+ERROR_CASES: dict[str, tuple[str, str]] = {
+    "missing file": (
+        "features --transactions {tmp}/missing.csv --cutoff 2024-12-31 --out {tmp}/f.csv",
+        r"File not found: '.*missing\.csv'",
+    ),
+    "empty file": (
+        "features --transactions {tmp}/empty.csv --cutoff 2024-12-31 --out {tmp}/f.csv",
+        r"'empty\.csv' is empty \(0 bytes\)",
+    ),
+    "binary file": (
+        "features --transactions {tmp}/binary.csv --cutoff 2024-12-31 --out {tmp}/f.csv",
+        r"'binary\.csv' contains binary data, not a table",
+    ),
+    "missing customers file": (
+        FEATURES + " --customers {tmp}/nobody.csv",
+        r"File not found: '.*nobody\.csv'",
+    ),
+    "cutoff before the data": (
+        "features --transactions {data} --cutoff 2020-01-01 --out {tmp}/f.csv",
+        r"No customer has a purchase on or before the cutoff 2020-01-01; "
+        r"the data starts on 2023-01-01",
+    ),
+    "cutoff before the data with a horizon": (
+        "evaluate --transactions {data} --cutoff 2020-01-01 --horizon-days 30 --models historical",
+        r"cannot support these time windows:\n.*cutoff 2020-01-01 is before the data starts",
+    ),
+    "labels past the data end": (
+        "features --transactions {data} --cutoff 2025-06-30 --horizon-days 365 --out {tmp}/f.csv",
+        r"labels need data up to 2026-06-30, but the data ends on 2025-12-31",
+    ),
+    "evaluation labels past the data end": (
+        "evaluate --transactions {data} --cutoff 2024-12-31 --horizon-days 400",
+        r"Evaluation labels need data up to 2026-02-04, but the data ends on 2025-12-31",
+    ),
+    "training window before the data": (
+        "train --transactions {data} --horizon-days 2000 --out {tmp}/bundle",
+        r"training cutoff 2020-07-10 is before the data starts \(2023-01-01\)",
+    ),
+    "horizon of zero days": (
+        FEATURES + " --horizon-days 0",
+        r"horizon_days must be a positive number of days, got 0",
+    ),
+    "features out with a wrong suffix": (
+        "features --transactions {data} --cutoff 2024-12-31 --out {tmp}/features.xlsx",
+        r"--out must end in \.csv or \.parquet, got 'features\.xlsx'",
+    ),
+    "predictions out with a wrong suffix": (
+        EVALUATE + " --predictions-out {tmp}/predictions.parquet",
+        r"--predictions-out must end in \.csv, got 'predictions\.parquet'",
+    ),
+    "scored out with a wrong suffix": (
+        SCORE + " --out {tmp}/scored.json",
+        r"--out must end in \.csv or \.parquet, got 'scored\.json'",
+    ),
+    "unknown model": (
+        EVALUATE + " --models mlp,xgboost",
+        r"Unknown model\(s\) \['xgboost'\]; choose from "
+        r"\['mlp', 'bgnbd_gg', 'lightgbm', 'historical'\]",
+    ),
+    "config file missing": (
+        EVALUATE + " --config {tmp}/absent.json",
+        r"model configuration file '.*absent\.json' does not exist",
+    ),
+    "config not JSON": (
+        EVALUATE + " --config {tmp}/broken.json",
+        r"model configuration file '.*broken\.json' is not valid UTF-8 JSON",
+    ),
+    "config value out of range": (
+        EVALUATE + " --config {tmp}/out_of_range.json",
+        r"Invalid model configuration:\n  - dropout_rate: 2 is outside \[0\.0, 0\.9\)",
+    ),
+    "config with an unknown field": (
+        EVALUATE + " --config {tmp}/unknown_field.json",
+        r"Unknown model configuration field\(s\) \['hidden_units'\]; valid fields are "
+        r"\['hidden_layers'",
+    ),
+    "train config value out of range": (
+        "train --transactions {data} --horizon-days 365 --config {tmp}/bad_loss.json "
+        "--out {tmp}/bundle",
+        r"loss: 'poisson' is not one of \['ziln', 'log_mse', 'huber'\]",
+    ),
+    "column override that does not exist": (
+        FEATURES + " --amount-col revenue",
+        r"Column\(s\) given for a role are not in the table: amount='revenue'",
+    ),
+    "cutoff that is not a date": (
+        "features --transactions {data} --cutoff 2024-31-12 --out {tmp}/f.csv",
+        r"--cutoff must be a date such as 2024-06-30, got '2024-31-12'",
+    ),
+    "test size out of range": (
+        EVALUATE + " --models historical --test-size 1.5",
+        r"test_size must be between 0 and 1, got 1\.5",
+    ),
+    "bundle that does not exist": (
+        "score --model {tmp}/no_bundle --transactions {data} --out {tmp}/scored.csv",
+        r"The model bundle '.*no_bundle' does not exist",
+    ),
+    "a data file as the bundle": (
+        "score --model {data} --transactions {data} --out {tmp}/scored.csv",
+        r"is not a model bundle: expected a folder or a \.zip",
+    ),
+}
+
+
+def command(template: str, tmp: Path) -> list[str]:
+    """Fill in a template; split first, so paths with spaces stay one argument."""
+    return [part.format(data=TRANSACTIONS, tmp=tmp) for part in template.split()]
+
+
+@pytest.fixture
+def bad_inputs(tmp_path: Path) -> Path:
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "binary.csv").write_bytes(
+        b"\x00\x01\x02\x03PK" + np.random.default_rng(3).bytes(2048)
+    )
+    (tmp_path / "broken.json").write_text('{"hidden_layers": [8],', encoding="utf-8")
+    write_json(tmp_path / "out_of_range.json", {"dropout_rate": 2, "ensemble_size": 1})
+    write_json(tmp_path / "unknown_field.json", {"hidden_units": [8]})
+    write_json(tmp_path / "bad_loss.json", {"loss": "poisson"})
+    return tmp_path
+
+
+@pytest.mark.parametrize("case", list(ERROR_CASES))
+def test_user_errors_print_one_line_and_exit_2(
+    case: str, bad_inputs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template, pattern = ERROR_CASES[case]
+    assert_user_error(run_cli(capsys, *command(template, bad_inputs)), pattern)
+
+
+def test_all_config_problems_are_reported_together(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = write_json(
+        tmp_path / "config.json", {"dropout_rate": 2, "hidden_layers": [0], "optimizer": "lbfgs"}
+    )
+    arguments = [*command(EVALUATE, tmp_path), "--models", "historical", "--config", config]
+    error = assert_user_error(run_cli(capsys, *arguments), "Invalid model configuration")
+    for field in ("dropout_rate", "hidden_layers", "optimizer"):
+        assert f"  - {field}: " in error
+
+
+@pytest.mark.parametrize(
+    ("command", "cutoff"), [("features", ""), ("features", "NaT"), ("evaluate", "")]
+)
+def test_an_empty_cutoff_is_a_user_error(
+    command: str, cutoff: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    arguments: list[object] = [command, "--transactions", TRANSACTIONS, "--cutoff", cutoff]
+    if command == "features":
+        arguments += ["--out", tmp_path / "f.csv"]
+    else:
+        arguments += ["--horizon-days", 30, "--models", "historical"]
+    assert_user_error(run_cli(capsys, *arguments), r"--cutoff must be a date such as 2024-06-30")
+
+
+def test_python_dash_m_reports_errors_on_stderr_with_status_2(tmp_path: Path) -> None:
+    missing = tmp_path / "no_such_log.csv"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "clv_core",
+            "features",
+            "--transactions",
+            str(missing),
+            "--cutoff",
+            "2024-12-31",
+            "--out",
+            str(tmp_path / "features.csv"),
+            "--json",
+        ],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    assert completed.stderr == (
+        f"error: File not found: '{missing}'. Check the path and the file name.\n"
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# evaluate
+# ------------------------------------------------------------------------------------------
+
+
+def evaluate_arguments(config: Path, *extra: object) -> list[object]:
+    return [
+        "evaluate",
+        "--transactions",
+        TRANSACTIONS,
+        "--customers",
+        CUSTOMERS,
+        "--cutoff",
+        "2024-12-31",
+        "--horizon-days",
+        365,
+        "--config",
+        config,
+        "--json",
+        *extra,
+    ]
+
+
+def assert_metrics(entry: dict[str, Any]) -> None:
+    assert "error" not in entry, entry
+    assert set(METRIC_NAMES) == {
+        "spearman",
+        "normalized_gini",
+        "top_decile_share",
+        "decile_mape",
+        "total_ratio",
+        "mae",
+        "rmse",
+    }
+    for metric in METRIC_NAMES:
+        assert isinstance(entry[metric], float), (metric, entry)
+    assert entry["fit_seconds"] >= 0
+    assert -1 <= entry["spearman"] <= 1
+    assert 0 <= entry["top_decile_share"] <= 1
+    assert entry["mae"] <= entry["rmse"]
+
+
+@pytest.mark.slow
+def test_evaluate_customer_split_with_every_model(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    small_config: Path,
+    sample_transactions: pd.DataFrame,
+) -> None:
+    predictions_out = tmp_path / "predictions.csv"
+    status, stdout, _ = run_cli(
+        capsys,
+        *evaluate_arguments(small_config, "--models", ",".join(MODELS)),
+        "--predictions-out",
+        predictions_out,
+    )
+    assert status == 0
+    result = json.loads(stdout)
+    customers = buyers_up_to(sample_transactions, "2024-12-31")
+    assert result["split"] == "customer"
+    assert result["n_customers"] == len(customers)
+    assert result["n_train"] + result["n_test"] == result["n_customers"]
+    assert result["n_test"] == round(0.2 * len(customers))
+    assert_row_accounting(result["validation"]["transactions"])
+    assert_row_accounting(result["validation"]["customers"])
+    assert list(result["models"]) == list(MODELS)
+    for name in MODELS:
+        assert_metrics(result["models"][name])
+    assert {f"{name}_seconds" for name in MODELS} | {"features_seconds", "total_seconds"} <= set(
+        result["timings"]
+    )
+
+    predictions = pd.read_csv(predictions_out, dtype={"customer_id": str})
+    assert list(predictions.columns) == ["customer_id", "actual", *MODELS]
+    assert len(predictions) == result["n_test"]
+    assert predictions["customer_id"].is_unique
+    assert set(predictions["customer_id"]) <= customers
+    assert (predictions["actual"] >= 0).all()
+    # The JSON metrics are those of the written predictions (DESIGN.md definitions).
+    for name in MODELS:
+        rho = spearmanr(predictions["actual"], predictions[name]).statistic
+        assert result["models"][name]["spearman"] == pytest.approx(rho, abs=1e-5)
+        total_ratio = predictions[name].sum() / predictions["actual"].sum()
+        assert result["models"][name]["total_ratio"] == pytest.approx(total_ratio, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_evaluate_out_of_time_split(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    small_config: Path,
+    sample_transactions: pd.DataFrame,
+) -> None:
+    predictions_out = tmp_path / "predictions.csv"
+    status, stdout, _ = run_cli(
+        capsys,
+        *evaluate_arguments(small_config, "--models", "mlp,lightgbm,historical"),
+        "--split",
+        "time",
+        "--predictions-out",
+        predictions_out,
+    )
+    assert status == 0
+    result = json.loads(stdout)
+    assert result["split"] == "time"
+    # Learn on customers at cutoff - horizon (2024 is a leap year: 2024-01-01), measure on
+    # every customer known at the cutoff.
+    assert result["n_train"] == len(buyers_up_to(sample_transactions, "2024-01-01"))
+    assert result["n_test"] == result["n_customers"]
+    assert result["n_customers"] == len(buyers_up_to(sample_transactions, "2024-12-31"))
+    for name in ("mlp", "lightgbm", "historical"):
+        assert_metrics(result["models"][name])
+    predictions = pd.read_csv(predictions_out)
+    assert list(predictions.columns) == ["customer_id", "actual", "mlp", "lightgbm", "historical"]
+    assert len(predictions) == result["n_test"]
+
+
+@pytest.fixture
+def one_time_buyers(tmp_path: Path) -> Path:
+    """80 customers who each bought once in 2024; every third buys again in early 2025."""
+    cutoff = pd.Timestamp("2024-12-31")
+    rows = []
+    for number in range(80):
+        customer = f"U{number:03d}"
+        first = pd.Timestamp("2024-01-01") + pd.Timedelta(days=(number * 7) % 360)
+        rows.append((customer, first.date().isoformat(), 20.0 + (number * 13) % 90))
+        if number % 3 == 0:
+            # Customer U000 buys on the last horizon day, so the labels are fully observed.
+            later = cutoff + pd.Timedelta(days=90 - number % 90)
+            rows.append((customer, later.date().isoformat(), 30.0 + (number * 7) % 60))
+    path = tmp_path / "one_time_buyers.csv"
+    pd.DataFrame(rows, columns=["customer_id", "order_date", "amount"]).to_csv(path, index=False)
+    return path
+
+
+def test_a_model_that_cannot_be_fitted_is_reported_and_the_others_still_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, one_time_buyers: Path
+) -> None:
+    predictions_out = tmp_path / "predictions.csv"
+    status, stdout, _ = run_cli(
+        capsys,
+        "evaluate",
+        "--transactions",
+        one_time_buyers,
+        "--cutoff",
+        "2024-12-31",
+        "--horizon-days",
+        90,
+        "--models",
+        "bgnbd_gg,lightgbm,historical",
+        "--json",
+        "--predictions-out",
+        predictions_out,
+    )
+    assert status == 0
+    result = json.loads(stdout)
+    assert result["n_customers"] == 80
+    failed = result["models"]["bgnbd_gg"]
+    assert set(failed) == {"error", "fit_seconds"}
+    assert re.search(
+        r"BG/NBD cannot be fitted: no training customer bought on more than one day",
+        failed["error"],
+    )
+    assert_metrics(result["models"]["historical"])
+    assert_metrics(result["models"]["lightgbm"])
+    assert "bgnbd_gg_seconds" not in result["timings"]
+    assert any("No customer bought on more than one day" in w for w in result["warnings"])
+    predictions = pd.read_csv(predictions_out)
+    assert list(predictions.columns) == ["customer_id", "actual", "lightgbm", "historical"]
+
+
+def test_a_failed_model_is_shown_in_the_table_without_json(
+    capsys: pytest.CaptureFixture[str], one_time_buyers: Path
+) -> None:
+    status, stdout, stderr = run_cli(
+        capsys,
+        "evaluate",
+        "--transactions",
+        one_time_buyers,
+        "--cutoff",
+        "2024-12-31",
+        "--horizon-days",
+        90,
+        "--models",
+        "bgnbd_gg,historical",
+    )
+    assert status == 0
+    assert stdout == ""
+    assert "BG/NBD cannot be fitted" in stderr
+    assert re.search(r"(?m)^\s*historical\s+-?\d", stderr)
+    assert "warning: No customer bought on more than one day" in stderr
+
+
+@pytest.mark.slow
+def test_evaluate_on_cdnow_matches_the_reference(capsys: pytest.CaptureFixture[str]) -> None:
+    status, stdout, _ = run_cli(
+        capsys,
+        "evaluate",
+        "--transactions",
+        CDNOW,
+        "--cutoff",
+        "1997-09-30",
+        "--horizon-days",
+        273,
+        "--models",
+        "bgnbd_gg,lightgbm,historical",
+        "--json",
+    )
+    assert status == 0
+    result = json.loads(stdout)
+    # Every CDNOW customer made the first purchase in the first quarter of 1997.
+    assert result["n_customers"] == 23570
+    mapping = result["validation"]["transactions"]["mapping"]
+    assert (mapping["customer_id"], mapping["order_date"], mapping["amount"]) == (
+        "customer_id",
+        "date",
+        "dollar_value",
+    )
+    assert_row_accounting(result["validation"]["transactions"])
+    for name in ("bgnbd_gg", "lightgbm", "historical"):
+        assert_metrics(result["models"][name])
+    # Reference measured for BG/NBD + Gamma-Gamma at this cutoff and horizon: 0.666.
+    assert 0.6 < result["models"]["bgnbd_gg"]["normalized_gini"] < 0.75
+
+
+# ------------------------------------------------------------------------------------------
+# train and score
+# ------------------------------------------------------------------------------------------
+
+
+def train_arguments(config: Path, out: Path) -> list[str]:
+    return [
+        "train",
+        "--transactions",
+        str(TRANSACTIONS),
+        "--customers",
+        str(CUSTOMERS),
+        "--horizon-days",
+        "365",
+        "--config",
+        str(config),
+        "--out",
+        str(out),
+        "--json",
+    ]
+
+
+@pytest.fixture(scope="module")
+def log_mse_training(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A bundle trained by the CLI with a point-loss (log-MSE) network and the customer table."""
+    folder = tmp_path_factory.mktemp("train")
+    config = write_json(folder / "log_mse.json", SMALL_CONFIG | {"loss": "log_mse"})
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        status = main(train_arguments(config, folder / "bundle"))
+    assert status == 0
+    return folder / "bundle", json.loads(stdout.getvalue())
+
+
+@pytest.mark.slow
+def test_train_writes_a_bundle_for_the_latest_window(
+    log_mse_training: tuple[Path, dict[str, Any]],
+) -> None:
+    bundle, output = log_mse_training
+    assert sorted(path.name for path in bundle.iterdir()) == sorted(BUNDLE_FILES)
+    assert output["command"] == "train"
+    assert output["bundle"] == str(bundle)
+    assert (output["as_of"], output["horizon_days"]) == ("2025-12-31", 365)
+    assert output["training"]["training_cutoff"] == "2024-12-31"
+    assert output["training"]["n_customers"] == 1704
+    assert_row_accounting(output["validation"]["transactions"])
+    meta = json.loads((bundle / "meta.json").read_text(encoding="utf-8"))
+    assert meta["cutoff"] == "2025-12-31"
+    assert meta["config"]["loss"] == "log_mse"
+    assert set(ATTRIBUTE_FEATURES) <= set(meta["feature_columns"])
+    assert meta["training"]["training_cutoff"] == "2024-12-31"
+
+
+def score_arguments(model: Path, out: Path, *, with_customers: bool = True) -> list[object]:
+    arguments: list[object] = ["score", "--model", model, "--transactions", TRANSACTIONS]
+    if with_customers:
+        arguments += ["--customers", CUSTOMERS]
+    return [*arguments, "--out", out, "--json"]
+
+
+@pytest.mark.slow
+def test_score_with_a_folder_and_a_zip(
+    log_mse_training: tuple[Path, dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    sample_transactions: pd.DataFrame,
+) -> None:
+    bundle, _ = log_mse_training
+    from_folder = tmp_path / "scored.csv"
+    status, stdout, _ = run_cli(capsys, *score_arguments(bundle, from_folder))
+    assert status == 0
+    output = json.loads(stdout)
+    scored = pd.read_csv(from_folder, dtype={"customer_id": str})
+    assert list(scored.columns) == ["customer_id", "predicted_clv"]
+    assert set(scored["customer_id"]) == buyers_up_to(sample_transactions, "2025-12-31")
+    assert scored["customer_id"].is_unique
+    assert scored["predicted_clv"].is_monotonic_decreasing
+    assert (scored["predicted_clv"] >= 0).all()
+    assert output["n_customers"] == len(scored)
+    assert output["horizon_days"] == 365
+    assert output["predicted_total"] == pytest.approx(scored["predicted_clv"].sum(), abs=0.01)
+
+    archive = tmp_path / "bundle.zip"
+    archive.write_bytes(zip_bundle(bundle))
+    from_zip = tmp_path / "scored_from_zip.csv"
+    assert run_cli(capsys, *score_arguments(archive, from_zip))[0] == 0
+    pd.testing.assert_frame_equal(pd.read_csv(from_zip, dtype={"customer_id": str}), scored)
+
+
+@pytest.mark.slow
+def test_score_without_the_customer_table_names_the_missing_columns(
+    log_mse_training: tuple[Path, dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    bundle, _ = log_mse_training
+    out = tmp_path / "scored.csv"
+    error = assert_user_error(
+        run_cli(capsys, *score_arguments(bundle, out, with_customers=False)),
+        r"lacks \d+ feature\(s\) the model was trained with",
+    )
+    for column in ATTRIBUTE_FEATURES:
+        assert f"'{column}'" in error
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_train_then_score_with_the_default_ziln_loss(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    small_config: Path,
+    sample_transactions: pd.DataFrame,
+) -> None:
+    bundle = tmp_path / "bundle"
+    status, stdout, _ = run_cli(capsys, *train_arguments(small_config, bundle))
+    assert status == 0
+    assert json.loads(stdout)["training"]["training_cutoff"] == "2024-12-31"
+    assert sorted(path.name for path in bundle.iterdir()) == sorted(BUNDLE_FILES)
+
+    scored_out = tmp_path / "scored.csv"
+    status, _, _ = run_cli(capsys, *score_arguments(bundle, scored_out))
+    assert status == 0
+    scored = pd.read_csv(scored_out, dtype={"customer_id": str})
+    assert list(scored.columns) == [
+        "customer_id",
+        "predicted_clv",
+        "p_purchase",
+        "clv_lower",
+        "clv_upper",
+    ]
+    assert set(scored["customer_id"]) == buyers_up_to(sample_transactions, "2025-12-31")
+    assert scored["predicted_clv"].is_monotonic_decreasing
+    assert scored["p_purchase"].between(0, 1).all()
+    assert (scored["clv_lower"] <= scored["clv_upper"]).all()
+
+    archive = tmp_path / "bundle.zip"
+    archive.write_bytes(zip_bundle(bundle))
+    from_zip = tmp_path / "scored_from_zip.csv"
+    assert run_cli(capsys, *score_arguments(archive, from_zip))[0] == 0
+    pd.testing.assert_frame_equal(pd.read_csv(from_zip, dtype={"customer_id": str}), scored)
+
+    error = assert_user_error(
+        run_cli(capsys, *score_arguments(bundle, tmp_path / "x.csv", with_customers=False)),
+        r"lacks \d+ feature\(s\)",
+    )
+    assert "'channel'" in error
