@@ -2,10 +2,14 @@
 
 What is measured (every figure comes from the same code paths as ``python -m clv_core``):
 
-* ``cdnow_customer`` / ``cdnow_time``: ``evaluate`` on the full CDNOW log shipped in the
-  ``lifetimes`` wheel (23,570 customers), cutoff 1997-09-30, horizon 273 days, seed 0, default
-  settings, customer split 80/20 and out-of-time split; metrics of every model and the
-  end-to-end wall time (load + validate + features + all four models).
+* ``cdnow_customer``: ``evaluate`` on the full CDNOW log shipped in the ``lifetimes`` wheel
+  (23,570 customers), cutoff 1997-09-30, horizon 273 days, customer split 80/20, seed 0,
+  default settings; metrics of every model and the end-to-end wall time (load + validate +
+  features + all four models).
+* ``cdnow_time``: the out-of-time split on CDNOW. With a 273-day horizon it is impossible (the
+  training cutoff 1996-12-31 falls before the data starts on 1997-01-01), so it uses a 180-day
+  horizon: training features at 1997-04-03 (after the whole cohort's first purchases) with
+  labels up to 1997-09-30, scored at 1997-09-30 against the next 180 days.
 * ``synthetic_sample_customer`` / ``_time``: the same on the bundled sample data
   (``sample_data/transactions.csv`` + ``customers.csv``), cutoff 2024-12-31, horizon 365.
 * ``synthetic_30k_customer``: a larger synthetic world (30,000 customers, seed 1) with
@@ -109,9 +113,10 @@ def _evaluate_file(
     return _summarise(result, time.perf_counter() - started)
 
 
-def bench_cdnow(split: str) -> dict[str, Any]:
+def bench_cdnow(split: str, horizon_days: int = 273) -> dict[str, Any]:
     """Default settings on CDNOW, the acceptance benchmark of the model."""
-    return _evaluate_file(_cdnow_path(), None, dt.date(1997, 9, 30), 273, split)
+    result = _evaluate_file(_cdnow_path(), None, dt.date(1997, 9, 30), horizon_days, split)
+    return {"horizon_days": horizon_days} | result
 
 
 def bench_sample(split: str) -> dict[str, Any]:
@@ -214,7 +219,7 @@ def bench_score_1m() -> dict[str, Any]:
 
 BENCHMARKS = {
     "cdnow_customer": lambda: bench_cdnow("customer"),
-    "cdnow_time": lambda: bench_cdnow("time"),
+    "cdnow_time": lambda: bench_cdnow("time", horizon_days=180),
     "synthetic_sample_customer": lambda: bench_sample("customer"),
     "synthetic_sample_time": lambda: bench_sample("time"),
     "synthetic_30k_customer": bench_synthetic_30k,

@@ -263,32 +263,24 @@ def _evaluate_once(
 
     stage("features")
     started = time.perf_counter()
-    if settings.split is SplitKind.CUSTOMER:
-        table = build_training_table(
+
+    def table_at(cutoff: pd.Timestamp) -> pd.DataFrame:
+        return build_training_table(
             transactions,
-            windows.evaluation_cutoff,
+            cutoff,
             settings.horizon_days,
             customers=customers,
             options=settings.feature_options,
         )
+
+    if settings.split is SplitKind.CUSTOMER:
+        table = table_at(windows.evaluation_cutoff)
         split = split_customers(table.index, test_size=settings.test_size, seed=settings.seed)
         train, test = table.loc[split.train], table.loc[split.test]
         n_customers = len(table)
     else:
-        train = build_training_table(
-            transactions,
-            windows.train_cutoff,
-            settings.horizon_days,
-            customers=customers,
-            options=settings.feature_options,
-        )
-        test = build_training_table(
-            transactions,
-            windows.evaluation_cutoff,
-            settings.horizon_days,
-            customers=customers,
-            options=settings.feature_options,
-        )
+        train = table_at(windows.train_cutoff)
+        test = table_at(windows.evaluation_cutoff)
         n_customers = len(test)
     timings["features_seconds"] = time.perf_counter() - started
     train_features, train_target = train.drop(columns=LABEL_COLUMN), train[LABEL_COLUMN]

@@ -427,7 +427,7 @@ def _predict_raw(network: Any, matrix: np.ndarray) -> np.ndarray:
     if len(matrix) == 0:
         return np.zeros((0, int(np.prod(network.output_shape[1:]))))
     chunks = [
-        np.asarray(network(matrix[start : start + PREDICT_BATCH_SIZE], training=False))
+        network(matrix[start : start + PREDICT_BATCH_SIZE], training=False).numpy()
         for start in range(0, len(matrix), PREDICT_BATCH_SIZE)
     ]
     return np.concatenate(chunks).astype(np.float64)
