@@ -28,9 +28,9 @@ import numpy as np
 
 from clv_core.errors import ConfigError, DataError, NotFittedError
 
-__all__ = ["MonotoneCalibrator", "PowerCalibrator", "calibrator_from_dict"]
+__all__ = ["TIE_BREAK_SLOPE", "MonotoneCalibrator", "PowerCalibrator", "calibrator_from_dict"]
 
-_TIE_BREAK_SLOPE = 1e-6
+TIE_BREAK_SLOPE = 1e-6
 
 
 class MonotoneCalibrator:
@@ -82,7 +82,7 @@ class MonotoneCalibrator:
         x, y = self.knots_x_, self.knots_y_
         if x.size == 1:
             ratio = y[0] / x[0] if x[0] > 0 else 0.0
-            return raw * ratio + _TIE_BREAK_SLOPE * raw
+            return raw * ratio + TIE_BREAK_SLOPE * raw
         log_x = np.log1p(x)
         calibrated = np.interp(np.log1p(raw), log_x, y)
         below = raw < x[0]
@@ -92,7 +92,7 @@ class MonotoneCalibrator:
             calibrated[below] = raw[below] * (y[0] / x[0])
         if x[-1] > 0:
             calibrated[above] = raw[above] * (y[-1] / x[-1])
-        return calibrated + _TIE_BREAK_SLOPE * raw
+        return calibrated + TIE_BREAK_SLOPE * raw
 
     def to_dict(self) -> dict[str, Any]:
         """Fitted state as JSON-ready data."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,12 @@ __all__ = ["ClvMlp", "EpochEvent", "import_keras", "raw_to_distribution"]
 
 SIGMA_MIN = 0.05
 PREDICT_BATCH_SIZE = 8192
+# TensorFlow state shared by every thread of the process: trainings compete for the same two
+# cores (serialising them costs nothing and keeps each one's progress readable), and SHAP swaps
+# entries of TensorFlow's process-wide gradient registry while it explains, which a training
+# traced at that moment would pick up. Training members and explanations take this lock; it
+# holds no data.
+TENSORFLOW_LOCK = threading.Lock()
 STEPS_PER_EXECUTION = 8
 
 
@@ -202,17 +209,18 @@ class ClvMlp:
                 break
             validation_rows = folds[member % n_folds]
             training_rows = np.setdiff1d(np.arange(y.size), validation_rows, assume_unique=True)
-            network, history, cancelled = self._train_member(
-                keras,
-                member,
-                matrix[training_rows],
-                scaled[training_rows],
-                matrix[validation_rows],
-                scaled[validation_rows],
-                on_epoch=on_epoch,
-                should_stop=should_stop,
-                started=started,
-            )
+            with TENSORFLOW_LOCK:
+                network, history, cancelled = self._train_member(
+                    keras,
+                    member,
+                    matrix[training_rows],
+                    scaled[training_rows],
+                    matrix[validation_rows],
+                    scaled[validation_rows],
+                    on_epoch=on_epoch,
+                    should_stop=should_stop,
+                    started=started,
+                )
             members.append(network)
             history_frames.append(history)
             self.cancelled_ = self.cancelled_ or cancelled

@@ -132,6 +132,16 @@ class Preprocessor:
             names.append(f"{column.name}={OTHER_CATEGORY}")
         return names
 
+    @property
+    def feature_owners_(self) -> list[str]:
+        """Input column that each matrix column comes from, aligned with feature_names_out_."""
+        numeric, categorical = self._check_fitted()
+        owners = [c.name for c in numeric]
+        owners += [c.name for c in numeric if c.missing_indicator]
+        for column in categorical:
+            owners += [column.name] * (len(column.categories) + 1)
+        return owners
+
     def transform(self, features: pd.DataFrame) -> np.ndarray:
         """The float32 design matrix, columns as in :attr:`feature_names_out_`.
 

@@ -1,0 +1,419 @@
+"""SHAP explanations: exact additivity in money, original features, tidy tables, figures, errors."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clv_core.calibration import MonotoneCalibrator, PowerCalibrator
+from clv_core.config import MlpConfig
+from clv_core.errors import ConfigError, DataError, NotFittedError
+from clv_core.explain import (
+    EXPLAINED_SPACE,
+    ExplainSettings,
+    Explanation,
+    _apply_calibration,
+    _batched_shap_values,
+    _build_explained_model,
+    _calibration_graph,
+    _format_value,
+    beeswarm,
+    dependence_plot,
+    explain_customers,
+    feature_label,
+    importance_bar,
+    waterfall,
+)
+from clv_core.features import LABEL_COLUMN
+from clv_core.mlp import ClvMlp, import_keras
+
+CATEGORICAL = ("channel", "region", "device", "age_group", "membership")
+DRIVER_PATTERN = re.compile(r"^(?P<label>.+) = (?P<value>.+) \((?P<shap>[+-][0-9.e+-]+)\)$")
+
+
+def assert_additive(base_value: float, sums: np.ndarray, predictions: np.ndarray) -> None:
+    """base + sum of SHAP == prediction, to float32 rounding of the money amounts involved.
+
+    The network runs in float32 (relative precision 6e-8); everything after it in float64.
+    """
+    scale = max(abs(base_value), float(np.abs(predictions).max()))
+    np.testing.assert_allclose(base_value + sums, predictions, rtol=0, atol=1e-6 * scale)
+
+
+@pytest.fixture(scope="module")
+def features(small_training_table: pd.DataFrame) -> pd.DataFrame:
+    return small_training_table.drop(columns=LABEL_COLUMN)
+
+
+@pytest.fixture(scope="module")
+def explanation(tiny_model: ClvMlp, features: pd.DataFrame) -> Explanation:
+    """Every customer of the small table explained against 60 background customers."""
+    settings = ExplainSettings(background_size=60, sample_size=None, seed=0)
+    return explain_customers(tiny_model, features, features, settings)
+
+
+def test_shap_values_add_up_to_the_prediction_in_money(explanation: Explanation) -> None:
+    sums = explanation.wide().sum(axis=1).to_numpy()
+    predictions = explanation.predictions.to_numpy()
+    assert_additive(explanation.base_value, sums, predictions)
+    error = np.abs(explanation.base_value + sums - predictions).max()
+    assert explanation.additivity_error == pytest.approx(error, abs=1e-9)
+
+
+def test_the_explained_prediction_is_model_predict(
+    explanation: Explanation, tiny_model: ClvMlp, features: pd.DataFrame
+) -> None:
+    expected = tiny_model.predict(features)["predicted_clv"]
+    assert explanation.space == EXPLAINED_SPACE == "predicted_clv"
+    assert explanation.predictions.name == "predicted_clv"
+    assert explanation.predictions.index.equals(features.index)
+    np.testing.assert_allclose(explanation.predictions.to_numpy(), expected.to_numpy(), rtol=1e-9)
+
+
+def test_base_value_is_the_mean_prediction_of_the_background(
+    tiny_model: ClvMlp, features: pd.DataFrame
+) -> None:
+    settings = ExplainSettings(background_size=1000, sample_size=5)
+    result = explain_customers(tiny_model, features, features, settings)
+    # A background larger than the table uses every training customer.
+    assert result.background_size == len(features)
+    mean_prediction = tiny_model.predict(features)["predicted_clv"].mean()
+    assert result.base_value == pytest.approx(mean_prediction, rel=1e-6)
+
+
+def test_only_original_feature_names_are_reported(
+    explanation: Explanation, tiny_model: ClvMlp, features: pd.DataFrame
+) -> None:
+    assert list(explanation.features) == list(features.columns)
+    assert not [name for name in explanation.features if "=" in name or "__missing" in name]
+    assert set(explanation.values["feature"]) == set(features.columns)
+    assert explanation.categorical_features == CATEGORICAL
+    assert tiny_model.preprocessor_ is not None
+    assert explanation.network_inputs == len(tiny_model.preprocessor_.feature_names_out_)
+    assert explanation.network_inputs > len(explanation.features)
+
+
+def test_long_table_has_one_row_per_customer_and_feature(
+    explanation: Explanation, features: pd.DataFrame
+) -> None:
+    values = explanation.values
+    assert list(values.columns) == ["customer_id", "feature", "feature_value", "shap_value"]
+    assert len(values) == len(features) * features.shape[1]
+    assert not values.duplicated(["customer_id", "feature"]).any()
+    assert np.isfinite(values["shap_value"]).all()
+    first = features.index[0]
+    row = values[values["customer_id"] == first].set_index("feature")["feature_value"]
+    for name in CATEGORICAL:
+        assert row[name] == features.loc[first, name]
+    assert row["T"] == features.loc[first, "T"]
+    missing = features["mean_days_between_purchases"].isna()
+    assert missing.any()
+    customer = features.index[missing.to_numpy()][0]
+    value = values[
+        (values["customer_id"] == customer) & (values["feature"] == "mean_days_between_purchases")
+    ]["feature_value"].iloc[0]
+    assert pd.isna(value)
+
+
+def test_wide_and_feature_values_match_the_long_table(explanation: Explanation) -> None:
+    wide = explanation.wide()
+    assert wide.index.equals(explanation.customer_ids)
+    assert list(wide.columns) == list(explanation.features)
+    long_values = explanation.values["shap_value"].to_numpy()
+    np.testing.assert_array_equal(wide.to_numpy().reshape(-1), long_values)
+    values = explanation.feature_values()
+    assert values.shape == wide.shape
+    assert (
+        values.iloc[0]["channel"]
+        == explanation.values["feature_value"].iloc[list(explanation.features).index("channel")]
+    )
+
+
+def test_importance_is_mean_absolute_shap_sorted(explanation: Explanation) -> None:
+    importance = explanation.importance()
+    assert list(importance.columns) == ["feature", "mean_abs_shap"]
+    assert len(importance) == len(explanation.features)
+    assert importance["mean_abs_shap"].is_monotonic_decreasing
+    expected = explanation.wide().abs().mean()
+    np.testing.assert_allclose(
+        importance["mean_abs_shap"].to_numpy(), expected[importance["feature"]].to_numpy()
+    )
+    assert (importance["mean_abs_shap"] > 0).any()
+
+
+def test_dependence_data_is_one_feature_for_every_customer(explanation: Explanation) -> None:
+    data = explanation.dependence("orders_last_365d")
+    assert list(data.columns) == ["customer_id", "feature_value", "shap_value"]
+    assert len(data) == len(explanation.customer_ids)
+    np.testing.assert_array_equal(
+        data["shap_value"].to_numpy(), explanation.wide()["orders_last_365d"].to_numpy()
+    )
+    categories = explanation.dependence("channel")["feature_value"]
+    assert set(categories) <= {"organic", "paid_search", "social", "referral", "email"}
+
+
+def test_top_drivers_are_the_largest_contributions_in_words(explanation: Explanation) -> None:
+    drivers = explanation.top_drivers()
+    assert list(drivers.columns) == ["customer_id", "driver_1", "driver_2", "driver_3"]
+    assert len(drivers) == len(explanation.customer_ids)
+    wide = explanation.wide()
+    values = explanation.feature_values()
+    for position in (0, 1, len(drivers) - 1):
+        customer = drivers["customer_id"].iloc[position]
+        ranked = wide.loc[customer].abs().sort_values(ascending=False, kind="stable").index
+        for rank, feature in enumerate(ranked[:3], start=1):
+            text = drivers[f"driver_{rank}"].iloc[position]
+            match = DRIVER_PATTERN.match(text)
+            assert match, text
+            assert match["label"] == feature_label(feature)
+            assert match["value"] == _format_value(values.loc[customer, feature], "missing")
+            assert float(match["shap"]) == pytest.approx(wide.loc[customer, feature], abs=0.051)
+    magnitudes = [
+        abs(float(DRIVER_PATTERN.match(drivers[f"driver_{rank}"].iloc[0])["shap"]))  # type: ignore[index]
+        for rank in (1, 2, 3)
+    ]
+    assert magnitudes == sorted(magnitudes, reverse=True)
+
+
+def test_top_drivers_in_chinese_and_other_counts(explanation: Explanation) -> None:
+    chinese = explanation.top_drivers(n=1, language="zh")
+    assert list(chinese.columns) == ["customer_id", "driver_1"]
+    english = explanation.top_drivers(n=1)
+    for zh, en in zip(chinese["driver_1"], english["driver_1"], strict=True):
+        assert zh.split(" = ")[1] == en.split(" = ")[1] or "missing" in en
+    all_drivers = explanation.top_drivers(n=len(explanation.features))
+    assert all_drivers.shape[1] == len(explanation.features) + 1
+
+
+def test_feature_labels() -> None:
+    assert feature_label("orders_last_90d") == "orders in last 90 days"
+    assert feature_label("orders_last_90d", "zh") == "近90天订单数"
+    assert feature_label("spend_last_45d") == "spend in last 45 days"
+    assert feature_label("days_since_signup", "zh") == "注册至今天数"
+    assert feature_label("days_since_last_visit") == "days since last visit"
+    assert feature_label("channel", "zh") == "获客渠道"
+    assert feature_label("用户等级") == "用户等级"
+    assert feature_label("my_custom_score", "zh") == "my_custom_score"
+
+
+def test_value_formatting() -> None:
+    assert _format_value(4.0, "missing") == "4"
+    assert _format_value(175.666667, "missing") == "175.67"
+    assert _format_value(12345.678, "missing") == "12346"
+    assert _format_value(0.04104, "missing") == "0.041"
+    assert _format_value(float("nan"), "缺失") == "缺失"
+    assert _format_value(None, "missing") == "missing"
+    assert _format_value("social", "missing") == "social"
+
+
+def test_a_seed_gives_the_same_explanation(tiny_model: ClvMlp, features: pd.DataFrame) -> None:
+    settings = ExplainSettings(background_size=30, sample_size=12, seed=7)
+    first = explain_customers(tiny_model, features, features, settings)
+    again = explain_customers(tiny_model, features, features, settings)
+    pd.testing.assert_frame_equal(first.values, again.values)
+    assert first.base_value == again.base_value
+    other = explain_customers(
+        tiny_model, features, features, ExplainSettings(background_size=30, sample_size=12)
+    )
+    assert other.base_value != first.base_value
+    assert not other.customer_ids.equals(first.customer_ids)
+
+
+def test_sample_is_seeded_and_keeps_input_order(tiny_model: ClvMlp, features: pd.DataFrame) -> None:
+    settings = ExplainSettings(background_size=20, sample_size=15, seed=3)
+    result = explain_customers(tiny_model, features, features, settings)
+    assert len(result.customer_ids) == 15
+    positions = features.index.get_indexer(result.customer_ids)
+    assert (positions >= 0).all()
+    assert (np.diff(positions) > 0).all()
+    assert len(result.values) == 15 * len(result.features)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"loss": "log_mse", "calibration": "power"},
+        {"loss": "huber", "calibration": "isotonic", "activation": "swish"},
+        {"loss": "ziln", "calibration": "none", "activation": "gelu", "batch_norm": True},
+    ],
+    ids=["log_mse-power", "huber-isotonic-swish", "ziln-none-gelu-batchnorm"],
+)
+def test_additivity_and_prediction_for_other_losses_and_networks(
+    options: dict[str, object], small_training_table: pd.DataFrame, features: pd.DataFrame
+) -> None:
+    config = MlpConfig(
+        hidden_layers=(6,),
+        ensemble_size=2,
+        max_epochs=2,
+        patience=1,
+        batch_size=64,
+        seed=4,
+        **options,  # type: ignore[arg-type]
+    )
+    model = ClvMlp(config).fit(features, small_training_table[LABEL_COLUMN])
+    settings = ExplainSettings(background_size=40, sample_size=80, seed=1)
+    result = explain_customers(model, features, features, settings)
+    sums = result.wide().sum(axis=1).to_numpy()
+    predictions = result.predictions.to_numpy()
+    assert_additive(result.base_value, sums, predictions)
+    expected = model.predict(features.loc[result.customer_ids])["predicted_clv"].to_numpy()
+    np.testing.assert_allclose(predictions, expected, rtol=1e-9, atol=1e-9)
+
+
+def test_calibration_is_rebuilt_exactly_in_the_graph() -> None:
+    keras = import_keras()
+    rng = np.random.default_rng(0)
+    raw = rng.lognormal(3, 1.5, 400)
+    actual = raw * rng.gamma(1.0, 1.0, 400) * (rng.random(400) < 0.4)
+    points = np.concatenate([[0.0, 1e-9, 0.5], raw, [raw.max() * 10]])
+    for calibrator in (
+        PowerCalibrator().fit(raw, actual),
+        MonotoneCalibrator(customers_per_bin=40).fit(raw, actual),
+        MonotoneCalibrator.from_dict(
+            {"kind": "isotonic", "customers_per_bin": 1, "knots_x": [20.0], "knots_y": [30.0]}
+        ),
+    ):
+        graph = _calibration_graph(calibrator)
+        column = keras.ops.convert_to_tensor(points.reshape(-1, 1))
+        rebuilt = np.asarray(_apply_calibration(keras.ops, graph, column)).reshape(-1)
+        expected = calibrator.transform(points)
+        # At raw == 0 the power map's log is floored: at most exp(a) * 1e-300**b, not 0.
+        np.testing.assert_allclose(rebuilt[1:], expected[1:], rtol=1e-10, atol=1e-10)
+        assert rebuilt[0] == pytest.approx(expected[0], abs=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:Your TensorFlow version is newer")
+def test_batched_attribution_equals_shaps_own_loop(
+    tiny_model: ClvMlp, features: pd.DataFrame
+) -> None:
+    import shap
+
+    keras = import_keras()
+    explained_model = _build_explained_model(keras, tiny_model)
+    matrix = tiny_model.transform_features(features.iloc[:7])
+    background = tiny_model.transform_features(features.iloc[-25:])
+    explainer = shap.DeepExplainer(explained_model, background)
+    ours = _batched_shap_values(explainer.explainer, background, matrix)
+    theirs = np.asarray(explainer.shap_values(matrix, check_additivity=False))[..., 0]
+    assert ours is not None
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_tensorflow_gradients_are_restored_when_explaining_fails(
+    tiny_model: ClvMlp, features: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tensorflow.python.eager import execute as tf_execute
+
+    import clv_core.explain as explain_module
+
+    original = tf_execute.record_gradient
+
+    def failing(*args: object) -> None:
+        tf_execute.record_gradient = lambda *a: None  # what shap leaves behind after an error
+        raise RuntimeError("attribution failed")
+
+    monkeypatch.setattr(explain_module, "_batched_shap_values", failing)
+    with pytest.raises(RuntimeError, match="attribution failed"):
+        explain_customers(tiny_model, features, features, ExplainSettings(sample_size=3))
+    assert tf_execute.record_gradient is original
+
+
+def test_figures_are_plotly_and_draw_nothing_with_matplotlib(explanation: Explanation) -> None:
+    import plotly.graph_objects as go
+
+    bar = importance_bar(explanation, top=5)
+    swarm = beeswarm(explanation, top=6)
+    numeric = dependence_plot(explanation, "orders_last_365d")
+    categorical = dependence_plot(explanation, "channel", language="zh")
+    customer = explanation.customer_ids[0]
+    steps = waterfall(explanation, customer, top=4)
+    for figure in (bar, swarm, numeric, categorical, steps):
+        assert isinstance(figure, go.Figure)
+    # shap may import pyplot itself in some versions; building the figures must create none.
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    assert pyplot is None or pyplot.get_fignums() == []
+
+    assert [trace.type for trace in bar.data] == ["bar"]
+    top5 = list(explanation.importance()["feature"].head(5))
+    assert list(bar.data[0].customdata) == top5[::-1]
+
+    top6 = list(explanation.importance()["feature"].head(6))
+    numeric_top = [name for name in top6 if name not in explanation.categorical_features]
+    scatter_names = [trace.name for trace in swarm.data if trace.marker.coloraxis]
+    assert scatter_names == [feature_label(name) for name in top6[::-1] if name in numeric_top]
+    assert sum(len(trace.x) for trace in swarm.data) == 6 * len(explanation.customer_ids)
+    assert list(swarm.layout.yaxis.ticktext) == [feature_label(name) for name in top6[::-1]]
+
+    assert [trace.type for trace in numeric.data] == ["scatter"]
+    assert [trace.type for trace in categorical.data] == ["box"]
+    assert "获客渠道" in categorical.layout.title.text
+
+    (trace,) = steps.data
+    assert trace.type == "waterfall"
+    assert list(trace.measure) == ["absolute"] + ["relative"] * 5 + ["total"]
+    assert trace.y[-2] == f"{len(explanation.features) - 4} other features"
+    assert sum(trace.x[:-1]) == pytest.approx(trace.x[-1], abs=1e-3)
+    assert trace.x[-1] == pytest.approx(explanation.predictions.iloc[0])
+
+
+def test_user_errors_are_explained(
+    explanation: Explanation, tiny_model: ClvMlp, features: pd.DataFrame
+) -> None:
+    with pytest.raises(DataError, match=r"'nobody' is not among the \d+ explained customers"):
+        waterfall(explanation, "nobody")
+    with pytest.raises(DataError, match="'colour' is not one of the explained features"):
+        explanation.dependence("colour")
+    with pytest.raises(DataError, match="not one of the explained features"):
+        dependence_plot(explanation, "colour")
+    with pytest.raises(ConfigError, match=r"language must be one of \['en', 'zh'\]"):
+        explanation.top_drivers(language="fr")
+    with pytest.raises(ConfigError, match="n must be a whole number from 1 to 38"):
+        explanation.top_drivers(n=0)
+    with pytest.raises(ConfigError, match="top must be a whole number"):
+        importance_bar(explanation, top=0)
+    with pytest.raises(DataError, match="no customers to explain"):
+        explain_customers(tiny_model, features.iloc[:0], features)
+    with pytest.raises(DataError, match="background table is empty"):
+        explain_customers(tiny_model, features, features.iloc[:0])
+    with pytest.raises(DataError, match="must be unique"):
+        explain_customers(tiny_model, pd.concat([features.iloc[:3], features.iloc[:2]]), features)
+    with pytest.raises(DataError, match="lacks 1 feature"):
+        explain_customers(tiny_model, features.drop(columns="channel"), features)
+    with pytest.raises(NotFittedError, match="not trained"):
+        explain_customers(ClvMlp(), features, features)
+
+
+def test_invalid_settings_are_reported_together() -> None:
+    with pytest.raises(ConfigError, match="Invalid explanation settings") as caught:
+        ExplainSettings(background_size=0, sample_size=-1, seed=-5)
+    assert len(caught.value.problems) == 3
+    assert "from 1 to 5000" in caught.value.problems[0]
+    with pytest.raises(ConfigError, match="background_size"):
+        ExplainSettings(background_size=2.5)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="sample_size"):
+        ExplainSettings(sample_size=True)
+    assert ExplainSettings(sample_size=None).sample_size is None
+
+
+def test_importing_the_module_loads_no_heavy_library() -> None:
+    import subprocess
+
+    code = (
+        "import sys, clv_core.explain; "
+        "print(sorted(m for m in ('tensorflow', 'keras', 'shap', 'plotly', 'matplotlib') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert result.stdout.strip() == "[]"
