@@ -59,6 +59,7 @@ import pandas as pd
 from clv_core.calibration import TIE_BREAK_SLOPE, MonotoneCalibrator, PowerCalibrator
 from clv_core.config import LossKind
 from clv_core.errors import ConfigError, DataError, NotFittedError
+from clv_core.language import Language, parse_language
 from clv_core.mlp import PREDICT_BATCH_SIZE, SIGMA_MIN, TENSORFLOW_LOCK, ClvMlp, import_keras
 
 if TYPE_CHECKING:
@@ -77,7 +78,6 @@ __all__ = [
     "waterfall",
 ]
 
-Language = Literal["en", "zh"]
 LANGUAGES: tuple[str, ...] = ("en", "zh")
 
 EXPLAINED_SPACE = "predicted_clv"
@@ -407,12 +407,8 @@ def feature_label(name: str, language: str = "en") -> str:
     return name
 
 
-def _check_language(language: str) -> Language:
-    if language == "en":
-        return "en"
-    if language == "zh":
-        return "zh"
-    raise ConfigError(f"language must be one of {list(LANGUAGES)}, got {language!r}.")
+def _check_language(language: Language | str) -> Language:
+    return parse_language(language)
 
 
 def _format_value(value: object, missing: str) -> str:

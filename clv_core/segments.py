@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from clv_core.errors import ConfigError, DataError
+from clv_core.language import Language, parse_language
 
 __all__ = [
     "ACTION_GRID",
@@ -52,13 +53,6 @@ __all__ = [
     "segment_customers",
     "segment_profile",
 ]
-
-
-class Language(StrEnum):
-    """Language of tier, band and action labels."""
-
-    EN = "en"
-    ZH = "zh"
 
 
 class TierKind(StrEnum):
@@ -129,15 +123,6 @@ def _default_names(language: Language, n_tiers: int) -> tuple[str, ...]:
     if language is Language.ZH:
         return tuple(f"第{position}层" for position in range(1, n_tiers + 1))
     return tuple(f"Tier {position}" for position in range(1, n_tiers + 1))
-
-
-def _parse_language(language: Language | str) -> Language:
-    try:
-        return Language(language)
-    except ValueError:
-        raise ConfigError(
-            f"language: {language!r} is not one of {[member.value for member in Language]}."
-        ) from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -245,7 +230,7 @@ class TierScheme:
 
     def names(self, language: Language | str = Language.EN) -> tuple[str, ...]:
         """Tier names in ``language``, top tier first."""
-        chosen = _parse_language(language)
+        chosen = parse_language(language)
         names = self.names_en if chosen is Language.EN else self.names_zh
         return names or ()
 
@@ -469,7 +454,7 @@ def churn_bands(
     ConfigError
         Invalid thresholds, ratios, horizon or language.
     """
-    labels = BAND_LABELS[_parse_language(language)]
+    labels = BAND_LABELS[parse_language(language)]
     (low, high), (low_ratio, high_ratio) = _check_churn_options(
         thresholds, recency_ratios, horizon_days
     )
@@ -569,7 +554,7 @@ def grid_row(tier_position: int, n_tiers: int) -> int:
 
 def action_labels(n_tiers: int, language: Language | str = Language.EN) -> list[str]:
     """All action labels of an ``n_tiers`` x 3 grid in grid order, each once."""
-    chosen = _parse_language(language)
+    chosen = parse_language(language)
     rows = sorted({grid_row(position, n_tiers) for position in range(n_tiers)})
     return [cell.text(chosen) for row in rows for cell in ACTION_GRID[row]]
 
@@ -604,7 +589,7 @@ def assign_actions(
         Named ``action``, indexed like ``tiers``: a Categorical whose categories are
         :func:`action_labels` (grid order).
     """
-    chosen = _parse_language(language)
+    chosen = parse_language(language)
     tier_codes, tier_dtype = _category_codes(tiers, "tiers", "assign_tiers")
     band_codes, _ = _category_codes(bands.reindex(tiers.index), "bands", "churn_bands")
     n_tiers = len(tier_dtype.categories)
@@ -648,7 +633,7 @@ def action_grid(
         ``predicted``, ``predicted_revenue`` and ``share_of_predicted_revenue`` (NaN when the
         total is 0). Customers without a band are not counted.
     """
-    chosen = _parse_language(language)
+    chosen = parse_language(language)
     tier_codes, tier_dtype = _category_codes(tiers, "tiers", "assign_tiers")
     band_codes, band_dtype = _category_codes(bands.reindex(tiers.index), "bands", "churn_bands")
     n_tiers = len(tier_dtype.categories)
@@ -747,7 +732,7 @@ def segment_customers(
         Missing columns, duplicate ids, missing predictions, or features that lack scored
         customers.
     """
-    chosen = _parse_language(language)
+    chosen = parse_language(language)
     missing = [column for column in ("customer_id", "predicted_clv") if column not in scored]
     if missing:
         raise DataError(

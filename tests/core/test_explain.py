@@ -370,7 +370,7 @@ def test_user_errors_are_explained(
         explanation.dependence("colour")
     with pytest.raises(DataError, match="not one of the explained features"):
         dependence_plot(explanation, "colour")
-    with pytest.raises(ConfigError, match=r"language must be one of \['en', 'zh'\]"):
+    with pytest.raises(ConfigError, match=r"language: 'fr' is not one of \['en', 'zh'\]"):
         explanation.top_drivers(language="fr")
     with pytest.raises(ConfigError, match="n must be a whole number from 1 to 38"):
         explanation.top_drivers(n=0)
