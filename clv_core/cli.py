@@ -182,9 +182,71 @@ def _build_parser() -> argparse.ArgumentParser:
     score.add_argument("--model", required=True, type=Path, metavar="BUNDLE_DIR_OR_ZIP")
     _add_input_arguments(score)
     score.add_argument("--as-of", metavar="YYYY-MM-DD", help="default: last date in the data")
-    score.add_argument("--out", required=True, type=Path, metavar="SCORED.csv")
+    score.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="SCORED.csv",
+        help="output file: .csv, .xlsx or .parquet",
+    )
+    score.add_argument(
+        "--segments",
+        action="store_true",
+        help="add rank, percentile, value tier, churn-risk band and action columns",
+    )
+    score.add_argument(
+        "--explain",
+        action="store_true",
+        help="add each customer's top three drivers (SHAP); implies --segments",
+    )
+    score.add_argument(
+        "--language",
+        default="en",
+        choices=["en", "zh"],
+        help="language of tier, band, action and driver labels",
+    )
+    score.add_argument(
+        "--passthrough",
+        default="",
+        metavar="COL,COL",
+        help="customer-table columns to copy into the list (with --segments)",
+    )
+    score.add_argument(
+        "--excel-bom",
+        action="store_true",
+        help="start the CSV with a UTF-8 byte-order mark so Excel shows Chinese",
+    )
     score.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     score.set_defaults(handler=_run_score)
+
+    explain = commands.add_parser(
+        "explain",
+        help="write SHAP values of predicted CLV per customer and feature",
+        description="Explain the bundle's predicted CLV (money) for customers at as-of: one row "
+        "per customer and feature with the feature's value and its SHAP contribution; base "
+        "value + sum of a customer's contributions = predicted CLV.",
+    )
+    explain.add_argument("--model", required=True, type=Path, metavar="BUNDLE_DIR_OR_ZIP")
+    _add_input_arguments(explain)
+    explain.add_argument("--as-of", metavar="YYYY-MM-DD", help="default: last date in the data")
+    explain.add_argument(
+        "--sample",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="explain a seeded sample of N customers (0: all)",
+    )
+    explain.add_argument(
+        "--background",
+        type=int,
+        default=200,
+        metavar="N",
+        help="background customers drawn from the training window",
+    )
+    explain.add_argument("--seed", type=int, default=0)
+    explain.add_argument("--out", required=True, type=Path, metavar="SHAP.csv")
+    explain.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    explain.set_defaults(handler=_run_explain)
 
     generate = commands.add_parser(
         "generate-sample",
@@ -346,15 +408,10 @@ def _run_train(arguments: argparse.Namespace) -> int:
 
     config = load_config(arguments.config) if arguments.config else MlpConfig()
     inputs = _load_inputs(arguments)
-    as_of = (
-        _parse_date_option(arguments.as_of, "--as-of").date()
-        if arguments.as_of is not None
-        else None
-    )
     deployment = train_for_deployment(
         inputs.transactions.frame,
         arguments.horizon_days,
-        as_of=as_of,
+        as_of=_optional_date(arguments.as_of, "--as-of"),
         customers=inputs.customers,
         config=config,
         on_epoch=None if arguments.json else _print_epoch,
@@ -388,30 +445,32 @@ def _run_train(arguments: argparse.Namespace) -> int:
 
 def _run_score(arguments: argparse.Namespace) -> int:
     from clv_core.bundle import load_bundle
-    from clv_core.scoring import score_customers
+    from clv_core.scoring import score_with_features
 
-    _check_suffix(arguments.out, "--out", (".csv", ".parquet"))
+    _check_suffix(arguments.out, "--out", (".csv", ".xlsx", ".parquet"))
+    if arguments.passthrough and arguments.customers is None:
+        raise ConfigError("--passthrough needs --customers: the columns come from that table.")
     model, info = load_bundle(arguments.model)
     inputs = _load_inputs(arguments)
-    as_of = (
-        _parse_date_option(arguments.as_of, "--as-of").date()
-        if arguments.as_of is not None
-        else None
-    )
-    scored = score_customers(
+    scored = score_with_features(
         model,
         inputs.transactions.frame,
-        as_of=as_of,
+        as_of=_optional_date(arguments.as_of, "--as-of"),
         customers=inputs.customers,
         feature_options=info.feature_options,
     )
-    _write_table(scored, arguments.out, index=False)
+    listing = scored.predictions
+    if arguments.segments or arguments.explain:
+        listing = _segmented_list(arguments, model, info, inputs, scored)
+    _write_output(listing, arguments.out, excel_bom=arguments.excel_bom)
     output = {
         "command": "score",
         "model": str(arguments.model),
+        "as_of": scored.as_of.isoformat(),
         "horizon_days": info.horizon_days,
-        "n_customers": len(scored),
-        "predicted_total": round(float(scored["predicted_clv"].sum()), 2),
+        "n_customers": len(listing),
+        "predicted_total": round(float(listing["predicted_clv"].sum()), 2),
+        "columns": [str(column) for column in listing.columns],
         "out": str(arguments.out),
         "validation": inputs.validation(),
     }
@@ -420,11 +479,134 @@ def _run_score(arguments: argparse.Namespace) -> int:
     else:
         _print_reports(inputs)
         print(
-            f"scored {len(scored):,} customers over the next {info.horizon_days} days "
+            f"scored {len(listing):,} customers over the next {info.horizon_days} days "
             f"(total {output['predicted_total']:,.2f}) into {arguments.out}",
             file=sys.stderr,
         )
     return 0
+
+
+def _segmented_list(
+    arguments: argparse.Namespace,
+    model: Any,
+    info: Any,
+    inputs: _LoadedInputs,
+    scored: Any,
+) -> pd.DataFrame:
+    """Scores with rank, tier, churn band, action (and drivers) as a campaign list."""
+    from clv_core.export import build_scored_list
+    from clv_core.segments import segment_customers
+
+    segmented = segment_customers(
+        scored.predictions,
+        scored.features,
+        horizon_days=info.horizon_days,
+        language=arguments.language,
+    )
+    drivers = None
+    if arguments.explain:
+        explanation = _explain(model, info, inputs, scored, sample=None, background=200, seed=0)
+        drivers = explanation.top_drivers(3, language=arguments.language)
+    passthrough = [name.strip() for name in arguments.passthrough.split(",") if name.strip()]
+    attributes = inputs.customers.frame if inputs.customers is not None else None
+    return build_scored_list(segmented, drivers, attributes=attributes, passthrough=passthrough)
+
+
+def _explain(
+    model: Any,
+    info: Any,
+    inputs: _LoadedInputs,
+    scored: Any,
+    *,
+    sample: int | None,
+    background: int,
+    seed: int,
+) -> Any:
+    from clv_core.explain import ExplainSettings, explain_customers
+    from clv_core.scoring import training_background
+
+    cutoff = info.training.get("training_cutoff")
+    background_features = training_background(
+        inputs.transactions.frame,
+        pd.Timestamp(cutoff).date() if cutoff else None,
+        customers=inputs.customers,
+        feature_options=info.feature_options,
+        fallback=scored.features,
+    )
+    settings = ExplainSettings(background_size=background, sample_size=sample, seed=seed)
+    return explain_customers(model, scored.features, background_features, settings)
+
+
+def _run_explain(arguments: argparse.Namespace) -> int:
+    from clv_core.bundle import load_bundle
+    from clv_core.scoring import score_with_features
+
+    _check_suffix(arguments.out, "--out", (".csv", ".parquet"))
+    if arguments.sample < 0:
+        raise ConfigError(f"--sample must be 0 (all customers) or more, got {arguments.sample}.")
+    model, info = load_bundle(arguments.model)
+    inputs = _load_inputs(arguments)
+    scored = score_with_features(
+        model,
+        inputs.transactions.frame,
+        as_of=_optional_date(arguments.as_of, "--as-of"),
+        customers=inputs.customers,
+        feature_options=info.feature_options,
+    )
+    explanation = _explain(
+        model,
+        info,
+        inputs,
+        scored,
+        sample=arguments.sample or None,
+        background=arguments.background,
+        seed=arguments.seed,
+    )
+    values = explanation.values.assign(
+        feature_value=explanation.values["feature_value"].astype(str)
+    )
+    _write_table(values, arguments.out, index=False)
+    output = {
+        "command": "explain",
+        "model": str(arguments.model),
+        "as_of": scored.as_of.isoformat(),
+        "explained_space": explanation.space,
+        "base_value": round(float(explanation.base_value), 6),
+        "n_customers": len(explanation.customer_ids),
+        "n_features": len(explanation.features),
+        "max_additivity_error": float(explanation.additivity_error),
+        "importance": explanation.importance().head(10).to_dict(orient="records"),
+        "out": str(arguments.out),
+        "validation": inputs.validation(),
+    }
+    if arguments.json:
+        print(json.dumps(output, ensure_ascii=False, default=float))
+    else:
+        _print_reports(inputs)
+        print(
+            f"explained {output['n_customers']:,} customers x {output['n_features']} features "
+            f"(base value {output['base_value']:,.2f}) into {arguments.out}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _optional_date(value: str | None, option: str) -> Any:
+    return None if value is None else _parse_date_option(value, option).date()
+
+
+def _write_output(frame: pd.DataFrame, out: Path, *, excel_bom: bool) -> None:
+    """Scored lists: CSV/XLSX through the export module (formulas neutralised), or Parquet."""
+    if out.suffix.lower() == ".parquet":
+        _write_table(frame, out, index=False)
+        return
+    from clv_core.export import write_export
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"Could not create the folder for '{out}': {error}.") from error
+    write_export(frame, out, excel_bom=excel_bom)
 
 
 def _print_reports(inputs: _LoadedInputs) -> None:

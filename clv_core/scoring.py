@@ -21,7 +21,14 @@ from clv_core.mlp import ClvMlp, ProgressCallback, StopRequest
 from clv_core.splits import check_minimum_data, deployment_windows
 from clv_core.validation import CustomerAttributes
 
-__all__ = ["DeploymentModel", "score_customers", "train_for_deployment"]
+__all__ = [
+    "DeploymentModel",
+    "ScoredCustomers",
+    "score_customers",
+    "score_with_features",
+    "train_for_deployment",
+    "training_background",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +96,33 @@ def train_for_deployment(
     return DeploymentModel(model, as_of, horizon_days, options, training, tuple(warnings))
 
 
+@dataclass(frozen=True, slots=True)
+class ScoredCustomers:
+    """Predictions for every customer at ``as_of`` and the features they were made from."""
+
+    predictions: pd.DataFrame
+    features: pd.DataFrame
+    as_of: dt.date
+
+
+def score_with_features(
+    model: ClvMlp,
+    transactions: pd.DataFrame,
+    *,
+    as_of: dt.date | None = None,
+    customers: CustomerAttributes | None = None,
+    feature_options: FeatureOptions | None = None,
+) -> ScoredCustomers:
+    """Like :func:`score_customers`, also returning the features (for segments, SHAP)."""
+    as_of = as_of or default_as_of(transactions)
+    features = build_features(
+        transactions, as_of, customers=customers, options=feature_options or FeatureOptions()
+    )
+    predictions = model.predict(features)
+    scored = predictions.reset_index().sort_values("predicted_clv", ascending=False, kind="stable")
+    return ScoredCustomers(scored.reset_index(drop=True), features, as_of)
+
+
 def score_customers(
     model: ClvMlp,
     transactions: pd.DataFrame,
@@ -110,10 +144,37 @@ def score_customers(
     DataError
         The data lacks features the model was trained with (they are named).
     """
-    as_of = as_of or default_as_of(transactions)
-    features = build_features(
-        transactions, as_of, customers=customers, options=feature_options or FeatureOptions()
+    return score_with_features(
+        model,
+        transactions,
+        as_of=as_of,
+        customers=customers,
+        feature_options=feature_options,
+    ).predictions
+
+
+def training_background(
+    transactions: pd.DataFrame,
+    training_cutoff: dt.date | None,
+    *,
+    customers: CustomerAttributes | None = None,
+    feature_options: FeatureOptions | None = None,
+    fallback: pd.DataFrame,
+) -> pd.DataFrame:
+    """Features of the customers a bundle was trained on, for SHAP's background sample.
+
+    The bundle records its training cutoff; with the same transactions the training customers'
+    features are rebuilt exactly. When the cutoff is unknown or lies before these transactions
+    start, ``fallback`` (usually the scored customers' features) is used instead.
+    """
+    if training_cutoff is None:
+        return fallback
+    first_day = pd.Timestamp(transactions["order_date"].min()).normalize()
+    if pd.Timestamp(training_cutoff) < first_day:
+        return fallback
+    return build_features(
+        transactions,
+        training_cutoff,
+        customers=customers,
+        options=feature_options or FeatureOptions(),
     )
-    predictions = model.predict(features)
-    scored = predictions.reset_index().sort_values("predicted_clv", ascending=False, kind="stable")
-    return scored.reset_index(drop=True)

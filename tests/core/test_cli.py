@@ -23,6 +23,7 @@ from scipy.stats import spearmanr
 
 from clv_core.bundle import BUNDLE_FILES, zip_bundle
 from clv_core.cli import main
+from clv_core.export import read_scored_csv, read_scored_xlsx
 from clv_core.metrics import METRIC_NAMES
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -790,3 +791,117 @@ def test_train_then_score_with_the_default_ziln_loss(
         r"lacks \d+ feature\(s\)",
     )
     assert "'channel'" in error
+
+
+# ------------------------------------------------------------------------------------------
+# segments, explanations and exports
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ziln_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bundle trained by the CLI with the default (ZILN) loss, a tiny network and attributes."""
+    folder = tmp_path_factory.mktemp("ziln")
+    config = write_json(folder / "small.json", SMALL_CONFIG)
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(train_arguments(config, folder / "bundle")) == 0
+    return folder / "bundle"
+
+
+@pytest.mark.slow
+def test_score_with_segments_and_drivers_to_xlsx_in_chinese(
+    ziln_bundle: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "scored.xlsx"
+    arguments = score_arguments(ziln_bundle, out)
+    arguments[-1:-1] = ["--explain", "--language", "zh", "--passthrough", "channel,region"]
+    status, stdout, _ = run_cli(capsys, *arguments)
+    assert status == 0
+    listing = read_scored_xlsx(out.read_bytes())
+    assert list(listing.columns) == json.loads(stdout)["columns"]
+    assert list(listing.columns) == [
+        "customer_id", "predicted_clv", "clv_lower", "clv_upper", "p_purchase", "rank",
+        "percentile", "tier", "churn_band", "action", "driver_1", "driver_2", "driver_3",
+        "channel", "region",
+    ]  # fmt: skip
+    assert listing["rank"].tolist() == list(range(1, len(listing) + 1))
+    assert set(listing["tier"]) == {"高价值", "潜力", "一般", "低价值"}
+    assert set(listing["churn_band"]) <= {"低", "中", "高"}
+    assert listing["driver_1"].str.contains(r" = .* \([+-]").all()
+    assert set(listing["region"]) <= {"华东", "华北", "华南", "华中", "西部"}
+    # The top 10% by predicted CLV form the top tier.
+    assert (listing["tier"] == "高价值").sum() == round(0.1 * len(listing))
+
+
+@pytest.mark.slow
+def test_score_with_segments_to_csv_for_excel(
+    ziln_bundle: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "scored.csv"
+    arguments = score_arguments(ziln_bundle, out)
+    arguments[-1:-1] = ["--segments", "--excel-bom"]
+    assert run_cli(capsys, *arguments)[0] == 0
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    listing = read_scored_csv(data)
+    assert {"High value", "Potential", "Regular", "Low value"} == set(listing["tier"])
+    assert "driver_1" not in listing.columns
+    assert listing["predicted_clv"].is_monotonic_decreasing
+
+
+@pytest.mark.slow
+def test_explain_writes_additive_shap_values(
+    ziln_bundle: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    scored_out = tmp_path / "scored.csv"
+    assert run_cli(capsys, *score_arguments(ziln_bundle, scored_out))[0] == 0
+    scored = pd.read_csv(scored_out, dtype={"customer_id": str}).set_index("customer_id")
+    out = tmp_path / "shap.csv"
+    status, stdout, _ = run_cli(
+        capsys, "explain", "--model", ziln_bundle, "--transactions", TRANSACTIONS,
+        "--customers", CUSTOMERS, "--sample", 40, "--out", out, "--json",
+    )  # fmt: skip
+    assert status == 0
+    output = json.loads(stdout)
+    values = pd.read_csv(out, dtype={"customer_id": str, "feature_value": str})
+    assert list(values.columns) == ["customer_id", "feature", "feature_value", "shap_value"]
+    assert values["customer_id"].nunique() == output["n_customers"] == 40
+    assert len(values) == 40 * output["n_features"]
+    assert "channel" in set(values["feature"])
+    totals = values.groupby("customer_id")["shap_value"].sum() + output["base_value"]
+    np.testing.assert_allclose(
+        totals, scored.loc[totals.index, "predicted_clv"], rtol=1e-5, atol=1e-3
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--segments", "--passthrough", "shoe_size"], r"shoe_size"),
+        (["--segments", "--language", "fr"], r"invalid choice: 'fr'"),
+    ],
+)
+def test_score_option_errors(
+    ziln_bundle: Path,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    extra: list[str],
+    message: str,
+) -> None:
+    arguments = score_arguments(ziln_bundle, tmp_path / "scored.csv")
+    arguments[-1:-1] = extra
+    if "fr" in extra:
+        with pytest.raises(SystemExit) as exit_info:
+            main([str(argument) for argument in arguments])
+        assert exit_info.value.code == 2
+        assert re.search(message, capsys.readouterr().err)
+        return
+    assert_user_error(run_cli(capsys, *arguments), message)
+
+
+def test_passthrough_needs_the_customer_table(
+    ziln_bundle: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    arguments = score_arguments(ziln_bundle, tmp_path / "scored.csv", with_customers=False)
+    arguments[-1:-1] = ["--segments", "--passthrough", "channel"]
+    assert_user_error(run_cli(capsys, *arguments), "--passthrough needs --customers")
