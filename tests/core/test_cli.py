@@ -282,7 +282,7 @@ ERROR_CASES: dict[str, tuple[str, str]] = {
     ),
     "scored out with a wrong suffix": (
         SCORE + " --out {tmp}/scored.json",
-        r"--out must end in \.csv or \.parquet, got 'scored\.json'",
+        r"--out must end in \.csv or \.xlsx or \.parquet, got 'scored\.json'",
     ),
     "unknown model": (
         EVALUATE + " --models mlp,xgboost",
