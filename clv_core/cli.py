@@ -460,8 +460,16 @@ def _run_score(arguments: argparse.Namespace) -> int:
         feature_options=info.feature_options,
     )
     listing = scored.predictions
-    if arguments.segments or arguments.explain:
+    filters = {
+        "tiers": _names(arguments.tiers),
+        "bands": _names(arguments.churn_bands),
+        "actions": _names(arguments.actions),
+    }
+    if arguments.segments or arguments.explain or any(filters.values()):
+        from clv_core.export import filter_segments
+
         listing = _segmented_list(arguments, model, info, inputs, scored)
+        listing = filter_segments(listing, **filters)
     _write_output(listing, arguments.out, excel_bom=arguments.excel_bom)
     output = {
         "command": "score",
@@ -507,7 +515,7 @@ def _segmented_list(
     if arguments.explain:
         explanation = _explain(model, info, inputs, scored, sample=None, background=200, seed=0)
         drivers = explanation.top_drivers(3, language=arguments.language)
-    passthrough = [name.strip() for name in arguments.passthrough.split(",") if name.strip()]
+    passthrough = _names(arguments.passthrough)
     attributes = inputs.customers.frame if inputs.customers is not None else None
     return build_scored_list(segmented, drivers, attributes=attributes, passthrough=passthrough)
 
@@ -589,6 +597,11 @@ def _run_explain(arguments: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _names(text: str) -> list[str]:
+    """A comma-separated option as a list of names (empty when not given)."""
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def _optional_date(value: str | None, option: str) -> Any:

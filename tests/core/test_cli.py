@@ -905,3 +905,28 @@ def test_passthrough_needs_the_customer_table(
     arguments = score_arguments(ziln_bundle, tmp_path / "scored.csv", with_customers=False)
     arguments[-1:-1] = ["--segments", "--passthrough", "channel"]
     assert_user_error(run_cli(capsys, *arguments), "--passthrough needs --customers")
+
+
+@pytest.mark.slow
+def test_score_filters_one_campaign(
+    ziln_bundle: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    everyone = tmp_path / "everyone.csv"
+    arguments = score_arguments(ziln_bundle, everyone)
+    arguments[-1:-1] = ["--segments"]
+    assert run_cli(capsys, *arguments)[0] == 0
+    full = read_scored_csv(everyone.read_bytes())
+    campaign = tmp_path / "campaign.csv"
+    arguments = score_arguments(ziln_bundle, campaign)
+    arguments[-1:-1] = ["--tiers", "High value,Potential", "--churn-bands", "High,Medium"]
+    status, stdout, _ = run_cli(capsys, *arguments)
+    assert status == 0
+    chosen = read_scored_csv(campaign.read_bytes())
+    expected = full[
+        full["tier"].isin(["High value", "Potential"]) & full["churn_band"].isin(["High", "Medium"])
+    ]
+    assert chosen["customer_id"].tolist() == expected["customer_id"].tolist()
+    assert json.loads(stdout)["n_customers"] == len(expected)
+    arguments = score_arguments(ziln_bundle, campaign)
+    arguments[-1:-1] = ["--tiers", "Gold"]
+    assert_user_error(run_cli(capsys, *arguments), "Gold")
