@@ -212,6 +212,24 @@ def _build_parser() -> argparse.ArgumentParser:
         help="customer-table columns to copy into the list (with --segments)",
     )
     score.add_argument(
+        "--tiers",
+        default="",
+        metavar="NAME,NAME",
+        help="keep only these value tiers (names in --language), for a campaign",
+    )
+    score.add_argument(
+        "--churn-bands",
+        default="",
+        metavar="NAME,NAME",
+        help="keep only these churn-risk bands, e.g. High",
+    )
+    score.add_argument(
+        "--actions",
+        default="",
+        metavar="NAME,NAME",
+        help="keep only these action cells, e.g. 'Win back now'",
+    )
+    score.add_argument(
         "--excel-bom",
         action="store_true",
         help="start the CSV with a UTF-8 byte-order mark so Excel shows Chinese",
