@@ -1,0 +1,94 @@
+"""Cached wrappers around the ``clv_core`` steps that pages call.
+
+``st.cache_data`` keys on content (the uploaded bytes, the loaded frame, the mapping), returns a
+copy to every caller and is therefore safe across sessions. Trained models are never cached here:
+they stay in the session that trained them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from clv_core.columns import ColumnMapping, detect_roles
+from clv_core.loading import LoadedTable, LoadLimits, load_table
+from clv_core.validation import (
+    CustomerAttributes,
+    CustomerTable,
+    Transactions,
+    validate_customer_table,
+    validate_customers,
+    validate_transactions,
+)
+
+__all__ = [
+    "SAMPLE_DATA",
+    "content_digest",
+    "load_upload",
+    "sample_bytes",
+    "upload_limit_mb",
+    "validate_customer_table_cached",
+    "validate_customers_cached",
+    "validate_transactions_cached",
+]
+
+SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
+
+
+def upload_limit_mb() -> int:
+    """The server's upload cap in MB (``server.maxUploadSize`` in .streamlit/config.toml)."""
+    return int(st.get_option("server.maxUploadSize"))
+
+
+def content_digest(data: bytes) -> str:
+    """A short content hash that identifies an upload."""
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def sample_bytes(name: str) -> bytes:
+    """The bytes of a bundled sample file (see sample_data/README.md)."""
+    return (SAMPLE_DATA / name).read_bytes()
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def load_upload(data: bytes, file_name: str, max_megabytes: int) -> LoadedTable:
+    """Read an uploaded file, refusing it when it is over the server's upload cap."""
+    return load_table(data, file_name=file_name, limits=LoadLimits(max_bytes=max_megabytes << 20))
+
+
+def mapping_overrides(mapping: ColumnMapping) -> tuple[tuple[str, str | None], ...]:
+    """A hashable form of a mapping (role -> column), for cache keys."""
+    return tuple(sorted(mapping.to_dict().items()))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def detect_mapping(frame: pd.DataFrame) -> ColumnMapping:
+    """Detected column roles of a loaded table."""
+    return detect_roles(frame)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def validate_transactions_cached(
+    frame: pd.DataFrame, roles: tuple[tuple[str, str | None], ...], source_name: str
+) -> Transactions:
+    """Validated transactions for a loaded table and an explicit column mapping."""
+    mapping = detect_roles(frame, overrides=dict(roles))
+    return validate_transactions(frame, mapping, source_name=source_name)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def validate_customers_cached(frame: pd.DataFrame, source_name: str) -> CustomerAttributes:
+    """Validated customer attributes."""
+    return validate_customers(frame, source_name=source_name)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def validate_customer_table_cached(
+    frame: pd.DataFrame, roles: tuple[tuple[str, str | None], ...], source_name: str
+) -> CustomerTable:
+    """A validated per-customer table with a target."""
+    mapping = detect_roles(frame, overrides=dict(roles))
+    return validate_customer_table(frame, mapping, source_name=source_name)

@@ -1,0 +1,458 @@
+"""The one catalogue of UI text, in English and 简体中文.
+
+Every string a page shows comes from :data:`STRINGS` through :func:`t`, which reads the session's
+language. Validation issue keys, metric names and model names have their own labels here too, so
+a report or a metrics table reads naturally in both languages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import streamlit as st
+
+from clv_core.language import Language
+
+__all__ = [
+    "LANGUAGE_NAMES",
+    "STRINGS",
+    "current_language",
+    "issue_label",
+    "metric_label",
+    "model_label",
+    "t",
+]
+
+LANGUAGE_NAMES: Mapping[Language, str] = {Language.EN: "English", Language.ZH: "简体中文"}
+
+# The session language lives in the workbench state; this key is read through clv_ui.state.
+_LANGUAGE_KEY = "clv_workbench"
+
+STRINGS: Mapping[str, tuple[str, str]] = {
+    # App frame and sidebar.
+    "app.title": ("CLV workbench", "客户终身价值工作台"),
+    "app.language": ("Language", "语言"),
+    "app.workflow": ("Workflow", "流程进度"),
+    "app.step_data": ("Data", "数据"),
+    "app.step_train": ("Train", "训练"),
+    "app.step_evaluate": ("Evaluate", "评估"),
+    "app.step_explain": ("Explain", "解释"),
+    "app.step_segments": ("Segments & export", "分层与导出"),
+    "app.done": ("done", "已完成"),
+    "app.todo": ("to do", "待完成"),
+    "app.running": ("running", "运行中"),
+    # Guards.
+    "guard.need_data": (
+        "Load data first: upload a transaction log or use the sample data.",
+        "请先加载数据：上传交易记录或使用示例数据。",
+    ),
+    "guard.need_model": (
+        "Train a model first (Train page).",
+        "请先训练模型（训练页）。",
+    ),
+    "guard.customer_table": (
+        "This page needs a transaction log. Per-customer tables with a target can be loaded and "
+        "validated, but the engine has no evaluation for them yet.",
+        "此页面需要交易记录。带目标列的客户表可以加载和校验，但引擎暂不支持对其评估。",
+    ),
+    # Data page.
+    "data.title": ("Data", "数据"),
+    "data.intro": (
+        "Upload a transaction log (one row per order) and, optionally, a customer-attributes "
+        "table; or a per-customer table with a target column.",
+        "上传交易记录（每行一笔订单），可选上传客户属性表；或上传带目标列的客户表。",
+    ),
+    "data.shape": ("Input shape", "输入格式"),
+    "data.shape_transactions": ("Transaction log", "交易记录"),
+    "data.shape_customer_table": ("Per-customer table with a target", "带目标列的客户表"),
+    "data.use_sample": ("Use sample data", "使用示例数据"),
+    "data.sample_help": (
+        "A synthetic shop bundled with the app: transactions.csv and customers.csv.",
+        "应用自带的模拟店铺数据：transactions.csv 与 customers.csv。",
+    ),
+    "data.upload_transactions": ("Transaction log", "交易记录文件"),
+    "data.upload_customers": ("Customer attributes (optional)", "客户属性表（可选）"),
+    "data.upload_customer_table": ("Per-customer table", "客户表"),
+    "data.upload_help": (
+        "CSV/TSV/TXT (UTF-8 or GB18030), XLSX or Parquet, at most {limit} MB (the server's upload "
+        "cap, set in .streamlit/config.toml). Bigger files: use python -m clv_core.",
+        "支持 CSV/TSV/TXT（UTF-8 或 GB18030）、XLSX、Parquet，最大 {limit} MB（服务器上传上限，"
+        "见 .streamlit/config.toml）。更大的文件请使用 python -m clv_core。",
+    ),
+    "data.loaded": ("Loaded: {name}", "已加载：{name}"),
+    "data.mapping": ("Column mapping", "列映射"),
+    "data.mapping_help": (
+        "Detected from headers and content; change a select to fix a role.",
+        "根据表头和内容自动识别；可在下拉框中修改。",
+    ),
+    "data.not_mapped": ("(none)", "（无）"),
+    "data.report": ("Validation report", "校验报告"),
+    "data.rows_read": ("Rows read", "读取行数"),
+    "data.rows_used": ("Rows used", "使用行数"),
+    "data.rows_dropped": ("Rows dropped", "丢弃行数"),
+    "data.dropped_reason": ("Dropped by reason", "按原因丢弃"),
+    "data.altered_reason": ("Altered (kept)", "已修正（保留）"),
+    "data.reason": ("Reason", "原因"),
+    "data.count": ("Rows", "行数"),
+    "data.examples": ("Examples", "示例"),
+    "data.warnings": ("Warnings", "警告"),
+    "data.notes": ("Loader notes", "读取说明"),
+    "data.preview": ("Preview", "预览"),
+    "data.charts": ("Quick look", "概览"),
+    "data.orders_over_time": ("Orders per month", "每月订单数"),
+    "data.spend_distribution": ("Order value distribution", "订单金额分布"),
+    "data.first_purchase": ("Customers by first-purchase month", "按首购月份的客户数"),
+    "data.month": ("Month", "月份"),
+    "data.orders": ("Orders", "订单数"),
+    "data.customers": ("Customers", "客户数"),
+    "data.order_value": ("Order value", "订单金额"),
+    "data.windows": ("Time windows", "时间窗口"),
+    "data.cutoff": ("Cutoff", "截止日"),
+    "data.cutoff_help": (
+        "Features use only orders on or before this day; the default leaves one horizon of data "
+        "after it for the labels.",
+        "特征只使用该日及之前的订单；默认值在其后留出一个预测期用于标签。",
+    ),
+    "data.horizon": ("Horizon (days)", "预测期（天）"),
+    "data.horizon_help": (
+        "The label is each customer's net spend in the days after the cutoff.",
+        "标签为截止日之后该天数内客户的净消费。",
+    ),
+    "data.date_range": (
+        "Orders from {first} to {last} ({customers:,} customers).",
+        "订单日期 {first} 至 {last}（{customers:,} 位客户）。",
+    ),
+    "data.attributes": (
+        "Customer attributes: {rows:,} customers, {columns} columns.",
+        "客户属性：{rows:,} 位客户，{columns} 列。",
+    ),
+    "data.customer_table_loaded": (
+        "Per-customer table: {rows:,} customers, target '{target}'.",
+        "客户表：{rows:,} 位客户，目标列“{target}”。",
+    ),
+    # Train page.
+    "train.title": ("Train", "训练"),
+    "train.intro": (
+        "Trains the network and the baselines (BG/NBD + Gamma-Gamma, LightGBM, historical) on "
+        "the same training customers and measures them on the same test customers.",
+        "在相同的训练客户上训练神经网络与基线模型（BG/NBD + Gamma-Gamma、LightGBM、历史法），"
+        "并在相同的测试客户上评估。",
+    ),
+    "train.config": ("Network configuration", "网络配置"),
+    "train.advanced": ("Advanced settings", "高级设置"),
+    "train.split": ("Split", "切分方式"),
+    "train.split_help": (
+        "Customer: a random 20% of customers is held out. Out-of-time: learn one horizon "
+        "earlier, test on the real next horizon (what deployment does).",
+        "按客户：随机留出 20% 客户。跨时间：提前一个预测期训练，"
+        "在真实的下一预测期上测试（与部署一致）。",
+    ),
+    "split.customer": ("Customer split", "按客户切分"),
+    "split.time": ("Out-of-time split", "跨时间切分"),
+    "train.start": ("Train", "开始训练"),
+    "train.cancel": ("Cancel", "取消"),
+    "train.waiting": ("Waiting for another training to finish ...", "等待其他训练完成……"),
+    "train.stage": ("Step: {stage}", "步骤：{stage}"),
+    "train.progress": (
+        "Member {member}/{members}, epoch {epoch}/{max_epochs}",
+        "第 {member}/{members} 个网络，第 {epoch}/{max_epochs} 轮",
+    ),
+    "train.loss_curve": ("Loss per epoch", "每轮损失"),
+    "train.epoch": ("Epoch", "轮次"),
+    "train.loss": ("Loss", "损失"),
+    "train.train_loss": ("train", "训练"),
+    "train.val_loss": ("validation", "验证"),
+    "train.result": ("Result", "结果"),
+    "train.epochs_run": ("Epochs run", "已运行轮数"),
+    "train.best_val_loss": ("Best validation loss", "最佳验证损失"),
+    "train.seconds": ("Time (s)", "用时（秒）"),
+    "train.cancelled": (
+        "Training was cancelled; the best weights so far were used.",
+        "训练已取消；使用了目前最好的权重。",
+    ),
+    "train.finished": ("Training finished.", "训练完成。"),
+    "train.next": ("Compare the models", "比较模型"),
+    # MLP form fields: label and help.
+    "mlp.hidden_layers": ("Hidden layers", "隐藏层"),
+    "mlp.hidden_layers_help": (
+        "Units per hidden layer, input side first, comma separated (e.g. 64, 32).",
+        "每个隐藏层的神经元数，从输入侧开始，用逗号分隔（如 64, 32）。",
+    ),
+    "mlp.ensemble_size": ("Ensemble size", "集成网络数"),
+    "mlp.ensemble_size_help": (
+        "Networks trained with seeds seed, seed+1, ... and averaged; more is steadier and slower.",
+        "以 seed, seed+1, … 为种子训练并取平均；越多越稳定但越慢。",
+    ),
+    "mlp.max_epochs": ("Max epochs", "最大轮数"),
+    "mlp.max_epochs_help": ("Upper bound on passes over the data.", "遍历数据的最大次数。"),
+    "mlp.loss": ("Loss", "损失函数"),
+    "mlp.loss_help": (
+        "ziln: zero-inflated lognormal (gives P(purchase) and intervals); log_mse: squared error "
+        "on log1p(y); huber: Huber loss on log1p(y).",
+        "ziln：零膨胀对数正态（给出购买概率与区间）；log_mse：log1p(y) 的均方误差；"
+        "huber：log1p(y) 的 Huber 损失。",
+    ),
+    "mlp.learning_rate": ("Learning rate", "学习率"),
+    "mlp.learning_rate_help": (
+        "Step size of the optimiser, in (0, 1].",
+        "优化器步长，取值 (0, 1]。",
+    ),
+    "mlp.seed": ("Seed", "随机种子"),
+    "mlp.seed_help": (
+        "Same data, settings and seed give the same model.",
+        "相同数据、设置和种子得到相同模型。",
+    ),
+    "mlp.activation": ("Activation", "激活函数"),
+    "mlp.activation_help": ("Activation of the hidden layers.", "隐藏层的激活函数。"),
+    "mlp.dropout_rate": ("Dropout rate", "Dropout 比例"),
+    "mlp.dropout_rate_help": (
+        "Dropout after each hidden layer, in [0, 0.9).",
+        "每个隐藏层后的 Dropout，取值 [0, 0.9)。",
+    ),
+    "mlp.l2": ("L2 penalty", "L2 正则"),
+    "mlp.l2_help": (
+        "L2 weight penalty on the kernels, in [0, 1].",
+        "权重的 L2 惩罚，取值 [0, 1]。",
+    ),
+    "mlp.batch_norm": ("Batch normalisation", "批归一化"),
+    "mlp.batch_norm_help": (
+        "Batch normalisation after each hidden layer.",
+        "每个隐藏层后做批归一化。",
+    ),
+    "mlp.optimizer": ("Optimiser", "优化器"),
+    "mlp.optimizer_help": ("Gradient-descent optimiser.", "梯度下降优化器。"),
+    "mlp.batch_size": ("Batch size", "批大小"),
+    "mlp.batch_size_help": ("Rows per gradient step, 8 to 65536.", "每步梯度的行数，8 到 65536。"),
+    "mlp.patience": ("Early-stopping patience", "早停耐心"),
+    "mlp.patience_help": (
+        "Epochs without validation improvement before stopping.",
+        "验证损失不再改善多少轮后停止。",
+    ),
+    "mlp.validation_fraction": ("Validation fraction", "验证集比例"),
+    "mlp.validation_fraction_help": (
+        "Share of training customers held out for early stopping and calibration, 0.05 to 0.5.",
+        "用于早停和校准的训练客户比例，0.05 到 0.5。",
+    ),
+    "mlp.sigma_max": ("ZILN sigma bound", "ZILN sigma 上限"),
+    "mlp.sigma_max_help": (
+        "ZILN only: upper bound of the lognormal sigma; keeps expected values sane on heavy tails.",
+        "仅 ZILN：对数正态 sigma 的上限，防止重尾数据的期望值爆炸。",
+    ),
+    "mlp.calibration": ("Calibration", "校准"),
+    "mlp.calibration_help": (
+        "power: exp(a)*raw^b on held-out customers; isotonic: a binned monotone map; none.",
+        "power：在留出客户上拟合 exp(a)*raw^b；isotonic：分箱单调映射；none：不校准。",
+    ),
+    "mlp.interval_coverage": ("Interval coverage", "区间覆盖率"),
+    "mlp.interval_coverage_help": (
+        "Central coverage of the prediction interval (ZILN); 0.8 gives the 10th-90th percentiles.",
+        "预测区间的中心覆盖率（ZILN）；0.8 对应第 10 到第 90 百分位。",
+    ),
+    # Evaluate page.
+    "evaluate.title": ("Evaluate", "评估"),
+    "evaluate.split": ("Split shown", "显示的切分"),
+    "evaluate.not_run": (
+        "This split has not been evaluated yet.",
+        "该切分尚未评估。",
+    ),
+    "evaluate.run": ("Evaluate this split", "评估该切分"),
+    "evaluate.summary": (
+        "{n_train:,} training and {n_test:,} test customers; cutoff {cutoff}, "
+        "horizon {horizon} days.",
+        "{n_train:,} 位训练客户，{n_test:,} 位测试客户；截止日 {cutoff}，预测期 {horizon} 天。",
+    ),
+    "evaluate.metrics": ("Metrics on the same test customers", "同一批测试客户上的指标"),
+    "evaluate.gain": ("Gain curve", "增益曲线"),
+    "evaluate.deciles": ("Deciles: mean predicted vs mean actual", "十分位：平均预测与平均实际"),
+    "evaluate.scatter": ("Predicted vs actual", "预测与实际"),
+    "evaluate.model": ("Model", "模型"),
+    "evaluate.share_customers": ("Share of customers", "客户占比"),
+    "evaluate.share_value": ("Share of actual value", "实际价值占比"),
+    "evaluate.decile": ("Decile (1 = highest predicted)", "十分位（1 = 预测最高）"),
+    "evaluate.mean_value": ("Mean value", "平均值"),
+    "evaluate.predicted": ("Predicted", "预测"),
+    "evaluate.actual": ("Actual", "实际"),
+    "evaluate.error": ("Error", "错误"),
+    # Explain page.
+    "explain.title": ("Explain", "解释"),
+    "explain.intro": (
+        "SHAP values of the predicted CLV, in money: the average prediction plus a customer's "
+        "contributions equals their prediction.",
+        "预测 CLV 的 SHAP 值（金额）：平均预测加上客户各特征的贡献等于其预测值。",
+    ),
+    "explain.sample_size": ("Customers explained", "解释的客户数"),
+    "explain.sample_size_help": (
+        "A seeded random sample of the test customers; more is slower.",
+        "测试客户中的随机样本（固定种子）；越多越慢。",
+    ),
+    "explain.background_size": ("Background customers", "背景客户数"),
+    "explain.background_size_help": (
+        "Training customers the contributions are measured against; 100-200 is stable.",
+        "作为参照的训练客户数；100 到 200 即较稳定。",
+    ),
+    "explain.run": ("Explain", "计算解释"),
+    "explain.running": ("Computing SHAP values ...", "正在计算 SHAP 值……"),
+    "explain.importance": ("Global importance", "全局重要性"),
+    "explain.beeswarm": ("Beeswarm", "蜂群图"),
+    "explain.dependence": ("Dependence", "依赖图"),
+    "explain.feature": ("Feature", "特征"),
+    "explain.waterfall": ("One customer", "单个客户"),
+    "explain.search": ("Search customer id", "搜索客户 ID"),
+    "explain.customer": ("Customer", "客户"),
+    "explain.no_match": (
+        "No explained customer matches '{query}'.",
+        "没有匹配“{query}”的已解释客户。",
+    ),
+    "explain.base_value": (
+        "Average prediction {base:,.2f}; additivity error {error:.2g}.",
+        "平均预测 {base:,.2f}；可加性误差 {error:.2g}。",
+    ),
+    # Segments page.
+    "segments.title": ("Segments & export", "分层与导出"),
+    "segments.model_source": ("Model", "模型"),
+    "segments.source_trained": ("Trained in this session", "本次会话训练的模型"),
+    "segments.source_bundle": ("Uploaded bundle", "上传的模型包"),
+    "segments.upload_bundle": ("Model bundle (.zip)", "模型包（.zip）"),
+    "segments.upload_bundle_help": (
+        "A bundle downloaded from this page or written by python -m clv_core train; it scores "
+        "the loaded data without retraining.",
+        "从本页下载或由 python -m clv_core train 生成的模型包；无需重新训练即可为已加载数据打分。",
+    ),
+    "segments.bundle_loaded": (
+        "Bundle: cutoff {cutoff}, horizon {horizon} days.",
+        "模型包：截止日 {cutoff}，预测期 {horizon} 天。",
+    ),
+    "segments.as_of": ("Score as of", "打分日期"),
+    "segments.as_of_help": (
+        "Features at this day; the default is the last order date in the data.",
+        "使用该日的特征；默认是数据中最后的订单日期。",
+    ),
+    "segments.tiers": ("Value tiers", "价值分层"),
+    "segments.tier_kind": ("Tier rule", "分层规则"),
+    "segments.tier_kind_help": (
+        "quantile: fixed shares of customers; threshold: money thresholds on predicted CLV.",
+        "quantile：按客户比例；threshold：按预测 CLV 金额阈值。",
+    ),
+    "segments.shares": ("Shares, top to bottom (%)", "各层比例，自上而下（%）"),
+    "segments.shares_help": ("Comma separated, summing to 100.", "用逗号分隔，总和为 100。"),
+    "segments.thresholds": ("Thresholds, highest first", "阈值，从高到低"),
+    "segments.thresholds_help": (
+        "Lowest predicted CLV of each tier except the last, e.g. 1000, 300, 50.",
+        "除最后一层外每层的最低预测 CLV，如 1000, 300, 50。",
+    ),
+    "segments.churn": ("Churn risk bands", "流失风险分段"),
+    "segments.churn_help": (
+        "Risk = 1 - P(purchase); Low below the first bound, High above the second.",
+        "风险 = 1 - 购买概率；低于第一个界限为低，高于第二个为高。",
+    ),
+    "segments.profile": ("Segment profile", "分层概况"),
+    "segments.sizes": ("Tier sizes vs value share", "各层规模与价值占比"),
+    "segments.grid": ("Action grid", "行动矩阵"),
+    "segments.distribution": ("Predicted CLV by tier", "各层预测 CLV 分布"),
+    "segments.share": ("Share", "占比"),
+    "segments.customer_share": ("customers", "客户"),
+    "segments.value_share": ("predicted value", "预测价值"),
+    "segments.tier": ("Tier", "层级"),
+    "segments.band": ("Churn risk", "流失风险"),
+    "segments.predicted_clv": ("Predicted CLV", "预测 CLV"),
+    "segments.filters": ("Filters for the download", "下载筛选"),
+    "segments.filter_tiers": ("Tiers", "层级"),
+    "segments.filter_bands": ("Churn risk", "流失风险"),
+    "segments.filter_actions": ("Actions", "行动"),
+    "segments.selected": (
+        "{n:,} of {total:,} customers selected.",
+        "已选择 {n:,} / {total:,} 位客户。",
+    ),
+    "segments.downloads": ("Downloads", "下载"),
+    "segments.download_csv": ("Scored list (CSV)", "打分名单（CSV）"),
+    "segments.download_xlsx": ("Scored list (XLSX)", "打分名单（XLSX）"),
+    "segments.download_bundle": ("Model bundle (.zip)", "模型包（.zip）"),
+    "segments.bundle_note": (
+        "The bundle holds the network trained at the cutoff; upload it here later to score new "
+        "data without retraining.",
+        "模型包包含在截止日训练的网络；之后可在此上传，为新数据打分而无需重新训练。",
+    ),
+}
+
+_ISSUE_LABELS: Mapping[str, tuple[str, str]] = {
+    "missing_customer_id": ("customer id is empty", "客户 ID 为空"),
+    "missing_date": ("order date is empty", "订单日期为空"),
+    "unparsable_date": ("order date is not a recognised date", "订单日期无法识别"),
+    "date_too_early": ("order date is before 1970", "订单日期早于 1970 年"),
+    "future_date": ("order date is in the future", "订单日期在未来"),
+    "missing_amount": ("amount is empty", "金额为空"),
+    "non_numeric_amount": ("amount is not a number", "金额不是数字"),
+    "duplicate_row": ("exact duplicate of an earlier row", "与前面某行完全重复"),
+    "duplicate_customer_id": ("customer id already appeared", "客户 ID 重复"),
+    "missing_target": ("target value is empty", "目标值为空"),
+    "non_numeric_target": ("target value is not a number", "目标值不是数字"),
+    "amount_text_cleaned": (
+        "amount text cleaned (symbols, separators)",
+        "金额文本已清洗（符号、分隔符）",
+    ),
+    "amount_from_quantity_and_price": ("amount = quantity x unit price", "金额 = 数量 × 单价"),
+    "timezone_removed": ("time-zone offset removed", "已去除时区偏移"),
+    "negative_target_clipped": ("negative target set to 0", "负目标值已设为 0"),
+    "unparsable_value_set_missing": ("unparsable value set to missing", "无法解析的值已设为缺失"),
+    "order_lines_combined": ("order line merged into its order", "订单行已合并到订单"),
+}
+
+_METRIC_LABELS: Mapping[str, tuple[str, str]] = {
+    "model": ("Model", "模型"),
+    "spearman": ("Spearman", "Spearman 相关"),
+    "normalized_gini": ("Normalized Gini", "归一化基尼系数"),
+    "top_decile_share": ("Top-decile share", "前10%价值占比"),
+    "decile_mape": ("Decile MAPE", "十分位 MAPE"),
+    "total_ratio": ("Total ratio", "总额比"),
+    "mae": ("MAE", "MAE"),
+    "rmse": ("RMSE", "RMSE"),
+    "fit_seconds": ("Fit time (s)", "拟合用时（秒）"),
+    "error": ("Error", "错误"),
+}
+
+_MODEL_LABELS: Mapping[str, tuple[str, str]] = {
+    "mlp": ("MLP (network)", "MLP 神经网络"),
+    "bgnbd_gg": ("BG/NBD + Gamma-Gamma", "BG/NBD + Gamma-Gamma"),
+    "lightgbm": ("LightGBM", "LightGBM"),
+    "historical": ("Historical rate", "历史消费率"),
+    "perfect": ("Perfect ranking", "完美排序"),
+}
+
+
+def current_language() -> Language:
+    """The session's UI language (English until the user picks another)."""
+    state = st.session_state.get(_LANGUAGE_KEY)
+    language = getattr(state, "language", Language.EN)
+    return Language(language)
+
+
+def _pick(pair: tuple[str, str], language: Language) -> str:
+    return pair[1] if language is Language.ZH else pair[0]
+
+
+def t(key: str, **values: object) -> str:
+    """The text for ``key`` in the session language, formatted with ``values``.
+
+    An unknown key is a programming error and raises ``KeyError``: every string lives in
+    :data:`STRINGS`.
+    """
+    text = _pick(STRINGS[key], current_language())
+    return text.format(**values) if values else text
+
+
+def issue_label(key: str) -> str:
+    """Label of a validation issue key (``clv_core.validation.RowIssue``); the key if unknown."""
+    pair = _ISSUE_LABELS.get(key)
+    return _pick(pair, current_language()) if pair else key
+
+
+def metric_label(name: str) -> str:
+    """Label of a metric or metrics-table column; the name itself when unknown."""
+    pair = _METRIC_LABELS.get(name)
+    return _pick(pair, current_language()) if pair else name
+
+
+def model_label(name: str) -> str:
+    """Label of a model name (``clv_core.evaluation.ModelName`` or ``"perfect"``)."""
+    pair = _MODEL_LABELS.get(name)
+    return _pick(pair, current_language()) if pair else name

@@ -1,0 +1,100 @@
+"""The session's workbench state: one typed object under one session-state key.
+
+Everything a session loads, trains or computes lives in its own :class:`WorkbenchState`, created
+on first access by :func:`get_state`. Nothing is kept at module level, so what one session
+uploads is never visible to another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from clv_core.columns import ColumnMapping, InputShape
+from clv_core.config import MlpConfig
+from clv_core.language import Language
+from clv_core.loading import LoadedTable
+from clv_core.splits import SplitKind
+from clv_core.validation import CustomerAttributes, CustomerTable, Transactions
+
+if TYPE_CHECKING:
+    from clv_core.bundle import BundleInfo
+    from clv_core.evaluation import EvaluationResult
+    from clv_core.explain import Explanation
+    from clv_core.mlp import ClvMlp
+    from clv_ui.jobs import TrainingJob
+
+__all__ = ["STATE_KEY", "DataState", "WorkbenchState", "get_state"]
+
+STATE_KEY = "clv_workbench"
+
+# Lighter than the engine's defaults (five members, 200 epochs) so the app answers quickly on two
+# cores; every field stays editable in the Train form.
+UI_DEFAULT_CONFIG = MlpConfig(ensemble_size=3, max_epochs=100)
+
+
+@dataclass(eq=False)
+class DataState:
+    """What the Data page loaded and validated."""
+
+    shape: InputShape = InputShape.TRANSACTIONS
+    table: LoadedTable | None = None
+    table_digest: str = ""
+    mapping: ColumnMapping | None = None
+    transactions: Transactions | None = None
+    customers: CustomerAttributes | None = None
+    customers_digest: str = ""
+    customer_table: CustomerTable | None = None
+    cutoff: dt.date | None = None
+    horizon_days: int = 365
+
+
+@dataclass(eq=False)
+class WorkbenchState:
+    """All of one session's workbench data, from the upload to the scored list."""
+
+    language: Language = Language.EN
+    data: DataState = field(default_factory=DataState)
+    config: MlpConfig = UI_DEFAULT_CONFIG
+    split: SplitKind = SplitKind.CUSTOMER
+    job: TrainingJob | None = None
+    results: dict[SplitKind, EvaluationResult] = field(default_factory=dict)
+    explanation: Explanation | None = None
+    bundle_model: ClvMlp | None = None
+    bundle_info: BundleInfo | None = None
+    bundle_digest: str = ""
+    # Tests set this so that trainings run inside the script run instead of a thread.
+    run_jobs_inline: bool = False
+
+    @property
+    def has_transactions(self) -> bool:
+        """Whether a validated transaction log is loaded."""
+        return self.data.transactions is not None
+
+    @property
+    def result(self) -> EvaluationResult | None:
+        """The latest evaluation with a trained network (the chosen split first)."""
+        preferred = self.results.get(self.split)
+        if preferred is not None and preferred.mlp is not None:
+            return preferred
+        return next((r for r in self.results.values() if r.mlp is not None), None)
+
+    def clear_models(self) -> None:
+        """Forget trainings and explanations (the data or the windows changed)."""
+        if self.job is not None:
+            self.job.cancel()
+        self.job = None
+        self.results = {}
+        self.explanation = None
+
+
+def get_state() -> WorkbenchState:
+    """This session's workbench state, created on first use."""
+    state = st.session_state.get(STATE_KEY)
+    if not isinstance(state, WorkbenchState):
+        state = WorkbenchState()
+        st.session_state[STATE_KEY] = state
+    return state

@@ -1,0 +1,262 @@
+"""Reusable pieces of the pages: guards, the validation report, the live training panel."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import pandas as pd
+import streamlit as st
+
+from clv_core.columns import InputShape
+from clv_core.evaluation import EvaluationResult
+from clv_core.export import to_csv_bytes, to_xlsx_bytes
+from clv_core.validation import ValidationReport
+from clv_ui import charts
+from clv_ui.i18n import issue_label, metric_label, model_label, t
+from clv_ui.jobs import JobStatus, TrainingJob
+from clv_ui.state import WorkbenchState
+from clv_ui.workflow import CUSTOMER_TABLE_ROLES, TRANSACTION_ROLES, apply_mapping, bundle_zip
+
+__all__ = [
+    "collect_finished_job",
+    "download_buttons",
+    "job_panel",
+    "mapping_editor",
+    "metrics_frame",
+    "quick_look",
+    "require",
+    "result_card",
+    "validation_report",
+    "workflow_status",
+]
+
+PAGE_DATA = "pages/data.py"
+PAGE_TRAIN = "pages/train.py"
+
+
+def stop_with(message: str, page: str, label: str) -> NoReturn:
+    """The missing-prerequisite guard: an info box, a link to the page that fixes it, stop."""
+    st.info(message)
+    st.page_link(page, label=label)
+    st.stop()
+
+
+def require(state: WorkbenchState, *, model: bool = False) -> None:
+    """Stop the page unless transactions (and, with ``model``, a trained network) exist."""
+    if state.data.customer_table is not None and not state.has_transactions:
+        stop_with(t("guard.customer_table"), PAGE_DATA, t("app.step_data"))
+    if not state.has_transactions:
+        stop_with(t("guard.need_data"), PAGE_DATA, t("app.step_data"))
+    if model and state.result is None:
+        stop_with(t("guard.need_model"), PAGE_TRAIN, t("app.step_train"))
+
+
+def collect_finished_job(state: WorkbenchState) -> None:
+    """Move a finished job's result into the state (re-raising a bug from its thread)."""
+    job = state.job
+    if job is None or not job.finished:
+        return
+    job.raise_crash()
+    if job.result is not None:
+        state.results[job.settings.split] = job.result
+        state.explanation = None
+
+
+def workflow_status(state: WorkbenchState) -> None:
+    """The sidebar's 'where am I' list: one line per step with done / to do / running."""
+    running = state.job is not None and not state.job.finished
+    steps = [
+        ("app.step_data", state.has_transactions or state.data.customer_table is not None),
+        ("app.step_train", state.result is not None),
+        ("app.step_evaluate", bool(state.results)),
+        ("app.step_explain", state.explanation is not None),
+        ("app.step_segments", state.result is not None or state.bundle_model is not None),
+    ]
+    lines = []
+    for key, done in steps:
+        if key == "app.step_train" and running:
+            mark, word = "⏳", t("app.running")
+        else:
+            mark, word = ("✅", t("app.done")) if done else ("⬜", t("app.todo"))
+        lines.append(f"{mark} {t(key)} — {word}")
+    st.markdown(f"**{t('app.workflow')}**  \n" + "  \n".join(lines))
+
+
+def validation_report(report: ValidationReport) -> None:
+    """Rows read / used / dropped, the reasons with examples, and warnings."""
+    read, used, dropped = st.columns(3)
+    read.metric(t("data.rows_read"), f"{report.rows_read:,}")
+    used.metric(t("data.rows_used"), f"{report.rows_used:,}")
+    dropped.metric(t("data.rows_dropped"), f"{report.rows_dropped:,}")
+    for title_key, counts in (
+        ("data.dropped_reason", report.dropped),
+        ("data.altered_reason", report.altered),
+    ):
+        if counts:
+            st.markdown(f"**{t(title_key)}**")
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        t("data.reason"): [issue_label(key) for key in counts],
+                        t("data.count"): list(counts.values()),
+                        t("data.examples"): [
+                            "; ".join(report.examples.get(key, ())) for key in counts
+                        ],
+                    }
+                ),
+                hide_index=True,
+            )
+    for warning in report.warnings:
+        st.warning(warning)
+
+
+def metrics_frame(result: EvaluationResult) -> pd.DataFrame:
+    """The metrics table with readable model and column names."""
+    table = result.metrics_table()
+    table["model"] = table["model"].map(model_label)
+    if table["error"].isna().all():
+        table = table.drop(columns="error")
+    return table.rename(columns=metric_label)
+
+
+def result_card(job: TrainingJob) -> None:
+    """Epochs run, best validation loss and time of a finished training."""
+    events = job.events()
+    epochs = sum(
+        max(event.epoch for event in events if event.member == member)
+        for member in {event.member for event in events}
+    )
+    best = min((event.best_val_loss for event in events), default=float("nan"))
+    with st.container(border=True):
+        st.markdown(f"**{t('train.result')}**")
+        left, middle, right = st.columns(3)
+        left.metric(t("train.epochs_run"), f"{epochs:,}")
+        middle.metric(t("train.best_val_loss"), f"{best:.4f}")
+        right.metric(t("train.seconds"), f"{job.elapsed_seconds:.1f}")
+        if job.cancel_requested:
+            st.warning(t("train.cancelled"))
+    if events:
+        st.plotly_chart(charts.loss_curve(events), key="final_loss_curve")
+
+
+def _live_progress(job: TrainingJob) -> None:
+    if job.status is JobStatus.QUEUED:
+        st.info(t("train.waiting"))
+    events = job.events()
+    caption = t("train.stage", stage=job.stage or "…")
+    if events:
+        last = events[-1]
+        caption += " · " + t(
+            "train.progress",
+            member=last.member,
+            members=last.members,
+            epoch=last.epoch,
+            max_epochs=last.max_epochs,
+        )
+    st.progress(job.progress, text=caption)
+    if st.button(t("train.cancel"), key="cancel_training", disabled=job.cancel_requested):
+        job.cancel()
+    if events:
+        st.plotly_chart(charts.loss_curve(events), key="live_loss_curve")
+
+
+@st.fragment(run_every=1.0)
+def _poll_job(state: WorkbenchState) -> None:
+    job = state.job
+    if job is None:
+        return
+    if job.finished:
+        # The whole page redraws once with the result card (and the sidebar status).
+        st.rerun(scope="app")
+    _live_progress(job)
+
+
+def job_panel(state: WorkbenchState) -> None:
+    """The live progress of this session's job, or its outcome once finished."""
+    job = state.job
+    if job is None:
+        return
+    if not job.finished:
+        _poll_job(state)
+        return
+    collect_finished_job(state)
+    if job.error is not None:
+        st.error(job.error)
+        return
+    result_card(job)
+
+
+def mapping_editor(state: WorkbenchState) -> None:
+    """Editable selects for the column roles; a change re-validates the table.
+
+    Raises
+    ------
+    ClvError
+        The new mapping does not fit the table (validation says why).
+    """
+    data = state.data
+    if data.table is None or data.mapping is None:
+        return
+    roles = CUSTOMER_TABLE_ROLES if data.shape is InputShape.CUSTOMER_TABLE else TRANSACTION_ROLES
+    options: list[str | None] = [None, *(str(column) for column in data.table.frame.columns)]
+    st.markdown(f"**{t('data.mapping')}**", help=t("data.mapping_help"))
+    # Formatting must not read the session later (AppTest formats outside the script run).
+    labels = {value: t("data.not_mapped") if value is None else value for value in options}
+    changed: dict[str, str | None] = {}
+    for column, role in zip(st.columns(len(roles)), roles, strict=True):
+        current = getattr(data.mapping, role)
+        chosen = column.selectbox(
+            role,
+            options,
+            index=options.index(current) if current in options else 0,
+            format_func=labels.__getitem__,
+            key=f"map_{role}_{data.table_digest}",
+        )
+        if chosen != current:
+            changed[role] = chosen
+    if changed:
+        apply_mapping(state, data.mapping.with_roles(**changed))
+
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download_buttons(state: WorkbenchState, selected: pd.DataFrame) -> None:
+    """Scored list as CSV and XLSX (the selected segments) and the trained model bundle."""
+    st.subheader(t("segments.downloads"))
+    csv_column, xlsx_column, bundle_column = st.columns(3)
+    csv_column.download_button(
+        t("segments.download_csv"),
+        to_csv_bytes(selected),
+        "scored_customers.csv",
+        "text/csv",
+        key="download_csv",
+    )
+    xlsx_column.download_button(
+        t("segments.download_xlsx"),
+        to_xlsx_bytes(selected),
+        "scored_customers.xlsx",
+        XLSX_MIME,
+        key="download_xlsx",
+    )
+    if state.result is not None:
+        bundle_column.download_button(
+            t("segments.download_bundle"),
+            bundle_zip(state.result),
+            "clv_model_bundle.zip",
+            "application/zip",
+            key="download_bundle",
+            help=t("segments.bundle_note"),
+        )
+
+
+def quick_look(orders: pd.DataFrame) -> None:
+    """Three descriptive charts of the validated orders, side by side."""
+    st.subheader(t("data.charts"))
+    figures = (
+        charts.orders_over_time(orders),
+        charts.spend_distribution(orders),
+        charts.customers_by_first_month(orders),
+    )
+    for column, figure in zip(st.columns(3), figures, strict=True):
+        column.plotly_chart(figure)

@@ -1,0 +1,246 @@
+"""The steps the pages trigger, as functions of the session state.
+
+Each function reads and updates :class:`~clv_ui.state.WorkbenchState` and calls ``clv_core``
+(through the cached wrappers where the inputs are plain data). They raise
+:class:`~clv_core.errors.ClvError` for anything the analyst can fix; pages show it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from clv_core.columns import ColumnMapping, InputShape, detect_input_shape
+from clv_core.evaluation import EvaluationResult, EvaluationSettings
+from clv_core.explain import ExplainSettings, Explanation
+from clv_core.language import Language
+from clv_core.splits import SplitKind
+from clv_ui import cache
+from clv_ui.forms import SegmentSettings, TrainingRequest
+from clv_ui.jobs import TrainingJob
+from clv_ui.state import DataState, WorkbenchState
+
+__all__ = [
+    "SAMPLE_CUSTOMERS",
+    "SAMPLE_TRANSACTIONS",
+    "apply_mapping",
+    "bundle_zip",
+    "default_windows",
+    "explain_result",
+    "ingest_customers",
+    "ingest_table",
+    "load_bundle_upload",
+    "score_and_segment",
+    "set_windows",
+    "start_training",
+    "use_sample",
+]
+
+SAMPLE_TRANSACTIONS = "transactions.csv"
+SAMPLE_CUSTOMERS = "customers.csv"
+TRANSACTION_ROLES = ("customer_id", "order_date", "amount", "order_id", "quantity", "unit_price")
+CUSTOMER_TABLE_ROLES = ("customer_id", "target", "signup_date")
+
+
+def default_windows(first: pd.Timestamp, last: pd.Timestamp) -> tuple[dt.date, int]:
+    """A cutoff and horizon that fit the data: a year when there are two, else half the span."""
+    span = max(int((last.normalize() - first.normalize()).days), 2)
+    horizon = 365 if span >= 730 else max(1, span // 2)
+    return (last.normalize() - pd.Timedelta(days=horizon)).date(), horizon
+
+
+def ingest_table(
+    state: WorkbenchState, shape: InputShape, data: bytes, file_name: str, limit_mb: int
+) -> None:
+    """Load a main table (transactions or a per-customer table), detect roles and validate."""
+    table = cache.load_upload(data, file_name, limit_mb)
+    mapping = cache.detect_mapping(table.frame)
+    if shape is InputShape.CUSTOMER_TABLE and mapping.target is not None:
+        shape = detect_input_shape(table.frame, mapping)
+    customers = state.data.customers if shape is InputShape.TRANSACTIONS else None
+    state.data = DataState(
+        shape=shape,
+        table=table,
+        table_digest=cache.content_digest(data),
+        customers=customers,
+        customers_digest=state.data.customers_digest if customers is not None else "",
+    )
+    state.clear_models()
+    apply_mapping(state, mapping)
+
+
+def apply_mapping(state: WorkbenchState, mapping: ColumnMapping) -> None:
+    """Validate the loaded table with ``mapping`` and reset the windows to the data's range."""
+    data = state.data
+    if data.table is None:
+        return
+    data.mapping = mapping
+    roles = cache.mapping_overrides(mapping)
+    name = data.table.source_name
+    data.transactions = None
+    data.customer_table = None
+    state.clear_models()
+    if data.shape is InputShape.CUSTOMER_TABLE:
+        data.customer_table = cache.validate_customer_table_cached(data.table.frame, roles, name)
+        return
+    transactions = cache.validate_transactions_cached(data.table.frame, roles, name)
+    data.transactions = transactions
+    data.cutoff, data.horizon_days = default_windows(
+        transactions.first_date, transactions.last_date
+    )
+
+
+def ingest_customers(state: WorkbenchState, data: bytes, file_name: str, limit_mb: int) -> None:
+    """Load and validate the optional customer-attributes table."""
+    table = cache.load_upload(data, file_name, limit_mb)
+    state.data.customers = cache.validate_customers_cached(table.frame, table.source_name)
+    state.data.customers_digest = cache.content_digest(data)
+    state.clear_models()
+
+
+def use_sample(state: WorkbenchState, limit_mb: int) -> None:
+    """Load the bundled sample shop (transactions and customer attributes)."""
+    ingest_table(
+        state,
+        InputShape.TRANSACTIONS,
+        cache.sample_bytes(SAMPLE_TRANSACTIONS),
+        SAMPLE_TRANSACTIONS,
+        limit_mb,
+    )
+    ingest_customers(state, cache.sample_bytes(SAMPLE_CUSTOMERS), SAMPLE_CUSTOMERS, limit_mb)
+
+
+def set_windows(state: WorkbenchState, cutoff: dt.date, horizon_days: int) -> None:
+    """Change the cutoff or horizon; trained models no longer match and are forgotten."""
+    data = state.data
+    if (cutoff, horizon_days) != (data.cutoff, data.horizon_days):
+        data.cutoff, data.horizon_days = cutoff, horizon_days
+        state.clear_models()
+
+
+def start_training(state: WorkbenchState, request: TrainingRequest) -> TrainingJob:
+    """Start (or, for tests, run inline) an evaluation of every model with ``request``."""
+    data = state.data
+    if data.transactions is None or data.cutoff is None:
+        raise ValueError("start_training needs validated transactions; guard the page first.")
+    if state.job is not None and not state.job.finished:
+        state.job.cancel()
+    settings = EvaluationSettings(
+        cutoff=data.cutoff,
+        horizon_days=data.horizon_days,
+        split=request.split,
+        config=request.config,
+    )
+    state.config, state.split = request.config, request.split
+    job = TrainingJob(settings, data.transactions.frame, data.customers)
+    state.job = job
+    if state.run_jobs_inline:
+        job.run()
+    else:
+        job.start()
+    return job
+
+
+def explain_result(
+    state: WorkbenchState, result: EvaluationResult, settings: ExplainSettings
+) -> Explanation:
+    """SHAP values of the test customers against the training customers of ``result``."""
+    from clv_core.explain import explain_customers
+    from clv_core.scoring import training_background
+
+    data = state.data
+    if result.mlp is None or data.transactions is None:
+        raise ValueError("explain_result needs a trained network; guard the page first.")
+    windows_cutoff = result.settings.cutoff
+    if result.settings.split is SplitKind.TIME:
+        windows_cutoff = windows_cutoff - dt.timedelta(days=result.settings.horizon_days)
+    background = training_background(
+        data.transactions.frame,
+        windows_cutoff,
+        customers=data.customers,
+        feature_options=result.settings.feature_options,
+        fallback=result.test_features,
+    )
+    if result.settings.split is SplitKind.CUSTOMER:
+        background = background.drop(index=result.test_features.index, errors="ignore")
+    explanation = explain_customers(result.mlp, result.test_features, background, settings)
+    state.explanation = explanation
+    return explanation
+
+
+def load_bundle_upload(state: WorkbenchState, data: bytes) -> None:
+    """Load an uploaded model bundle (.zip) into the session."""
+    from clv_core.bundle import load_bundle
+
+    digest = cache.content_digest(data)
+    if digest == state.bundle_digest:
+        return
+    state.bundle_model, state.bundle_info = load_bundle(data)
+    state.bundle_digest = digest
+
+
+def score_and_segment(
+    state: WorkbenchState,
+    *,
+    use_bundle: bool,
+    as_of: dt.date,
+    settings: SegmentSettings,
+    language: Language,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score every customer at ``as_of`` and segment them; returns (segmented, features)."""
+    from clv_core.scoring import score_with_features
+    from clv_core.segments import segment_customers
+
+    data = state.data
+    result = state.result
+    if use_bundle and state.bundle_model is not None and state.bundle_info is not None:
+        model, horizon = state.bundle_model, state.bundle_info.horizon_days
+        options = state.bundle_info.feature_options
+    elif result is not None and result.mlp is not None:
+        model, horizon = result.mlp, result.settings.horizon_days
+        options = result.settings.feature_options
+    else:
+        raise ValueError("score_and_segment needs a model; guard the page first.")
+    if data.transactions is None:
+        raise ValueError("score_and_segment needs transactions; guard the page first.")
+    scored = score_with_features(
+        model,
+        data.transactions.frame,
+        as_of=as_of,
+        customers=data.customers,
+        feature_options=options,
+    )
+    segmented = segment_customers(
+        scored.predictions,
+        scored.features,
+        scheme=settings.scheme,
+        horizon_days=horizon,
+        language=language,
+        churn_thresholds=settings.churn_thresholds,
+    )
+    return segmented, scored.features
+
+
+def bundle_zip(result: EvaluationResult) -> bytes:
+    """The trained network of ``result`` as a model bundle .zip (bytes for a download)."""
+    from clv_core.bundle import save_bundle, zip_bundle
+
+    if result.mlp is None:
+        raise ValueError("bundle_zip needs a trained network.")
+    with tempfile.TemporaryDirectory(prefix="clv-bundle-") as directory:
+        folder = save_bundle(
+            result.mlp,
+            Path(directory),
+            cutoff=result.settings.cutoff,
+            horizon_days=result.settings.horizon_days,
+            feature_options=result.settings.feature_options,
+            training={
+                "split": result.settings.split.value,
+                "n_train": result.n_train,
+                "n_test": result.n_test,
+            },
+        )
+        return zip_bundle(folder)

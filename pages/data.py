@@ -1,0 +1,118 @@
+"""Data: upload or use the sample, check the column mapping and the validation report."""
+
+import streamlit as st
+
+from clv_core.columns import InputShape
+from clv_core.errors import ClvError
+from clv_ui import cache, workflow
+from clv_ui.i18n import t
+from clv_ui.state import get_state
+from clv_ui.widgets import mapping_editor, quick_look, validation_report
+
+state = get_state()
+limit = cache.upload_limit_mb()
+st.title(t("data.title"))
+st.caption(t("data.intro"))
+
+try:
+    if st.button(
+        t("data.use_sample"),
+        help=t("data.sample_help"),
+        key="use_sample",
+        on_click=st.session_state.update,
+        kwargs={"data_shape": InputShape.TRANSACTIONS},
+    ):
+        workflow.use_sample(state, limit)
+    shapes = list(InputShape)
+    shape = st.radio(
+        t("data.shape"),
+        shapes,
+        index=shapes.index(state.data.shape),
+        horizontal=True,
+        format_func={shape: t(f"data.shape_{shape}") for shape in shapes}.__getitem__,
+        key="data_shape",
+    )
+    main_key = "upload_transactions" if shape is InputShape.TRANSACTIONS else "upload_table"
+    upload_label = "data.upload_" + shape.value
+    left, right = st.columns(2)
+    upload = left.file_uploader(
+        t(upload_label), help=t("data.upload_help", limit=limit), key=main_key
+    )
+    if upload is not None and cache.content_digest(upload.getvalue()) != state.data.table_digest:
+        workflow.ingest_table(state, shape, upload.getvalue(), upload.name, limit)
+    if shape is InputShape.TRANSACTIONS:
+        extra = right.file_uploader(
+            t("data.upload_customers"),
+            help=t("data.upload_help", limit=limit),
+            key="upload_customers",
+        )
+        if extra is not None and cache.content_digest(extra.getvalue()) != (
+            state.data.customers_digest
+        ):
+            workflow.ingest_customers(state, extra.getvalue(), extra.name, limit)
+    mapping_editor(state)
+except ClvError as error:
+    st.error(str(error))
+    st.stop()
+
+data = state.data
+if data.table is None:
+    st.stop()
+st.success(t("data.loaded", name=data.table.source_name))
+for note in data.table.notes:
+    st.caption(f"{t('data.notes')}: {note}")
+with st.expander(t("data.report"), expanded=True):
+    report = data.transactions or data.customer_table
+    if report is not None:
+        validation_report(report.report)
+    if data.customers is not None:
+        st.caption(
+            t(
+                "data.attributes",
+                rows=len(data.customers.frame),
+                columns=data.customers.frame.shape[1],
+            )
+        )
+        validation_report(data.customers.report)
+st.subheader(t("data.preview"))
+st.dataframe(data.table.frame.head(200), key="preview")
+
+if data.transactions is not None and data.cutoff is not None:
+    orders = data.transactions.frame
+    st.caption(
+        t(
+            "data.date_range",
+            first=data.transactions.first_date.date(),
+            last=data.transactions.last_date.date(),
+            customers=orders["customer_id"].nunique(),
+        )
+    )
+    quick_look(orders)
+    st.subheader(t("data.windows"))
+    left, right = st.columns(2)
+    cutoff = left.date_input(
+        t("data.cutoff"),
+        data.cutoff,
+        min_value=data.transactions.first_date.date(),
+        max_value=data.transactions.last_date.date(),
+        help=t("data.cutoff_help"),
+        key=f"cutoff_{data.table_digest}",
+    )
+    horizon = right.number_input(
+        t("data.horizon"),
+        1,
+        3650,
+        data.horizon_days,
+        help=t("data.horizon_help"),
+        key=f"horizon_{data.table_digest}",
+    )
+    workflow.set_windows(state, cutoff, int(horizon))
+    st.page_link("pages/train.py", label=t("app.step_train"), icon=":material/arrow_forward:")
+elif data.customer_table is not None:
+    st.info(
+        t(
+            "data.customer_table_loaded",
+            rows=len(data.customer_table.features),
+            target=data.customer_table.mapping.target,
+        )
+    )
