@@ -1,0 +1,164 @@
+"""End to end in a real browser: upload, train, evaluate, explain, download the scored list.
+
+Starts ``streamlit run app.py`` on a free localhost port and drives it with Playwright in
+Debian's headless Chromium (``/usr/bin/chromium``; ``.ci/run`` installs it). Screenshots go to
+``CLV_SCREENSHOTS`` when that variable names a folder (the README's pictures are made this way),
+otherwise to pytest's temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from clv_core.export import read_scored_csv
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+READY_MARKER = "You can now view your Streamlit app"
+TIMEOUT_MS = 180_000
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium (.ci/run installs it)"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def app_url() -> Iterator[str]:
+    """A real Streamlit server for this module, stopped afterwards."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", "app.py",
+            "--server.port", str(port), "--server.address", "127.0.0.1",
+            "--server.headless", "true", "--server.fileWatcherType", "none",
+            "--browser.gatherUsageStats", "false",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    lines: list[str] = []
+    for line in process.stdout:
+        lines.append(line)
+        if READY_MARKER in line:
+            break
+    else:
+        process.wait()
+        pytest.fail("streamlit did not start:\n" + "".join(lines))
+    # Keep reading so the server never blocks on a full pipe.
+    threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def navigate(page: Page, title: str) -> None:
+    """Open a page through the sidebar navigation."""
+    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=title).click()
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("CLV_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_upload_train_evaluate_explain_download(
+    app_url: str, screenshots: Path, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 2200})
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(app_url)
+        main = page.locator('[data-testid="stMain"]')
+
+        # Data: upload the sample transactions through the real file input.
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
+            str(ROOT / "sample_data" / "transactions.csv")
+        )
+        expect(main.get_by_text("Validation report")).to_be_visible()
+        expect(main.get_by_text("30,426").first).to_be_visible()
+        main.screenshot(path=str(screenshots / "data.png"))
+
+        # Train a small network.
+        navigate(page, "Train")
+        page.get_by_label("Hidden layers", exact=True).fill("8")
+        page.get_by_label("Ensemble size", exact=True).fill("1")
+        page.get_by_label("Max epochs", exact=True).fill("5")
+        page.get_by_label("Max epochs", exact=True).press("Tab")
+        main.get_by_role("button", name="Train", exact=True).click()
+        expect(main.get_by_text("Training finished.")).to_be_visible()
+        main.screenshot(path=str(screenshots / "train.png"))
+
+        # Evaluate: the MLP next to the baselines on the same customers.
+        navigate(page, "Evaluate")
+        expect(main.get_by_text("Metrics on the same test customers")).to_be_visible()
+        # The metrics table is a canvas grid; its cells exist for screen readers only.
+        for label in ("BG/NBD + Gamma-Gamma", "LightGBM"):
+            expect(main.get_by_text(label).first).to_be_attached()
+        main.screenshot(path=str(screenshots / "evaluate.png"))
+
+        # Explain: SHAP for a sample of customers.
+        navigate(page, "Explain")
+        main.get_by_role("button", name="Explain", exact=True).click()
+        expect(main.get_by_text("Global importance")).to_be_visible()
+        main.screenshot(path=str(screenshots / "explain.png"))
+
+        # Segments & export: download the scored list and check it.
+        navigate(page, "Segments & export")
+        download_button = main.get_by_role("button", name="Scored list (CSV)", exact=True)
+        expect(download_button).to_be_visible()
+        main.screenshot(path=str(screenshots / "segments.png"))
+        with page.expect_download() as download_info:
+            download_button.click()
+        target = tmp_path / "scored.csv"
+        download_info.value.save_as(target)
+        browser.close()
+
+    scored = read_scored_csv(target.read_bytes())
+    assert {"customer_id", "predicted_clv", "rank", "tier", "churn_band", "action"} <= set(
+        scored.columns
+    )
+    assert len(scored) > 1000
+    assert scored["customer_id"].is_unique
+    assert scored["predicted_clv"].is_monotonic_decreasing
+    assert (scored["predicted_clv"] >= 0).all()
+    assert {"High value", "Potential", "Regular", "Low value"} == set(scored["tier"])
