@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from streamlit.testing.v1 import AppTest
 
@@ -51,3 +52,38 @@ def test_running_job_shows_progress_and_can_be_cancelled(
     assert "Waiting" in app.info[0].value
     app.button(key="cancel_training").click().run()
     assert data_state.job.cancel_requested
+
+
+def test_two_sessions_training_at_once_both_finish_with_their_own_results(
+    data_state: WorkbenchState,
+) -> None:
+    """Two users' trainings run in one server process: queued, never mixed up."""
+    first = _job(data_state)
+    other_config = EvaluationSettings(
+        cutoff=first.settings.cutoff,
+        horizon_days=first.settings.horizon_days,
+        config=replace(TINY, seed=TINY.seed + 1),
+        models=(ModelName.MLP,),
+    )
+    assert data_state.data.transactions is not None
+    second = TrainingJob(
+        other_config, data_state.data.transactions.frame, data_state.data.customers
+    )
+    first.start()
+    second.start()
+    first.join(timeout=300)
+    second.join(timeout=300)
+    assert first.status is JobStatus.DONE, first.error
+    assert second.status is JobStatus.DONE, second.error
+    assert first.result is not None and second.result is not None
+    assert first.result.mlp is not None and second.result.mlp is not None
+    assert first.result.mlp.config.seed != second.result.mlp.config.seed
+    # Each job recorded only its own epochs, numbered from 1.
+    for job in (first, second):
+        epochs = [event.epoch for event in job.events()]
+        assert epochs == list(range(1, len(epochs) + 1))
+    # Same customers, different seeds: the two models' predictions differ.
+    first_predictions = first.result.predictions["mlp"]
+    second_predictions = second.result.predictions["mlp"]
+    assert first_predictions.index.equals(second_predictions.index)
+    assert not first_predictions.equals(second_predictions)
