@@ -79,6 +79,10 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_as_of_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--as-of", metavar="YYYY-MM-DD", help="default: last date in the data")
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m clv_core",
@@ -167,7 +171,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _add_input_arguments(train)
     train.add_argument("--horizon-days", required=True, type=int, metavar="N")
-    train.add_argument("--as-of", metavar="YYYY-MM-DD", help="default: last date in the data")
+    _add_as_of_argument(train)
     train.add_argument("--config", type=Path, metavar="MODEL.json")
     train.add_argument("--out", required=True, type=Path, metavar="BUNDLE_DIR")
     train.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -181,7 +185,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--model", required=True, type=Path, metavar="BUNDLE_DIR_OR_ZIP")
     _add_input_arguments(score)
-    score.add_argument("--as-of", metavar="YYYY-MM-DD", help="default: last date in the data")
+    _add_as_of_argument(score)
     score.add_argument(
         "--out",
         required=True,
@@ -246,7 +250,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("--model", required=True, type=Path, metavar="BUNDLE_DIR_OR_ZIP")
     _add_input_arguments(explain)
-    explain.add_argument("--as-of", metavar="YYYY-MM-DD", help="default: last date in the data")
+    _add_as_of_argument(explain)
     explain.add_argument(
         "--sample",
         type=int,

@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 
 from clv_core.errors import ConfigError, DataError
+from clv_core.segments import indexed_by_customer
 
 __all__ = [
     "DRIVER_COLUMNS",
@@ -200,18 +201,6 @@ def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 # --- The scored list --------------------------------------------------------------------------
 
 
-def _by_customer(frame: pd.DataFrame, name: str) -> pd.DataFrame:
-    if "customer_id" in frame.columns:
-        frame = frame.set_index("customer_id")
-    if frame.index.has_duplicates:
-        duplicated = frame.index[frame.index.duplicated()].unique()
-        raise DataError(
-            f"{len(duplicated)} customer ids appear more than once in {name}, e.g. "
-            f"{list(duplicated[:3])}; give one row per customer."
-        )
-    return frame
-
-
 def build_scored_list(
     segmented: pd.DataFrame,
     drivers: pd.DataFrame | None = None,
@@ -258,11 +247,11 @@ def build_scored_list(
             f"The segmented list lacks the column(s) {missing}; segment the scored customers "
             f"first (it has {list(segmented.columns)})."
         )
-    indexed = _by_customer(segmented, "the segmented list")
+    indexed = indexed_by_customer(segmented, "the segmented list")
     columns = [column for column in SCORED_COLUMNS if column in segmented.columns]
     result = segmented.loc[:, columns].copy()
     if drivers is not None:
-        driver_frame = _by_customer(drivers, "the drivers")
+        driver_frame = indexed_by_customer(drivers, "the drivers")
         present = [column for column in DRIVER_COLUMNS if column in driver_frame.columns]
         if present != list(DRIVER_COLUMNS[: len(present)]) or not present:
             raise DataError(
@@ -276,7 +265,9 @@ def build_scored_list(
     if isinstance(passthrough, str):
         names = [passthrough]
     if names:
-        source = _by_customer(attributes, "the attributes") if attributes is not None else None
+        source = (
+            indexed_by_customer(attributes, "the attributes") if attributes is not None else None
+        )
         extra = [column for column in segmented.columns if column not in SCORED_COLUMNS]
         available = list(source.columns) if source is not None else []
         available += [column for column in extra if column not in available]

@@ -669,15 +669,21 @@ def action_grid(
     return grid
 
 
-def _indexed_by_customer(frame: pd.DataFrame, name: str) -> pd.DataFrame:
-    """``frame`` indexed by customer id, whether the id is its index or a column."""
+def indexed_by_customer(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``frame`` indexed by customer id, whether the id is its index or a column.
+
+    Raises
+    ------
+    DataError
+        A customer id appears more than once (``name`` says which table).
+    """
     if "customer_id" in frame.columns:
         frame = frame.set_index("customer_id")
     if frame.index.has_duplicates:
         duplicated = frame.index[frame.index.duplicated()].unique()
         raise DataError(
             f"{len(duplicated)} customer ids appear more than once in {name}, e.g. "
-            f"{list(duplicated[:3])}."
+            f"{list(duplicated[:3])}; give one row per customer."
         )
     return frame
 
@@ -738,7 +744,7 @@ def segment_customers(
         raise DataError(
             f"The scored list lacks the column(s) {missing}; it has {list(scored.columns)}."
         )
-    indexed = _indexed_by_customer(scored, "the scored list")
+    indexed = indexed_by_customer(scored, "the scored list")
     predicted = indexed["predicted_clv"]
     tiers = assign_tiers(predicted, scheme, chosen)
     bands = _bands_for(indexed, features, horizon_days, chosen, churn_thresholds)
@@ -772,7 +778,7 @@ def _bands_for(
             language=language,
         )
     if features is not None:
-        features = _indexed_by_customer(features, "the features")
+        features = indexed_by_customer(features, "the features")
     if features is None or "days_since_last_purchase" not in features.columns:
         # No band can be computed, but bad options must still be reported.
         _check_churn_options(thresholds, (1.0, 2.0), horizon_days)
@@ -854,8 +860,8 @@ def segment_profile(
             f"group_by: unknown column(s) {unknown_groups or list(group_by)}; choose from "
             f"{list(frame.columns)}."
         )
-    indexed = _indexed_by_customer(frame, "the segmented list")
-    extra = _indexed_by_customer(features, "the features") if features is not None else None
+    indexed = indexed_by_customer(frame, "the segmented list")
+    extra = indexed_by_customer(features, "the features") if features is not None else None
     available = list(indexed.columns) + [
         column for column in (extra.columns if extra is not None else []) if column not in indexed
     ]
