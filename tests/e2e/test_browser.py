@@ -162,3 +162,61 @@ def test_upload_train_evaluate_explain_download(
     assert scored["predicted_clv"].is_monotonic_decreasing
     assert (scored["predicted_clv"] >= 0).all()
     assert {"High value", "Potential", "Regular", "Low value"} == set(scored["tier"])
+
+
+def test_cdnow_in_chinese_from_upload_to_segmented_download(
+    app_url: str, screenshots: Path, tmp_path: Path
+) -> None:
+    """The real CDNOW log through the 中文 interface, down to the tiered campaign list."""
+    import importlib.util
+
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    spec = importlib.util.find_spec("lifetimes")
+    assert spec is not None and spec.submodule_search_locations
+    cdnow = Path(spec.submodule_search_locations[0]) / "datasets" / "CDNOW_master.txt"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 2200})
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(app_url)
+        main = page.locator('[data-testid="stMain"]')
+        page.get_by_test_id("stSidebar").get_by_text("简体中文").click()
+        expect(main.get_by_role("button", name="使用示例数据")).to_be_visible()
+
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
+            str(cdnow)
+        )
+        expect(main.get_by_text("校验报告")).to_be_visible()
+        expect(main.get_by_text("69,659").first).to_be_visible()
+
+        navigate(page, "训练")
+        page.get_by_label("隐藏层", exact=True).fill("8")
+        page.get_by_label("集成网络数", exact=True).fill("1")
+        page.get_by_label("最大轮数", exact=True).fill("3")
+        page.get_by_label("最大轮数", exact=True).press("Tab")
+        main.get_by_role("button", name="开始训练", exact=True).click()
+        expect(main.get_by_text("训练完成。")).to_be_visible()
+
+        navigate(page, "评估")
+        expect(main.get_by_text("同一批测试客户上的指标")).to_be_visible()
+        main.screenshot(path=str(screenshots / "evaluate_cdnow_zh.png"))
+
+        navigate(page, "分层与导出")
+        download_button = main.get_by_role("button", name="打分名单（CSV）", exact=True)
+        expect(download_button).to_be_visible()
+        with page.expect_download() as download_info:
+            download_button.click()
+        target = tmp_path / "scored_zh.csv"
+        download_info.value.save_as(target)
+        browser.close()
+
+    scored = read_scored_csv(target.read_bytes())
+    # CDNOW ids keep their leading zeros; every customer known at the cutoff is scored.
+    assert scored["customer_id"].str.fullmatch(r"\d{5}").all()
+    assert len(scored) == 23570
+    assert set(scored["tier"]) == {"高价值", "潜力", "一般", "低价值"}
+    assert set(scored["churn_band"]) <= {"低", "中", "高"}
