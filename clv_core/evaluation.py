@@ -29,12 +29,18 @@ import pandas as pd
 
 from clv_core.baselines import BtydBaseline, HistoricalBaseline, LightGbmBaseline
 from clv_core.config import MlpConfig
-from clv_core.errors import ClvError, ConfigError
+from clv_core.errors import ClvError, ConfigError, DataError
 from clv_core.features import LABEL_COLUMN, FeatureOptions, build_training_table
 from clv_core.metrics import compute_metrics, decile_table, gain_curve
 from clv_core.mlp import ClvMlp, ProgressCallback, StopRequest
-from clv_core.splits import SplitKind, check_minimum_data, split_customers, time_windows
-from clv_core.validation import CustomerAttributes
+from clv_core.splits import (
+    MINIMUM_CUSTOMERS,
+    SplitKind,
+    check_minimum_data,
+    split_customers,
+    time_windows,
+)
+from clv_core.validation import CustomerAttributes, CustomerTable
 
 __all__ = [
     "EvaluationResult",
@@ -42,6 +48,7 @@ __all__ = [
     "ModelName",
     "ModelResult",
     "evaluate",
+    "evaluate_customer_table",
     "parse_model_names",
 ]
 
@@ -122,7 +129,8 @@ class EvaluationResult:
     """Everything an evaluation produced.
 
     ``predictions`` is indexed by test ``customer_id`` with ``actual`` and one column per
-    fitted model. ``mlp`` is the trained network (for explanations and bundles). With repeats,
+    fitted model; ``train_features`` / ``test_features`` are the two sides' feature tables.
+    ``mlp`` is the trained network (for explanations and bundles). With repeats,
     ``predictions``, ``results`` and ``mlp`` are those of the first run and ``summary`` holds
     mean and sd over all runs.
     """
@@ -138,6 +146,7 @@ class EvaluationResult:
     mlp: ClvMlp | None
     test_features: pd.DataFrame
     summary: dict[str, dict[str, dict[str, float | None]]] | None = None
+    train_features: pd.DataFrame | None = None
 
     def metrics_table(self) -> pd.DataFrame:
         """One row per model with its metrics (NaN for a model that failed) and fit time."""
@@ -290,11 +299,49 @@ def _evaluate_once(
             "Nobody bought in one of the label windows, so ranking metrics are undefined."
         )
 
+    return _fit_and_measure(
+        settings,
+        train_features,
+        train_target,
+        test_features,
+        test_target,
+        n_customers=n_customers,
+        timings=timings,
+        warnings=warnings,
+        on_epoch=on_epoch,
+        should_stop=should_stop,
+        stage=stage,
+    )
+
+
+def _fit_and_measure(
+    settings: EvaluationSettings,
+    train_features: pd.DataFrame,
+    train_target: pd.Series,
+    test_features: pd.DataFrame,
+    test_target: pd.Series,
+    *,
+    n_customers: int,
+    timings: dict[str, float],
+    warnings: list[str],
+    on_epoch: ProgressCallback | None,
+    should_stop: StopRequest | None,
+    stage: Callable[[str], None],
+    unavailable: dict[ModelName, str] | None = None,
+) -> EvaluationResult:
+    """Fit every requested model on the training side and measure it on the test side.
+
+    ``unavailable`` maps models that cannot run on this kind of input to the reason, which is
+    reported as that model's error.
+    """
     predictions = pd.DataFrame({"actual": test_target})
     results: dict[ModelName, ModelResult] = {}
     mlp: ClvMlp | None = None
     for name in settings.models:
         stage(name.value)
+        if unavailable and name in unavailable:
+            results[name] = ModelResult(name, None, unavailable[name], 0.0)
+            continue
         started = time.perf_counter()
         notes: tuple[str, ...] = ()
         try:
@@ -328,15 +375,81 @@ def _evaluate_once(
     return EvaluationResult(
         settings=settings,
         n_customers=n_customers,
-        n_train=len(train),
-        n_test=len(test),
+        n_train=len(train_features),
+        n_test=len(test_features),
         predictions=predictions,
         results=results,
         timings=timings,
         warnings=tuple(warnings),
         mlp=mlp,
         test_features=test_features,
+        train_features=train_features,
     )
+
+
+def evaluate_customer_table(
+    table: CustomerTable,
+    settings: EvaluationSettings,
+    *,
+    on_epoch: ProgressCallback | None = None,
+    should_stop: StopRequest | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> EvaluationResult:
+    """Evaluate on a per-customer table with a target column (the seed format).
+
+    Without order dates there is no time protocol: the customers are split at random (seeded,
+    ``settings.test_size``), the MLP and LightGBM learn the target from the table's columns on
+    the training customers and are measured on the test customers. BG/NBD + Gamma-Gamma and
+    the historical rate need a transaction log and are reported as unavailable.
+    ``settings.cutoff`` and ``settings.horizon_days`` only label the result (use the table's
+    reference date and the horizon the target covers).
+
+    Raises
+    ------
+    ConfigError
+        The out-of-time split was requested.
+    DataError
+        Fewer customers than training needs.
+    """
+    if settings.split is not SplitKind.CUSTOMER:
+        raise ConfigError(
+            "A per-customer table has no order dates, so only the customer split is possible; "
+            "choose split 'customer' or upload a transaction log."
+        )
+    if len(table.features) < MINIMUM_CUSTOMERS:
+        raise DataError(
+            f"The table has {len(table.features)} usable customers; at least "
+            f"{MINIMUM_CUSTOMERS} are needed to train and evaluate."
+        )
+    runs = []
+    for repeat in range(settings.repeats):
+        run_settings = settings if repeat == 0 else _reseeded(settings, settings.seed + repeat)
+        split = split_customers(
+            table.features.index, test_size=run_settings.test_size, seed=run_settings.seed
+        )
+        reason = "needs a transaction log (order dates and amounts); a per-customer table has none."
+        runs.append(
+            _fit_and_measure(
+                run_settings,
+                table.features.loc[split.train],
+                table.target.loc[split.train],
+                table.features.loc[split.test],
+                table.target.loc[split.test],
+                n_customers=len(table.features),
+                timings={},
+                warnings=list(table.report.warnings),
+                on_epoch=on_epoch,
+                should_stop=should_stop,
+                stage=on_stage or (lambda text: None),
+                unavailable={
+                    ModelName.BGNBD_GG: f"BG/NBD + Gamma-Gamma {reason}",
+                    ModelName.HISTORICAL: f"The historical rate {reason}",
+                },
+            )
+        )
+    if settings.repeats == 1:
+        return runs[0]
+    return replace(runs[0], settings=settings, summary=_summarise(runs))
 
 
 def _baseline(

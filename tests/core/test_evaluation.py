@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from clv_core.baselines import BtydBaseline
+from clv_core.config import MlpConfig
 from clv_core.errors import ConfigError, DataError
 from clv_core.evaluation import (
     EvaluationSettings,
     ModelName,
     evaluate,
+    evaluate_customer_table,
     parse_model_names,
 )
+from clv_core.loading import load_table
 from clv_core.metrics import METRIC_NAMES
 from clv_core.synthetic import SyntheticWorld
+from clv_core.validation import CustomerTable, validate_customer_table
 from tests.conftest import TINY_CONFIG
 
 CUTOFF = dt.date(2024, 12, 31)
@@ -150,3 +155,47 @@ def test_model_names_and_settings_are_validated() -> None:
 def test_impossible_windows_are_reported(small_world: SyntheticWorld) -> None:
     with pytest.raises(DataError, match="Evaluation labels need data up to"):
         evaluate(transactions_of(small_world), settings(cutoff=dt.date(2025, 6, 30)))
+
+
+def seed_format_table() -> CustomerTable:
+    """The bundled GB18030 per-customer table (用户ID, 注册时间, ..., 终身价值)."""
+    sample_data = Path(__file__).resolve().parents[2] / "sample_data"
+    loaded = load_table(sample_data / "customers_seed_zh.csv")
+    return validate_customer_table(loaded.frame)
+
+
+def test_per_customer_table_is_evaluated_with_a_customer_split() -> None:
+    table = seed_format_table()
+    # Four columns only: the network needs a few more epochs than the tiny test config gives.
+    config = MlpConfig(hidden_layers=(16,), ensemble_size=1, max_epochs=40, patience=5)
+    result = evaluate_customer_table(
+        table, settings(models=tuple(ModelName), config=config, cutoff=dt.date(2024, 12, 31))
+    )
+    assert result.n_customers == len(table.features) == 1704
+    assert result.n_train + result.n_test == result.n_customers
+    for name in (ModelName.MLP, ModelName.LIGHTGBM):
+        metrics = result.results[name].metrics
+        assert metrics is not None and metrics["normalized_gini"] > 0.3
+    for name in (ModelName.BGNBD_GG, ModelName.HISTORICAL):
+        assert "needs a transaction log" in str(result.results[name].error)
+    assert list(result.predictions.columns) == ["actual", "mlp", "lightgbm"]
+    assert result.train_features is not None
+    assert result.train_features.index.intersection(result.predictions.index).empty
+    assert json.loads(json.dumps(result.to_dict()))["models"]["historical"]["error"]
+
+
+def test_per_customer_table_has_no_time_split_and_needs_customers() -> None:
+    table = seed_format_table()
+    with pytest.raises(ConfigError, match="only the customer split"):
+        evaluate_customer_table(table, settings(split="time"))
+    small = CustomerTable(
+        features=table.features.iloc[:20],
+        target=table.target.iloc[:20],
+        numeric_columns=table.numeric_columns,
+        categorical_columns=table.categorical_columns,
+        reference_date=table.reference_date,
+        report=table.report,
+        mapping=table.mapping,
+    )
+    with pytest.raises(DataError, match="at least 50 are needed"):
+        evaluate_customer_table(small, settings())
