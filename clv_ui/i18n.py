@@ -51,9 +51,9 @@ STRINGS: Mapping[str, tuple[str, str]] = {
         "请先训练模型（训练页）。",
     ),
     "guard.customer_table": (
-        "This page needs a transaction log. Per-customer tables with a target can be loaded and "
-        "validated, but the engine has no evaluation for them yet.",
-        "此页面需要交易记录。带目标列的客户表可以加载和校验，但引擎暂不支持对其评估。",
+        "This page needs a transaction log: scoring customers at a date and segmenting them use "
+        "their orders. A per-customer table can be trained, evaluated and explained.",
+        "此页面需要交易记录：按日期打分和分层需要客户的订单。带目标列的客户表可以训练、评估和解释。",
     ),
     # Data page.
     "data.title": ("Data", "数据"),

@@ -16,9 +16,14 @@ from enum import StrEnum
 import pandas as pd
 
 from clv_core.errors import ClvError
-from clv_core.evaluation import EvaluationResult, EvaluationSettings, evaluate
+from clv_core.evaluation import (
+    EvaluationResult,
+    EvaluationSettings,
+    evaluate,
+    evaluate_customer_table,
+)
 from clv_core.mlp import EpochEvent
-from clv_core.validation import CustomerAttributes
+from clv_core.validation import CustomerAttributes, CustomerTable
 
 __all__ = ["JobStatus", "TrainingJob"]
 
@@ -46,11 +51,14 @@ class TrainingJob:
         What to train and how it is split.
     transactions, customers
         The validated data (``customers`` may be ``None``).
+    table
+        A validated per-customer table instead of transactions (customer split only).
     """
 
     settings: EvaluationSettings
-    transactions: pd.DataFrame
+    transactions: pd.DataFrame | None
     customers: CustomerAttributes | None = None
+    table: CustomerTable | None = None
     status: JobStatus = JobStatus.QUEUED
     stage: str = ""
     result: EvaluationResult | None = None
@@ -74,14 +82,25 @@ class TrainingJob:
             self.status = JobStatus.RUNNING
             self.started_seconds = time.perf_counter()
             try:
-                self.result = evaluate(
-                    self.transactions,
-                    self.settings,
-                    customers=self.customers,
-                    on_epoch=self._record,
-                    should_stop=self._cancel.is_set,
-                    on_stage=self._set_stage,
-                )
+                if self.table is not None:
+                    self.result = evaluate_customer_table(
+                        self.table,
+                        self.settings,
+                        on_epoch=self._record,
+                        should_stop=self._cancel.is_set,
+                        on_stage=self._set_stage,
+                    )
+                elif self.transactions is not None:
+                    self.result = evaluate(
+                        self.transactions,
+                        self.settings,
+                        customers=self.customers,
+                        on_epoch=self._record,
+                        should_stop=self._cancel.is_set,
+                        on_stage=self._set_stage,
+                    )
+                else:
+                    raise ValueError("a training job needs transactions or a customer table")
                 self.status = JobStatus.DONE
             except ClvError as error:
                 self.error = str(error)

@@ -41,11 +41,16 @@ def stop_with(message: str, page: str, label: str) -> NoReturn:
     st.stop()
 
 
-def require(state: WorkbenchState, *, model: bool = False) -> None:
-    """Stop the page unless transactions (and, with ``model``, a trained network) exist."""
-    if state.data.customer_table is not None and not state.has_transactions:
+def require(state: WorkbenchState, *, model: bool = False, customer_table_ok: bool = False) -> None:
+    """Stop the page unless its data (and, with ``model``, a trained network) exist.
+
+    Pages that work on a per-customer table too (train, evaluate, explain) pass
+    ``customer_table_ok``; the others need a transaction log.
+    """
+    has_table = state.data.customer_table is not None and not state.has_transactions
+    if has_table and not customer_table_ok:
         stop_with(t("guard.customer_table"), PAGE_DATA, t("app.step_data"))
-    if not state.has_transactions:
+    if not state.has_transactions and not has_table:
         stop_with(t("guard.need_data"), PAGE_DATA, t("app.step_data"))
     if model and state.result is None:
         stop_with(t("guard.need_model"), PAGE_TRAIN, t("app.step_train"))

@@ -124,18 +124,29 @@ def set_windows(state: WorkbenchState, cutoff: dt.date, horizon_days: int) -> No
 def start_training(state: WorkbenchState, request: TrainingRequest) -> TrainingJob:
     """Start (or, for tests, run inline) an evaluation of every model with ``request``."""
     data = state.data
-    if data.transactions is None or data.cutoff is None:
-        raise ValueError("start_training needs validated transactions; guard the page first.")
     if state.job is not None and not state.job.finished:
         state.job.cancel()
-    settings = EvaluationSettings(
-        cutoff=data.cutoff,
-        horizon_days=data.horizon_days,
-        split=request.split,
-        config=request.config,
-    )
     state.config, state.split = request.config, request.split
-    job = TrainingJob(settings, data.transactions.frame, data.customers)
+    if data.transactions is None and data.customer_table is not None:
+        # A per-customer table has no dates: the cutoff only labels the result.
+        reference = data.customer_table.reference_date
+        settings = EvaluationSettings(
+            cutoff=reference.date() if reference is not None else dt.date.today(),
+            horizon_days=data.horizon_days,
+            split=request.split,
+            config=request.config,
+        )
+        job = TrainingJob(settings, None, table=data.customer_table)
+    else:
+        if data.transactions is None or data.cutoff is None:
+            raise ValueError("start_training needs validated data; guard the page first.")
+        settings = EvaluationSettings(
+            cutoff=data.cutoff,
+            horizon_days=data.horizon_days,
+            split=request.split,
+            config=request.config,
+        )
+        job = TrainingJob(settings, data.transactions.frame, data.customers)
     state.job = job
     if state.run_jobs_inline:
         job.run()
@@ -152,8 +163,16 @@ def explain_result(
     from clv_core.scoring import training_background
 
     data = state.data
-    if result.mlp is None or data.transactions is None:
+    if result.mlp is None:
         raise ValueError("explain_result needs a trained network; guard the page first.")
+    if result.train_features is not None:
+        explanation = explain_customers(
+            result.mlp, result.test_features, result.train_features, settings
+        )
+        state.explanation = explanation
+        return explanation
+    if data.transactions is None:
+        raise ValueError("explain_result needs the training customers; guard the page first.")
     windows_cutoff = result.settings.cutoff
     if result.settings.split is SplitKind.TIME:
         windows_cutoff = windows_cutoff - dt.timedelta(days=result.settings.horizon_days)

@@ -12,7 +12,7 @@ from clv_ui.widgets import job_panel, metrics_frame, require
 
 state = get_state()
 st.title(t("evaluate.title"))
-require(state, model=True)
+require(state, model=True, customer_table_ok=True)
 
 splits = list(SplitKind)
 split = st.radio(

@@ -17,7 +17,7 @@ from clv_ui.widgets import require
 
 state = get_state()
 st.title(t("explain.title"))
-require(state, model=True)
+require(state, model=True, customer_table_ok=True)
 result = state.result
 assert result is not None
 st.caption(t("explain.intro"))

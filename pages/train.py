@@ -11,7 +11,7 @@ from clv_ui.widgets import job_panel, require
 
 state = get_state()
 st.title(t("train.title"))
-require(state)
+require(state, customer_table_ok=True)
 st.caption(t("train.intro"))
 
 try:

@@ -8,11 +8,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from clv_core.columns import InputShape
-from clv_core.evaluation import EvaluationResult
+from clv_core.evaluation import EvaluationResult, ModelName
 from clv_core.language import Language
 from clv_ui.state import STATE_KEY, WorkbenchState
 from clv_ui.workflow import bundle_zip
-from tests.app.conftest import SAMPLE
+from tests.app.conftest import SAMPLE, TINY
 
 PAGES = [
     "pages/data.py",
@@ -159,8 +159,22 @@ def test_upload_of_a_chinese_customer_table(make_app: Callable[..., AppTest]) ->
     data = (SAMPLE / "customers_seed_zh.csv").read_bytes()
     app.file_uploader(key="upload_table").upload("seed.csv", data, "text/csv").run()
     assert not app.exception
-    assert _state(app).data.customer_table is not None
+    state = _state(app)
+    assert state.data.customer_table is not None
+    # The table trains and evaluates with a customer split ...
+    state.config, state.run_jobs_inline = TINY, True
     app.switch_page("pages/train.py").run()
+    next(button for button in app.button if button.label == "Train").click().run()
+    assert not app.exception
+    assert [success.value for success in app.success] == ["Training finished."]
+    result = _state(app).result
+    assert result is not None and result.mlp is not None
+    assert result.n_customers == 1704
+    assert "needs a transaction log" in str(result.results[ModelName.BGNBD_GG].error)
+    app.switch_page("pages/evaluate.py").run()
+    assert not app.exception
+    # ... but scoring new data at a date needs a transaction log.
+    app.switch_page("pages/segments.py").run()
     assert "per-customer" in app.info[0].value.lower()
 
 
