@@ -265,3 +265,33 @@ def segment_settings_form() -> SegmentSettings:
         key="segment_churn",
     )
     return SegmentSettings(scheme=scheme, churn_thresholds=(float(low), float(high)))
+
+
+@dataclass(frozen=True, slots=True)
+class ExportOptions:
+    """What the downloaded list contains besides the scores and segments."""
+
+    passthrough: tuple[str, ...]
+    drivers: bool
+    excel_bom: bool
+
+
+def export_options_form(attribute_columns: list[str]) -> ExportOptions:
+    """Passthrough attribute columns, top-3 drivers and the Excel byte-order mark."""
+    with st.expander(t("segments.export_options")):
+        passthrough = st.multiselect(
+            t("segments.passthrough"),
+            attribute_columns,
+            help=t("segments.passthrough_help"),
+            key="export_passthrough",
+        )
+        drivers = st.checkbox(
+            t("segments.drivers"), help=t("segments.drivers_help"), key="export_drivers"
+        )
+        excel_bom = st.checkbox(
+            t("segments.excel_bom"),
+            value=True,
+            help=t("segments.excel_bom_help"),
+            key="export_bom",
+        )
+    return ExportOptions(tuple(passthrough), drivers, excel_bom)

@@ -359,6 +359,29 @@ STRINGS: Mapping[str, tuple[str, str]] = {
     "segments.filter_tiers": ("Tiers", "层级"),
     "segments.filter_bands": ("Churn risk", "流失风险"),
     "segments.filter_actions": ("Actions", "行动"),
+    "segments.export_options": ("What the download contains", "下载内容"),
+    "segments.passthrough": ("Customer-table columns to include", "附带的客户表列"),
+    "segments.passthrough_help": (
+        "Copied from the customer-attributes table, e.g. region or channel for the campaign tool.",
+        "从客户属性表复制，例如地区或渠道，供营销工具使用。",
+    ),
+    "segments.drivers": (
+        "Add each customer's top three drivers (SHAP)",
+        "附上每位客户的三大驱动因素（SHAP）",
+    ),
+    "segments.drivers_help": (
+        "Explains every scored customer: about 2 s per 1,000 customers.",
+        "对每位打分客户计算解释：每 1,000 位客户约 2 秒。",
+    ),
+    "segments.excel_bom": (
+        "CSV for Excel (UTF-8 with BOM)",
+        "适用于 Excel 的 CSV（带 BOM 的 UTF-8）",
+    ),
+    "segments.excel_bom_help": (
+        "Excel needs the byte-order mark to show Chinese text; other programs do not mind it.",
+        "Excel 需要字节顺序标记才能正确显示中文；其他程序不受影响。",
+    ),
+    "segments.computing_drivers": ("Explaining every customer ...", "正在解释每位客户……"),
     "segments.selected": (
         "{n:,} of {total:,} customers selected.",
         "已选择 {n:,} / {total:,} 位客户。",

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import pandas as pd
 import streamlit as st
 
 from clv_core.columns import ColumnMapping, InputShape
@@ -66,6 +67,8 @@ class WorkbenchState:
     bundle_model: ClvMlp | None = None
     bundle_info: BundleInfo | None = None
     bundle_digest: str = ""
+    # Top-3 SHAP drivers of scored lists, keyed by (model source, as-of date, language).
+    drivers: dict[tuple[str, str, str], pd.DataFrame] = field(default_factory=dict)
     # Tests set this so that trainings run inside the script run instead of a thread.
     run_jobs_inline: bool = False
 
@@ -89,6 +92,7 @@ class WorkbenchState:
         self.job = None
         self.results = {}
         self.explanation = None
+        self.drivers = {}
 
 
 def get_state() -> WorkbenchState:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import NoReturn
 
 import pandas as pd
 import streamlit as st
 
 from clv_core.columns import InputShape
+from clv_core.errors import ClvError
 from clv_core.evaluation import EvaluationResult
-from clv_core.export import to_csv_bytes, to_xlsx_bytes
+from clv_core.export import build_scored_list, filter_segments, to_csv_bytes, to_xlsx_bytes
 from clv_core.validation import ValidationReport
-from clv_ui import charts
-from clv_ui.i18n import issue_label, metric_label, model_label, t
+from clv_ui import charts, workflow
+from clv_ui.forms import export_options_form
+from clv_ui.i18n import current_language, issue_label, metric_label, model_label, t
 from clv_ui.jobs import JobStatus, TrainingJob
 from clv_ui.state import WorkbenchState
 from clv_ui.workflow import CUSTOMER_TABLE_ROLES, TRANSACTION_ROLES, apply_mapping, bundle_zip
@@ -226,13 +229,15 @@ def mapping_editor(state: WorkbenchState) -> None:
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def download_buttons(state: WorkbenchState, selected: pd.DataFrame) -> None:
+def download_buttons(
+    state: WorkbenchState, selected: pd.DataFrame, *, excel_bom: bool = True
+) -> None:
     """Scored list as CSV and XLSX (the selected segments) and the trained model bundle."""
     st.subheader(t("segments.downloads"))
     csv_column, xlsx_column, bundle_column = st.columns(3)
     csv_column.download_button(
         t("segments.download_csv"),
-        to_csv_bytes(selected),
+        to_csv_bytes(selected, excel_bom=excel_bom),
         "scored_customers.csv",
         "text/csv",
         key="download_csv",
@@ -265,3 +270,46 @@ def quick_look(orders: pd.DataFrame) -> None:
     )
     for column, figure in zip(st.columns(3), figures, strict=True):
         column.plotly_chart(figure)
+
+
+def campaign_list(
+    state: WorkbenchState,
+    segmented: pd.DataFrame,
+    features: pd.DataFrame,
+    *,
+    use_bundle: bool,
+    as_of: dt.date,
+) -> None:
+    """Export options, segment filters, a preview and the downloads of the campaign list."""
+    language = current_language()
+    st.subheader(t("segments.filters"))
+    attributes = state.data.customers.frame if state.data.customers is not None else None
+    options = export_options_form([] if attributes is None else list(attributes.columns))
+    try:
+        drivers = None
+        if options.drivers:
+            with st.spinner(t("segments.computing_drivers")):
+                drivers = workflow.top_drivers(
+                    state, features, use_bundle=use_bundle, as_of=as_of, language=language
+                )
+        scored = build_scored_list(
+            segmented, drivers, attributes=attributes, passthrough=options.passthrough
+        )
+    except ClvError as error:
+        st.error(str(error))
+        st.stop()
+    left, middle, right = st.columns(3)
+    tiers = left.multiselect(
+        t("segments.filter_tiers"), list(segmented["tier"].cat.categories), key="filter_tiers"
+    )
+    bands = middle.multiselect(
+        t("segments.filter_bands"), list(segmented["churn_band"].cat.categories), key="filter_bands"
+    )
+    actions = right.multiselect(
+        t("segments.filter_actions"), list(segmented["action"].cat.categories), key="filter_actions"
+    )
+    selected = filter_segments(scored, tiers=tiers, bands=bands, actions=actions)
+    st.caption(t("segments.selected", n=len(selected), total=len(scored)))
+    st.dataframe(selected.head(500), hide_index=True, key="selected_preview")
+
+    download_buttons(state, selected, excel_bom=options.excel_bom)

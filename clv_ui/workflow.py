@@ -16,7 +16,9 @@ import pandas as pd
 from clv_core.columns import ColumnMapping, InputShape, detect_input_shape
 from clv_core.evaluation import EvaluationResult, EvaluationSettings
 from clv_core.explain import ExplainSettings, Explanation
+from clv_core.features import FeatureOptions
 from clv_core.language import Language
+from clv_core.mlp import ClvMlp
 from clv_core.splits import SplitKind
 from clv_ui import cache
 from clv_ui.forms import SegmentSettings, TrainingRequest
@@ -214,15 +216,7 @@ def score_and_segment(
     from clv_core.segments import segment_customers
 
     data = state.data
-    result = state.result
-    if use_bundle and state.bundle_model is not None and state.bundle_info is not None:
-        model, horizon = state.bundle_model, state.bundle_info.horizon_days
-        options = state.bundle_info.feature_options
-    elif result is not None and result.mlp is not None:
-        model, horizon = result.mlp, result.settings.horizon_days
-        options = result.settings.feature_options
-    else:
-        raise ValueError("score_and_segment needs a model; guard the page first.")
+    model, horizon, options = _scoring_model(state, use_bundle=use_bundle)
     if data.transactions is None:
         raise ValueError("score_and_segment needs transactions; guard the page first.")
     scored = score_with_features(
@@ -241,6 +235,44 @@ def score_and_segment(
         churn_thresholds=settings.churn_thresholds,
     )
     return segmented, scored.features
+
+
+def _scoring_model(
+    state: WorkbenchState, *, use_bundle: bool
+) -> tuple[ClvMlp, int, FeatureOptions]:
+    """(network, horizon, feature windows) of the uploaded bundle or of this session's model."""
+    result = state.result
+    if use_bundle and state.bundle_model is not None and state.bundle_info is not None:
+        info = state.bundle_info
+        return state.bundle_model, info.horizon_days, info.feature_options
+    if result is not None and result.mlp is not None:
+        return result.mlp, result.settings.horizon_days, result.settings.feature_options
+    raise ValueError("scoring needs a model; guard the page first.")
+
+
+def top_drivers(
+    state: WorkbenchState,
+    features: pd.DataFrame,
+    *,
+    use_bundle: bool,
+    as_of: dt.date,
+    language: Language,
+) -> pd.DataFrame:
+    """Every scored customer's three largest SHAP contributions in words (kept per session)."""
+    from clv_core.explain import explain_customers
+
+    key = ("bundle" if use_bundle else "trained", as_of.isoformat(), language.value)
+    if key not in state.drivers:
+        model, _, _ = _scoring_model(state, use_bundle=use_bundle)
+        result = state.result
+        background = features
+        if not use_bundle and result is not None and result.train_features is not None:
+            background = result.train_features
+        explanation = explain_customers(
+            model, features, background, ExplainSettings(sample_size=None)
+        )
+        state.drivers[key] = explanation.top_drivers(3, language=language)
+    return state.drivers[key]
 
 
 def bundle_zip(result: EvaluationResult) -> bytes:

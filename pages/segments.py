@@ -5,13 +5,12 @@ import datetime as dt
 import streamlit as st
 
 from clv_core.errors import ClvError
-from clv_core.export import build_scored_list, filter_segments
 from clv_core.segments import action_grid, segment_profile
 from clv_ui import charts, workflow
 from clv_ui.forms import segment_settings_form
 from clv_ui.i18n import current_language, t
 from clv_ui.state import get_state
-from clv_ui.widgets import download_buttons, require
+from clv_ui.widgets import campaign_list, require
 
 state = get_state()
 st.title(t("segments.title"))
@@ -93,20 +92,4 @@ sizes.plotly_chart(charts.tier_sizes(profile), key="tier_sizes")
 heatmap.plotly_chart(charts.action_grid_heatmap(grid), key="action_grid")
 spread.plotly_chart(charts.clv_by_tier(segmented), key="clv_by_tier")
 
-st.subheader(t("segments.filters"))
-scored = build_scored_list(segmented)
-left, middle, right = st.columns(3)
-tiers = left.multiselect(
-    t("segments.filter_tiers"), list(segmented["tier"].cat.categories), key="filter_tiers"
-)
-bands = middle.multiselect(
-    t("segments.filter_bands"), list(segmented["churn_band"].cat.categories), key="filter_bands"
-)
-actions = right.multiselect(
-    t("segments.filter_actions"), list(segmented["action"].cat.categories), key="filter_actions"
-)
-selected = filter_segments(scored, tiers=tiers, bands=bands, actions=actions)
-st.caption(t("segments.selected", n=len(selected), total=len(scored)))
-st.dataframe(selected.head(500), hide_index=True, key="selected_preview")
-
-download_buttons(state, selected)
+campaign_list(state, segmented, features, use_bundle=source == "bundle", as_of=as_of)

@@ -188,6 +188,20 @@ def test_segments_page_offers_downloads(
 
 
 @pytest.mark.slow
+def test_export_options_add_attribute_columns_and_drivers(
+    make_app: Callable[..., AppTest], trained_state: WorkbenchState
+) -> None:
+    app = make_app(trained_state, "pages/segments.py")
+    app.multiselect(key="export_passthrough").set_value(["channel"]).run()
+    app.checkbox(key="export_drivers").check().run()
+    assert not app.exception
+    preview = next(frame.value for frame in app.dataframe if "rank" in frame.value.columns)
+    assert {"channel", "driver_1", "driver_2", "driver_3"} <= set(preview.columns)
+    assert preview["driver_1"].str.contains(" = ").all()
+    assert len(_state(app).drivers) == 1  # computed once, kept for the next reruns
+
+
+@pytest.mark.slow
 def test_explain_page_computes_shap_and_finds_a_customer(
     make_app: Callable[..., AppTest], trained_state: WorkbenchState
 ) -> None:
