@@ -79,6 +79,10 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_json_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
 def _add_as_of_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as-of", metavar="YYYY-MM-DD", help="default: last date in the data")
 
@@ -160,7 +164,7 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="PATH.csv",
         help="write test customers: customer_id, actual, one column per model",
     )
-    evaluate.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    _add_json_argument(evaluate)
     evaluate.set_defaults(handler=_run_evaluate)
 
     train = commands.add_parser(
@@ -174,7 +178,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_as_of_argument(train)
     train.add_argument("--config", type=Path, metavar="MODEL.json")
     train.add_argument("--out", required=True, type=Path, metavar="BUNDLE_DIR")
-    train.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    _add_json_argument(train)
     train.set_defaults(handler=_run_train)
 
     score = commands.add_parser(
@@ -238,7 +242,7 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start the CSV with a UTF-8 byte-order mark so Excel shows Chinese",
     )
-    score.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    _add_json_argument(score)
     score.set_defaults(handler=_run_score)
 
     explain = commands.add_parser(
@@ -267,7 +271,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("--seed", type=int, default=0)
     explain.add_argument("--out", required=True, type=Path, metavar="SHAP.csv")
-    explain.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    _add_json_argument(explain)
     explain.set_defaults(handler=_run_explain)
 
     generate = commands.add_parser(

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas as pd
 import pytest
 
 from clv_core.export import read_scored_csv
@@ -88,19 +89,11 @@ def navigate(page: Page, title: str) -> None:
 
 
 @pytest.fixture
-def screenshots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("CLV_SCREENSHOTS", tmp_path))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def test_upload_train_evaluate_explain_download(
-    app_url: str, screenshots: Path, tmp_path: Path
-) -> None:
+def page(app_url: str) -> Iterator[Page]:
+    """A fresh headless Chromium page on the app's first page."""
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=TIMEOUT_MS)
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
@@ -108,52 +101,90 @@ def test_upload_train_evaluate_explain_download(
         page = browser.new_page(viewport={"width": 1400, "height": 2200})
         page.set_default_timeout(TIMEOUT_MS)
         page.goto(app_url)
-        main = page.locator('[data-testid="stMain"]')
-
-        # Data: upload the sample transactions through the real file input.
-        page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
-            str(ROOT / "sample_data" / "transactions.csv")
-        )
-        expect(main.get_by_text("Validation report")).to_be_visible()
-        expect(main.get_by_text("30,426").first).to_be_visible()
-        main.screenshot(path=str(screenshots / "data.png"))
-
-        # Train a small network.
-        navigate(page, "Train")
-        page.get_by_label("Hidden layers", exact=True).fill("8")
-        page.get_by_label("Ensemble size", exact=True).fill("1")
-        page.get_by_label("Max epochs", exact=True).fill("5")
-        page.get_by_label("Max epochs", exact=True).press("Tab")
-        main.get_by_role("button", name="Train", exact=True).click()
-        expect(main.get_by_text("Training finished.")).to_be_visible()
-        main.screenshot(path=str(screenshots / "train.png"))
-
-        # Evaluate: the MLP next to the baselines on the same customers.
-        navigate(page, "Evaluate")
-        expect(main.get_by_text("Metrics on the same test customers")).to_be_visible()
-        # The metrics table is a canvas grid; its cells exist for screen readers only.
-        for label in ("BG/NBD + Gamma-Gamma", "LightGBM"):
-            expect(main.get_by_text(label).first).to_be_attached()
-        main.screenshot(path=str(screenshots / "evaluate.png"))
-
-        # Explain: SHAP for a sample of customers.
-        navigate(page, "Explain")
-        main.get_by_role("button", name="Explain", exact=True).click()
-        expect(main.get_by_text("Global importance")).to_be_visible()
-        main.screenshot(path=str(screenshots / "explain.png"))
-
-        # Segments & export: download the scored list and check it.
-        navigate(page, "Segments & export")
-        download_button = main.get_by_role("button", name="Scored list (CSV)", exact=True)
-        expect(download_button).to_be_visible()
-        main.screenshot(path=str(screenshots / "segments.png"))
-        with page.expect_download() as download_info:
-            download_button.click()
-        target = tmp_path / "scored.csv"
-        download_info.value.save_as(target)
+        yield page
         browser.close()
 
-    scored = read_scored_csv(target.read_bytes())
+
+def upload_and_train_a_tiny_network(
+    page: Page, path: Path, labels: dict[str, str], expected_rows: str
+) -> None:
+    """Upload a transaction log, check its report, train a tiny network until it finishes."""
+    from playwright.sync_api import expect
+
+    main = page.locator('[data-testid="stMain"]')
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
+        str(path)
+    )
+    expect(main.get_by_text(labels["report"])).to_be_visible()
+    expect(main.get_by_text(expected_rows).first).to_be_visible()
+    navigate(page, labels["train_page"])
+    for field, value in (("layers", "8"), ("ensemble", "1"), ("epochs", "5")):
+        page.get_by_label(labels[field], exact=True).fill(value)
+    page.get_by_label(labels["epochs"], exact=True).press("Tab")
+    main.get_by_role("button", name=labels["train"], exact=True).click()
+    expect(main.get_by_text(labels["finished"])).to_be_visible()
+
+
+ENGLISH = {
+    "report": "Validation report",
+    "train_page": "Train",
+    "layers": "Hidden layers",
+    "ensemble": "Ensemble size",
+    "epochs": "Max epochs",
+    "train": "Train",
+    "finished": "Training finished.",
+}
+CHINESE = {
+    "report": "校验报告",
+    "train_page": "训练",
+    "layers": "隐藏层",
+    "ensemble": "集成网络数",
+    "epochs": "最大轮数",
+    "train": "开始训练",
+    "finished": "训练完成。",
+}
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("CLV_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_upload_train_evaluate_explain_download(
+    page: Page, screenshots: Path, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    main = page.locator('[data-testid="stMain"]')
+    # Data and Train: the sample transactions through the real file input, a tiny network.
+    upload_and_train_a_tiny_network(
+        page, ROOT / "sample_data" / "transactions.csv", ENGLISH, "30,426"
+    )
+    main.screenshot(path=str(screenshots / "train.png"))
+    navigate(page, "Data")
+    expect(main.get_by_text("Validation report")).to_be_visible()
+    main.screenshot(path=str(screenshots / "data.png"))
+
+    # Evaluate: the MLP next to the baselines on the same customers.
+    navigate(page, "Evaluate")
+    expect(main.get_by_text("Metrics on the same test customers")).to_be_visible()
+    # The metrics table is a canvas grid; its cells exist for screen readers only.
+    for label in ("BG/NBD + Gamma-Gamma", "LightGBM"):
+        expect(main.get_by_text(label).first).to_be_attached()
+    main.screenshot(path=str(screenshots / "evaluate.png"))
+
+    # Explain: SHAP for a sample of customers.
+    navigate(page, "Explain")
+    main.get_by_role("button", name="Explain", exact=True).click()
+    expect(main.get_by_text("Global importance")).to_be_visible()
+    main.screenshot(path=str(screenshots / "explain.png"))
+
+    # Segments & export: download the scored list and check it.
+    navigate(page, "Segments & export")
+    main.screenshot(path=str(screenshots / "segments.png"))
+    scored = download_scored_list(page, "Scored list (CSV)", tmp_path / "scored.csv")
     assert {"customer_id", "predicted_clv", "rank", "tier", "churn_band", "action"} <= set(
         scored.columns
     )
@@ -165,58 +196,43 @@ def test_upload_train_evaluate_explain_download(
 
 
 def test_cdnow_in_chinese_from_upload_to_segmented_download(
-    app_url: str, screenshots: Path, tmp_path: Path
+    page: Page, screenshots: Path, tmp_path: Path
 ) -> None:
     """The real CDNOW log through the 中文 interface, down to the tiered campaign list."""
     import importlib.util
 
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    expect.set_options(timeout=TIMEOUT_MS)
     spec = importlib.util.find_spec("lifetimes")
     assert spec is not None and spec.submodule_search_locations
     cdnow = Path(spec.submodule_search_locations[0]) / "datasets" / "CDNOW_master.txt"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 2200})
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(app_url)
-        main = page.locator('[data-testid="stMain"]')
-        page.get_by_test_id("stSidebar").get_by_text("简体中文").click()
-        expect(main.get_by_role("button", name="使用示例数据")).to_be_visible()
+    main = page.locator('[data-testid="stMain"]')
+    page.get_by_test_id("stSidebar").get_by_text("简体中文").click()
+    expect(main.get_by_role("button", name="使用示例数据")).to_be_visible()
+    upload_and_train_a_tiny_network(page, cdnow, CHINESE, "69,659")
 
-        page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
-            str(cdnow)
-        )
-        expect(main.get_by_text("校验报告")).to_be_visible()
-        expect(main.get_by_text("69,659").first).to_be_visible()
+    navigate(page, "评估")
+    expect(main.get_by_text("同一批测试客户上的指标")).to_be_visible()
+    main.screenshot(path=str(screenshots / "evaluate_cdnow_zh.png"))
 
-        navigate(page, "训练")
-        page.get_by_label("隐藏层", exact=True).fill("8")
-        page.get_by_label("集成网络数", exact=True).fill("1")
-        page.get_by_label("最大轮数", exact=True).fill("3")
-        page.get_by_label("最大轮数", exact=True).press("Tab")
-        main.get_by_role("button", name="开始训练", exact=True).click()
-        expect(main.get_by_text("训练完成。")).to_be_visible()
-
-        navigate(page, "评估")
-        expect(main.get_by_text("同一批测试客户上的指标")).to_be_visible()
-        main.screenshot(path=str(screenshots / "evaluate_cdnow_zh.png"))
-
-        navigate(page, "分层与导出")
-        download_button = main.get_by_role("button", name="打分名单（CSV）", exact=True)
-        expect(download_button).to_be_visible()
-        with page.expect_download() as download_info:
-            download_button.click()
-        target = tmp_path / "scored_zh.csv"
-        download_info.value.save_as(target)
-        browser.close()
-
-    scored = read_scored_csv(target.read_bytes())
+    navigate(page, "分层与导出")
+    scored = download_scored_list(page, "打分名单（CSV）", tmp_path / "scored_zh.csv")
     # CDNOW ids keep their leading zeros; every customer known at the cutoff is scored.
     assert scored["customer_id"].str.fullmatch(r"\d{5}").all()
     assert len(scored) == 23570
     assert set(scored["tier"]) == {"高价值", "潜力", "一般", "低价值"}
     assert set(scored["churn_band"]) <= {"低", "中", "高"}
+
+
+def download_scored_list(page: Page, button: str, target: Path) -> pd.DataFrame:
+    """Click a download button, save the file and read it back as the export module does."""
+    from playwright.sync_api import expect
+
+    download_button = page.locator('[data-testid="stMain"]').get_by_role(
+        "button", name=button, exact=True
+    )
+    expect(download_button).to_be_visible()
+    with page.expect_download() as download_info:
+        download_button.click()
+    download_info.value.save_as(target)
+    return read_scored_csv(target.read_bytes())
