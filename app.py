@@ -4,11 +4,12 @@ import streamlit as st
 
 from clv_core.language import Language
 from clv_ui.i18n import LANGUAGE_NAMES, t
+from clv_ui.shell import collect_finished_job, freeze_engine_objects, workflow_status
 from clv_ui.state import get_state
-from clv_ui.widgets import collect_finished_job, workflow_status
 
 st.set_page_config(page_title="CLV workbench", page_icon=":material/insights:", layout="wide")
 
+freeze_engine_objects()
 state = get_state()
 collect_finished_job(state)
 with st.sidebar:

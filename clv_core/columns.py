@@ -17,6 +17,7 @@ from enum import StrEnum
 import pandas as pd
 
 from clv_core.errors import DataError
+from clv_core.kinds import InputShape
 
 __all__ = [
     "ROLE_SYNONYMS",
@@ -40,13 +41,6 @@ class Role(StrEnum):
     UNIT_PRICE = "unit_price"
     SIGNUP_DATE = "signup_date"
     TARGET = "target"
-
-
-class InputShape(StrEnum):
-    """The two first-class input shapes (see DESIGN.md)."""
-
-    TRANSACTIONS = "transactions"
-    CUSTOMER_TABLE = "customer_table"
 
 
 # Synonyms are compared after `normalise_header`, so "Customer ID", "customer_id" and

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 import pandas as pd
 
 from clv_core.errors import ConfigError, DataError
+from clv_core.kinds import SplitKind
 
 __all__ = [
     "MINIMUM_CUSTOMERS",
@@ -38,13 +38,6 @@ __all__ = [
 
 MINIMUM_CUSTOMERS = 50
 RECOMMENDED_CUSTOMERS = 1000
-
-
-class SplitKind(StrEnum):
-    """How evaluation separates what the model learns from what it is measured on."""
-
-    CUSTOMER = "customer"
-    TIME = "time"
 
 
 @dataclass(frozen=True, slots=True)

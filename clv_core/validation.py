@@ -610,7 +610,7 @@ def validate_transactions(
     """
     options = options or ValidationOptions()
     mapping = mapping or detect_roles(frame)
-    _require_roles(frame, mapping)
+    _require_roles(frame, mapping, source_name)
     latest = pd.Timestamp(options.latest_valid_date or dt.date.today()) + pd.Timedelta(days=1)
 
     rows_read = len(frame)
@@ -728,7 +728,12 @@ def _duplicate_rows(frame: pd.DataFrame, dates: pd.Series, amount_column: str | 
     return duplicate
 
 
-def _require_roles(frame: pd.DataFrame, mapping: ColumnMapping) -> None:
+def _named(source_name: str) -> str:
+    """The file's name after a table's kind in a message (nothing when it is unknown)."""
+    return f" {source_name}" if source_name else ""
+
+
+def _require_roles(frame: pd.DataFrame, mapping: ColumnMapping, source_name: str) -> None:
     problems = []
     if mapping.customer_id is None:
         problems.append("no customer id column (e.g. customer_id, user_id, 用户ID, 客户ID)")
@@ -740,8 +745,8 @@ def _require_roles(frame: pd.DataFrame, mapping: ColumnMapping) -> None:
         )
     if problems:
         raise DataError(
-            "The transaction table is missing required columns. Map them explicitly "
-            f"(found columns: {[str(c) for c in frame.columns]}):",
+            f"The transaction table{_named(source_name)} is missing required columns. "
+            f"Map them explicitly (found columns: {[str(c) for c in frame.columns]}):",
             problems=problems,
         )
 
@@ -941,8 +946,8 @@ def validate_customer_table(
         problems.append("no target column (e.g. lifetime_value, clv, 终身价值)")
     if problems:
         raise DataError(
-            "The per-customer table is missing required columns. Map them explicitly "
-            f"(found columns: {[str(c) for c in frame.columns]}):",
+            f"The per-customer table{_named(source_name)} is missing required columns. "
+            f"Map them explicitly (found columns: {[str(c) for c in frame.columns]}):",
             problems=problems,
         )
     target_column = str(mapping.target)

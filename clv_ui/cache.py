@@ -7,7 +7,6 @@ they stay in the session that trained them.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -26,26 +25,14 @@ from clv_core.validation import (
 
 __all__ = [
     "SAMPLE_DATA",
-    "content_digest",
     "load_upload",
     "sample_bytes",
-    "upload_limit_mb",
     "validate_customer_table_cached",
     "validate_customers_cached",
     "validate_transactions_cached",
 ]
 
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
-
-
-def upload_limit_mb() -> int:
-    """The server's upload cap in MB (``server.maxUploadSize`` in .streamlit/config.toml)."""
-    return int(st.get_option("server.maxUploadSize"))
-
-
-def content_digest(data: bytes) -> str:
-    """A short content hash that identifies an upload."""
-    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def sample_bytes(name: str) -> bytes:

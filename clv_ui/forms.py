@@ -13,8 +13,8 @@ import streamlit as st
 
 from clv_core.config import Activation, Calibration, LossKind, MlpConfig, OptimizerKind
 from clv_core.errors import ConfigError
+from clv_core.kinds import SplitKind
 from clv_core.segments import TierKind, TierScheme
-from clv_core.splits import SplitKind
 from clv_ui.i18n import t
 
 __all__ = ["TrainingRequest", "mlp_config_form", "parse_numbers", "segment_settings_form"]

@@ -22,8 +22,9 @@ from clv_core.evaluation import (
     evaluate,
     evaluate_customer_table,
 )
-from clv_core.mlp import EpochEvent
+from clv_core.mlp import EpochEvent, import_keras
 from clv_core.validation import CustomerAttributes, CustomerTable
+from clv_ui.shell import freeze_engine_objects
 
 __all__ = ["JobStatus", "TrainingJob"]
 
@@ -82,6 +83,10 @@ class TrainingJob:
             self.status = JobStatus.RUNNING
             self.started_seconds = time.perf_counter()
             try:
+                # TensorFlow is loaded before the first epoch so that the page's live polls
+                # stop costing full garbage collections during training.
+                import_keras()
+                freeze_engine_objects()
                 if self.table is not None:
                     self.result = evaluate_customer_table(
                         self.table,

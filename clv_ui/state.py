@@ -11,21 +11,24 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import pandas as pd
 import streamlit as st
 
-from clv_core.columns import ColumnMapping, InputShape
 from clv_core.config import MlpConfig
+from clv_core.kinds import InputShape, SplitKind
 from clv_core.language import Language
-from clv_core.loading import LoadedTable
-from clv_core.splits import SplitKind
-from clv_core.validation import CustomerAttributes, CustomerTable, Transactions
 
 if TYPE_CHECKING:
+    # Types only: the state module is imported by every page run, including a fresh session's
+    # first one, which must not wait for pandas (see clv_ui.shell).
+    import pandas as pd
+
     from clv_core.bundle import BundleInfo
+    from clv_core.columns import ColumnMapping
     from clv_core.evaluation import EvaluationResult
     from clv_core.explain import Explanation
+    from clv_core.loading import LoadedTable
     from clv_core.mlp import ClvMlp
+    from clv_core.validation import CustomerAttributes, CustomerTable, Transactions
     from clv_ui.jobs import TrainingJob
 
 __all__ = ["STATE_KEY", "DataState", "WorkbenchState", "get_state"]
@@ -67,6 +70,8 @@ class WorkbenchState:
     bundle_model: ClvMlp | None = None
     bundle_info: BundleInfo | None = None
     bundle_digest: str = ""
+    # The content digest of the last file read from each upload input (keyed by widget key).
+    uploads_seen: dict[str, str] = field(default_factory=dict)
     # Top-3 SHAP drivers of scored lists, keyed by (model source, as-of date, language).
     drivers: dict[tuple[str, str, str], pd.DataFrame] = field(default_factory=dict)
     # Tests set this so that trainings run inside the script run instead of a thread.

@@ -1,93 +1,35 @@
-"""Reusable pieces of the pages: guards, the validation report, the live training panel."""
+"""Reusable pieces of the pages that show data: the validation report, the mapping editor, the
+live training panel, the campaign list and its downloads (the guards are in ``clv_ui.shell``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import NoReturn
 
 import pandas as pd
 import streamlit as st
 
-from clv_core.columns import InputShape
 from clv_core.errors import ClvError
 from clv_core.evaluation import EvaluationResult
 from clv_core.export import build_scored_list, filter_segments, to_csv_bytes, to_xlsx_bytes
+from clv_core.kinds import InputShape
 from clv_core.validation import ValidationReport
 from clv_ui import charts, workflow
 from clv_ui.forms import export_options_form
 from clv_ui.i18n import current_language, issue_label, metric_label, model_label, t
 from clv_ui.jobs import JobStatus, TrainingJob
+from clv_ui.shell import collect_finished_job
 from clv_ui.state import WorkbenchState
 from clv_ui.workflow import CUSTOMER_TABLE_ROLES, TRANSACTION_ROLES, apply_mapping, bundle_zip
 
 __all__ = [
-    "collect_finished_job",
     "download_buttons",
     "job_panel",
     "mapping_editor",
     "metrics_frame",
     "quick_look",
-    "require",
     "result_card",
     "validation_report",
-    "workflow_status",
 ]
-
-PAGE_DATA = "pages/data.py"
-PAGE_TRAIN = "pages/train.py"
-
-
-def stop_with(message: str, page: str, label: str) -> NoReturn:
-    """The missing-prerequisite guard: an info box, a link to the page that fixes it, stop."""
-    st.info(message)
-    st.page_link(page, label=label)
-    st.stop()
-
-
-def require(state: WorkbenchState, *, model: bool = False, customer_table_ok: bool = False) -> None:
-    """Stop the page unless its data (and, with ``model``, a trained network) exist.
-
-    Pages that work on a per-customer table too (train, evaluate, explain) pass
-    ``customer_table_ok``; the others need a transaction log.
-    """
-    has_table = state.data.customer_table is not None and not state.has_transactions
-    if has_table and not customer_table_ok:
-        stop_with(t("guard.customer_table"), PAGE_DATA, t("app.step_data"))
-    if not state.has_transactions and not has_table:
-        stop_with(t("guard.need_data"), PAGE_DATA, t("app.step_data"))
-    if model and state.result is None:
-        stop_with(t("guard.need_model"), PAGE_TRAIN, t("app.step_train"))
-
-
-def collect_finished_job(state: WorkbenchState) -> None:
-    """Move a finished job's result into the state (re-raising a bug from its thread)."""
-    job = state.job
-    if job is None or not job.finished:
-        return
-    job.raise_crash()
-    if job.result is not None:
-        state.results[job.settings.split] = job.result
-        state.explanation = None
-
-
-def workflow_status(state: WorkbenchState) -> None:
-    """The sidebar's 'where am I' list: one line per step with done / to do / running."""
-    running = state.job is not None and not state.job.finished
-    steps = [
-        ("app.step_data", state.has_transactions or state.data.customer_table is not None),
-        ("app.step_train", state.result is not None),
-        ("app.step_evaluate", bool(state.results)),
-        ("app.step_explain", state.explanation is not None),
-        ("app.step_segments", state.result is not None or state.bundle_model is not None),
-    ]
-    lines = []
-    for key, done in steps:
-        if key == "app.step_train" and running:
-            mark, word = "⏳", t("app.running")
-        else:
-            mark, word = ("✅", t("app.done")) if done else ("⬜", t("app.todo"))
-        lines.append(f"{mark} {t(key)} — {word}")
-    st.markdown(f"**{t('app.workflow')}**  \n" + "  \n".join(lines))
 
 
 def validation_report(report: ValidationReport) -> None:

@@ -13,16 +13,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from clv_core.columns import ColumnMapping, InputShape, detect_input_shape
+from clv_core.columns import ColumnMapping, detect_input_shape
 from clv_core.evaluation import EvaluationResult, EvaluationSettings
 from clv_core.explain import ExplainSettings, Explanation
 from clv_core.features import FeatureOptions
+from clv_core.kinds import InputShape, SplitKind
 from clv_core.language import Language
 from clv_core.mlp import ClvMlp
-from clv_core.splits import SplitKind
 from clv_ui import cache
 from clv_ui.forms import SegmentSettings, TrainingRequest
 from clv_ui.jobs import TrainingJob
+from clv_ui.shell import content_digest
 from clv_ui.state import DataState, WorkbenchState
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "SAMPLE_TRANSACTIONS",
     "apply_mapping",
     "bundle_zip",
+    "check_table",
     "default_windows",
     "explain_result",
     "ingest_customers",
@@ -66,7 +68,7 @@ def ingest_table(
     state.data = DataState(
         shape=shape,
         table=table,
-        table_digest=cache.content_digest(data),
+        table_digest=content_digest(data),
         customers=customers,
         customers_digest=state.data.customers_digest if customers is not None else "",
     )
@@ -95,11 +97,24 @@ def apply_mapping(state: WorkbenchState, mapping: ColumnMapping) -> None:
     )
 
 
+def check_table(state: WorkbenchState) -> None:
+    """Raise again why a loaded table is not usable yet, so the message stays until it is fixed.
+
+    A table whose mapping misses a role (or whose rows all fail validation) is kept, with its
+    mapping selects, instead of being thrown away; this repeats the validation's verdict.
+    """
+    data = state.data
+    if data.table is None or data.mapping is None:
+        return
+    if data.transactions is None and data.customer_table is None:
+        apply_mapping(state, data.mapping)
+
+
 def ingest_customers(state: WorkbenchState, data: bytes, file_name: str, limit_mb: int) -> None:
     """Load and validate the optional customer-attributes table."""
     table = cache.load_upload(data, file_name, limit_mb)
     state.data.customers = cache.validate_customers_cached(table.frame, table.source_name)
-    state.data.customers_digest = cache.content_digest(data)
+    state.data.customers_digest = content_digest(data)
     state.clear_models()
 
 
@@ -196,7 +211,7 @@ def load_bundle_upload(state: WorkbenchState, data: bytes) -> None:
     """Load an uploaded model bundle (.zip) into the session."""
     from clv_core.bundle import load_bundle
 
-    digest = cache.content_digest(data)
+    digest = content_digest(data)
     if digest == state.bundle_digest:
         return
     state.bundle_model, state.bundle_info = load_bundle(data)

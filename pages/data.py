@@ -1,56 +1,79 @@
-"""Data: upload or use the sample, check the column mapping and the validation report."""
+"""Data: upload or use the sample, check the column mapping and the validation report.
+
+The upload form at the top needs neither pandas nor the engine, so a fresh session sees it at
+once; the engine is imported below it, once there is a table to read or show.
+"""
 
 import streamlit as st
 
-from clv_core.columns import InputShape
 from clv_core.errors import ClvError
-from clv_ui import cache, workflow
+from clv_core.kinds import InputShape
 from clv_ui.i18n import t
+from clv_ui.shell import content_digest, upload_limit_mb
 from clv_ui.state import get_state
-from clv_ui.widgets import mapping_editor, quick_look, validation_report
 
 state = get_state()
-limit = cache.upload_limit_mb()
+limit = upload_limit_mb()
 st.title(t("data.title"))
 st.caption(t("data.intro"))
 
+use_sample = st.button(
+    t("data.use_sample"),
+    help=t("data.sample_help"),
+    key="use_sample",
+    on_click=st.session_state.update,
+    kwargs={"data_shape": InputShape.TRANSACTIONS},
+)
+shapes = list(InputShape)
+shape = st.radio(
+    t("data.shape"),
+    shapes,
+    index=shapes.index(state.data.shape),
+    horizontal=True,
+    format_func={shape: t(f"data.shape_{shape}") for shape in shapes}.__getitem__,
+    key="data_shape",
+)
+main_key = "upload_transactions" if shape is InputShape.TRANSACTIONS else "upload_table"
+left, right = st.columns(2)
+uploads = {
+    main_key: left.file_uploader(
+        t("data.upload_" + shape.value), help=t("data.upload_help", limit=limit), key=main_key
+    )
+}
+if shape is InputShape.TRANSACTIONS:
+    uploads["upload_customers"] = right.file_uploader(
+        t("data.upload_customers"), help=t("data.upload_help", limit=limit), key="upload_customers"
+    )
+# A file is read when it is new to its input, so the latest action wins: a file dropped after
+# the sample replaces it, and the sample button replaces a file that is still in an input.
+digests = {key: content_digest(up.getvalue()) for key, up in uploads.items() if up is not None}
+if use_sample:
+    state.uploads_seen.update(digests)
+new_files = [key for key, digest in digests.items() if state.uploads_seen.get(key) != digest]
+if state.data.table is None and not use_sample and not new_files:
+    st.stop()
+
+from clv_ui import workflow  # noqa: E402  (see the module docstring)
+from clv_ui.widgets import mapping_editor, quick_look, validation_report  # noqa: E402
+
 try:
-    if st.button(
-        t("data.use_sample"),
-        help=t("data.sample_help"),
-        key="use_sample",
-        on_click=st.session_state.update,
-        kwargs={"data_shape": InputShape.TRANSACTIONS},
-    ):
+    if use_sample:
         workflow.use_sample(state, limit)
-    shapes = list(InputShape)
-    shape = st.radio(
-        t("data.shape"),
-        shapes,
-        index=shapes.index(state.data.shape),
-        horizontal=True,
-        format_func={shape: t(f"data.shape_{shape}") for shape in shapes}.__getitem__,
-        key="data_shape",
-    )
-    main_key = "upload_transactions" if shape is InputShape.TRANSACTIONS else "upload_table"
-    upload_label = "data.upload_" + shape.value
-    left, right = st.columns(2)
-    upload = left.file_uploader(
-        t(upload_label), help=t("data.upload_help", limit=limit), key=main_key
-    )
-    if upload is not None and cache.content_digest(upload.getvalue()) != state.data.table_digest:
-        workflow.ingest_table(state, shape, upload.getvalue(), upload.name, limit)
-    if shape is InputShape.TRANSACTIONS:
-        extra = right.file_uploader(
-            t("data.upload_customers"),
-            help=t("data.upload_help", limit=limit),
-            key="upload_customers",
-        )
-        if extra is not None and cache.content_digest(extra.getvalue()) != (
-            state.data.customers_digest
-        ):
-            workflow.ingest_customers(state, extra.getvalue(), extra.name, limit)
+    for key in new_files:
+        upload = uploads[key]
+        assert upload is not None
+        try:
+            if key == "upload_customers":
+                workflow.ingest_customers(state, upload.getvalue(), upload.name, limit)
+            else:
+                workflow.ingest_table(state, shape, upload.getvalue(), upload.name, limit)
+        finally:
+            # A file that was read counts as seen even when its mapping is wrong (the selects
+            # below fix that); an unreadable one is tried again, so its error stays in view.
+            if digests[key] in (state.data.table_digest, state.data.customers_digest):
+                state.uploads_seen[key] = digests[key]
     mapping_editor(state)
+    workflow.check_table(state)
 except ClvError as error:
     st.error(str(error))
     st.stop()

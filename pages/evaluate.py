@@ -3,12 +3,13 @@
 import streamlit as st
 
 from clv_core.errors import ClvError
-from clv_core.splits import SplitKind
+from clv_core.kinds import SplitKind
 from clv_ui import charts, workflow
 from clv_ui.forms import TrainingRequest
 from clv_ui.i18n import model_label, t
+from clv_ui.shell import require
 from clv_ui.state import get_state
-from clv_ui.widgets import job_panel, metrics_frame, require
+from clv_ui.widgets import job_panel, metrics_frame
 
 state = get_state()
 st.title(t("evaluate.title"))

@@ -12,8 +12,8 @@ from clv_core.explain import (
 )
 from clv_ui import workflow
 from clv_ui.i18n import current_language, t
+from clv_ui.shell import require
 from clv_ui.state import get_state
-from clv_ui.widgets import require
 
 state = get_state()
 st.title(t("explain.title"))

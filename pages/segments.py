@@ -9,8 +9,9 @@ from clv_core.segments import action_grid, segment_profile
 from clv_ui import charts, workflow
 from clv_ui.forms import segment_settings_form
 from clv_ui.i18n import current_language, t
+from clv_ui.shell import require
 from clv_ui.state import get_state
-from clv_ui.widgets import campaign_list, require
+from clv_ui.widgets import campaign_list
 
 state = get_state()
 st.title(t("segments.title"))

@@ -6,8 +6,9 @@ from clv_core.errors import ClvError
 from clv_ui import workflow
 from clv_ui.forms import mlp_config_form
 from clv_ui.i18n import t
+from clv_ui.shell import require
 from clv_ui.state import get_state
-from clv_ui.widgets import job_panel, require
+from clv_ui.widgets import job_panel
 
 state = get_state()
 st.title(t("train.title"))

@@ -153,6 +153,56 @@ def test_upload_a_transaction_file(make_app: Callable[..., AppTest]) -> None:
     assert state.data.table is not None and state.data.table.source_name == "orders.csv"
 
 
+def test_the_latest_action_wins_between_an_upload_and_the_sample(
+    make_app: Callable[..., AppTest],
+) -> None:
+    app = make_app()
+    data = (SAMPLE / "transactions.csv").read_bytes()
+    app.file_uploader(key="upload_transactions").upload("orders.csv", data, "text/csv").run()
+    app.button(key="use_sample").click().run()
+    app.run()
+    assert not app.exception
+    table = _state(app).data.table
+    assert table is not None and table.source_name == "transactions.csv", "the file stays unread"
+    other = data.replace(b"\n", b"\r\n")
+    app.file_uploader(key="upload_transactions").upload("newer.csv", other, "text/csv").run()
+    table = _state(app).data.table
+    assert table is not None and table.source_name == "newer.csv"
+
+
+def test_an_unreadable_upload_keeps_its_error_and_the_loaded_data(
+    make_app: Callable[..., AppTest], data_state: WorkbenchState
+) -> None:
+    app = make_app(data_state)
+    binary = bytes(range(256)) * 40
+    app.file_uploader(key="upload_transactions").upload("orders.csv", binary, "text/csv").run()
+    for _ in range(2):
+        assert not app.exception
+        assert len(app.error) == 1 and "binary" in app.error[0].value
+        app.run()
+    assert _state(app).data.transactions is not None, "the sample is still loaded"
+
+
+def test_an_upload_with_unmapped_roles_keeps_its_error_until_mapped(
+    make_app: Callable[..., AppTest],
+) -> None:
+    app = make_app()
+    orders = b"buyer,day,paid\n1,2024-01-05,10\n1,2024-02-05,12\n2,2024-01-09,7\n"
+    app.file_uploader(key="upload_transactions").upload("orders.csv", orders, "text/csv").run()
+    for _ in range(2):
+        assert not app.exception
+        assert (
+            len(app.error) == 1 and "orders.csv is missing required columns" in app.error[0].value
+        )
+        app.run()
+    assert "no amount column" in app.error[0].value, "buyer and day were recognised"
+    digest = _state(app).data.table_digest
+    app.selectbox(key=f"map_amount_{digest}").set_value("paid").run()
+    assert not app.exception and not app.error
+    transactions = _state(app).data.transactions
+    assert transactions is not None and len(transactions.frame) == 3
+
+
 def test_upload_of_a_chinese_customer_table(make_app: Callable[..., AppTest]) -> None:
     app = make_app()
     app.radio(key="data_shape").set_value(InputShape.CUSTOMER_TABLE).run()

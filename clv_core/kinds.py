@@ -1,0 +1,25 @@
+"""The small enumerations the engine and the workbench share: input shapes and split kinds.
+
+They live apart from the modules that use them (``columns``, ``splits``) so that code which only
+needs the names, such as the workbench's first page, does not import pandas.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["InputShape", "SplitKind"]
+
+
+class InputShape(StrEnum):
+    """The two first-class input shapes (see DESIGN.md)."""
+
+    TRANSACTIONS = "transactions"
+    CUSTOMER_TABLE = "customer_table"
+
+
+class SplitKind(StrEnum):
+    """How evaluation separates what the model learns from what it is measured on."""
+
+    CUSTOMER = "customer"
+    TIME = "time"

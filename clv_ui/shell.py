@@ -1,0 +1,112 @@
+"""What every page run draws before the engine is needed: guards, the sidebar status, uploads.
+
+This module and the ones it imports (``state``, ``i18n``) stay free of pandas, plotly and the
+engine's data modules, so a fresh session's first page (the Data page's upload form) renders
+without waiting for them; ``tests/app/test_shell.py`` keeps it that way.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import sys
+from typing import NoReturn
+
+import streamlit as st
+
+from clv_ui.i18n import t
+from clv_ui.state import WorkbenchState
+
+__all__ = [
+    "PAGE_DATA",
+    "PAGE_TRAIN",
+    "collect_finished_job",
+    "content_digest",
+    "freeze_engine_objects",
+    "require",
+    "stop_with",
+    "upload_limit_mb",
+    "workflow_status",
+]
+
+PAGE_DATA = "pages/data.py"
+PAGE_TRAIN = "pages/train.py"
+
+
+def upload_limit_mb() -> int:
+    """The server's upload cap in MB (``server.maxUploadSize`` in .streamlit/config.toml)."""
+    return int(st.get_option("server.maxUploadSize"))
+
+
+def content_digest(data: bytes) -> str:
+    """A short content hash that identifies an upload."""
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def freeze_engine_objects() -> None:
+    """Take the long-lived objects out of the garbage collector once TensorFlow is loaded.
+
+    After every script run Streamlit collects garbage in full, and, once Keras is imported, calls
+    ``keras.backend.clear_session()``, which collects again. With TensorFlow's ~300,000 module
+    objects alive each collection holds the interpreter lock for 0.1-0.3 s, so the once-a-second
+    live training poll halved the speed of the training thread and every click got slower.
+    ``gc.freeze`` (once per process) moves the objects alive now, mostly modules, out of future
+    collections; objects made later are collected as usual, and frozen ones are still freed
+    when nothing refers to them.
+    """
+    if "keras" in sys.modules and gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
+
+
+def stop_with(message: str, page: str, label: str) -> NoReturn:
+    """The missing-prerequisite guard: an info box, a link to the page that fixes it, stop."""
+    st.info(message)
+    st.page_link(page, label=label)
+    st.stop()
+
+
+def require(state: WorkbenchState, *, model: bool = False, customer_table_ok: bool = False) -> None:
+    """Stop the page unless its data (and, with ``model``, a trained network) exist.
+
+    Pages that work on a per-customer table too (train, evaluate, explain) pass
+    ``customer_table_ok``; the others need a transaction log.
+    """
+    has_table = state.data.customer_table is not None and not state.has_transactions
+    if has_table and not customer_table_ok:
+        stop_with(t("guard.customer_table"), PAGE_DATA, t("app.step_data"))
+    if not state.has_transactions and not has_table:
+        stop_with(t("guard.need_data"), PAGE_DATA, t("app.step_data"))
+    if model and state.result is None:
+        stop_with(t("guard.need_model"), PAGE_TRAIN, t("app.step_train"))
+
+
+def collect_finished_job(state: WorkbenchState) -> None:
+    """Move a finished job's result into the state (re-raising a bug from its thread)."""
+    job = state.job
+    if job is None or not job.finished:
+        return
+    job.raise_crash()
+    if job.result is not None:
+        state.results[job.settings.split] = job.result
+        state.explanation = None
+
+
+def workflow_status(state: WorkbenchState) -> None:
+    """The sidebar's 'where am I' list: one line per step with done / to do / running."""
+    running = state.job is not None and not state.job.finished
+    steps = [
+        ("app.step_data", state.has_transactions or state.data.customer_table is not None),
+        ("app.step_train", state.result is not None),
+        ("app.step_evaluate", bool(state.results)),
+        ("app.step_explain", state.explanation is not None),
+        ("app.step_segments", state.result is not None or state.bundle_model is not None),
+    ]
+    lines = []
+    for key, done in steps:
+        if key == "app.step_train" and running:
+            mark, word = "⏳", t("app.running")
+        else:
+            mark, word = ("✅", t("app.done")) if done else ("⬜", t("app.todo"))
+        lines.append(f"{mark} {t(key)} — {word}")
+    st.markdown(f"**{t('app.workflow')}**  \n" + "  \n".join(lines))

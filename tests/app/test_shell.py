@@ -1,0 +1,76 @@
+"""The shell's promises that only a fresh interpreter can check: the first page a new session
+sees is drawn without pandas or the engine's data modules (the cold-start budget), and the
+engine's long-lived objects leave the garbage collector once Keras is loaded."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+FIRST_RUN = """
+import json, sys
+from streamlit.testing.v1 import AppTest
+
+app = AppTest.from_file(sys.argv[1], default_timeout=60)
+app.run()
+heavy = ("pandas", "numpy", "pyarrow", "openpyxl", "tensorflow", "keras", "shap", "lightgbm",
+         "lifetimes", "sklearn", "clv_core.loading", "clv_core.validation", "clv_core.features",
+         "clv_ui.cache", "clv_ui.widgets", "clv_ui.workflow", "clv_ui.charts")
+print(json.dumps({
+    "exceptions": [str(error.value) for error in app.exception],
+    "buttons": [button.label for button in app.button],
+    "uploaders": len(app.get("file_uploader")),
+    "imported": sorted(name for name in heavy if name in sys.modules),
+}))
+"""
+
+
+def test_first_page_renders_without_the_engine() -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", FIRST_RUN, str(ROOT / "app.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        check=True,
+    )
+    outcome = json.loads(run.stdout.strip().splitlines()[-1])
+    assert outcome["exceptions"] == []
+    assert outcome["buttons"] == ["Use sample data"]
+    assert outcome["uploaders"] == 2
+    assert outcome["imported"] == []
+
+
+FREEZE = """
+import gc, json, sys
+from clv_ui.shell import freeze_engine_objects
+
+freeze_engine_objects()
+before_keras = gc.get_freeze_count()
+from clv_core.mlp import import_keras
+
+import_keras()
+freeze_engine_objects()
+frozen = gc.get_freeze_count()
+freeze_engine_objects()
+print(json.dumps({"before_keras": before_keras, "frozen": frozen, "again": gc.get_freeze_count()}))
+"""
+
+
+def test_engine_objects_are_frozen_once_keras_is_loaded() -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", FREEZE],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        check=True,
+    )
+    counts = json.loads(run.stdout.strip().splitlines()[-1])
+    assert counts["before_keras"] == 0, "nothing is frozen before TensorFlow is loaded"
+    assert counts["frozen"] > 100_000, "Keras and TensorFlow's module objects"
+    assert counts["again"] == counts["frozen"], "frozen once per process"
