@@ -80,6 +80,10 @@ STRINGS: Mapping[str, tuple[str, str]] = {
         "见 .streamlit/config.toml）。更大的文件请使用 python -m clv_core。",
     ),
     "data.loaded": ("Loaded: {name}", "已加载：{name}"),
+    "data.working": ("Loading data ...", "正在加载数据……"),
+    "data.stage_read": ("Reading {name} ...", "正在读取 {name}……"),
+    "data.stage_columns": ("Recognising the columns of {name} ...", "正在识别 {name} 的列……"),
+    "data.stage_validate": ("Validating {name} ...", "正在校验 {name}……"),
     "data.mapping": ("Column mapping", "列映射"),
     "data.mapping_help": (
         "Detected from headers and content; change a select to fix a role.",
@@ -312,6 +316,8 @@ STRINGS: Mapping[str, tuple[str, str]] = {
     "segments.model_source": ("Model", "模型"),
     "segments.source_trained": ("Trained in this session", "本次会话训练的模型"),
     "segments.source_bundle": ("Uploaded bundle", "上传的模型包"),
+    "segments.loading_bundle": ("Loading the model bundle ...", "正在加载模型包……"),
+    "segments.scoring": ("Scoring every customer ...", "正在为所有客户打分……"),
     "segments.upload_bundle": ("Model bundle (.zip)", "模型包（.zip）"),
     "segments.upload_bundle_help": (
         "A bundle downloaded from this page or written by python -m clv_core train; it scores "

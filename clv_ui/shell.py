@@ -10,19 +10,26 @@ from __future__ import annotations
 import gc
 import hashlib
 import sys
-from typing import NoReturn
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NoReturn
 
 import streamlit as st
 
 from clv_ui.i18n import t
 from clv_ui.state import WorkbenchState
 
+if TYPE_CHECKING:
+    from streamlit.runtime.uploaded_file_manager import UploadedFile
+
 __all__ = [
     "PAGE_DATA",
     "PAGE_TRAIN",
+    "Upload",
     "collect_finished_job",
     "content_digest",
     "freeze_engine_objects",
+    "pending_uploads",
     "require",
     "stop_with",
     "upload_limit_mb",
@@ -41,6 +48,35 @@ def upload_limit_mb() -> int:
 def content_digest(data: bytes) -> str:
     """A short content hash that identifies an upload."""
     return hashlib.sha256(data).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file in one of the Data page's inputs: the input's key, the file's name and bytes."""
+
+    key: str
+    name: str
+    data: bytes
+    digest: str
+
+
+def pending_uploads(
+    state: WorkbenchState, inputs: Mapping[str, UploadedFile | None], *, sample_chosen: bool
+) -> list[Upload]:
+    """The files to read in this run: those not read from their input before.
+
+    The latest action wins: a file dropped after the sample replaces it, and choosing the sample
+    replaces a file still sitting in an input (it counts as seen, so it is not read later).
+    """
+    uploads = []
+    for key, file in inputs.items():
+        if file is not None:
+            data = file.getvalue()
+            uploads.append(Upload(key, file.name, data, content_digest(data)))
+    if sample_chosen:
+        state.uploads_seen.update({upload.key: upload.digest for upload in uploads})
+        return []
+    return [upload for upload in uploads if state.uploads_seen.get(upload.key) != upload.digest]
 
 
 def freeze_engine_objects() -> None:
@@ -90,6 +126,7 @@ def collect_finished_job(state: WorkbenchState) -> None:
     if job.result is not None:
         state.results[job.settings.split] = job.result
         state.explanation = None
+        state.forget_scores()
 
 
 def workflow_status(state: WorkbenchState) -> None:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from clv_core.explain import Explanation
     from clv_core.loading import LoadedTable
     from clv_core.mlp import ClvMlp
+    from clv_core.scoring import ScoredCustomers
     from clv_core.validation import CustomerAttributes, CustomerTable, Transactions
     from clv_ui.jobs import TrainingJob
 
@@ -72,7 +73,9 @@ class WorkbenchState:
     bundle_digest: str = ""
     # The content digest of the last file read from each upload input (keyed by widget key).
     uploads_seen: dict[str, str] = field(default_factory=dict)
-    # Top-3 SHAP drivers of scored lists, keyed by (model source, as-of date, language).
+    # The Segments page's scores and top-3 SHAP drivers, keyed by (model, as-of date) and
+    # (model, as-of date, language), kept until the data or a model changes.
+    scores: dict[tuple[str, str], ScoredCustomers] = field(default_factory=dict)
     drivers: dict[tuple[str, str, str], pd.DataFrame] = field(default_factory=dict)
     # Tests set this so that trainings run inside the script run instead of a thread.
     run_jobs_inline: bool = False
@@ -97,6 +100,11 @@ class WorkbenchState:
         self.job = None
         self.results = {}
         self.explanation = None
+        self.forget_scores()
+
+    def forget_scores(self) -> None:
+        """Drop the kept scores and drivers (a model was trained or uploaded, or data changed)."""
+        self.scores = {}
         self.drivers = {}
 
 

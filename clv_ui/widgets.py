@@ -4,6 +4,8 @@ live training panel, the campaign list and its downloads (the guards are in ``cl
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pandas as pd
 import streamlit as st
@@ -28,8 +30,22 @@ __all__ = [
     "metrics_frame",
     "quick_look",
     "result_card",
+    "stage_status",
     "validation_report",
 ]
+
+
+@contextmanager
+def stage_status() -> Iterator[workflow.StageCallback]:
+    """A status box that names the current step of reading data, removed when all went well.
+
+    On an error it stays, marked as failed, above the error message: it shows which file and
+    which step failed.
+    """
+    box = st.empty()
+    with box.status(t("data.working"), expanded=False) as status:
+        yield lambda key, name: status.update(label=t(key, name=name))
+    box.empty()
 
 
 def validation_report(report: ValidationReport) -> None:
@@ -165,7 +181,8 @@ def mapping_editor(state: WorkbenchState) -> None:
         if chosen != current:
             changed[role] = chosen
     if changed:
-        apply_mapping(state, data.mapping.with_roles(**changed))
+        with st.spinner(t("data.stage_validate", name=data.table.source_name)):
+            apply_mapping(state, data.mapping.with_roles(**changed))
 
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -23,7 +24,7 @@ from clv_core.mlp import ClvMlp
 from clv_ui import cache
 from clv_ui.forms import SegmentSettings, TrainingRequest
 from clv_ui.jobs import TrainingJob
-from clv_ui.shell import content_digest
+from clv_ui.shell import Upload, content_digest
 from clv_ui.state import DataState, WorkbenchState
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "ingest_customers",
     "ingest_table",
     "load_bundle_upload",
+    "read_uploads",
     "score_and_segment",
     "set_windows",
     "start_training",
@@ -47,6 +49,14 @@ SAMPLE_TRANSACTIONS = "transactions.csv"
 SAMPLE_CUSTOMERS = "customers.csv"
 TRANSACTION_ROLES = ("customer_id", "order_date", "amount", "order_id", "quantity", "unit_price")
 CUSTOMER_TABLE_ROLES = ("customer_id", "target", "signup_date")
+CUSTOMERS_INPUT = "upload_customers"
+
+# Called with a catalogue key ("data.stage_read", ...) and the file's name before each step.
+StageCallback = Callable[[str, str], None]
+
+
+def _no_stage(key: str, name: str) -> None:
+    """The default :data:`StageCallback`: report nothing."""
 
 
 def default_windows(first: pd.Timestamp, last: pd.Timestamp) -> tuple[dt.date, int]:
@@ -57,10 +67,17 @@ def default_windows(first: pd.Timestamp, last: pd.Timestamp) -> tuple[dt.date, i
 
 
 def ingest_table(
-    state: WorkbenchState, shape: InputShape, data: bytes, file_name: str, limit_mb: int
+    state: WorkbenchState,
+    shape: InputShape,
+    data: bytes,
+    file_name: str,
+    limit_mb: int,
+    on_stage: StageCallback = _no_stage,
 ) -> None:
     """Load a main table (transactions or a per-customer table), detect roles and validate."""
+    on_stage("data.stage_read", file_name)
     table = cache.load_upload(data, file_name, limit_mb)
+    on_stage("data.stage_columns", file_name)
     mapping = cache.detect_mapping(table.frame)
     if shape is InputShape.CUSTOMER_TABLE and mapping.target is not None:
         shape = detect_input_shape(table.frame, mapping)
@@ -73,6 +90,7 @@ def ingest_table(
         customers_digest=state.data.customers_digest if customers is not None else "",
     )
     state.clear_models()
+    on_stage("data.stage_validate", file_name)
     apply_mapping(state, mapping)
 
 
@@ -110,15 +128,23 @@ def check_table(state: WorkbenchState) -> None:
         apply_mapping(state, data.mapping)
 
 
-def ingest_customers(state: WorkbenchState, data: bytes, file_name: str, limit_mb: int) -> None:
+def ingest_customers(
+    state: WorkbenchState,
+    data: bytes,
+    file_name: str,
+    limit_mb: int,
+    on_stage: StageCallback = _no_stage,
+) -> None:
     """Load and validate the optional customer-attributes table."""
+    on_stage("data.stage_read", file_name)
     table = cache.load_upload(data, file_name, limit_mb)
+    on_stage("data.stage_validate", file_name)
     state.data.customers = cache.validate_customers_cached(table.frame, table.source_name)
     state.data.customers_digest = content_digest(data)
     state.clear_models()
 
 
-def use_sample(state: WorkbenchState, limit_mb: int) -> None:
+def use_sample(state: WorkbenchState, limit_mb: int, on_stage: StageCallback = _no_stage) -> None:
     """Load the bundled sample shop (transactions and customer attributes)."""
     ingest_table(
         state,
@@ -126,8 +152,34 @@ def use_sample(state: WorkbenchState, limit_mb: int) -> None:
         cache.sample_bytes(SAMPLE_TRANSACTIONS),
         SAMPLE_TRANSACTIONS,
         limit_mb,
+        on_stage,
     )
-    ingest_customers(state, cache.sample_bytes(SAMPLE_CUSTOMERS), SAMPLE_CUSTOMERS, limit_mb)
+    ingest_customers(
+        state, cache.sample_bytes(SAMPLE_CUSTOMERS), SAMPLE_CUSTOMERS, limit_mb, on_stage
+    )
+
+
+def read_uploads(
+    state: WorkbenchState,
+    shape: InputShape,
+    uploads: Sequence[Upload],
+    limit_mb: int,
+    on_stage: StageCallback = _no_stage,
+) -> None:
+    """Read new files of the Data page's inputs (the main table before the attributes).
+
+    A file that was read counts as seen even when its mapping is wrong (the mapping selects fix
+    that); an unreadable one does not, so it is tried again and its error stays in view.
+    """
+    for upload in sorted(uploads, key=lambda upload: upload.key == CUSTOMERS_INPUT):
+        try:
+            if upload.key == CUSTOMERS_INPUT:
+                ingest_customers(state, upload.data, upload.name, limit_mb, on_stage)
+            else:
+                ingest_table(state, shape, upload.data, upload.name, limit_mb, on_stage)
+        finally:
+            if upload.digest in (state.data.table_digest, state.data.customers_digest):
+                state.uploads_seen[upload.key] = upload.digest
 
 
 def set_windows(state: WorkbenchState, cutoff: dt.date, horizon_days: int) -> None:
@@ -216,6 +268,7 @@ def load_bundle_upload(state: WorkbenchState, data: bytes) -> None:
         return
     state.bundle_model, state.bundle_info = load_bundle(data)
     state.bundle_digest = digest
+    state.forget_scores()
 
 
 def score_and_segment(
@@ -234,13 +287,16 @@ def score_and_segment(
     model, horizon, options = _scoring_model(state, use_bundle=use_bundle)
     if data.transactions is None:
         raise ValueError("score_and_segment needs transactions; guard the page first.")
-    scored = score_with_features(
-        model,
-        data.transactions.frame,
-        as_of=as_of,
-        customers=data.customers,
-        feature_options=options,
-    )
+    key = (_model_key(state, use_bundle=use_bundle), as_of.isoformat())
+    if key not in state.scores:
+        state.scores[key] = score_with_features(
+            model,
+            data.transactions.frame,
+            as_of=as_of,
+            customers=data.customers,
+            feature_options=options,
+        )
+    scored = state.scores[key]
     segmented = segment_customers(
         scored.predictions,
         scored.features,
@@ -250,6 +306,14 @@ def score_and_segment(
         churn_thresholds=settings.churn_thresholds,
     )
     return segmented, scored.features
+
+
+def _model_key(state: WorkbenchState, *, use_bundle: bool) -> str:
+    """Which model scores: the bundle, or this session's network of the chosen split."""
+    if use_bundle:
+        return "bundle"
+    result = state.result
+    return f"trained-{result.settings.split}" if result is not None else "trained"
 
 
 def _scoring_model(
@@ -276,7 +340,7 @@ def top_drivers(
     """Every scored customer's three largest SHAP contributions in words (kept per session)."""
     from clv_core.explain import explain_customers
 
-    key = ("bundle" if use_bundle else "trained", as_of.isoformat(), language.value)
+    key = (_model_key(state, use_bundle=use_bundle), as_of.isoformat(), language.value)
     if key not in state.drivers:
         model, _, _ = _scoring_model(state, use_bundle=use_bundle)
         result = state.result

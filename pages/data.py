@@ -9,7 +9,7 @@ import streamlit as st
 from clv_core.errors import ClvError
 from clv_core.kinds import InputShape
 from clv_ui.i18n import t
-from clv_ui.shell import content_digest, upload_limit_mb
+from clv_ui.shell import pending_uploads, upload_limit_mb
 from clv_ui.state import get_state
 
 state = get_state()
@@ -35,43 +35,28 @@ shape = st.radio(
 )
 main_key = "upload_transactions" if shape is InputShape.TRANSACTIONS else "upload_table"
 left, right = st.columns(2)
-uploads = {
+inputs = {
     main_key: left.file_uploader(
         t("data.upload_" + shape.value), help=t("data.upload_help", limit=limit), key=main_key
     )
 }
 if shape is InputShape.TRANSACTIONS:
-    uploads["upload_customers"] = right.file_uploader(
+    inputs["upload_customers"] = right.file_uploader(
         t("data.upload_customers"), help=t("data.upload_help", limit=limit), key="upload_customers"
     )
-# A file is read when it is new to its input, so the latest action wins: a file dropped after
-# the sample replaces it, and the sample button replaces a file that is still in an input.
-digests = {key: content_digest(up.getvalue()) for key, up in uploads.items() if up is not None}
-if use_sample:
-    state.uploads_seen.update(digests)
-new_files = [key for key, digest in digests.items() if state.uploads_seen.get(key) != digest]
-if state.data.table is None and not use_sample and not new_files:
+uploads = pending_uploads(state, inputs, sample_chosen=use_sample)
+if state.data.table is None and not use_sample and not uploads:
     st.stop()
 
 from clv_ui import workflow  # noqa: E402  (see the module docstring)
-from clv_ui.widgets import mapping_editor, quick_look, validation_report  # noqa: E402
+from clv_ui.widgets import mapping_editor, quick_look, stage_status, validation_report  # noqa: E402
 
 try:
-    if use_sample:
-        workflow.use_sample(state, limit)
-    for key in new_files:
-        upload = uploads[key]
-        assert upload is not None
-        try:
-            if key == "upload_customers":
-                workflow.ingest_customers(state, upload.getvalue(), upload.name, limit)
-            else:
-                workflow.ingest_table(state, shape, upload.getvalue(), upload.name, limit)
-        finally:
-            # A file that was read counts as seen even when its mapping is wrong (the selects
-            # below fix that); an unreadable one is tried again, so its error stays in view.
-            if digests[key] in (state.data.table_digest, state.data.customers_digest):
-                state.uploads_seen[key] = digests[key]
+    if use_sample or uploads:
+        with stage_status() as on_stage:
+            if use_sample:
+                workflow.use_sample(state, limit, on_stage)
+            workflow.read_uploads(state, shape, uploads, limit, on_stage)
     mapping_editor(state)
     workflow.check_table(state)
 except ClvError as error:

@@ -27,7 +27,8 @@ try:
         key="upload_bundle",
     )
     if bundle is not None:
-        workflow.load_bundle_upload(state, bundle.getvalue())
+        with st.spinner(t("segments.loading_bundle")):
+            workflow.load_bundle_upload(state, bundle.getvalue())
 except ClvError as error:
     st.error(str(error))
 sources = [
@@ -63,16 +64,19 @@ as_of = st.date_input(
     help=t("segments.as_of_help"),
     key="segment_as_of",
 )
+if not isinstance(as_of, dt.date):  # an emptied date input scores at the last order date
+    as_of = transactions.last_date.date()
 language = current_language()
 try:
     settings = segment_settings_form()
-    segmented, features = workflow.score_and_segment(
-        state,
-        use_bundle=source == "bundle",
-        as_of=as_of if isinstance(as_of, dt.date) else None,
-        settings=settings,
-        language=language,
-    )
+    with st.spinner(t("segments.scoring")):
+        segmented, features = workflow.score_and_segment(
+            state,
+            use_bundle=source == "bundle",
+            as_of=as_of,
+            settings=settings,
+            language=language,
+        )
 except ClvError as error:
     st.error(str(error))
     st.stop()

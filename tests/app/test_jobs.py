@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from clv_core.evaluation import EvaluationSettings, ModelName
+from clv_core.evaluation import EvaluationResult, EvaluationSettings, ModelName
 from clv_ui.jobs import JobStatus, TrainingJob
+from clv_ui.shell import collect_finished_job
 from clv_ui.state import WorkbenchState
 from tests.app.conftest import TINY
 
@@ -87,3 +89,15 @@ def test_two_sessions_training_at_once_both_finish_with_their_own_results(
     second_predictions = second.result.predictions["mlp"]
     assert first_predictions.index.equals(second_predictions.index)
     assert not first_predictions.equals(second_predictions)
+
+
+def test_a_finished_training_replaces_the_kept_scores(
+    trained_state: WorkbenchState, tiny_result: EvaluationResult
+) -> None:
+    job = _job(trained_state)
+    job.result, job.status = tiny_result, JobStatus.DONE
+    trained_state.job = job
+    trained_state.drivers[("trained-customer", "2024-12-31", "en")] = pd.DataFrame()
+    collect_finished_job(trained_state)
+    assert trained_state.results[job.settings.split] is tiny_result
+    assert trained_state.drivers == {} and trained_state.scores == {}

@@ -164,6 +164,7 @@ def test_the_latest_action_wins_between_an_upload_and_the_sample(
     assert not app.exception
     table = _state(app).data.table
     assert table is not None and table.source_name == "transactions.csv", "the file stays unread"
+    assert not app.status, "the status box of a successful read is removed"
     other = data.replace(b"\n", b"\r\n")
     app.file_uploader(key="upload_transactions").upload("newer.csv", other, "text/csv").run()
     table = _state(app).data.table
@@ -176,6 +177,7 @@ def test_an_unreadable_upload_keeps_its_error_and_the_loaded_data(
     app = make_app(data_state)
     binary = bytes(range(256)) * 40
     app.file_uploader(key="upload_transactions").upload("orders.csv", binary, "text/csv").run()
+    assert [(box.label, box.state) for box in app.status] == [("Reading orders.csv ...", "error")]
     for _ in range(2):
         assert not app.exception
         assert len(app.error) == 1 and "binary" in app.error[0].value
@@ -293,6 +295,21 @@ def test_segment_filters_select_customers(
     caption = next(c.value for c in app.caption if "customers selected" in c.value)
     selected, total = (int(part.replace(",", "")) for part in caption.split()[0:3:2])
     assert 0 < selected < total
+
+
+def test_scores_are_kept_across_reruns_and_dropped_for_a_new_model(
+    make_app: Callable[..., AppTest], trained_state: WorkbenchState, tiny_result: EvaluationResult
+) -> None:
+    app = make_app(trained_state, "pages/segments.py")
+    [(key, scored)] = _state(app).scores.items()
+    app.multiselect(key="filter_tiers").set_value(["High value"]).run()
+    assert _state(app).scores[key] is scored, "a filter does not score again"
+    bundle = bundle_zip(tiny_result)
+    app.file_uploader(key="upload_bundle").upload("model.zip", bundle, "application/zip").run()
+    assert not app.exception
+    assert _state(app).scores[key] is not scored, "a new model's scores are computed afresh"
+    app.radio(key="segment_source").set_value("bundle").run()
+    assert {model for model, _ in _state(app).scores} == {key[0], "bundle"}
 
 
 def test_invalid_tier_shares_are_reported(
