@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -24,6 +25,9 @@ from clv_ui.shell import collect_finished_job
 from clv_ui.state import WorkbenchState
 from clv_ui.workflow import CUSTOMER_TABLE_ROLES, TRANSACTION_ROLES, apply_mapping, bundle_zip
 
+if TYPE_CHECKING:
+    from streamlit.elements.lib.column_types import ColumnConfig
+
 __all__ = [
     "download_buttons",
     "job_panel",
@@ -31,6 +35,7 @@ __all__ = [
     "metrics_frame",
     "quick_look",
     "result_card",
+    "segment_profile_table",
     "stage_status",
     "validation_report",
 ]
@@ -186,6 +191,33 @@ def mapping_editor(state: WorkbenchState) -> None:
             apply_mapping(state, data.mapping.with_roles(**changed))
 
 
+_PROFILE_FORMATS = {
+    "n_customers": "%,d",
+    "share_of_customers": "percent",
+    "predicted_revenue": "%,.2f",
+    "share_of_predicted_revenue": "percent",
+    "mean_predicted_clv": "%,.2f",
+}
+
+
+def segment_profile_table(profile: pd.DataFrame) -> None:
+    """The segment profile with headers in the session's language and formatted numbers."""
+    from clv_core.explain import feature_label
+
+    language = current_language().value
+    config: dict[str, str | ColumnConfig] = {}
+    for column in map(str, profile.columns):
+        if column in ("tier", "churn_band"):
+            config[column] = t(f"segments.col_{column}")
+        elif column in _PROFILE_FORMATS:
+            label = t(f"segments.col_{column}")
+            config[column] = st.column_config.NumberColumn(label, format=_PROFILE_FORMATS[column])
+        elif column.startswith("mean_"):
+            label = t("segments.col_mean", feature=feature_label(column[5:], language))
+            config[column] = st.column_config.NumberColumn(label, format="%,.2f")
+    st.dataframe(profile, hide_index=True, column_config=config, key="segment_profile")
+
+
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -274,6 +306,13 @@ def campaign_list(
     )
     selected = filter_segments(scored, tiers=tiers, bands=bands, actions=actions)
     st.caption(t("segments.selected", n=len(selected), total=len(scored)))
-    st.dataframe(selected.head(500), hide_index=True, key="selected_preview")
+    # The preview keeps the file's column names (what the download will contain).
+    money = st.column_config.NumberColumn(format="%,.2f")
+    formats = {"predicted_clv": money, "clv_lower": money, "clv_upper": money}
+    formats |= {
+        "p_purchase": st.column_config.NumberColumn(format="%.3f"),
+        "percentile": st.column_config.NumberColumn(format="%.2f"),
+    }
+    st.dataframe(selected.head(500), hide_index=True, column_config=formats, key="selected_preview")
 
     download_buttons(state, selected, excel_bom=options.excel_bom)

@@ -11,7 +11,7 @@ from clv_ui.forms import segment_settings_form
 from clv_ui.i18n import current_language, t
 from clv_ui.shell import require
 from clv_ui.state import get_state
-from clv_ui.widgets import campaign_list
+from clv_ui.widgets import campaign_list, segment_profile_table
 
 state = get_state()
 st.title(t("segments.title"))
@@ -83,7 +83,7 @@ except ClvError as error:
 
 profile = segment_profile(segmented, features=features)
 st.subheader(t("segments.profile"))
-st.dataframe(profile, hide_index=True, key="segment_profile")
+segment_profile_table(profile)
 grid = action_grid(
     segmented.set_index("customer_id")["tier"],
     segmented.set_index("customer_id")["churn_band"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -310,6 +311,19 @@ def test_scores_are_kept_across_reruns_and_dropped_for_a_new_model(
     assert _state(app).scores[key] is not scored, "a new model's scores are computed afresh"
     app.radio(key="segment_source").set_value("bundle").run()
     assert {model for model, _ in _state(app).scores} == {key[0], "bundle"}
+
+
+def test_segment_profile_headers_follow_the_language(
+    make_app: Callable[..., AppTest], trained_state: WorkbenchState
+) -> None:
+    trained_state.language = Language.ZH
+    app = make_app(trained_state, "pages/segments.py")
+    assert not app.exception
+    [profile] = [frame for frame in app.dataframe if "n_customers" in frame.value.columns]
+    columns = json.loads(profile.proto.columns)
+    assert columns["n_customers"]["label"] == "客户数"
+    assert columns["share_of_customers"]["type_config"]["format"] == "percent"
+    assert columns["mean_n_orders"]["label"] == "平均：订单数"
 
 
 def test_invalid_tier_shares_are_reported(

@@ -183,6 +183,7 @@ def test_upload_train_evaluate_explain_download(
 
     # Segments & export: download the scored list and check it.
     navigate(page, "Segments & export")
+    expect(main.get_by_role("button", name="Scored list (CSV)", exact=True)).to_be_visible()
     main.screenshot(path=str(screenshots / "segments.png"))
     scored = download_scored_list(page, "Scored list (CSV)", tmp_path / "scored.csv")
     assert {"customer_id", "predicted_clv", "rank", "tier", "churn_band", "action"} <= set(
