@@ -26,12 +26,9 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,16 +37,10 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-READY_MARKER = "You can now view your Streamlit app"
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, StreamlitServer  # noqa: E402
+
 TARGET_SECONDS = 3.0
 BARE_APP = """import streamlit as st
 
@@ -75,57 +66,18 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class Server:
-    """``streamlit run`` in a fresh process, timed from its launch."""
-
-    def __init__(self, folder: Path) -> None:
-        self.port = _free_port()
-        self.started = time.perf_counter()
-        self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "streamlit", "run", "app.py",
-                "--server.port", str(self.port), "--server.address", "127.0.0.1",
-            ],
-            cwd=folder,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )  # fmt: skip
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            if READY_MARKER in line:
-                break
-        else:
-            raise RuntimeError(f"streamlit did not start in {folder}")
-        self.ready = time.perf_counter() - self.started
-        # Keep reading so the server never blocks on a full pipe.
-        threading.Thread(target=self.process.stdout.read, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-
-def _cold_start(browser: Browser, folder: Path) -> tuple[dict[str, float], Server, Page]:
+def _cold_start(browser: Browser, folder: Path) -> tuple[dict[str, float], StreamlitServer, Page]:
     """Launch a server for ``folder`` and time it until the first page can be used."""
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     page.set_default_timeout(600_000)
-    server = Server(folder)
+    server = StreamlitServer(folder)
     page.goto(server.url)
     page.get_by_role("button", name="Use sample data").wait_for()
     usable = time.perf_counter() - server.started
-    run = {"server_ready_s": round(server.ready, 3), "first_page_usable_s": round(usable, 3)}
+    run = {
+        "server_ready_s": round(server.ready_seconds, 3),
+        "first_page_usable_s": round(usable, 3),
+    }
     return run, server, page
 
 
@@ -171,7 +123,7 @@ def main() -> None:
         config = (ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8")
         (bare_folder / ".streamlit" / "config.toml").write_text(config, encoding="utf-8")
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
         )
         sample: dict[str, float] = {}
         for repeat in range(arguments.repeat):

@@ -52,11 +52,12 @@ def content_digest(data: bytes) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    """A file in one of the Data page's inputs: the input's key, the file's name and bytes."""
+    """A new file in one of the Data page's inputs: the input's key, the file and its digest."""
 
     key: str
     name: str
     data: bytes
+    file_id: str
     digest: str
 
 
@@ -65,18 +66,20 @@ def pending_uploads(
 ) -> list[Upload]:
     """The files to read in this run: those not read from their input before.
 
-    The latest action wins: a file dropped after the sample replaces it, and choosing the sample
-    replaces a file still sitting in an input (it counts as seen, so it is not read later).
+    Files are told apart by Streamlit's id of each upload, so a page run does not hash them
+    again. The latest action wins: a file dropped after the sample replaces it, and choosing the
+    sample replaces a file still sitting in an input (it counts as seen, so it is not read later).
     """
-    uploads = []
-    for key, file in inputs.items():
-        if file is not None:
-            data = file.getvalue()
-            uploads.append(Upload(key, file.name, data, content_digest(data)))
+    present = {key: file for key, file in inputs.items() if file is not None}
     if sample_chosen:
-        state.uploads_seen.update({upload.key: upload.digest for upload in uploads})
+        state.uploads_seen.update({key: file.file_id for key, file in present.items()})
         return []
-    return [upload for upload in uploads if state.uploads_seen.get(upload.key) != upload.digest]
+    uploads = []
+    for key, file in present.items():
+        if state.uploads_seen.get(key) != file.file_id:
+            data = file.getvalue()
+            uploads.append(Upload(key, file.name, data, file.file_id, content_digest(data)))
+    return uploads
 
 
 def freeze_engine_objects() -> None:

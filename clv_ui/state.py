@@ -71,7 +71,7 @@ class WorkbenchState:
     bundle_model: ClvMlp | None = None
     bundle_info: BundleInfo | None = None
     bundle_digest: str = ""
-    # The content digest of the last file read from each upload input (keyed by widget key).
+    # Streamlit's id of the last file read from each upload input (keyed by widget key).
     uploads_seen: dict[str, str] = field(default_factory=dict)
     # The Segments page's scores and top-3 SHAP drivers, keyed by (model, as-of date) and
     # (model, as-of date, language), kept until the data or a model changes.

@@ -73,8 +73,13 @@ def ingest_table(
     file_name: str,
     limit_mb: int,
     on_stage: StageCallback = _no_stage,
+    *,
+    digest: str = "",
 ) -> None:
-    """Load a main table (transactions or a per-customer table), detect roles and validate."""
+    """Load a main table (transactions or a per-customer table), detect roles and validate.
+
+    ``digest`` is the content digest of ``data`` when the caller has it already.
+    """
     on_stage("data.stage_read", file_name)
     table = cache.load_upload(data, file_name, limit_mb)
     on_stage("data.stage_columns", file_name)
@@ -85,7 +90,7 @@ def ingest_table(
     state.data = DataState(
         shape=shape,
         table=table,
-        table_digest=content_digest(data),
+        table_digest=digest or content_digest(data),
         customers=customers,
         customers_digest=state.data.customers_digest if customers is not None else "",
     )
@@ -134,13 +139,15 @@ def ingest_customers(
     file_name: str,
     limit_mb: int,
     on_stage: StageCallback = _no_stage,
+    *,
+    digest: str = "",
 ) -> None:
-    """Load and validate the optional customer-attributes table."""
+    """Load and validate the optional customer-attributes table (``digest`` as above)."""
     on_stage("data.stage_read", file_name)
     table = cache.load_upload(data, file_name, limit_mb)
     on_stage("data.stage_validate", file_name)
     state.data.customers = cache.validate_customers_cached(table.frame, table.source_name)
-    state.data.customers_digest = content_digest(data)
+    state.data.customers_digest = digest or content_digest(data)
     state.clear_models()
 
 
@@ -174,12 +181,16 @@ def read_uploads(
     for upload in sorted(uploads, key=lambda upload: upload.key == CUSTOMERS_INPUT):
         try:
             if upload.key == CUSTOMERS_INPUT:
-                ingest_customers(state, upload.data, upload.name, limit_mb, on_stage)
+                ingest_customers(
+                    state, upload.data, upload.name, limit_mb, on_stage, digest=upload.digest
+                )
             else:
-                ingest_table(state, shape, upload.data, upload.name, limit_mb, on_stage)
+                ingest_table(
+                    state, shape, upload.data, upload.name, limit_mb, on_stage, digest=upload.digest
+                )
         finally:
             if upload.digest in (state.data.table_digest, state.data.customers_digest):
-                state.uploads_seen[upload.key] = upload.digest
+                state.uploads_seen[upload.key] = upload.file_id
 
 
 def set_windows(state: WorkbenchState, cutoff: dt.date, horizon_days: int) -> None:

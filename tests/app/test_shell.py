@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,16 +30,22 @@ print(json.dumps({
 """
 
 
-def test_first_page_renders_without_the_engine() -> None:
+def _in_fresh_interpreter(code: str, *arguments: str) -> dict[str, Any]:
+    """Run ``code`` in a new Python process from the repository root; its last line is JSON."""
     run = subprocess.run(
-        [sys.executable, "-c", FIRST_RUN, str(ROOT / "app.py")],
+        [sys.executable, "-c", code, *arguments],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=ROOT,
         check=True,
     )
-    outcome = json.loads(run.stdout.strip().splitlines()[-1])
+    outcome: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    return outcome
+
+
+def test_first_page_renders_without_the_engine() -> None:
+    outcome = _in_fresh_interpreter(FIRST_RUN, str(ROOT / "app.py"))
     assert outcome["exceptions"] == []
     assert outcome["buttons"] == ["Use sample data"]
     assert outcome["uploaders"] == 2
@@ -62,15 +69,7 @@ print(json.dumps({"before_keras": before_keras, "frozen": frozen, "again": gc.ge
 
 
 def test_engine_objects_are_frozen_once_keras_is_loaded() -> None:
-    run = subprocess.run(
-        [sys.executable, "-c", FREEZE],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-        check=True,
-    )
-    counts = json.loads(run.stdout.strip().splitlines()[-1])
+    counts = _in_fresh_interpreter(FREEZE)
     assert counts["before_keras"] == 0, "nothing is frozen before TensorFlow is loaded"
     assert counts["frozen"] > 100_000, "Keras and TensorFlow's module objects"
     assert counts["again"] == counts["frozen"], "frozen once per process"

@@ -9,10 +9,6 @@ otherwise to pytest's temporary folder.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,21 +17,12 @@ import pandas as pd
 import pytest
 
 from clv_core.export import read_scored_csv
+from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, StreamlitServer
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-READY_MARKER = "You can now view your Streamlit app"
 TIMEOUT_MS = 180_000
 
 pytestmark = [
@@ -44,43 +31,12 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def app_url() -> Iterator[str]:
     """A real Streamlit server for this module, stopped afterwards."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", "app.py",
-            "--server.port", str(port), "--server.address", "127.0.0.1",
-            "--server.headless", "true", "--server.fileWatcherType", "none",
-            "--browser.gatherUsageStats", "false",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )  # fmt: skip
-    assert process.stdout is not None
-    lines: list[str] = []
-    for line in process.stdout:
-        lines.append(line)
-        if READY_MARKER in line:
-            break
-    else:
-        process.wait()
-        pytest.fail("streamlit did not start:\n" + "".join(lines))
-    # Keep reading so the server never blocks on a full pipe.
-    threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=30)
+    server = StreamlitServer(ROOT)
+    yield server.url
+    server.stop()
 
 
 def navigate(page: Page, title: str) -> None:

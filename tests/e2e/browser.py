@@ -1,0 +1,69 @@
+"""A real Streamlit server and the Chromium settings, shared by the browser test and
+``benchmarks/app_benchmark.py``."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+READY_MARKER = "You can now view your Streamlit app"
+
+
+def free_port() -> int:
+    """A localhost port that is free now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class StreamlitServer:
+    """``streamlit run app.py`` in ``folder`` (with that folder's .streamlit/config.toml) on a
+    free localhost port, timed from its launch; the constructor returns once it serves."""
+
+    def __init__(self, folder: Path) -> None:
+        self.port = free_port()
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "streamlit", "run", "app.py",
+                "--server.port", str(self.port), "--server.address", "127.0.0.1",
+            ],
+            cwd=folder,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        lines: list[str] = []
+        for line in self.process.stdout:
+            lines.append(line)
+            if READY_MARKER in line:
+                break
+        else:
+            self.process.wait()
+            raise RuntimeError(f"streamlit did not start in {folder}:\n" + "".join(lines))
+        self.ready_seconds = time.perf_counter() - self.started
+        # Keep reading so the server never blocks on a full pipe.
+        threading.Thread(target=self.process.stdout.read, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
