@@ -287,6 +287,20 @@ def test_uploaded_bundle_scores_without_retraining(
     assert labels == ["Scored list (CSV)", "Scored list (XLSX)"]
 
 
+def test_a_broken_bundle_upload_is_an_analyst_error(
+    make_app: Callable[..., AppTest], trained_state: WorkbenchState
+) -> None:
+    app = make_app(trained_state, "pages/segments.py")
+    junk = b"PK\x03\x04 this is not a model bundle"
+    app.file_uploader(key="upload_bundle").upload("model.zip", junk, "application/zip").run()
+    assert not app.exception
+    assert [error.value for error in app.error] == [
+        "The model bundle is not a valid .zip archive (File is not a zip file)."
+    ]
+    assert _state(app).bundle_model is None
+    assert app.get("download_button"), "the session's own model still scores and exports"
+
+
 def test_segment_filters_select_customers(
     make_app: Callable[..., AppTest], trained_state: WorkbenchState
 ) -> None:
