@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from clv_core.columns import ColumnMapping
+from clv_core.columns import ROLE_OPTIONS, ColumnMapping, Role
 from clv_core.errors import ClvError, ConfigError, DataError
 from clv_core.validation import CustomerAttributes, Transactions, ValidationReport
 
@@ -41,7 +41,23 @@ class _LoadedInputs:
         """Row accounting of every input table, as JSON-ready data."""
         data = {name: report.to_dict() for name, report in self.reports.items()}
         data["transactions"]["mapping"] = self.mapping.to_dict()
+        if self.transactions.money is not None:
+            data["transactions"]["money"] = self.transactions.money.to_dict()
         return data
+
+
+_ROLE_HELP = {
+    Role.CUSTOMER_ID: "customer id column",
+    Role.ORDER_DATE: "order date column",
+    Role.AMOUNT: "spend per row (line or order total); 'none' to use quantity x unit price",
+    Role.ORDER_ID: "order id column; order lines with the same id are combined",
+    Role.QUANTITY: "quantity (number of items) column",
+    Role.UNIT_PRICE: "price per unit column (spend = quantity x unit price without an amount)",
+    Role.STATUS: "order status column (cancelled, refunded and unpaid orders are not spend)",
+    Role.COST: "the shop's cost column (recognised so that it is never taken as spend)",
+    Role.DISCOUNT: "line discount subtracted from quantity x unit price",
+    Role.CURRENCY: "currency column (a mix of currencies is warned about)",
+}
 
 
 def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,17 +75,38 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="optional customer-attributes table keyed by customer id",
     )
-    group.add_argument("--customer-col", metavar="C", help="customer id column (else detected)")
-    group.add_argument("--date-col", metavar="D", help="order date column (else detected)")
-    group.add_argument("--amount-col", metavar="A", help="amount column (else detected)")
     group.add_argument(
-        "--order-id-col",
-        metavar="O",
-        help="order id column; order lines with the same id are combined",
+        "--order-lines",
+        type=Path,
+        metavar="PATH",
+        help="order-lines or payments file of a two-file export; joined to --transactions (the "
+        "orders file) on the order id, lines of unknown orders dropped and counted",
     )
+    roles = parser.add_argument_group(
+        "column roles",
+        "set a role's column (else detected from headers and content); 'none' clears a role",
+    )
+    for role, option in ROLE_OPTIONS.items():
+        if role in (Role.SIGNUP_DATE, Role.TARGET):
+            continue
+        roles.add_argument(option, metavar="COLUMN", help=_ROLE_HELP[role])
     group.add_argument("--sheet", help="XLSX sheet name (default: the first sheet)")
     group.add_argument(
         "--dayfirst", action="store_true", help="read dates like 1/2/2024 as day/month/year"
+    )
+    group.add_argument(
+        "--no-baskets",
+        action="store_true",
+        help="without an order id, keep every row as its own order (default: lines of one "
+        "customer at one timestamp, or one day for date-only logs, are one basket)",
+    )
+    group.add_argument(
+        "--guest-id",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="treat this customer id as a guest placeholder (dropped and counted); repeatable. "
+        "Common placeholders (guest, anonymous, 0, -1, 游客, ...) are always dropped",
     )
     group.add_argument(
         "--keep-duplicate-rows",
@@ -307,28 +344,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _load_inputs(arguments: argparse.Namespace) -> _LoadedInputs:
     """Load, map and validate the transaction log and the optional attributes table."""
-    from clv_core.columns import detect_roles
+    from clv_core.intake import transaction_source, validate_source
     from clv_core.loading import load_table
-    from clv_core.validation import ValidationOptions, validate_customers, validate_transactions
+    from clv_core.validation import ValidationOptions, validate_customers
 
     table = load_table(arguments.transactions, sheet=arguments.sheet)
-    overrides = {
-        "customer_id": arguments.customer_col,
-        "order_date": arguments.date_col,
-        "amount": arguments.amount_col,
-        "order_id": arguments.order_id_col,
-    }
-    mapping = detect_roles(
-        table.frame, overrides={role: column for role, column in overrides.items() if column}
-    )
+    lines = load_table(arguments.order_lines) if arguments.order_lines is not None else None
+    roles: dict[str, str | None] = {}
+    for role, option in ROLE_OPTIONS.items():
+        value = getattr(arguments, option[2:].replace("-", "_"), None)
+        if value is not None:
+            roles[role.value] = None if value.strip().lower() == "none" else value
+    source = transaction_source(table, lines, order_id=roles.get("order_id"))
     options = ValidationOptions(
         dayfirst=True if arguments.dayfirst else None,
         drop_duplicate_rows=False if arguments.keep_duplicate_rows else None,
+        combine_baskets=not arguments.no_baskets,
+        guest_ids=tuple(arguments.guest_id),
     )
-    transactions = validate_transactions(
-        table.frame, mapping, options=options, source_name=table.source_name
-    )
-    reports = {"transactions": transactions.report.with_warnings(*table.notes)}
+    transactions = validate_source(source, roles, options)
+    reports = {"transactions": transactions.report}
     customers = None
     if arguments.customers is not None:
         customer_table = load_table(arguments.customers)
@@ -651,6 +686,9 @@ def _write_output(frame: pd.DataFrame, out: Path, *, excel_bom: bool) -> None:
 def _print_reports(inputs: _LoadedInputs) -> None:
     for report in inputs.reports.values():
         for line in report.describe():
+            print(line, file=sys.stderr)
+    if inputs.transactions.money is not None:
+        for line in inputs.transactions.money.describe():
             print(line, file=sys.stderr)
 
 

@@ -20,6 +20,7 @@ from clv_core.errors import DataError
 from clv_core.kinds import InputShape
 
 __all__ = [
+    "ROLE_OPTIONS",
     "ROLE_SYNONYMS",
     "ColumnMapping",
     "InputShape",
@@ -41,6 +42,27 @@ class Role(StrEnum):
     UNIT_PRICE = "unit_price"
     SIGNUP_DATE = "signup_date"
     TARGET = "target"
+    STATUS = "status"
+    COST = "cost"
+    DISCOUNT = "discount"
+    CURRENCY = "currency"
+
+
+# The command-line option that sets each role (``none`` clears it).
+ROLE_OPTIONS: Mapping[Role, str] = {
+    Role.CUSTOMER_ID: "--customer-col",
+    Role.ORDER_DATE: "--date-col",
+    Role.AMOUNT: "--amount-col",
+    Role.ORDER_ID: "--order-id-col",
+    Role.QUANTITY: "--quantity-col",
+    Role.UNIT_PRICE: "--unit-price-col",
+    Role.SIGNUP_DATE: "--signup-col",
+    Role.TARGET: "--target-col",
+    Role.STATUS: "--status-col",
+    Role.COST: "--cost-col",
+    Role.DISCOUNT: "--discount-col",
+    Role.CURRENCY: "--currency-col",
+}
 
 
 # Synonyms are compared after `normalise_header`, so "Customer ID", "customer_id" and
@@ -62,6 +84,12 @@ ROLE_SYNONYMS: Mapping[Role, tuple[str, ...]] = {
         "shopperid",
         "accountid",
         "contactid",
+        "householdkey",
+        "cardid",
+        "loyaltycard",
+        "email",
+        "customeremail",
+        "buyeremail",
         "用户id",
         "用户编号",
         "用户",
@@ -73,6 +101,10 @@ ROLE_SYNONYMS: Mapping[Role, tuple[str, ...]] = {
         "会员",
         "买家id",
         "买家",
+        "买家账号",
+        "买家昵称",
+        "会员名",
+        "邮箱",
     ),
     Role.ORDER_DATE: (
         "orderdate",
@@ -115,26 +147,40 @@ ROLE_SYNONYMS: Mapping[Role, tuple[str, ...]] = {
         "revenue",
         "sales",
         "salesamount",
+        "salesvalue",
         "spend",
         "value",
         "dollarvalue",
         "netamount",
+        "amountpaid",
+        "paidamount",
+        "totalpaid",
+        "netsales",
+        "netrevenue",
+        "netvalue",
+        "linetotal",
+        "lineamount",
         "payment",
         "paymentamount",
         "gmv",
-        "price",
         "totalprice",
         "订单金额",
         "金额",
         "实付金额",
+        "实付款",
+        "实付",
+        "实收金额",
+        "实收",
         "支付金额",
         "付款金额",
         "销售额",
+        "销售金额",
         "消费金额",
         "交易金额",
+        "成交金额",
         "订单总额",
         "总金额",
-        "实收金额",
+        "小计",
     ),
     Role.ORDER_ID: (
         "orderid",
@@ -153,8 +199,38 @@ ROLE_SYNONYMS: Mapping[Role, tuple[str, ...]] = {
         "交易号",
         "流水号",
     ),
-    Role.QUANTITY: ("quantity", "qty", "units", "numberofitems", "数量", "购买数量", "件数"),
-    Role.UNIT_PRICE: ("unitprice", "itemprice", "单价", "商品单价"),
+    Role.QUANTITY: (
+        "quantity",
+        "qty",
+        "units",
+        "numberofitems",
+        "lineitemquantity",
+        "quantityordered",
+        "items",
+        "itemcount",
+        "pieces",
+        "pcs",
+        "数量",
+        "购买数量",
+        "商品数量",
+        "件数",
+    ),
+    Role.UNIT_PRICE: (
+        "unitprice",
+        "itemprice",
+        "price",
+        "lineitemprice",
+        "salesprice",
+        "sellingprice",
+        "priceperunit",
+        "单价",
+        "商品单价",
+        "售价",
+        "销售单价",
+        "成交单价",
+        "价格",
+        "商品价格",
+    ),
     Role.SIGNUP_DATE: (
         "signupdate",
         "signup",
@@ -187,6 +263,49 @@ ROLE_SYNONYMS: Mapping[Role, tuple[str, ...]] = {
         "用户终身价值",
         "未来价值",
     ),
+    Role.STATUS: (
+        "status",
+        "orderstatus",
+        "financialstatus",
+        "paymentstatus",
+        "transactionstatus",
+        "orderstate",
+        "订单状态",
+        "交易状态",
+        "支付状态",
+        "付款状态",
+        "状态",
+    ),
+    Role.COST: (
+        "cost",
+        "costprice",
+        "unitcost",
+        "linecost",
+        "costofgoods",
+        "cogs",
+        "purchaseprice",
+        "成本",
+        "成本价",
+        "成本金额",
+        "进价",
+        "采购价",
+    ),
+    Role.DISCOUNT: (
+        "discount",
+        "discountamount",
+        "lineitemdiscount",
+        "discounts",
+        "couponamount",
+        "discountrate",
+        "discountpct",
+        "优惠",
+        "优惠金额",
+        "折扣",
+        "折扣金额",
+        "店铺优惠",
+        "折扣率",
+    ),
+    Role.CURRENCY: ("currency", "currencycode", "货币", "币种"),
 }
 
 _NON_WORD = re.compile(r"[\s_\-./()\[\]（）【】:：·]+")
@@ -217,6 +336,10 @@ class ColumnMapping:
     unit_price: str | None = None
     signup_date: str | None = None
     target: str | None = None
+    status: str | None = None
+    cost: str | None = None
+    discount: str | None = None
+    currency: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def get(self, role: Role) -> str | None:
@@ -314,6 +437,12 @@ def detect_roles(
                 break
 
     _detect_from_content(frame, columns, assignment, sources, cleared)
+    if Role.TARGET not in assignment:
+        # Money semantics matter for transaction logs; a per-customer table has no lines.
+        from clv_core.money import settle_money_roles
+
+        fixed = cleared | {Role(role_name) for role_name, column in overrides.items() if column}
+        settle_money_roles(frame, assignment, sources, fixed)
     return _mapping_from({role.value: column for role, column in assignment.items()}, sources)
 
 
@@ -327,6 +456,10 @@ def _mapping_from(values: Mapping[str, str | None], sources: dict[str, str]) -> 
         unit_price=values.get("unit_price"),
         signup_date=values.get("signup_date"),
         target=values.get("target"),
+        status=values.get("status"),
+        cost=values.get("cost"),
+        discount=values.get("discount"),
+        currency=values.get("currency"),
         sources=sources,
     )
 
@@ -359,10 +492,13 @@ def _detect_from_content(
                 sources[Role.ORDER_DATE.value] = "content"
                 unassigned.remove(column)
                 break
-    if Role.AMOUNT not in assignment and Role.AMOUNT not in cleared:
+    has_price = Role.QUANTITY in assignment and Role.UNIT_PRICE in assignment
+    if Role.AMOUNT not in assignment and Role.AMOUNT not in cleared and not has_price:
+        from clv_core.money import MoneyKind, money_kind
+
         for column in unassigned:
             values = sample[column].dropna()
-            if len(values) == 0:
+            if len(values) == 0 or money_kind(column) is not MoneyKind.OTHER:
                 continue
             amounts = parse_amounts(values.reset_index(drop=True)).values
             has_decimals = bool(((amounts.dropna() % 1) != 0).any())

@@ -1,11 +1,12 @@
 """Reading a user's table file (delimited text, Excel workbook or Parquet) into a DataFrame.
 
 The loader only *reads*: it decides the file format, the text encoding and the delimiter,
-checks the header row and hands back every value as it was written. Text formats keep every
-cell as a string, so an id such as ``00001`` keeps its zeros and dates stay text; parsing dates
-and amounts is the validation step's job, which counts and reports what fails. Workbooks and
-Parquet files keep their native cell types. Whatever the loader changes (a renamed or removed
-column, empty rows dropped at the end of the file) is described in :attr:`LoadedTable.notes`.
+finds and checks the header row and hands back every value as it was written. Text formats keep
+every cell as a string, so an id such as ``00001`` keeps its zeros and dates stay text; parsing
+dates and amounts is the validation step's job, which counts and reports what fails. Workbooks
+and Parquet files keep their native cell types. Whatever the loader changes (title rows skipped
+above the column names, a renamed or removed column, empty rows dropped at the end of the file)
+is described in :attr:`LoadedTable.notes`.
 
 Every problem a user's file can cause is raised as a :class:`~clv_core.errors.DataError` whose
 message says what is wrong, where, and what to do; no pandas, pyarrow or openpyxl exception
@@ -51,6 +52,11 @@ FileFormat = Literal["csv", "xlsx", "parquet"]
 _SAMPLE_BYTES: Final = 1 << 20
 _BINARY_PROBE_BYTES: Final = 1024
 _SNIFF_RECORDS: Final = 100
+# Exports often put a title, an account name or a date range above the column names, one value
+# to a row. The column names are looked for in this many rows at the top of the file or sheet.
+_HEADER_SEARCH_ROWS: Final = 25
+# A skipped title is quoted in the note up to this many characters.
+_TITLE_NOTE_CHARACTERS: Final = 80
 # A delimiter must split at least this share of the sampled data rows into as many fields as
 # the header; below it the delimiter is a coincidence (a comma inside a decimal number).
 _MIN_CONSISTENT_SHARE: Final = 0.5
@@ -196,9 +202,10 @@ class LoadedTable:
     Attributes
     ----------
     frame
-        The data rows with a ``RangeIndex``: data row ``i`` is spreadsheet row ``i + 2``
-        (the header is row 1). Text formats hold strings (missing cells are NaN); workbooks
-        and Parquet files keep their native types.
+        The data rows with a ``RangeIndex``: data row ``i`` is spreadsheet row
+        ``first_data_row + i`` (the row below the column names; row 2 unless title rows were
+        skipped). Text formats hold strings (missing cells are NaN); workbooks and Parquet
+        files keep their native types.
     source_name
         The file name shown in messages.
     file_format
@@ -214,6 +221,9 @@ class LoadedTable:
         The sheet that was read (workbooks only).
     notes
         What the loader changed, one sentence each, to show to the analyst.
+    header_row
+        The 1-based spreadsheet row (for text: line) that holds the column names; above 1 when
+        title rows were skipped. Always 1 for Parquet files.
     """
 
     frame: pd.DataFrame
@@ -223,11 +233,17 @@ class LoadedTable:
     delimiter: str | None
     sheet_name: str | None
     notes: tuple[str, ...]
+    header_row: int = 1
 
     @property
     def n_rows(self) -> int:
         """The number of data rows (the header row is not counted)."""
         return len(self.frame)
+
+    @property
+    def first_data_row(self) -> int:
+        """The spreadsheet row of data row 0, the row below the column names."""
+        return self.header_row + 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -274,10 +290,28 @@ class _Source:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _TextLayout:
-    """How a delimited text file is laid out, as sniffed from its first records."""
+    """How a delimited text file is laid out, as sniffed from its first records.
+
+    ``header_row`` is the 1-based line of the column names; the ``header_row - 1`` lines above
+    it are a preamble (a title, an account name, blank lines) that is skipped, and ``title`` is
+    its first value.
+    """
 
     delimiter: str
     header: tuple[str, ...]
+    header_row: int = 1
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _SheetRows:
+    """The rows of a worksheet: the column names, the cleaned data rows below them."""
+
+    header_row: int
+    header: tuple[object, ...]
+    title: str | None
+    data_rows: list[tuple[object, ...]]
+    truncated: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -306,6 +340,13 @@ def load_table(
     whitespace removed and the usual missing markers (``""``, ``NA``, ``N/A``, ``NULL``,
     ``null``, ``None``, ``nan``, ``NaN``, ``#N/A``) turned into missing values.
 
+    The column names are normally in row 1. Exports that put a preamble above them (a report
+    title, ``Shop: Main store``, an Alipay bill's account and date range, blank rows) load too:
+    when row 1 holds at most one value, the column names are the first row among the first 25
+    with at least two values, none of which looks like a number or a date, and about as wide
+    as the rows below it; every row above it holds at most one value. Those rows are skipped
+    with a note quoting the title.
+
     Parameters
     ----------
     source
@@ -323,14 +364,16 @@ def load_table(
     -------
     LoadedTable
         The data rows (one column per header cell; data row ``i`` is spreadsheet row
-        ``i + 2``), what was detected, and notes on what was changed.
+        ``first_data_row + i``), the row of the column names, what was detected, and notes on
+        what was changed.
 
     Raises
     ------
     DataError
         When the file cannot be used as a table: missing, empty, binary or of an unsupported
-        format, undecodable text, a single column, no header row, duplicate column names, rows
-        with more or fewer fields than the header, no data rows, or over a limit.
+        format, undecodable text, a single column, no header row (or none in the first 25 rows
+        below a title), duplicate column names, rows with more or fewer fields than the header,
+        no data rows, or over a limit.
     ConfigError
         When ``sheet`` names a sheet by a negative position.
     """
@@ -478,9 +521,15 @@ def _load_delimited(
         sample, source, compressed=compressed, max_rows=limits.max_rows
     )
     encoding = sample.encoding
+    if layout.header_row > 1:
+        notes.append(_preamble_note(layout.header_row, layout.title))
     if layout.delimiter == _WHITESPACE_DELIMITER:
         frame, truncated = _read_whitespace_separated(
-            source, encoding=encoding, compressed=compressed, max_rows=limits.max_rows
+            source,
+            encoding=encoding,
+            compressed=compressed,
+            max_rows=limits.max_rows,
+            skip_lines=layout.header_row - 1,
         )
     else:
         frame, truncated = _read_with_arrow(
@@ -493,13 +542,15 @@ def _load_delimited(
     if frame.shape[1] != len(layout.header):
         raise DataError(
             f"The header of '{source.name}' could not be read consistently ({len(layout.header)} "
-            f"fields in the first record, {frame.shape[1]} columns in the table). Check the "
-            "quotes in the first line, save the file again as CSV and load it again."
+            f"fields in the column names in line {layout.header_row}, {frame.shape[1]} columns "
+            "in the table). Check the quotes in that line, save the file again as CSV and load "
+            "it again."
         )
     frame = _finish_table(
         layout.header,
         frame,
         where=f"'{source.name}'",
+        header_row=layout.header_row,
         limits=limits,
         truncated=truncated,
         notes=notes,
@@ -512,6 +563,7 @@ def _load_delimited(
         delimiter=layout.delimiter,
         sheet_name=None,
         notes=tuple(notes),
+        header_row=layout.header_row,
     )
 
 
@@ -627,41 +679,115 @@ def _sniff_layout(text: str, source_name: str) -> _TextLayout:
     """Find the delimiter whose field count is consistent across the first records.
 
     Each of comma, semicolon, tab and pipe is tried with a quote-aware csv reader over the first
-    records; a delimiter qualifies when the header splits into more than one field and at least
-    half of the data rows split into as many. Fully consistent delimiters beat partly consistent
-    ones, then more columns win (so ``;`` wins over ``,`` in a file with decimal commas). Runs of
-    whitespace are tried only when no character delimiter qualifies. As a last resort a
-    delimiter that splits only the header is taken, so that the reader can name the first row
-    that does not match it (better than calling the file one column wide).
+    records. For each, the column names are row 1 when it has two or more values; otherwise the
+    rows at the top holding at most one value are taken as a preamble and the column names are
+    searched below them (see :func:`_header_position`). A delimiter qualifies when the header
+    splits into more than one field and at least half of the data rows split into as many.
+    Fully consistent delimiters beat partly consistent ones, then a header in row 1 beats one
+    below a preamble, then more columns win (so ``;`` wins over ``,`` in a file with decimal
+    commas). Runs of whitespace are tried only when no character delimiter qualifies. As a last
+    resort a delimiter that splits only the header is taken, so that the reader can name the
+    first row that does not match it (better than calling the file one column wide).
     """
-    first_line = text.lstrip("\r\n").splitlines()[0] if text.strip("\r\n") else ""
-    leading_blank_lines = len(text) - len(text.lstrip("\r\n"))
-    if leading_blank_lines or not first_line.strip(_CELL_WHITESPACE):
-        first_filled = text[: len(text) - len(text.lstrip(_CELL_WHITESPACE))].count("\n") + 1
-        raise DataError(
-            f"Row 1 of '{source_name}' is empty, but the column names must be in row 1. The "
-            f"first line with text is line {first_filled}: delete the empty lines above it and "
-            "load the file again."
-        )
-    candidates: list[tuple[tuple[bool, bool, int, float], str, list[str]]] = []
+    candidates: list[tuple[tuple[bool, bool, bool, int, float], _TextLayout]] = []
     for delimiter, _ in _DELIMITERS:
-        records = _first_records(text, delimiter)
-        if records and len(records[0]) > 1:
-            data_counts = [len(record) for record in records[1:] if record]
-            share = _consistent_share(len(records[0]), data_counts)
-            key = (share >= _MIN_CONSISTENT_SHARE, share == 1.0, len(records[0]), share)
-            candidates.append((key, delimiter, records[0]))
+        records, line_ends = _first_records(text, delimiter)
+        header_index = _delimited_header_index(records)
+        if header_index is None:
+            continue
+        header = records[header_index]
+        share = _share_as_wide_below(records, header_index)
+        key = (share >= _MIN_CONSISTENT_SHARE, share == 1.0, header_index == 0, len(header), share)
+        layout = _TextLayout(
+            delimiter=delimiter,
+            header=tuple(header),
+            header_row=line_ends[header_index - 1] + 1 if header_index else 1,
+            title=_preamble_title(records[:header_index]),
+        )
+        candidates.append((key, layout))
     best = max(candidates, key=lambda candidate: candidate[0], default=None)
     if best is not None and best[0][0]:
-        return _TextLayout(delimiter=best[1], header=tuple(best[2]))
-    lines = [line.split() for line in itertools.islice(text.splitlines(), _SNIFF_RECORDS)]
-    share = _consistent_share(len(lines[0]), [len(fields) for fields in lines[1:] if fields])
-    if len(lines[0]) > 1 and share >= _MIN_CONSISTENT_SHARE:
-        return _TextLayout(delimiter=_WHITESPACE_DELIMITER, header=tuple(lines[0]))
+        return best[1]
+    lines = [
+        line.split()
+        for line in itertools.islice(
+            io.StringIO(text, newline=""), _HEADER_SEARCH_ROWS + _SNIFF_RECORDS
+        )
+    ]
+    header_index = _header_position(
+        lines, lambda index: _share_as_wide_below(lines, index) >= _MIN_CONSISTENT_SHARE
+    )
+    if header_index is None and len(lines[0]) > 1:
+        header_index = 0
+    if (
+        header_index is not None
+        and _share_as_wide_below(lines, header_index) >= _MIN_CONSISTENT_SHARE
+    ):
+        return _TextLayout(
+            delimiter=_WHITESPACE_DELIMITER,
+            header=tuple(lines[header_index]),
+            header_row=header_index + 1,
+            title=_preamble_title(lines[:header_index]),
+        )
     if best is not None:
-        return _TextLayout(delimiter=best[1], header=tuple(best[2]))
+        return best[1]
+    raise _no_columns_error(text, source_name)
+
+
+def _delimited_header_index(records: Sequence[Sequence[str]]) -> int | None:
+    """The index of the record with the column names, or None when the delimiter cannot split it.
+
+    Without a recognisable header below a preamble, row 1 is the header whenever it has more
+    than one field, as it always was; the header check then says what is wrong with it.
+    """
+    if not records:
+        return None
+    header_index = _header_position(
+        records, lambda index: _share_as_wide_below(records, index) >= _MIN_CONSISTENT_SHARE
+    )
+    if header_index is None and len(records[0]) > 1:
+        return 0
+    return header_index
+
+
+def _share_as_wide_below(records: Sequence[Sequence[str]], header_index: int) -> float:
+    """The share of the sampled non-empty records below the header with as many fields."""
+    below = records[header_index + 1 : header_index + _SNIFF_RECORDS]
+    return _consistent_share(
+        len(records[header_index]), [len(record) for record in below if record]
+    )
+
+
+def _no_columns_error(text: str, source_name: str) -> DataError:
+    """The message for text that no delimiter splits into a header and matching rows."""
+    first_line = next(line for line in text.splitlines() if line.strip(_CELL_WHITESPACE))
+    wide_lines: list[tuple[int, int, list[str]]] = []
+    for delimiter, _ in _DELIMITERS:
+        records, line_ends = _first_records(text, delimiter)
+        index = next(
+            (index for index, record in enumerate(records) if _filled_count(record) >= 2), None
+        )
+        if index is not None:
+            line = line_ends[index - 1] + 1 if index else 1
+            wide_lines.append((line, -len(records[index]), records[index]))
+    if wide_lines:
+        line, _, record = min(wide_lines)
+        values = ", ".join(field.strip(_CELL_WHITESPACE) for field in record)[:100]
+        if line > _HEADER_SEARCH_ROWS:
+            return DataError(
+                f"The column names of '{source_name}' were not found in the first "
+                f"{_HEADER_SEARCH_ROWS} lines: each of them holds at most one value, like a "
+                f"title. The first line with several values is line {line:,} ({values}). Delete "
+                "the lines above the column names and load the file again."
+            )
+        return DataError(
+            f"Line {line:,} of '{source_name}', the first line with several values, does not "
+            f"look like the column names of the table below it ({values}). Put the column "
+            "names (for example customer_id, order_date, amount) in one line above the data, "
+            "with at most one value (a title) on each line above them, and load the file again."
+        )
     tried = ", ".join(name for _, name in _DELIMITERS) + " and runs of spaces"
-    raise DataError(
+    return DataError(
         f"'{source_name}' has only one column (tried these delimiters: {tried}). A transaction "
         "table needs at least a customer id, a date and an amount column. Save the file as CSV "
         "with one column per field (for example 'customer_id,order_date,amount') and load it "
@@ -676,16 +802,27 @@ def _consistent_share(header_count: int, data_counts: Sequence[int]) -> float:
     return sum(count == header_count for count in data_counts) / len(data_counts)
 
 
-def _first_records(text: str, delimiter: str) -> list[list[str]]:
-    """The first records of ``text`` split by ``delimiter``, respecting double quotes."""
+def _first_records(text: str, delimiter: str) -> tuple[list[list[str]], list[int]]:
+    """The first records of ``text`` split by ``delimiter``, respecting double quotes.
+
+    Also returns, for each record, the number of lines read up to its end (a quoted value may
+    span lines), so that the line of any record is known.
+    """
     reader = csv.reader(
         io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True
     )
+    records: list[list[str]] = []
+    line_ends: list[int] = []
     try:
-        return list(itertools.islice(reader, _SNIFF_RECORDS))
+        for record in itertools.islice(reader, _HEADER_SEARCH_ROWS + _SNIFF_RECORDS):
+            records.append(record)
+            line_ends.append(reader.line_num)
     except csv.Error:
-        # An oversized or malformed field means this delimiter does not describe the file.
-        return []
+        # An oversized or malformed field means this delimiter does not describe the file,
+        # unless it comes after the records that sniffing needs.
+        if len(records) < _SNIFF_RECORDS:
+            return [], []
+    return records, line_ends
 
 
 def _should_stream(
@@ -781,10 +918,13 @@ def _arrow_csv_options(
     use_threads: bool,
     invalid_row_handler: Callable[[pacsv.InvalidRow], str],
 ) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
-    """pyarrow options that read the header as row 0 and every field as a string."""
+    """pyarrow options that skip the preamble, read the header as row 0, fields as strings."""
     read_options = pacsv.ReadOptions(
         use_threads=use_threads,
         encoding=_arrow_encoding(encoding),
+        # pyarrow counts the skipped lines in the row numbers of invalid rows, so those stay
+        # the file's line numbers.
+        skip_rows=layout.header_row - 1,
         # The header is read as data row 0 so that pyarrow counts fields against it; the names
         # come from the sniffed header, which keeps cells such as "NA" as names.
         autogenerate_column_names=True,
@@ -797,7 +937,8 @@ def _arrow_csv_options(
         # Quote-aware splitting into blocks costs about 0.15 s per 10 million rows; without it
         # a quoted line break that happens to fall on a block boundary splits a record in two.
         newlines_in_values=True,
-        # Blank lines are kept as empty rows so that data row i stays spreadsheet row i + 2.
+        # Blank lines are kept as empty rows so that data row i stays spreadsheet row
+        # header_row + 1 + i.
         ignore_empty_lines=False,
         invalid_row_handler=invalid_row_handler,
     )
@@ -949,12 +1090,13 @@ def _field_count_error(
 
 
 def _read_whitespace_separated(
-    source: _Source, *, encoding: str, compressed: bool, max_rows: int | None
+    source: _Source, *, encoding: str, compressed: bool, max_rows: int | None, skip_lines: int
 ) -> tuple[pd.DataFrame, bool]:
     """Read text whose fields are separated by runs of spaces, every column as strings.
 
-    Short rows are padded with missing values: with whitespace as the delimiter an empty
-    trailing field cannot be written any other way.
+    The first ``skip_lines`` lines (a preamble above the column names) are skipped. Short rows
+    are padded with missing values: with whitespace as the delimiter an empty trailing field
+    cannot be written any other way.
     """
     # Row 0 is the header, then max_rows data rows and one more to tell whether there are more.
     row_budget = None if max_rows is None else max_rows + 2
@@ -970,6 +1112,8 @@ def _read_whitespace_separated(
                 encoding=encoding,
                 compression="gzip" if compressed else None,
                 skip_blank_lines=False,
+                # The line numbers in pandas' messages still count the skipped lines.
+                skiprows=skip_lines,
                 nrows=row_budget,
                 quotechar='"',
             )
@@ -1105,7 +1249,7 @@ def _load_workbook(
             # Some writers store a wrong used range (e.g. A1:A1); without this the read-only
             # reader would cut the sheet to it.
             worksheet.reset_dimensions()
-        header, rows, truncated = _read_sheet_rows(
+        sheet_rows = _read_sheet_rows(
             worksheet.iter_rows(values_only=True), max_rows=limits.max_rows
         )
     except _WORKBOOK_ERRORS as error:
@@ -1113,15 +1257,24 @@ def _load_workbook(
     finally:
         workbook.close()
     where = f"sheet '{sheet_name}' of '{source.name}'"
-    if header is None:
+    if sheet_rows is None:
         raise DataError(f"The {where} is empty. Choose the sheet that contains the table.")
+    header, rows = sheet_rows.header, sheet_rows.data_rows
     width = max([len(header), *(len(row) for row in rows)])
     frame = pd.DataFrame.from_records(
         [row + (None,) * (width - len(row)) for row in rows], columns=range(width)
     )
     header_cells = list(header) + [None] * (width - len(header))
+    if sheet_rows.header_row > 1:
+        notes.append(_preamble_note(sheet_rows.header_row, sheet_rows.title))
     frame = _finish_table(
-        header_cells, frame, where=where, limits=limits, truncated=truncated, notes=notes
+        header_cells,
+        frame,
+        where=where,
+        header_row=sheet_rows.header_row,
+        limits=limits,
+        truncated=sheet_rows.truncated,
+        notes=notes,
     )
     return LoadedTable(
         frame=frame,
@@ -1131,6 +1284,7 @@ def _load_workbook(
         delimiter=None,
         sheet_name=sheet_name,
         notes=tuple(notes),
+        header_row=sheet_rows.header_row,
     )
 
 
@@ -1161,20 +1315,65 @@ def _choose_sheet(sheet_names: list[str], sheet: str | int | None, source_name: 
 
 def _read_sheet_rows(
     rows: Iterator[tuple[object, ...]], *, max_rows: int | None
-) -> tuple[tuple[object, ...] | None, list[tuple[object, ...]], bool]:
-    """The header row, the cleaned data rows, and whether reading stopped at ``max_rows``."""
-    first = next(rows, None)
-    if first is None:
-        return None, [], False
+) -> _SheetRows | None:
+    """The header row, the cleaned data rows below it, and whether reading stopped early.
+
+    The header is row 1 unless a preamble of rows with at most one value each (a title, an
+    export date) sits above the column names (see :func:`_header_position`); only the first
+    rows are held back to decide. Reading stops after ``max_rows`` filled data rows. ``None``
+    for a sheet without rows.
+    """
+    head = [tuple(row) for row in itertools.islice(rows, _HEADER_SEARCH_ROWS + _SNIFF_RECORDS)]
+    if not head:
+        return None
+    header_index = _header_position(head, lambda index: _fits_sheet_rows_below(head, index))
+    if header_index is None:
+        # Without a recognisable header below a preamble row 1 is the header, as it always
+        # was; the header check then says what is wrong with it.
+        header_index = 0
     data_rows: list[tuple[object, ...]] = []
-    for index, row in enumerate(rows):
+    truncated = False
+    for index, row in enumerate(itertools.chain(head[header_index + 1 :], rows)):
         cleaned = tuple(_clean_cell(value) for value in row)
         data_rows.append(cleaned)
         # Only a filled row counts against the limit: Excel often stores formatted empty rows
         # below the table, and those are dropped later.
         if max_rows is not None and index >= max_rows and any(v is not None for v in cleaned):
-            return tuple(first), data_rows, True
-    return tuple(first), data_rows, False
+            truncated = True
+            break
+    return _SheetRows(
+        header_row=header_index + 1,
+        header=head[header_index],
+        title=_preamble_title(head[:header_index]),
+        data_rows=data_rows,
+        truncated=truncated,
+    )
+
+
+def _fits_sheet_rows_below(rows: Sequence[Sequence[object]], header_index: int) -> bool:
+    """Whether most filled rows below a candidate header end within its last named column.
+
+    Data rows may leave trailing cells empty, so a row narrower than the header fits; a row
+    reaching past it means the candidate is a label-and-value line (``Shop:``, ``Main``) of
+    the preamble rather than the column names.
+    """
+    header_width = _filled_width(rows[header_index])
+    widths = [
+        width
+        for row in rows[header_index + 1 : header_index + _SNIFF_RECORDS]
+        if (width := _filled_width(row))
+    ]
+    if not widths:
+        return True
+    return sum(width <= header_width for width in widths) / len(widths) >= _MIN_CONSISTENT_SHARE
+
+
+def _filled_width(row: Sequence[object]) -> int:
+    """One plus the position of the last filled cell of a row; 0 for an empty row."""
+    for position in range(len(row) - 1, -1, -1):
+        if _header_text(row[position]):
+            return position + 1
+    return 0
 
 
 def _clean_cell(value: object) -> object:
@@ -1239,7 +1438,13 @@ def _load_parquet(source: _Source, *, limits: LoadLimits, notes: list[str]) -> L
         ) from error
     frame.columns = pd.RangeIndex(frame.shape[1])
     frame = _finish_table(
-        header_cells, frame, where=f"'{source.name}'", limits=limits, truncated=False, notes=notes
+        header_cells,
+        frame,
+        where=f"'{source.name}'",
+        header_row=1,
+        limits=limits,
+        truncated=False,
+        notes=notes,
     )
     return LoadedTable(
         frame=frame,
@@ -1277,6 +1482,7 @@ def _finish_table(
     frame: pd.DataFrame,
     *,
     where: str,
+    header_row: int,
     limits: LoadLimits,
     truncated: bool,
     notes: list[str],
@@ -1286,11 +1492,14 @@ def _finish_table(
     Parameters
     ----------
     header_cells
-        The cells of row 1, one per column of ``frame``.
+        The cells of the header row, one per column of ``frame``.
     frame
-        The data rows, columns numbered ``0 .. n-1``.
+        The data rows, columns numbered ``0 .. n-1``; data row ``i`` is spreadsheet row
+        ``header_row + 1 + i``.
     where
         How messages name the table, e.g. ``"'orders.csv'"``.
+    header_row
+        The 1-based spreadsheet row of ``header_cells``, for messages.
     limits
         Checked for ``max_rows``.
     truncated
@@ -1304,22 +1513,29 @@ def _finish_table(
         The data rows with named columns and a ``RangeIndex``.
     """
     names = [_header_text(cell) for cell in header_cells]
+    # Row 1 is only taken with at most one value when no row below it could hold the column
+    # names (see _header_position), so these messages say that the search came up empty.
     if not any(names):
-        first_filled = _first_filled_row(frame)
+        first_filled = _first_filled_row(frame, header_row)
         hint = (
-            f" The first row with values is row {first_filled}: delete the rows above it so "
-            "that the column names are in row 1."
+            f" The first row with values is row {first_filled:,}: delete the rows above the "
+            "column names (or add a row of column names above the data) and load the file "
+            "again."
             if first_filled is not None
             else ""
         )
-        raise DataError(f"Row 1 of {where} is empty, but it must hold the column names.{hint}")
+        raise DataError(
+            f"Row {header_row:,} of {where} is empty, and no row of column names was found in "
+            f"the first {_HEADER_SEARCH_ROWS} rows (a row with at least two names, not numbers "
+            f"or dates, as wide as the rows below it).{hint}"
+        )
     filled_cells = [cell for cell, name in zip(header_cells, names, strict=True) if name]
     if all(_looks_like_data(cell) for cell in filled_cells):
         example = ", ".join(name for name in names if name)[:100]
         raise DataError(
-            f"Row 1 of {where} looks like data, not column names ({example}). Add a header row "
-            "naming the columns (for example customer_id, order_date, amount) and load the "
-            "file again."
+            f"Row {header_row:,} of {where} looks like data, not column names ({example}). Add "
+            "a header row naming the columns (for example customer_id, order_date, amount) and "
+            "load the file again."
         )
     has_data = [
         bool(name) or bool(frame.iloc[:, position].notna().any())
@@ -1330,9 +1546,12 @@ def _finish_table(
     ]
     if len(filled_cells) == 1 and len(unnamed_with_data) >= 2:
         raise DataError(
-            f"Row 1 of {where} has a single filled cell ({filled_cells[0]!r}), which looks like "
-            "a title rather than column names. Delete the rows above the column names so that "
-            "they are in row 1, then load the file again."
+            f"Row {header_row:,} of {where} has a single filled cell ({filled_cells[0]!r}), "
+            "which looks like a title rather than column names, and no row of column names was "
+            f"found below it in the first {_HEADER_SEARCH_ROWS} rows (a row with at least two "
+            "names, not numbers or dates, as wide as the rows below it, with at most one value "
+            "in each row above it). Delete the rows above the column names (or add a row of "
+            "column names above the data) and load the file again."
         )
     empty_unnamed = [position for position, name in enumerate(names) if not has_data[position]]
     taken = {name.casefold() for name in names if name}
@@ -1350,7 +1569,7 @@ def _finish_table(
         kept = [position for position in range(len(names)) if position not in set(empty_unnamed)]
         frame = frame.iloc[:, kept]
         names = [names[position] for position in kept]
-    _check_unique(names, where)
+    _check_unique(names, where, header_row)
     frame.columns = pd.Index(names)
     trailing_empty = _count_trailing_empty_rows(frame)
     if trailing_empty:
@@ -1361,9 +1580,9 @@ def _finish_table(
         raise _too_many_rows_error(where, limits.max_rows, None if truncated else len(frame))
     if frame.empty:
         raise DataError(
-            f"{where[0].upper()}{where[1:]} has column names in row 1 but no data rows below "
-            "them. Check that you chose the right file (or sheet) and that the export included "
-            "the data."
+            f"{where[0].upper()}{where[1:]} has column names in row {header_row:,} but no data "
+            "rows below them. Check that you chose the right file (or sheet) and that the "
+            "export included the data."
         )
     return frame.reset_index(drop=True)
 
@@ -1394,7 +1613,72 @@ def _looks_like_data(cell: object) -> bool:
     )
 
 
-def _check_unique(names: Sequence[str], where: str) -> None:
+def _header_position(
+    rows: Sequence[Sequence[object]], fits_rows_below: Callable[[int], bool]
+) -> int | None:
+    """The index of the row with the column names among the first rows of a table.
+
+    Row 0 is the header when it has at least two filled cells (whether they look like names is
+    checked later, as for any header). Otherwise rows with at most one filled cell are taken as
+    a preamble (a title, an export date, an account, blank rows), and the header is the first
+    row after them, within the first ``_HEADER_SEARCH_ROWS``, with at least two filled cells,
+    none of which looks like data (a number or a date), for which ``fits_rows_below(index)``
+    holds (its width matches the rows below it).
+
+    Parameters
+    ----------
+    rows
+        The first rows of the table, raw cells (strings for text, native values for sheets).
+    fits_rows_below
+        Whether the row at an index is as wide as the rows below it.
+
+    Returns
+    -------
+    int or None
+        The 0-based index of the header row; ``None`` when there is no such row, so that the
+        caller falls back to row 1 as before, or reports that there is no header.
+    """
+    for index, row in enumerate(rows[:_HEADER_SEARCH_ROWS]):
+        filled = [cell for cell in row if _header_text(cell)]
+        if len(filled) < 2:
+            continue
+        if index == 0:
+            return 0
+        if any(_looks_like_data(cell) for cell in filled) or not fits_rows_below(index):
+            return None
+        return index
+    return None
+
+
+def _filled_count(row: Sequence[object]) -> int:
+    """How many cells of a row hold a value."""
+    return sum(1 for cell in row if _header_text(cell))
+
+
+def _preamble_title(rows: Sequence[Sequence[object]]) -> str | None:
+    """The first value in the preamble rows above the column names (None when all are empty)."""
+    for row in rows:
+        for cell in row:
+            text = " ".join(_header_text(cell).split())
+            if text:
+                return text
+    return None
+
+
+def _preamble_note(header_row: int, title: str | None) -> str:
+    """The note for the rows skipped above the column names, quoting the title if any."""
+    if header_row == 2:
+        skipped = "row 1 above the column names was skipped"
+    else:
+        skipped = f"rows 1-{header_row - 1:,} above the column names were skipped"
+    if title is None:
+        return f"{skipped} (empty)"
+    if len(title) > _TITLE_NOTE_CHARACTERS:
+        title = title[: _TITLE_NOTE_CHARACTERS - 1].rstrip() + "…"
+    return f"{skipped} (title: '{title}')"
+
+
+def _check_unique(names: Sequence[str], where: str, header_row: int) -> None:
     """Refuse column names that repeat (ignoring case and surrounding spaces), naming them."""
     positions_by_name: dict[str, list[int]] = {}
     for position, name in enumerate(names):
@@ -1409,8 +1693,9 @@ def _check_unique(names: Sequence[str], where: str) -> None:
     ]
     if problems:
         raise DataError(
-            f"Column names in row 1 of {where} must be unique (ignoring upper/lower case and "
-            "surrounding spaces). Rename or delete the repeated columns and load the file again.",
+            f"Column names in row {header_row:,} of {where} must be unique (ignoring "
+            "upper/lower case and surrounding spaces). Rename or delete the repeated columns "
+            "and load the file again.",
             problems=problems,
         )
 
@@ -1443,12 +1728,12 @@ def _join_words(words: Sequence[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def _first_filled_row(frame: pd.DataFrame) -> int | None:
+def _first_filled_row(frame: pd.DataFrame, header_row: int) -> int | None:
     """The spreadsheet row number of the first data row with a value (error path only)."""
     filled = frame.notna().any(axis=1).to_numpy()
     if not filled.any():
         return None
-    return int(np.argmax(filled)) + 2
+    return int(np.argmax(filled)) + header_row + 1
 
 
 def _count_trailing_empty_rows(frame: pd.DataFrame) -> int:

@@ -31,8 +31,10 @@ import pandas as pd
 
 from clv_core.columns import ColumnMapping, detect_roles
 from clv_core.errors import DataError
+from clv_core.money import MoneyCheck, SpendFormula, amount_candidates, check_money, spend_formula
 
 __all__ = [
+    "GUEST_PLACEHOLDERS",
     "ISSUE_DESCRIPTIONS",
     "CustomerAttributes",
     "CustomerTable",
@@ -42,6 +44,7 @@ __all__ = [
     "Transactions",
     "ValidationOptions",
     "ValidationReport",
+    "clean_ids",
     "parse_amounts",
     "parse_dates",
     "validate_customer_table",
@@ -71,6 +74,11 @@ class RowIssue(StrEnum):
     DUPLICATE_CUSTOMER_ID = "duplicate_customer_id"
     MISSING_TARGET = "missing_target"
     NON_NUMERIC_TARGET = "non_numeric_target"
+    GUEST_CUSTOMER_ID = "guest_customer_id"
+    UNKNOWN_ORDER = "unknown_order"
+    ORDER_CANCELLED = "order_cancelled"
+    ORDER_REFUNDED = "order_refunded"
+    ORDER_UNPAID = "order_unpaid"
     # Altered, not dropped:
     AMOUNT_TEXT_CLEANED = "amount_text_cleaned"
     AMOUNT_FROM_QUANTITY_AND_PRICE = "amount_from_quantity_and_price"
@@ -78,6 +86,9 @@ class RowIssue(StrEnum):
     NEGATIVE_TARGET_CLIPPED = "negative_target_clipped"
     UNPARSABLE_VALUE_SET_MISSING = "unparsable_value_set_missing"
     ORDER_LINES_COMBINED = "order_lines_combined"
+    LINES_COMBINED_INTO_BASKETS = "lines_combined_into_baskets"
+    DISCOUNT_SUBTRACTED = "discount_subtracted"
+    RETURN_MADE_NEGATIVE = "return_made_negative"
 
 
 ISSUE_DESCRIPTIONS: Mapping[RowIssue, str] = {
@@ -98,6 +109,19 @@ ISSUE_DESCRIPTIONS: Mapping[RowIssue, str] = {
     RowIssue.NEGATIVE_TARGET_CLIPPED: "negative target set to 0",
     RowIssue.UNPARSABLE_VALUE_SET_MISSING: "value could not be parsed and was set to missing",
     RowIssue.ORDER_LINES_COMBINED: "order line merged into its order (same customer and order id)",
+    RowIssue.GUEST_CUSTOMER_ID: "customer id is a guest placeholder (e.g. 'guest', '0', '游客')",
+    RowIssue.UNKNOWN_ORDER: "order line whose order id is not in the orders table",
+    RowIssue.ORDER_CANCELLED: "order status says cancelled, voided or closed: not spend",
+    RowIssue.ORDER_REFUNDED: "order status says refunded or returned: not spend",
+    RowIssue.ORDER_UNPAID: "order status says unpaid, pending or failed: not spend",
+    RowIssue.LINES_COMBINED_INTO_BASKETS: (
+        "line merged into its basket (no order id: one order per customer per day or timestamp)"
+    ),
+    RowIssue.DISCOUNT_SUBTRACTED: "line discount subtracted from quantity x unit price",
+    RowIssue.RETURN_MADE_NEGATIVE: (
+        "positive amount made negative: a return (negative quantity) or a line of a "
+        "cancellation document"
+    ),
 }
 
 
@@ -233,6 +257,11 @@ class _Accounting:
                 examples.append(f"row {row}: {values.iloc[position]!r}")
         self.examples[issue.value] = self.examples.get(issue.value, ()) + tuple(examples)
 
+    def examples_of(self, values: pd.Series, mask: np.ndarray) -> str:
+        """A few ``row N: 'value'`` examples of the rows in ``mask``, for a message."""
+        positions = np.flatnonzero(mask)[:_EXAMPLES_PER_ISSUE]
+        return ", ".join(f"row {self.row_numbers[p]}: {values.iloc[p]!r}" for p in positions)
+
     def report(
         self,
         *,
@@ -287,9 +316,10 @@ SUPPORTED_DATE_EXAMPLES = (
     "2024-01-31, 2024-01-31 14:05:00, 2024/1/31, 31.01.2024, 20240131, 2024年1月31日, "
     "1/31/2024 or 31/1/2024 (order decided from the data), Excel date numbers such as 45322"
 )
-# A UTC offset or "Z" right after a time of day (optionally with fractional seconds).
-_TIMEZONE_SUFFIX = re.compile(r"(?:(?<=:\d\d)|(?<=\.\d{3})|(?<=\.\d{6}))(?:Z|[+-]\d\d:?\d\d)$")
-_TIMEZONE_CANDIDATE = r"(?:Z|[+-]\d\d:?\d\d)$"
+# A UTC offset or "Z" after a time of day (optionally with fractional seconds), directly or after
+# one space as shop platforms write it ("2023-03-05 14:03:11 +0100").
+_TIMEZONE_SUFFIX = re.compile(r"(?:(?<=:\d\d)|(?<=\.\d{3})|(?<=\.\d{6}))\s?(?:Z|[+-]\d\d:?\d\d)$")
+_TIMEZONE_CANDIDATE = r"\s?(?:Z|[+-]\d\d:?\d\d)$"
 _SLASH_YEAR_LAST = re.compile(r"^(\d{1,2})/(\d{1,2})/\d{4}")
 
 
@@ -509,7 +539,7 @@ def _is_missing(values: pd.Series) -> np.ndarray:
     return missing
 
 
-def _clean_ids(values: pd.Series) -> pd.Series:
+def clean_ids(values: pd.Series) -> pd.Series:
     """Customer/order ids as stripped strings; ``1001.0`` from a spreadsheet becomes ``1001``."""
     if pd.api.types.is_float_dtype(values):
         whole = values.notna() & ((values % 1) == 0)
@@ -536,19 +566,30 @@ class ValidationOptions:
         Orders after this date are dropped as future dates. ``None`` means today.
     drop_duplicate_rows
         Drop rows identical in every column to an earlier row (exports appended twice).
-        ``None`` (default) drops them only when rows can be told apart (an order id column is
-        mapped, or the dates carry a time of day); in a date-only log without order ids two
-        identical orders on one day are normal, so they are kept and a warning counts them.
+        ``None`` (default) drops them only when rows can be told apart: an order-level log
+        (no quantity or unit price) with an order id, or dates with a time of day. In a
+        date-only log without order ids two identical orders on one day are normal, and in a
+        line-item export the same item scanned twice on one invoice is two real lines, so
+        there they are kept and a warning counts them.
     dayfirst
         Order of ``a/b/yyyy`` dates; ``None`` decides from the data.
     decimal_comma
         Whether ``","`` is the decimal mark in amounts; ``None`` decides from the data.
+    combine_baskets
+        Without an order id, combine the lines of one customer at one timestamp (one day when
+        dates have no time of day) into one order, as a till receipt does. ``False`` keeps
+        every row as its own order.
+    guest_ids
+        Customer ids to treat as guest placeholders (dropped and counted), on top of the
+        common ones (``guest``, ``anonymous``, ``0``, ``-1``, ``游客``, ...).
     """
 
     latest_valid_date: dt.date | None = None
     drop_duplicate_rows: bool | None = None
     dayfirst: bool | None = None
     decimal_comma: bool | None = None
+    combine_baskets: bool = True
+    guest_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -557,12 +598,15 @@ class Transactions:
 
     ``frame`` has the columns ``customer_id`` (str), ``order_date`` (datetime64[ns]),
     ``amount`` (float64; negative = return) and ``order_id`` (str, only when mapped). With an
-    order id, order lines are already combined into one row per order.
+    order id, order lines are already combined into one row per order; without one, the lines
+    of a customer at one timestamp (day) are combined into a basket unless switched off.
+    ``money`` states how spend was computed and how plausible it looks.
     """
 
     frame: pd.DataFrame
     report: ValidationReport
     mapping: ColumnMapping
+    money: MoneyCheck | None = None
 
     @property
     def first_date(self) -> pd.Timestamp:
@@ -575,33 +619,156 @@ class Transactions:
         return pd.Timestamp(self.frame["order_date"].max())
 
 
+# Customer ids that stand for "no customer" in real exports (compared in lower case).
+GUEST_PLACEHOLDERS = frozenset(
+    {
+        "guest",
+        "guests",
+        "guest checkout",
+        "anonymous",
+        "anon",
+        "unknown",
+        "walk-in",
+        "walkin",
+        "walk in",
+        "cash",
+        "cash customer",
+        "n/a",
+        "na",
+        "none",
+        "null",
+        "nan",
+        "-",
+        "--",
+        "0",
+        "-1",
+        "00000",
+        "000000",
+        "999999",
+        "游客",
+        "匿名",
+        "访客",
+        "散客",
+        "未知",
+        "无",
+    }
+)
+
+# Order status values (lower case, spaces, '_' and '-' removed) that mean "not spend".
+_STATUS_WORDS: Mapping[RowIssue, frozenset[str]] = {
+    RowIssue.ORDER_CANCELLED: frozenset(
+        {
+            "cancelled",
+            "canceled",
+            "cancel",
+            "voided",
+            "void",
+            "declined",
+            "rejected",
+            "closed",
+            "已取消",
+            "取消",
+            "交易关闭",
+            "订单关闭",
+            "已关闭",
+            "作废",
+            "已作废",
+        }
+    ),
+    RowIssue.ORDER_REFUNDED: frozenset(
+        {
+            "refunded",
+            "refund",
+            "returned",
+            "return",
+            "chargeback",
+            "chargedback",
+            "fullyrefunded",
+            "已退款",
+            "退款成功",
+            "退款完成",
+            "退款",
+            "退货",
+            "已退货",
+            "退货成功",
+            "全额退款",
+        }
+    ),
+    RowIssue.ORDER_UNPAID: frozenset(
+        {
+            "unpaid",
+            "pending",
+            "pendingpayment",
+            "paymentpending",
+            "awaitingpayment",
+            "notpaid",
+            "failed",
+            "paymentfailed",
+            "expired",
+            "abandoned",
+            "待付款",
+            "未付款",
+            "待支付",
+            "未支付",
+            "等待买家付款",
+            "等待付款",
+            "支付失败",
+        }
+    ),
+}
+_PARTIAL_REFUND_WORDS = frozenset(
+    {"partiallyrefunded", "partialrefund", "部分退款", "部分退款成功"}
+)
+_STATUS_NOISE = re.compile(r"[\s_\-]+")
+# A cancellation or credit document: a letter prefix before the usual number ("C536379",
+# "R-1042", "退123").
+_CANCELLATION_ID = re.compile(
+    r"^(?:C|CN|CR|R|RMA|RET|退|退货|退款)[-_ ]?(\d[\w\-]*)$", re.IGNORECASE
+)
+# Cancellation documents are a minority; an id scheme where most ids carry the letter is not
+# one of cancellations.
+_CANCELLATION_MAX_SHARE = 0.3
+
+
 def validate_transactions(
     frame: pd.DataFrame,
     mapping: ColumnMapping | None = None,
     *,
     options: ValidationOptions | None = None,
     source_name: str = "",
+    first_row: int = 2,
+    unknown_order: np.ndarray | None = None,
 ) -> Transactions:
     """Validate a transaction log and return clean orders with a full row account.
 
     Parameters
     ----------
     frame
-        The loaded table (text columns as strings, or native types from XLSX/Parquet).
+        The loaded table (text columns as strings, or native types from XLSX/Parquet), one
+        row per order or order line.
     mapping
         Column roles; detected with :func:`~clv_core.columns.detect_roles` when ``None``.
         Needs ``customer_id``, ``order_date`` and either ``amount`` or ``quantity`` +
-        ``unit_price``; ``order_id`` is optional.
+        ``unit_price`` (optionally ``discount``); ``order_id``, ``status`` and ``currency`` are
+        optional.
     options
         See :class:`ValidationOptions`.
     source_name
         File name for the report and messages.
+    first_row
+        The file's row number of ``frame``'s first row (2 when the column names are in row 1),
+        so that examples name the rows an analyst sees in a spreadsheet.
+    unknown_order
+        For order lines joined to an orders table: the lines whose order id is not in it
+        (dropped and counted); see :func:`~clv_core.order_lines.join_order_lines`.
 
     Returns
     -------
     Transactions
-        Clean orders; returns (negative amounts) are kept and netted by later steps, and are
-        counted in the report summary.
+        Clean orders; returns (negative amounts, negative quantities, lines of cancellation
+        documents) are kept as negative amounts and netted by later steps. Orders whose
+        status says cancelled, refunded or unpaid are not spend and are dropped, counted by
+        reason.
 
     Raises
     ------
@@ -614,36 +781,50 @@ def validate_transactions(
     latest = pd.Timestamp(options.latest_valid_date or dt.date.today()) + pd.Timedelta(days=1)
 
     rows_read = len(frame)
-    accounting = _Accounting(np.arange(rows_read) + 2)
+    accounting = _Accounting(np.arange(rows_read) + first_row)
     keep = np.ones(rows_read, dtype=bool)
     warnings: list[str] = []
 
+    if unknown_order is not None:
+        # Checked first: a line of an unknown order has no customer or date from its order.
+        order_values = frame[mapping.order_id] if mapping.order_id is not None else None
+        accounting.record(RowIssue.UNKNOWN_ORDER, unknown_order, order_values, dropped=True)
+        keep &= ~unknown_order
     customer_column = str(mapping.customer_id)
-    customer_ids = _clean_ids(frame[customer_column])
+    customer_ids = clean_ids(frame[customer_column])
     missing_id = customer_ids.isna().to_numpy(bool) & keep
     accounting.record(RowIssue.MISSING_CUSTOMER_ID, missing_id, None, dropped=True)
     keep &= ~missing_id
+    guests = _guest_rows(customer_ids, options.guest_ids) & keep
+    accounting.record(RowIssue.GUEST_CUSTOMER_ID, guests, customer_ids, dropped=True)
+    keep &= ~guests
 
     date_column = str(mapping.order_date)
     raw_dates = frame[date_column]
     parsed = parse_dates(raw_dates, dayfirst=options.dayfirst)
     warnings.extend(parsed.warnings)
     dates = parsed.values
+    line_level = mapping.quantity is not None or mapping.unit_price is not None
     amount_column = mapping.amount or mapping.quantity
     duplicate = _duplicate_rows(frame, dates, amount_column) & keep
     drop_duplicates = options.drop_duplicate_rows
     if drop_duplicates is None:
         has_time = bool((dates.dropna().dt.normalize() != dates.dropna()).any())
-        drop_duplicates = mapping.order_id is not None or has_time
+        drop_duplicates = (mapping.order_id is not None or has_time) and not line_level
     if drop_duplicates:
         accounting.record(RowIssue.DUPLICATE_ROW, duplicate, None, dropped=True)
         keep &= ~duplicate
     elif duplicate.any():
+        reason = (
+            "the export lists order lines, and one item can appear twice on an order"
+            if line_level
+            else "the log has no order id and no time of day, so they may be separate orders"
+        )
         warnings.append(
             f"{int(duplicate.sum()):,} rows are exact copies of an earlier row "
-            f"(e.g. {_examples(frame[date_column], duplicate)}). They were kept because the log "
-            "has no order id and no time of day, so they may be separate orders; drop duplicate "
-            "rows explicitly if they are double-counted exports."
+            f"(e.g. {accounting.examples_of(frame[date_column], duplicate)}). They were kept "
+            f"because {reason}; drop duplicate rows explicitly if they are double-counted "
+            "exports."
         )
     missing_date = _is_missing(raw_dates) & keep
     accounting.record(RowIssue.MISSING_DATE, missing_date, None, dropped=True)
@@ -652,7 +833,7 @@ def validate_transactions(
     if unparsable.any() and unparsable.sum() == keep.sum():
         raise DataError(
             f"The order date column '{date_column}' has no value that could be read as a date "
-            f"(e.g. {_examples(raw_dates, unparsable)}). Supported forms: "
+            f"(e.g. {accounting.examples_of(raw_dates, unparsable)}). Supported forms: "
             f"{SUPPORTED_DATE_EXAMPLES}. Check the column mapping or convert the dates."
         )
     accounting.record(RowIssue.UNPARSABLE_DATE, unparsable, raw_dates, dropped=True)
@@ -667,7 +848,14 @@ def validate_transactions(
     accounting.record(RowIssue.FUTURE_DATE, future, raw_dates, dropped=True)
     keep &= ~future
 
-    amounts, amount_source = _transaction_amounts(frame, mapping, options, accounting, keep)
+    if mapping.status is not None:
+        keep &= ~_drop_by_status(frame[mapping.status], keep, accounting, warnings)
+
+    order_ids = clean_ids(frame[mapping.order_id]) if mapping.order_id is not None else None
+    cancellation = _cancellation_documents(order_ids) if order_ids is not None else None
+    amounts, amount_source = _transaction_amounts(
+        frame, mapping, options, accounting, keep, cancellation
+    )
     keep &= amounts.notna().to_numpy(bool)
 
     clean = pd.DataFrame(
@@ -677,12 +865,15 @@ def validate_transactions(
             "amount": amounts[keep].to_numpy(),
         }
     )
-    if mapping.order_id is not None:
-        order_ids = _clean_ids(frame[mapping.order_id])[keep]
-        clean["order_id"] = order_ids.to_numpy()
-        clean, combined = _combine_order_lines(clean)
+    if order_ids is not None:
+        clean["order_id"] = order_ids[keep].to_numpy()
+        clean, combined = _combine_order_lines(clean, ["customer_id", "order_id"])
         if combined:
             accounting.altered[RowIssue.ORDER_LINES_COMBINED.value] = combined
+    elif options.combine_baskets:
+        clean, combined = _combine_order_lines(clean, ["customer_id", "order_date"])
+        if combined:
+            accounting.altered[RowIssue.LINES_COMBINED_INTO_BASKETS.value] = combined
     rows_used = int(keep.sum())
     if rows_used == 0:
         raise DataError(
@@ -700,6 +891,18 @@ def validate_transactions(
         )
     summary = _transaction_summary(clean)
     summary["amount_source"] = amount_source
+    if cancellation is not None and cancellation.any():
+        summary["n_cancellation_lines"] = int((cancellation & keep).sum())
+    unmatched_refunds = _refunds_without_sale(clean)
+    summary["n_refunds_without_sale"] = unmatched_refunds
+    if unmatched_refunds:
+        warnings.append(
+            f"{unmatched_refunds:,} returns or refunds have no earlier purchase by the same "
+            "customer in this file (the sale is probably older than the export); they are "
+            "kept and netted."
+        )
+    money = check_money(frame, mapping, amounts, keep, clean)
+    summary["spend_rule"] = money.explanation.sentence
     report = accounting.report(
         table="transactions",
         source_name=source_name,
@@ -708,7 +911,64 @@ def validate_transactions(
         warnings=warnings,
         summary=summary,
     )
-    return Transactions(frame=clean, report=report, mapping=mapping)
+    return Transactions(frame=clean, report=report, mapping=mapping, money=money)
+
+
+def _guest_rows(customer_ids: pd.Series, extra: tuple[str, ...]) -> np.ndarray:
+    """Rows whose customer id is a placeholder for "no customer"."""
+    placeholders = GUEST_PLACEHOLDERS | {str(value).strip().lower() for value in extra}
+    lowered = customer_ids.astype("string").str.lower()
+    return lowered.isin(placeholders).fillna(False).to_numpy(bool)
+
+
+def _drop_by_status(
+    status: pd.Series, keep: np.ndarray, accounting: _Accounting, warnings: list[str]
+) -> np.ndarray:
+    """Rows whose order status says the order is not spend (cancelled, refunded, unpaid)."""
+    words = (
+        status.astype("string").str.strip().str.lower().str.replace(_STATUS_NOISE, "", regex=True)
+    )
+    dropped = np.zeros(len(status), dtype=bool)
+    for issue, values in _STATUS_WORDS.items():
+        mask = words.isin(values).fillna(False).to_numpy(bool) & keep
+        accounting.record(issue, mask, status, dropped=True)
+        dropped |= mask
+    partial = words.isin(_PARTIAL_REFUND_WORDS).fillna(False).to_numpy(bool) & keep
+    if partial.any():
+        warnings.append(
+            f"{int(partial.sum()):,} rows belong to partially refunded orders "
+            f"(e.g. {accounting.examples_of(status, partial)}); the export does not say how "
+            "much was refunded, so their full amount counts as spend."
+        )
+    return dropped
+
+
+def _cancellation_documents(order_ids: pd.Series) -> np.ndarray | None:
+    """Rows of cancellation or credit documents, told by a letter prefix on the order id.
+
+    ``C536379`` next to ordinary ``536379``-style ids is a cancellation (ERP exports); so is
+    ``R-1042`` or ``退123``. Returns ``None`` when no id has such a prefix, or when so many do
+    that the letter is part of the ordinary numbering.
+    """
+    text = order_ids.astype("string")
+    matches = text.str.fullmatch(_CANCELLATION_ID).fillna(False).to_numpy(bool)
+    if not matches.any():
+        return None
+    distinct = text.nunique()
+    if text[matches].nunique() > _CANCELLATION_MAX_SHARE * max(distinct, 1):
+        return None
+    return matches
+
+
+def _refunds_without_sale(orders: pd.DataFrame) -> int:
+    """Negative orders of customers with no purchase on or before the return's date."""
+    returns = orders["amount"] < 0
+    if not returns.any():
+        return 0
+    purchases = orders.loc[orders["amount"] > 0]
+    first_purchase = purchases.groupby("customer_id", sort=False)["order_date"].min()
+    first = orders.loc[returns, "customer_id"].map(first_purchase)
+    return int((first.isna() | (first > orders.loc[returns, "order_date"])).sum())
 
 
 def _duplicate_rows(frame: pd.DataFrame, dates: pd.Series, amount_column: str | None) -> np.ndarray:
@@ -740,9 +1000,19 @@ def _require_roles(frame: pd.DataFrame, mapping: ColumnMapping, source_name: str
     if mapping.order_date is None:
         problems.append("no order date column (e.g. order_date, date, 下单时间, 订单日期)")
     if mapping.amount is None and (mapping.quantity is None or mapping.unit_price is None):
-        problems.append(
-            "no amount column (e.g. amount, revenue, 订单金额, 金额), nor quantity + unit price"
-        )
+        taken = list(mapping.assigned().values())
+        candidates = amount_candidates(frame, taken)
+        if len(candidates) >= 2:
+            problems.append(
+                "the spend is ambiguous: "
+                + " and ".join(f"'{column}'" for column in candidates)
+                + " are both totals with different values. Choose the one customers paid with "
+                "--amount-col (or the 'amount' select)"
+            )
+        else:
+            problems.append(
+                "no amount column (e.g. amount, revenue, 订单金额, 金额), nor quantity + unit price"
+            )
     if problems:
         raise DataError(
             f"The transaction table{_named(source_name)} is missing required columns. "
@@ -757,19 +1027,29 @@ def _transaction_amounts(
     options: ValidationOptions,
     accounting: _Accounting,
     keep: np.ndarray,
+    cancellation: np.ndarray | None,
 ) -> tuple[pd.Series, str]:
-    """Amount per row (NaN for rows to drop), recording missing/non-numeric/cleaned rows."""
-    if mapping.amount is not None:
-        raw = frame[mapping.amount]
+    """Spend per row (NaN for rows to drop), recording missing/non-numeric/cleaned rows.
+
+    Spend is the amount column, or quantity x unit price (less a discount when one is mapped).
+    A positive amount on a row with a negative quantity, or on a line of a cancellation
+    document, is a return and is made negative.
+    """
+    quantity = None
+    if mapping.quantity is not None:
+        quantity = parse_amounts(frame[mapping.quantity], decimal_comma=options.decimal_comma)
+    formula = spend_formula(mapping)
+    if formula is SpendFormula.TOTAL:
+        raw = frame[str(mapping.amount)]
         parsed = parse_amounts(raw, decimal_comma=options.decimal_comma)
         source = f"column '{mapping.amount}'"
         cleaned = parsed.cleaned
         amounts = parsed.values
         missing = _is_missing(raw)
     else:
+        assert quantity is not None
         quantity_raw = frame[str(mapping.quantity)]
         price_raw = frame[str(mapping.unit_price)]
-        quantity = parse_amounts(quantity_raw, decimal_comma=options.decimal_comma)
         price = parse_amounts(price_raw, decimal_comma=options.decimal_comma)
         amounts = quantity.values * price.values
         missing = _is_missing(quantity_raw) | _is_missing(price_raw)
@@ -782,26 +1062,53 @@ def _transaction_amounts(
             None,
             dropped=False,
         )
+        if mapping.discount is not None:
+            # An empty discount cell means no discount.
+            discount = parse_amounts(frame[mapping.discount], decimal_comma=options.decimal_comma)
+            off = discount.values.fillna(0.0)
+            if formula is SpendFormula.QUANTITY_X_PRICE_X_RATE:
+                off = off.where(off <= 1, off / 100) * amounts.abs()
+                source += f" x (1 - '{mapping.discount}')"
+            else:
+                source += f" - '{mapping.discount}'"
+            # A discount reduces what was paid for a sale and what is refunded for a return.
+            amounts = amounts - np.sign(amounts) * off.abs()
+            accounting.record(
+                RowIssue.DISCOUNT_SUBTRACTED,
+                keep & amounts.notna().to_numpy(bool) & (off != 0).to_numpy(bool),
+                frame[mapping.discount],
+                dropped=False,
+            )
     missing = missing & keep
     accounting.record(RowIssue.MISSING_AMOUNT, missing, None, dropped=True)
     non_numeric = amounts.isna().to_numpy(bool) & keep & ~missing
     if non_numeric.any() and non_numeric.sum() == (keep & ~missing).sum():
         raise DataError(
-            f"The amount {source} has no numeric value (e.g. {_examples(raw, non_numeric)}). "
-            "Check the column mapping."
+            f"The amount {source} has no numeric value "
+            f"(e.g. {accounting.examples_of(raw, non_numeric)}). Check the column mapping."
         )
     accounting.record(RowIssue.NON_NUMERIC_AMOUNT, non_numeric, raw, dropped=True)
     accounting.record(RowIssue.AMOUNT_TEXT_CLEANED, cleaned & keep, raw, dropped=False)
+    is_return = np.zeros(len(frame), dtype=bool)
+    if quantity is not None and formula is SpendFormula.TOTAL:
+        is_return |= (quantity.values < 0).to_numpy(bool)
+    if cancellation is not None:
+        is_return |= cancellation
+    flip = is_return & (amounts > 0).to_numpy(bool) & keep
+    if flip.any():
+        accounting.record(RowIssue.RETURN_MADE_NEGATIVE, flip, raw, dropped=False)
+        amounts = amounts.where(~flip, -amounts)
     return amounts.where(keep), source
 
 
-def _combine_order_lines(clean: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """One row per (customer, order id): earliest line time, summed amount."""
-    if clean["order_id"].is_unique:
+def _combine_order_lines(clean: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, int]:
+    """One row per order (``keys``): earliest line time, summed amount."""
+    if not clean.duplicated(keys).any():
         return clean, 0
-    grouped = clean.groupby(["customer_id", "order_id"], sort=False, observed=True)
-    orders = grouped.agg(order_date=("order_date", "min"), amount=("amount", "sum"))
-    orders = orders.reset_index()[["customer_id", "order_date", "amount", "order_id"]]
+    grouped = clean.groupby(keys, sort=False, observed=True)
+    aggregations = {"order_date": ("order_date", "min"), "amount": ("amount", "sum")}
+    orders = grouped.agg(**{k: v for k, v in aggregations.items() if k not in keys})
+    orders = orders.reset_index()[list(clean.columns)]
     return orders, len(clean) - len(orders)
 
 
@@ -823,8 +1130,7 @@ def _transaction_summary(clean: pd.DataFrame) -> dict[str, Any]:
 
 
 def _examples(values: pd.Series, mask: np.ndarray) -> str:
-    positions = np.flatnonzero(mask)[:_EXAMPLES_PER_ISSUE]
-    return ", ".join(f"row {p + 2}: {values.iloc[p]!r}" for p in positions)
+    return _Accounting(np.arange(len(values)) + 2).examples_of(values, mask)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1020,7 +1326,7 @@ def _validate_keyed_table(
     rows_read = len(frame)
     accounting = accounting or _Accounting(np.arange(rows_read) + 2)
     keep = np.ones(rows_read, dtype=bool) if keep is None else keep.copy()
-    ids = _clean_ids(frame[id_column])
+    ids = clean_ids(frame[id_column])
     missing_id = ids.isna().to_numpy(bool) & keep
     accounting.record(RowIssue.MISSING_CUSTOMER_ID, missing_id, None, dropped=True)
     keep &= ~missing_id

@@ -13,18 +13,21 @@ import pandas as pd
 import streamlit as st
 
 from clv_core.columns import ColumnMapping, detect_roles
+from clv_core.intake import TransactionSource, transaction_source, validate_source
 from clv_core.loading import LoadedTable, LoadLimits, load_table
 from clv_core.validation import (
     CustomerAttributes,
     CustomerTable,
     Transactions,
+    ValidationOptions,
     validate_customer_table,
     validate_customers,
-    validate_transactions,
 )
 
 __all__ = [
     "SAMPLE_DATA",
+    "detect_mapping",
+    "join_cached",
     "load_upload",
     "sample_bytes",
     "validate_customer_table_cached",
@@ -52,18 +55,38 @@ def mapping_overrides(mapping: ColumnMapping) -> tuple[tuple[str, str | None], .
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def detect_mapping(frame: pd.DataFrame) -> ColumnMapping:
-    """Detected column roles of a loaded table."""
-    return detect_roles(frame)
+def detect_mapping(
+    frame: pd.DataFrame, roles: tuple[tuple[str, str | None], ...] = ()
+) -> ColumnMapping:
+    """Detected column roles of a loaded table (``roles`` are set before detection)."""
+    return detect_roles(frame, overrides=dict(roles))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def join_cached(
+    _table: LoadedTable, _lines: LoadedTable | None, digests: tuple[str, str]
+) -> TransactionSource:
+    """The table to validate: the log, or the orders joined with their lines.
+
+    Keyed on the files' content digests (``digests``); the tables themselves are not hashed.
+    """
+    return transaction_source(_table, _lines)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def validate_transactions_cached(
-    frame: pd.DataFrame, roles: tuple[tuple[str, str | None], ...], source_name: str
+    _source: TransactionSource,
+    digests: tuple[str, str],
+    roles: tuple[tuple[str, str | None], ...],
+    options: tuple[bool, tuple[str, ...]],
 ) -> Transactions:
-    """Validated transactions for a loaded table and an explicit column mapping."""
-    mapping = detect_roles(frame, overrides=dict(roles))
-    return validate_transactions(frame, mapping, source_name=source_name)
+    """Validated transactions for a source (keyed on its files' digests) and a mapping."""
+    combine_baskets, guest_ids = options
+    return validate_source(
+        _source,
+        dict(roles),
+        ValidationOptions(combine_baskets=combine_baskets, guest_ids=guest_ids),
+    )
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -20,6 +20,8 @@ __all__ = [
     "issue_label",
     "metric_label",
     "model_label",
+    "money_label",
+    "role_label",
     "t",
 ]
 
@@ -130,10 +132,62 @@ STRINGS: Mapping[str, tuple[str, str]] = {
         "Customer attributes: {rows:,} customers, {columns} columns.",
         "客户属性：{rows:,} 位客户，{columns} 列。",
     ),
+    "data.upload_order_lines": (
+        "Order lines or payments (optional, two-file exports)",
+        "订单明细或支付表（可选，两文件导出）",
+    ),
+    "data.upload_order_lines_help": (
+        "When the transaction file is an orders table (order id, customer, date, status) and the "
+        "money is in a second file of order lines or payments, upload that file here: the two "
+        "are joined on the order id. {limit} MB at most.",
+        "若交易文件是订单表（订单号、客户、日期、状态），金额在另一个订单明细或支付文件中，请在此上传该文件："
+        "两者按订单号关联。最大 {limit} MB。",
+    ),
+    "data.combine_baskets": (
+        "Combine lines into baskets when there is no order id",
+        "无订单号时将同一客户同一时间的明细合并为一笔订单",
+    ),
+    "data.combine_baskets_help": (
+        "Without an order id, the lines of one customer at one timestamp (one day when dates have "
+        "no time of day) are one order, as on a till receipt. Switch off to count every row as "
+        "an order.",
+        "没有订单号时，同一客户同一时间（日期不含时间时为同一天）的明细算作一笔订单，如同一张小票。"
+        "关闭后每行算作一笔订单。",
+    ),
+    "data.guest_ids": (
+        "Treated as guests (dropped and counted): {ids}",
+        "视为游客（丢弃并计数）：{ids}",
+    ),
+    "data.guest_ids_clear": ("Count them as customers again", "重新计为客户"),
     "data.customer_table_loaded": (
         "Per-customer table: {rows:,} customers, target '{target}'.",
         "客户表：{rows:,} 位客户，目标列“{target}”。",
     ),
+    # Money panel of the Data page.
+    "money.title": ("Spend and plausibility", "消费金额与合理性检查"),
+    "money.formula_total": ("Spend per line = {a}", "每行消费 = {a}"),
+    "money.formula_quantity_x_price": ("Spend per line = {a} × {b}", "每行消费 = {a} × {b}"),
+    "money.formula_quantity_x_price_minus_discount": (
+        "Spend per line = {a} × {b} − {c}",
+        "每行消费 = {a} × {b} − {c}",
+    ),
+    "money.formula_quantity_x_price_x_rate": (
+        "Spend per line = {a} × {b} × (1 − {c})",
+        "每行消费 = {a} × {b} × (1 − {c})",
+    ),
+    "money.not_spend": ("Not spend: {reason}", "不计为消费：{reason}"),
+    "money.median_order_value": ("Median order value", "订单金额中位数"),
+    "money.p99_order_value": ("99th percentile order", "订单金额 99 分位"),
+    "money.negative_line_share": ("Negative lines", "负数行占比"),
+    "money.zero_line_share": ("Zero lines", "零金额行占比"),
+    "money.orders_per_customer": ("Orders per customer", "人均订单数"),
+    "money.orders_per_customer_help": (
+        "Mean; the median is {median:g}.",
+        "均值；中位数为 {median:g}。",
+    ),
+    "money.currencies": ("Currencies (lines): {currencies}", "币种（行数）：{currencies}"),
+    "money.apply": ("Apply: {suggestion}", "应用建议：{suggestion}"),
+    "money.as_guest": ("treat '{customer}' as guests", "将“{customer}”视为游客"),
     # Train page.
     "train.title": ("Train", "训练"),
     "train.intro": (
@@ -432,6 +486,109 @@ _ISSUE_LABELS: Mapping[str, tuple[str, str]] = {
     "negative_target_clipped": ("negative target set to 0", "负目标值已设为 0"),
     "unparsable_value_set_missing": ("unparsable value set to missing", "无法解析的值已设为缺失"),
     "order_lines_combined": ("order line merged into its order", "订单行已合并到订单"),
+    "guest_customer_id": ("customer id is a guest placeholder", "客户 ID 为游客占位符"),
+    "unknown_order": ("order line of an order not in the orders file", "明细所属订单不在订单表中"),
+    "order_cancelled": (
+        "order cancelled, voided or closed: not spend",
+        "订单已取消/关闭：不计为消费",
+    ),
+    "order_refunded": ("order refunded or returned: not spend", "订单已退款/退货：不计为消费"),
+    "order_unpaid": ("order unpaid, pending or failed: not spend", "订单未付款/待支付：不计为消费"),
+    "lines_combined_into_baskets": (
+        "line merged into its basket (same customer and day or time)",
+        "明细已合并为购物篮（同一客户同一天或同一时间）",
+    ),
+    "discount_subtracted": ("line discount subtracted", "已扣减行优惠"),
+    "return_made_negative": (
+        "positive amount made negative (a return or cancellation)",
+        "正数金额改为负数（退货或取消单）",
+    ),
+}
+
+_MONEY_LABELS: Mapping[str, tuple[str, str]] = {
+    "rejected_cost": (
+        "'{column}' is the shop's cost, not what customers paid",
+        "“{column}”是店铺成本，不是客户支付的金额",
+    ),
+    "rejected_quantity_not_needed": (
+        "'{column}' counts items; '{spend}' already holds the line total",
+        "“{column}”是件数；“{spend}”已是该行总额",
+    ),
+    "rejected_small_whole_numbers": (
+        "'{column}' holds only small whole numbers: a count of items, not money",
+        "“{column}”只含较小的整数：是件数而不是金额",
+    ),
+    "rejected_list_price": (
+        "'{column}' is a price per unit; '{spend}' is what was charged for the line",
+        "“{column}”是单价；“{spend}”是该行实际收取的金额",
+    ),
+    "rejected_discount_in_total": (
+        "'{column}' is not subtracted: '{spend}' is taken as already net of discounts",
+        "未扣减“{column}”：“{spend}”视为已扣除优惠的金额",
+    ),
+    "rejected_same_values": (
+        "'{column}' holds the same values as '{spend}'",
+        "“{column}”与“{spend}”数值相同",
+    ),
+    "rejected_other_total": (
+        "'{column}' is another total; '{spend}' was preferred (change the amount select to switch)",
+        "“{column}”是另一个总额列；已优先使用“{spend}”（可在金额下拉框中更改）",
+    ),
+    "warn_amount_is_unit_price": (
+        "'{column}' looks like a price per unit, not a line total: spend is probably "
+        "{quantity} × {column}.",
+        "“{column}”看起来是单价而不是行总额：消费应为 {quantity} × {column}。",
+    ),
+    "warn_spend_small_integers": (
+        "Every spend value in '{column}' is a small whole number: it looks like a count of "
+        "items, not money.",
+        "“{column}”中的消费金额全是较小的整数：看起来是件数而不是金额。",
+    ),
+    "warn_order_value_below_unit_price": (
+        "The median order value ({order_value}) is below the median unit price in '{column}' "
+        "({price}): '{amount}' is probably not the amount paid per line.",
+        "订单金额中位数（{order_value}）低于“{column}”的单价中位数（{price}）：“{amount}”可能不是每行的实付金额。",
+    ),
+    "warn_cost_above_spend": (
+        "The cost in '{cost}' is larger than the spend ({spend}) on most lines: the spend column "
+        "is probably not what customers paid.",
+        "多数行中“{cost}”的成本高于消费（{spend}）：消费列可能不是客户实际支付的金额。",
+    ),
+    "warn_spend_is_cost": (
+        "The spend is taken from '{column}', which is named like the shop's cost, not what "
+        "customers paid.",
+        "消费取自“{column}”，其列名表示店铺成本，而不是客户支付的金额。",
+    ),
+    "warn_dominant_customer_spend": (
+        "Customer id '{customer}' holds {share} of all spend. If it is a placeholder for guest "
+        "or walk-in orders, treat it as guests.",
+        "客户 ID“{customer}”占全部消费的 {share}。如果它是游客或散客的占位 ID，请将其视为游客。",
+    ),
+    "warn_dominant_customer_orders": (
+        "Customer id '{customer}' holds {share} of all orders. If it is a placeholder for guest "
+        "or walk-in orders, treat it as guests.",
+        "客户 ID“{customer}”占全部订单的 {share}。如果它是游客或散客的占位 ID，请将其视为游客。",
+    ),
+    "warn_mixed_currencies": (
+        "The spend mixes currencies in '{column}': {currencies}. Amounts are added as they are; "
+        "convert them to one currency first.",
+        "“{column}”中混有多种币种：{currencies}。金额按原值相加；请先换算为同一币种。",
+    ),
+}
+
+_ROLE_LABELS: Mapping[str, tuple[str, str]] = {
+    "customer_id": ("Customer id", "客户 ID"),
+    "order_date": ("Order date", "下单日期"),
+    "order_id": ("Order id", "订单号"),
+    "status": ("Order status", "订单状态"),
+    "currency": ("Currency", "币种"),
+    "amount": ("Amount (line or order total)", "金额（行或订单总额）"),
+    "quantity": ("Quantity", "数量"),
+    "unit_price": ("Unit price", "单价"),
+    "discount": ("Discount", "优惠"),
+    "cost": ("Cost (never spend)", "成本（不计为消费）"),
+    "target": ("Target", "目标列"),
+    "signup_date": ("Signup date", "注册日期"),
 }
 
 _METRIC_LABELS: Mapping[str, tuple[str, str]] = {
@@ -481,6 +638,18 @@ def issue_label(key: str) -> str:
     """Label of a validation issue key (``clv_core.validation.RowIssue``); the key if unknown."""
     pair = _ISSUE_LABELS.get(key)
     return _pick(pair, current_language()) if pair else key
+
+
+def money_label(key: str, values: Mapping[str, str]) -> str:
+    """A money explanation or warning (``clv_core.money``) in the session language."""
+    text = _pick(_MONEY_LABELS[key], current_language())
+    return text.format(**values)
+
+
+def role_label(role: str) -> str:
+    """Label of a column role (``clv_core.columns.Role``); the role itself when unknown."""
+    pair = _ROLE_LABELS.get(role)
+    return _pick(pair, current_language()) if pair else role
 
 
 def metric_label(name: str) -> str:

@@ -26,10 +26,16 @@ if TYPE_CHECKING:
     from clv_core.columns import ColumnMapping
     from clv_core.evaluation import EvaluationResult
     from clv_core.explain import Explanation
+    from clv_core.intake import TransactionSource
     from clv_core.loading import LoadedTable
     from clv_core.mlp import ClvMlp
     from clv_core.scoring import ScoredCustomers
-    from clv_core.validation import CustomerAttributes, CustomerTable, Transactions
+    from clv_core.validation import (
+        CustomerAttributes,
+        CustomerTable,
+        Transactions,
+        ValidationOptions,
+    )
     from clv_ui.jobs import TrainingJob
 
 __all__ = ["STATE_KEY", "DataState", "WorkbenchState", "get_state"]
@@ -48,6 +54,13 @@ class DataState:
     shape: InputShape = InputShape.TRANSACTIONS
     table: LoadedTable | None = None
     table_digest: str = ""
+    # The order-lines file of a two-file export, and the table validation reads (the log, or
+    # the orders joined with their lines).
+    lines_table: LoadedTable | None = None
+    lines_digest: str = ""
+    source: TransactionSource | None = None
+    # Baskets and guest ids; None means the engine's defaults.
+    options: ValidationOptions | None = None
     mapping: ColumnMapping | None = None
     transactions: Transactions | None = None
     customers: CustomerAttributes | None = None

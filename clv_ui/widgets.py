@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -16,10 +17,19 @@ from clv_core.errors import ClvError
 from clv_core.evaluation import EvaluationResult
 from clv_core.export import build_scored_list, filter_segments, to_csv_bytes, to_xlsx_bytes
 from clv_core.kinds import InputShape
-from clv_core.validation import ValidationReport
+from clv_core.money import MoneyCheck, MoneyWarning
+from clv_core.validation import ValidationOptions, ValidationReport
 from clv_ui import charts, workflow
 from clv_ui.forms import export_options_form
-from clv_ui.i18n import current_language, issue_label, metric_label, model_label, t
+from clv_ui.i18n import (
+    current_language,
+    issue_label,
+    metric_label,
+    model_label,
+    money_label,
+    role_label,
+    t,
+)
 from clv_ui.jobs import JobStatus, TrainingJob
 from clv_ui.shell import collect_finished_job
 from clv_ui.state import WorkbenchState
@@ -33,10 +43,12 @@ __all__ = [
     "job_panel",
     "mapping_editor",
     "metrics_frame",
+    "money_panel",
     "quick_look",
     "result_card",
     "segment_profile_table",
     "stage_status",
+    "validation_options",
     "validation_report",
 ]
 
@@ -175,10 +187,12 @@ def mapping_editor(state: WorkbenchState) -> None:
     # Formatting must not read the session later (AppTest formats outside the script run).
     labels = {value: t("data.not_mapped") if value is None else value for value in options}
     changed: dict[str, str | None] = {}
-    for column, role in zip(st.columns(len(roles)), roles, strict=True):
+    per_row = 5
+    columns = [cell for start in range(0, len(roles), per_row) for cell in st.columns(per_row)]
+    for column, role in zip(columns, roles, strict=False):
         current = getattr(data.mapping, role)
         chosen = column.selectbox(
-            role,
+            role_label(role),
             options,
             index=options.index(current) if current in options else 0,
             format_func=labels.__getitem__,
@@ -189,6 +203,94 @@ def mapping_editor(state: WorkbenchState) -> None:
     if changed:
         with st.spinner(t("data.stage_validate", name=data.table.source_name)):
             apply_mapping(state, data.mapping.with_roles(**changed))
+
+
+def validation_options(state: WorkbenchState) -> None:
+    """Baskets on/off and the guest ids in use; a change validates again.
+
+    Raises
+    ------
+    ClvError
+        The table no longer validates with the new options.
+    """
+    data = state.data
+    if data.table is None or data.shape is not InputShape.TRANSACTIONS or data.mapping is None:
+        return
+    options = data.options or ValidationOptions()
+    left, right = st.columns(2)
+    baskets = left.checkbox(
+        t("data.combine_baskets"),
+        value=options.combine_baskets,
+        help=t("data.combine_baskets_help"),
+        key=f"baskets_{data.table_digest}",
+    )
+    if options.guest_ids:
+        right.caption(t("data.guest_ids", ids=", ".join(options.guest_ids)))
+        if right.button(t("data.guest_ids_clear"), key=f"clear_guests_{data.table_digest}"):
+            options = replace(options, guest_ids=())
+    if baskets != options.combine_baskets or options != (data.options or ValidationOptions()):
+        with st.spinner(t("data.stage_validate", name=data.table.source_name)):
+            workflow.set_options(state, replace(options, combine_baskets=baskets))
+
+
+def _apply_suggestion(state: WorkbenchState, warning: MoneyWarning) -> None:
+    """Button callback: put the suggested columns into the mapping selects, add guest ids.
+
+    It runs before the page script, so the selects show the suggestion and the mapping editor
+    validates with it; new guest ids make :func:`clv_ui.workflow.check_table` validate again.
+    """
+    data = state.data
+    for role, column in warning.roles.items():
+        st.session_state[f"map_{role}_{data.table_digest}"] = column
+    if warning.guest_ids:
+        options = data.options or ValidationOptions()
+        guests = tuple(dict.fromkeys((*options.guest_ids, *warning.guest_ids)))
+        data.options = replace(options, guest_ids=guests)
+        data.transactions = None
+
+
+def money_panel(state: WorkbenchState, money: MoneyCheck) -> None:
+    """How spend is computed, what is not spend, the plausibility figures and warnings.
+
+    Each warning with a suggestion has a button that applies it.
+    """
+    explanation = money.explanation
+    st.subheader(t("money.title"))
+    sentence = t(
+        f"money.formula_{explanation.formula.value}",
+        **dict(zip(("a", "b", "c"), explanation.columns, strict=False)),
+    )
+    # Not st.info: an info box on a page means a missing prerequisite (see clv_ui.shell).
+    st.markdown(f":material/calculate: **{sentence}**")
+    for item in explanation.rejected:
+        st.caption(t("money.not_spend", reason=money_label(f"rejected_{item.key}", item.values)))
+    figures = money.figures
+    cells = st.columns(5)
+    cells[0].metric(t("money.median_order_value"), f"{figures['median_order_value']:,.2f}")
+    cells[1].metric(t("money.p99_order_value"), f"{figures['p99_order_value']:,.2f}")
+    cells[2].metric(t("money.negative_line_share"), f"{figures['negative_line_share']:.1%}")
+    cells[3].metric(t("money.zero_line_share"), f"{figures['zero_line_share']:.1%}")
+    cells[4].metric(
+        t("money.orders_per_customer"),
+        f"{figures['orders_per_customer_mean']:,.2f}",
+        help=t("money.orders_per_customer_help", median=figures["orders_per_customer_median"]),
+    )
+    if money.currencies:
+        listed = ", ".join(f"{name} ({count:,})" for name, count in money.currencies.items())
+        st.caption(t("money.currencies", currencies=listed))
+    for index, warning in enumerate(money.warnings):
+        st.warning(money_label(f"warn_{warning.key}", warning.values))
+        if warning.has_suggestion:
+            suggestion = [
+                f"{role_label(r)} = {c or t('data.not_mapped')}" for r, c in warning.roles.items()
+            ]
+            suggestion += [t("money.as_guest", customer=guest) for guest in warning.guest_ids]
+            st.button(
+                t("money.apply", suggestion="; ".join(suggestion)),
+                key=f"apply_suggestion_{index}_{warning.key}",
+                on_click=_apply_suggestion,
+                args=(state, warning),
+            )
 
 
 _PROFILE_FORMATS = {

@@ -21,6 +21,7 @@ from clv_core.features import FeatureOptions
 from clv_core.kinds import InputShape, SplitKind
 from clv_core.language import Language
 from clv_core.mlp import ClvMlp
+from clv_core.validation import ValidationOptions
 from clv_ui import cache
 from clv_ui.forms import SegmentSettings, TrainingRequest
 from clv_ui.jobs import TrainingJob
@@ -34,12 +35,15 @@ __all__ = [
     "bundle_zip",
     "check_table",
     "default_windows",
+    "drop_order_lines",
     "explain_result",
     "ingest_customers",
+    "ingest_order_lines",
     "ingest_table",
     "load_bundle_upload",
     "read_uploads",
     "score_and_segment",
+    "set_options",
     "set_windows",
     "start_training",
     "use_sample",
@@ -47,9 +51,21 @@ __all__ = [
 
 SAMPLE_TRANSACTIONS = "transactions.csv"
 SAMPLE_CUSTOMERS = "customers.csv"
-TRANSACTION_ROLES = ("customer_id", "order_date", "amount", "order_id", "quantity", "unit_price")
+TRANSACTION_ROLES = (
+    "customer_id",
+    "order_date",
+    "order_id",
+    "status",
+    "currency",
+    "amount",
+    "quantity",
+    "unit_price",
+    "discount",
+    "cost",
+)
 CUSTOMER_TABLE_ROLES = ("customer_id", "target", "signup_date")
 CUSTOMERS_INPUT = "upload_customers"
+ORDER_LINES_INPUT = "upload_order_lines"
 
 # Called with a catalogue key ("data.stage_read", ...) and the file's name before each step.
 StageCallback = Callable[[str, str], None]
@@ -78,7 +94,8 @@ def ingest_table(
 ) -> None:
     """Load a main table (transactions or a per-customer table), detect roles and validate.
 
-    ``digest`` is the content digest of ``data`` when the caller has it already.
+    ``digest`` is the content digest of ``data`` when the caller has it already. An order-lines
+    file already loaded is joined to a new transaction table (a two-file export).
     """
     on_stage("data.stage_read", file_name)
     table = cache.load_upload(data, file_name, limit_mb)
@@ -86,15 +103,58 @@ def ingest_table(
     mapping = cache.detect_mapping(table.frame)
     if shape is InputShape.CUSTOMER_TABLE and mapping.target is not None:
         shape = detect_input_shape(table.frame, mapping)
-    customers = state.data.customers if shape is InputShape.TRANSACTIONS else None
+    transactions = shape is InputShape.TRANSACTIONS
+    previous = state.data
     state.data = DataState(
         shape=shape,
         table=table,
         table_digest=digest or content_digest(data),
-        customers=customers,
-        customers_digest=state.data.customers_digest if customers is not None else "",
+        customers=previous.customers if transactions else None,
+        customers_digest=previous.customers_digest if transactions else "",
+        lines_table=previous.lines_table if transactions else None,
+        lines_digest=previous.lines_digest if transactions else "",
     )
     state.clear_models()
+    if transactions:
+        _join_and_detect(state, file_name, on_stage)
+        return
+    on_stage("data.stage_validate", file_name)
+    apply_mapping(state, mapping)
+
+
+def ingest_order_lines(
+    state: WorkbenchState,
+    data: bytes,
+    file_name: str,
+    limit_mb: int,
+    on_stage: StageCallback = _no_stage,
+    *,
+    digest: str = "",
+) -> None:
+    """Load the order-lines (or payments) file of a two-file export and join it to the orders."""
+    on_stage("data.stage_read", file_name)
+    state.data.lines_table = cache.load_upload(data, file_name, limit_mb)
+    state.data.lines_digest = digest or content_digest(data)
+    state.clear_models()
+    if state.data.table is not None and state.data.shape is InputShape.TRANSACTIONS:
+        _join_and_detect(state, file_name, on_stage)
+
+
+def _join_and_detect(state: WorkbenchState, file_name: str, on_stage: StageCallback) -> None:
+    """Join the orders with their lines (when there are lines), detect roles and validate."""
+    from clv_core.intake import source_roles
+
+    data = state.data
+    if data.table is None:
+        return
+    data.mapping = None
+    data.transactions = None
+    on_stage("data.stage_columns", file_name)
+    data.source = cache.join_cached(
+        data.table, data.lines_table, (data.table_digest, data.lines_digest)
+    )
+    roles = tuple(sorted(source_roles(data.source).items()))
+    mapping = cache.detect_mapping(data.source.frame, roles)
     on_stage("data.stage_validate", file_name)
     apply_mapping(state, mapping)
 
@@ -113,18 +173,38 @@ def apply_mapping(state: WorkbenchState, mapping: ColumnMapping) -> None:
     if data.shape is InputShape.CUSTOMER_TABLE:
         data.customer_table = cache.validate_customer_table_cached(data.table.frame, roles, name)
         return
-    transactions = cache.validate_transactions_cached(data.table.frame, roles, name)
+    if data.source is None:
+        data.source = cache.join_cached(
+            data.table, data.lines_table, (data.table_digest, data.lines_digest)
+        )
+    options = data.options or ValidationOptions()
+    transactions = cache.validate_transactions_cached(
+        data.source,
+        (data.table_digest, data.lines_digest),
+        roles,
+        (options.combine_baskets, options.guest_ids),
+    )
     data.transactions = transactions
     data.cutoff, data.horizon_days = default_windows(
         transactions.first_date, transactions.last_date
     )
 
 
+def set_options(state: WorkbenchState, options: ValidationOptions) -> None:
+    """Change the validation options (baskets, guest ids) and validate again."""
+    data = state.data
+    if options != (data.options or ValidationOptions()):
+        data.options = options
+        if data.mapping is not None:
+            apply_mapping(state, data.mapping)
+
+
 def check_table(state: WorkbenchState) -> None:
     """Raise again why a loaded table is not usable yet, so the message stays until it is fixed.
 
     A table whose mapping misses a role (or whose rows all fail validation) is kept, with its
-    mapping selects, instead of being thrown away; this repeats the validation's verdict.
+    mapping selects, instead of being thrown away; this repeats the validation's verdict. It
+    also validates again after an applied suggestion changed the options.
     """
     data = state.data
     if data.table is None or data.mapping is None:
@@ -151,8 +231,21 @@ def ingest_customers(
     state.clear_models()
 
 
+def drop_order_lines(state: WorkbenchState) -> None:
+    """Forget the order-lines file (its input was cleared): the main table stands alone again."""
+    data = state.data
+    if data.lines_table is None:
+        return
+    data.lines_table, data.lines_digest, data.source = None, "", None
+    state.uploads_seen.pop(ORDER_LINES_INPUT, None)
+    state.clear_models()
+    if data.table is not None and data.shape is InputShape.TRANSACTIONS:
+        _join_and_detect(state, data.table.source_name, _no_stage)
+
+
 def use_sample(state: WorkbenchState, limit_mb: int, on_stage: StageCallback = _no_stage) -> None:
     """Load the bundled sample shop (transactions and customer attributes)."""
+    state.data.lines_table, state.data.lines_digest = None, ""
     ingest_table(
         state,
         InputShape.TRANSACTIONS,
@@ -178,10 +271,15 @@ def read_uploads(
     A file that was read counts as seen even when its mapping is wrong (the mapping selects fix
     that); an unreadable one does not, so it is tried again and its error stays in view.
     """
-    for upload in sorted(uploads, key=lambda upload: upload.key == CUSTOMERS_INPUT):
+    order = {ORDER_LINES_INPUT: 1, CUSTOMERS_INPUT: 2}
+    for upload in sorted(uploads, key=lambda upload: order.get(upload.key, 0)):
         try:
             if upload.key == CUSTOMERS_INPUT:
                 ingest_customers(
+                    state, upload.data, upload.name, limit_mb, on_stage, digest=upload.digest
+                )
+            elif upload.key == ORDER_LINES_INPUT:
+                ingest_order_lines(
                     state, upload.data, upload.name, limit_mb, on_stage, digest=upload.digest
                 )
             else:
@@ -189,7 +287,8 @@ def read_uploads(
                     state, shape, upload.data, upload.name, limit_mb, on_stage, digest=upload.digest
                 )
         finally:
-            if upload.digest in (state.data.table_digest, state.data.customers_digest):
+            read = (state.data.table_digest, state.data.customers_digest, state.data.lines_digest)
+            if upload.digest in read:
                 state.uploads_seen[upload.key] = upload.file_id
 
 

@@ -34,22 +34,35 @@ shape = st.radio(
     key="data_shape",
 )
 main_key = "upload_transactions" if shape is InputShape.TRANSACTIONS else "upload_table"
-left, right = st.columns(2)
+left, middle, right = st.columns(3)
 inputs = {
     main_key: left.file_uploader(
         t("data.upload_" + shape.value), help=t("data.upload_help", limit=limit), key=main_key
     )
 }
 if shape is InputShape.TRANSACTIONS:
+    inputs["upload_order_lines"] = middle.file_uploader(
+        t("data.upload_order_lines"),
+        help=t("data.upload_order_lines_help", limit=limit),
+        key="upload_order_lines",
+    )
     inputs["upload_customers"] = right.file_uploader(
         t("data.upload_customers"), help=t("data.upload_help", limit=limit), key="upload_customers"
     )
 uploads = pending_uploads(state, inputs, sample_chosen=use_sample)
+lines_cleared = inputs.get("upload_order_lines") is None and state.data.lines_table is not None
 if state.data.table is None and not use_sample and not uploads:
     st.stop()
 
 from clv_ui import workflow  # noqa: E402  (see the module docstring)
-from clv_ui.widgets import mapping_editor, quick_look, stage_status, validation_report  # noqa: E402
+from clv_ui.widgets import (  # noqa: E402
+    mapping_editor,
+    money_panel,
+    quick_look,
+    stage_status,
+    validation_options,
+    validation_report,
+)
 
 try:
     if use_sample or uploads:
@@ -57,7 +70,10 @@ try:
             if use_sample:
                 workflow.use_sample(state, limit, on_stage)
             workflow.read_uploads(state, shape, uploads, limit, on_stage)
+    elif lines_cleared:
+        workflow.drop_order_lines(state)
     mapping_editor(state)
+    validation_options(state)
     workflow.check_table(state)
 except ClvError as error:
     st.error(str(error))
@@ -82,8 +98,11 @@ with st.expander(t("data.report"), expanded=True):
             )
         )
         validation_report(data.customers.report)
+if data.transactions is not None and data.transactions.money is not None:
+    money_panel(state, data.transactions.money)
 st.subheader(t("data.preview"))
-st.dataframe(data.table.frame.head(200), key="preview")
+preview = data.source.frame if data.source is not None else data.table.frame
+st.dataframe(preview.head(200), key="preview")
 
 if data.transactions is not None and data.cutoff is not None:
     orders = data.transactions.frame

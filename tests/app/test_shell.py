@@ -48,7 +48,7 @@ def test_first_page_renders_without_the_engine() -> None:
     outcome = _in_fresh_interpreter(FIRST_RUN, str(ROOT / "app.py"))
     assert outcome["exceptions"] == []
     assert outcome["buttons"] == ["Use sample data"]
-    assert outcome["uploaders"] == 2
+    assert outcome["uploaders"] == 3
     assert outcome["imported"] == []
 
 

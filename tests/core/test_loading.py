@@ -414,28 +414,6 @@ def test_missing_sheet_lists_the_sheet_names(tmp_path: Path) -> None:
         load_table(path, sheet=5)
 
 
-def test_workbook_with_title_above_the_header_is_refused() -> None:
-    rows: list[list[object]] = [
-        ["Sales report 2023"],
-        [],
-        ["customer_id", "order_date", "amount"],
-        ["00001", "2023-01-05", 12.5],
-    ]
-    with pytest.raises(DataError, match="title rather than column names"):
-        load_table(workbook_bytes({"Report": rows}), file_name="report.xlsx")
-
-
-def test_workbook_with_empty_first_row_names_the_first_filled_row() -> None:
-    workbook = openpyxl.Workbook()
-    worksheet = workbook.active
-    worksheet["A3"], worksheet["B3"] = "customer_id", "amount"
-    worksheet["A4"], worksheet["B4"] = "00001", 5
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    with pytest.raises(DataError, match=r"Row 1 of sheet 'Sheet' of 'low.xlsx' is empty.*row 3"):
-        load_table(buffer.getvalue(), file_name="low.xlsx")
-
-
 def test_workbook_row_limit() -> None:
     rows: list[list[object]] = [["customer_id", "amount"], *([f"{i:05d}", i] for i in range(20))]
     data = workbook_bytes({"Orders": rows})
@@ -534,12 +512,6 @@ def test_no_header_row_is_refused(tmp_path: Path) -> None:
         load_table(write(tmp_path, "noheader.csv", text.encode()))
 
 
-def test_title_row_in_text_is_refused(tmp_path: Path) -> None:
-    text = "Sales report 2023,,\ncustomer_id,order_date,amount\n00001,2023-01-05,12.5\n"
-    with pytest.raises(DataError, match=r"single filled cell \('Sales report 2023'\).*title"):
-        load_table(write(tmp_path, "report.csv", text.encode()))
-
-
 def test_workbook_header_of_numbers_is_refused() -> None:
     rows: list[list[object]] = [[2021, 2022, dt.datetime(2023, 1, 1)], [1, 2, 3]]
     with pytest.raises(DataError, match=r"Row 1 of sheet 'Data' of 'years.xlsx' looks like data"):
@@ -572,11 +544,6 @@ def test_header_without_data_rows_is_refused(tmp_path: Path) -> None:
         load_table(write(tmp_path, "header_blank.csv", b"customer_id,date,amount\n,,\n\n"))
 
 
-def test_blank_first_line_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"Row 1 .* is empty.*line 3"):
-        load_table(write(tmp_path, "blank_top.csv", b"\n\nid,amount\n1,2\n"))
-
-
 def test_row_with_too_many_fields_names_the_row(tmp_path: Path) -> None:
     text = "customer_id,date,amount\n1,2023-01-01,5\n2,2023-01-02,1,234.50\n"
     with pytest.raises(
@@ -601,6 +568,353 @@ def test_whitespace_ragged_row_names_the_line(tmp_path: Path) -> None:
     text = "id date amount\n1 20230101 5\n2 20230102 5 extra\n"
     with pytest.raises(DataError, match=r"Row 3 .* has 4 fields but the header has 3"):
         load_table(write(tmp_path, "ragged.txt", text.encode()))
+
+
+# --- title rows above the column names ---------------------------------------------------
+
+REPORT_TITLE = "Sales report 2023 – exported 2024-01-05 by ERP"
+
+
+def sheet_with_cells(cells: dict[str, object], merged: str | None = None) -> bytes:
+    """An .xlsx file whose first sheet has the given cells (e.g. {"A3": "id"}) as bytes."""
+    workbook = openpyxl.Workbook()
+    worksheet = workbook.active
+    assert worksheet is not None
+    for coordinate, value in cells.items():
+        worksheet[coordinate] = value
+    if merged is not None:
+        worksheet.merge_cells(merged)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_table_without_a_preamble_has_its_header_in_row_1(tmp_path: Path) -> None:
+    text_table = load_table(write(tmp_path, "orders.csv", ORDERS_CSV.encode()))
+    sheet_table = load_table(workbook_bytes(WORKBOOK_SHEETS), file_name="book.xlsx")
+    frame = pd.DataFrame({"customer_id": ["00001"], "amount": [1.0]})
+    frame.to_parquet(tmp_path / "orders.parquet")
+    parquet_table = load_table(tmp_path / "orders.parquet")
+
+    for table in (text_table, sheet_table, parquet_table):
+        assert (table.header_row, table.first_data_row) == (1, 2)
+        assert not any("above the column names" in note for note in table.notes)
+
+
+def test_loaded_table_built_by_keyword_defaults_to_header_row_1() -> None:
+    table = LoadedTable(
+        frame=pd.DataFrame({"a": [1]}),
+        source_name="x.csv",
+        file_format="csv",
+        encoding="utf-8",
+        delimiter=",",
+        sheet_name=None,
+        notes=(),
+    )
+
+    assert (table.header_row, table.first_data_row) == (1, 2)
+
+
+def test_workbook_title_and_empty_row_above_the_header_are_skipped() -> None:
+    rows: list[list[object]] = [
+        [REPORT_TITLE],
+        [],
+        ["customer_id", "order_date", "amount"],
+        ["00001", dt.datetime(2023, 1, 5, 10, 0), 12.5],
+        ["00002", dt.datetime(2023, 1, 6), 7],
+    ]
+    table = load_table(workbook_bytes({"Report": rows}), file_name="report.xlsx")
+
+    assert (table.header_row, table.first_data_row) == (3, 4)
+    assert list(table.frame.columns) == ["customer_id", "order_date", "amount"]
+    assert column_values(table, "customer_id") == ["00001", "00002"]
+    assert pd.api.types.is_datetime64_any_dtype(table.frame["order_date"])
+    assert table.frame["order_date"].iloc[0] == pd.Timestamp("2023-01-05 10:00")
+    assert table.frame["amount"].tolist() == [12.5, 7.0]
+    assert table.notes == (
+        f"rows 1-2 above the column names were skipped (title: '{REPORT_TITLE}')",
+    )
+
+
+def test_workbook_merged_title_and_export_line_are_skipped() -> None:
+    data = sheet_with_cells(
+        {
+            "A1": "Umsatz nach Kunde",
+            "A2": "Exported on 2024-01-05 by ERP",
+            "A3": "kunde",
+            "B3": "datum",
+            "C3": "betrag",
+            "A4": "K-1",
+            "B4": dt.date(2023, 1, 5),
+            "C4": 12.5,
+            "A5": "K-2",
+            "C5": 3,
+        },
+        merged="A1:C1",
+    )
+    table = load_table(data, file_name="umsatz.xlsx")
+
+    assert table.header_row == 3
+    assert list(table.frame.columns) == ["kunde", "datum", "betrag"]
+    assert column_values(table, "kunde") == ["K-1", "K-2"]
+    assert column_values(table, "betrag") == [12.5, 3]
+    assert table.notes == (
+        "rows 1-2 above the column names were skipped (title: 'Umsatz nach Kunde')",
+    )
+
+
+def test_workbook_empty_rows_above_the_header_are_skipped() -> None:
+    data = sheet_with_cells({"A3": "customer_id", "B3": "amount", "A4": "00001", "B4": 5})
+    table = load_table(data, file_name="low.xlsx")
+
+    assert table.header_row == 3
+    assert column_values(table, "amount") == [5]
+    assert table.notes == ("rows 1-2 above the column names were skipped (empty)",)
+
+
+def test_long_title_is_shortened_in_the_note() -> None:
+    title = "Quarterly revenue by customer " * 5
+    rows: list[list[object]] = [[title], ["customer_id", "amount"], ["00001", 1]]
+    table = load_table(workbook_bytes({"Report": rows}), file_name="report.xlsx")
+
+    quoted = table.notes[0].split("title: '")[1].rstrip("')")
+    assert table.notes[0].startswith("row 1 above the column names was skipped (title: 'Q")
+    assert len(quoted) == 80
+    assert quoted.endswith("…")
+
+
+def test_workbook_title_above_data_without_column_names_is_refused() -> None:
+    rows: list[list[object]] = [["Sales report 2023"], [1, 2, 3], [4, 5, 6]]
+    with pytest.raises(
+        DataError,
+        match=r"Row 1 .* single filled cell \('Sales report 2023'\).*title.*no row of column "
+        r"names was found below it in the first 25 rows",
+    ):
+        load_table(workbook_bytes({"Report": rows}), file_name="report.xlsx")
+
+
+def test_workbook_empty_rows_above_data_without_column_names_are_refused() -> None:
+    data = sheet_with_cells({"A3": 1, "B3": 2, "A4": 3, "B4": 4})
+    with pytest.raises(
+        DataError,
+        match=r"Row 1 of sheet 'Sheet' of 'low.xlsx' is empty, and no row of column names "
+        r"was found in the first 25 rows.*first row with values is row 3",
+    ):
+        load_table(data, file_name="low.xlsx")
+
+
+def test_workbook_preamble_longer_than_the_search_is_refused() -> None:
+    rows: list[list[object]] = [
+        ["Sales report 2023"],
+        *([f"note {i}"] for i in range(30)),
+        ["customer_id", "order_date", "amount"],
+        ["00001", "2023-01-05", 12.5],
+    ]
+    with pytest.raises(DataError, match=r"no row of column names .* in the first 25 rows"):
+        load_table(workbook_bytes({"Report": rows}), file_name="report.xlsx")
+
+
+def test_workbook_row_limit_counts_data_rows_below_the_title() -> None:
+    rows: list[list[object]] = [
+        ["Orders export"],
+        ["customer_id", "amount"],
+        *([f"{i:05d}", i] for i in range(20)),
+    ]
+    data = workbook_bytes({"Orders": rows})
+    with pytest.raises(DataError, match="more than 10 data rows"):
+        load_table(data, file_name="book.xlsx", limits=LoadLimits(max_rows=10))
+    assert load_table(data, file_name="book.xlsx", limits=LoadLimits(max_rows=20)).n_rows == 20
+
+
+ALIPAY_PREAMBLE = (
+    "支付宝交易记录明细查询\n"
+    "账号:[20880012345678900156]\n"
+    "起始日期:[2024-01-01 00:00:00]    终止日期:[2024-03-31 23:59:59]\n"
+)
+ALIPAY_TABLE = "交易号,交易创建时间,交易对方,商品名称,金额（元）\n" + "".join(
+    f"2024{i:06d},2024-01-{i % 28 + 1:02d} 10:00:00,{shop},{item},{i * 1.5:.2f}\n"
+    for i, (shop, item) in enumerate(
+        [("天猫超市", "洗衣液"), ("淘宝店铺", "手机壳"), ("饿了么", "午餐外卖")] * 15
+    )
+)
+
+
+def test_gb18030_alipay_bill_with_account_lines_above_the_header(tmp_path: Path) -> None:
+    table = load_table(
+        write(tmp_path, "alipay.csv", (ALIPAY_PREAMBLE + ALIPAY_TABLE).encode("gb18030"))
+    )
+
+    assert (table.encoding, table.delimiter) == ("gb18030", ",")
+    assert (table.header_row, table.first_data_row) == (4, 5)
+    assert list(table.frame.columns) == [
+        "交易号",
+        "交易创建时间",
+        "交易对方",
+        "商品名称",
+        "金额（元）",
+    ]
+    assert table.n_rows == 45
+    assert column_values(table, "交易对方")[:3] == ["天猫超市", "淘宝店铺", "饿了么"]
+    assert column_values(table, "金额（元）")[:2] == ["0.00", "1.50"]
+    assert table.notes == (
+        "rows 1-3 above the column names were skipped (title: '支付宝交易记录明细查询')",
+    )
+
+
+def test_gzip_csv_with_a_title_line(tmp_path: Path) -> None:
+    data = gzip.compress(f"{REPORT_TITLE}\n{ORDERS_CSV}".encode())
+    table = load_table(write(tmp_path, "orders.csv.gz", data))
+
+    assert table.header_row == 2
+    assert column_values(table, "customer_id") == ["00001", "00002", "00001"]
+    assert table.notes == (f"row 1 above the column names was skipped (title: '{REPORT_TITLE}')",)
+
+
+@pytest.mark.parametrize("title", ["Umsatzbericht 2023", "Umsatzbericht Januar, 2023"])
+def test_semicolon_csv_with_a_title_line(tmp_path: Path, title: str) -> None:
+    text = (
+        f"{title}\n\nkunde;datum;betrag\n"
+        "00001;05.01.2023;12,50\n00002;06.01.2023;7,00\n00003;07.01.2023;3\n"
+    )
+    table = load_table(write(tmp_path, "umsatz.csv", text.encode("cp1252")))
+
+    assert table.delimiter == ";"
+    assert table.header_row == 3
+    assert column_values(table, "betrag") == ["12,50", "7,00", "3"]
+    assert table.notes == (f"rows 1-2 above the column names were skipped (title: '{title}')",)
+
+
+def test_title_row_with_empty_fields_in_text_is_skipped(tmp_path: Path) -> None:
+    text = "Sales report 2023,,\ncustomer_id,order_date,amount\n00001,2023-01-05,12.5\n"
+    table = load_table(write(tmp_path, "report.csv", text.encode()))
+
+    assert table.header_row == 2
+    assert list(table.frame.columns) == ["customer_id", "order_date", "amount"]
+    assert column_values(table, "amount") == ["12.5"]
+
+
+def test_blank_lines_above_the_header_in_text_are_skipped(tmp_path: Path) -> None:
+    table = load_table(write(tmp_path, "blank_top.csv", b"\n\nid,amount\n1,2\n"))
+
+    assert table.header_row == 3
+    assert column_values(table, "amount") == ["2"]
+    assert table.notes == ("rows 1-2 above the column names were skipped (empty)",)
+
+
+def test_title_in_a_tab_separated_utf16_export(tmp_path: Path) -> None:
+    text = "Report\r\n\r\ncustomer_id\tname\r\n1\tJosé\r\n2\t王芳\r\n"
+    table = load_table(write(tmp_path, "unicode.txt", text.encode("utf-16")))
+
+    assert (table.delimiter, table.header_row) == ("\t", 3)
+    assert column_values(table, "name") == ["José", "王芳"]
+
+
+def test_title_above_a_whitespace_separated_table(tmp_path: Path) -> None:
+    text = "CDNOW\n\ncustomer_id  date      amount\n00001        19970101  5\n00002  19970102\n"
+    table = load_table(write(tmp_path, "fixed.dat", text.encode()))
+
+    assert (table.delimiter, table.header_row) == ("whitespace", 3)
+    assert column_values(table, "amount") == ["5", None]
+
+
+def test_data_rows_below_a_title_keep_their_line_numbers(tmp_path: Path) -> None:
+    text = "Report\ncustomer_id,amount\n1,10\n\n3,30\n"
+    table = load_table(write(tmp_path, "gap.csv", text.encode()))
+
+    # Data row i is line first_data_row + i: the blank line 4 is data row 1.
+    assert table.first_data_row == 3
+    assert column_values(table, "customer_id") == ["1", None, "3"]
+
+
+def test_quoted_title_spanning_two_lines_is_skipped(tmp_path: Path) -> None:
+    text = '"Sales report\n2023"\ncustomer_id,amount\n1,10\n'
+    table = load_table(write(tmp_path, "report.csv", text.encode()))
+
+    assert table.header_row == 3
+    assert table.notes == (
+        "rows 1-2 above the column names were skipped (title: 'Sales report 2023')",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line"),
+    [
+        ("ragged.csv", "Report\n\ncustomer_id,amount\n1,10\n2,20,30\n", 5),
+        ("ragged.txt", "Report\n\ncustomer_id amount\n1 10\n2 20 30\n", 5),
+        # A two-line title makes the header line 3; the quoted line break in a value does
+        # not start a new row, so the bad row is data row 1, row first_data_row + 1 = 5.
+        ("quoted.csv", '"A\nB"\ncustomer_id,amount\n1,"x\ny"\n2,20,30\n', 5),
+    ],
+)
+def test_ragged_row_below_a_title_names_its_line(
+    tmp_path: Path, name: str, text: str, line: int
+) -> None:
+    with pytest.raises(
+        DataError, match=rf"Row {line} of '{name}' has 3 fields but the header has 2"
+    ):
+        load_table(write(tmp_path, name, text.encode()))
+
+
+def test_ragged_row_far_into_a_large_file_below_a_title_is_numbered(tmp_path: Path) -> None:
+    data = b"Orders\n\n" + many_rows_csv(60_000) + b"60000,1,2,3,4\n"
+    with pytest.raises(DataError, match=r"Row 60,004 .* has 5 fields"):
+        load_table(write(tmp_path, "big_ragged.csv", data))
+
+
+def test_row_limit_below_a_title_streams_and_counts_data_rows_only(tmp_path: Path) -> None:
+    data = b"Orders\n\n" + many_rows_csv(60_000)
+    assert len(data) > _SAMPLE_BYTES
+    path = write(tmp_path, "many.csv", data)
+    with pytest.raises(DataError, match="more than 1,000 data rows"):
+        load_table(path, limits=LoadLimits(max_rows=1_000))
+    table = load_table(path, limits=LoadLimits(max_rows=60_000))
+    assert (table.n_rows, table.header_row) == (60_000, 3)
+    assert table.frame["order_id"].iloc[-1] == "59999"
+
+
+def test_header_messages_name_the_row_below_the_title(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"Column names in row 2 of 'dup.csv' must be unique"):
+        load_table(write(tmp_path, "dup.csv", b"Report\ncustomer_id,Amount,amount\n1,2,3\n"))
+    with pytest.raises(DataError, match=r"column names in row 3 but no data rows"):
+        load_table(write(tmp_path, "header_only.csv", b"Report\n\ncustomer_id,amount\n"))
+
+
+def test_text_of_single_values_only_is_refused(tmp_path: Path) -> None:
+    text = "支付宝交易记录明细查询\n账号:[20880012345678900156]\n共0笔记录\n"
+    with pytest.raises(DataError, match=r"only one column.*The first line reads: '支付宝"):
+        load_table(write(tmp_path, "empty_bill.csv", text.encode()))
+
+
+def test_title_above_data_without_column_names_in_text_is_refused(tmp_path: Path) -> None:
+    text = "Sales report 2023\n00001,2023-01-05,12.50\n00002,2023-01-06,7.00\n"
+    with pytest.raises(
+        DataError,
+        match=r"Line 2 of 'report.csv', the first line with several values, does not look "
+        r"like the column names.*00001, 2023-01-05, 12.50",
+    ):
+        load_table(write(tmp_path, "report.csv", text.encode()))
+
+
+def test_column_names_are_found_up_to_row_25() -> None:
+    text = "".join(f"note_{i}\n" for i in range(24)) + ORDERS_CSV
+    rows: list[list[object]] = [
+        *([f"note {i}"] for i in range(24)),
+        ["customer_id", "amount"],
+        ["00001", 1],
+    ]
+
+    assert load_table(text.encode(), file_name="notes.csv").header_row == 25
+    assert load_table(workbook_bytes({"Notes": rows}), file_name="notes.xlsx").header_row == 25
+
+
+def test_text_preamble_longer_than_the_search_is_refused(tmp_path: Path) -> None:
+    text = "Sales report 2023\n" + "".join(f"note_{i}\n" for i in range(30)) + ORDERS_CSV
+    with pytest.raises(
+        DataError,
+        match=r"column names of 'notes.csv' were not found in the first 25 lines.*line 32 "
+        r"\(order_id, customer_id, order_date, amount\).*Delete the lines above",
+    ):
+        load_table(write(tmp_path, "notes.csv", text.encode()))
 
 
 # --- files that are not tables -----------------------------------------------------------
