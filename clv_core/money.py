@@ -415,14 +415,14 @@ def _rival_totals(
     if amount not in columns:
         return []
     kind, profile = columns[amount]
-    if kind is not MoneyKind.TOTAL or not profile.money_like:
+    if kind is not MoneyKind.TOTAL or profile.small_counts:
         return []
     return [
         column
-        for column, (other_kind, profile) in columns.items()
+        for column, (other_kind, other) in columns.items()
         if column != amount
         and other_kind is kind
-        and profile.money_like
+        and not other.small_counts
         and not _agree(sample[amount], sample[column])
     ]
 
@@ -436,7 +436,7 @@ def amount_candidates(frame: pd.DataFrame, taken: Sequence[str] = ()) -> list[st
     return [
         column
         for column, (kind, profile) in columns.items()
-        if kind in (MoneyKind.TOTAL, MoneyKind.PAID_TOTAL) and profile.money_like
+        if kind in (MoneyKind.TOTAL, MoneyKind.PAID_TOTAL) and not profile.small_counts
     ]
 
 
@@ -599,7 +599,7 @@ def _rejected_columns(
                     values,
                 )
             )
-        elif kind in (MoneyKind.TOTAL, MoneyKind.PAID_TOTAL) and profile.money_like:
+        elif kind in (MoneyKind.TOTAL, MoneyKind.PAID_TOTAL):
             same = formula is SpendFormula.TOTAL and _agree(sample[used[0]], sample[column])
             rejected.append(
                 RejectedColumn(
@@ -833,12 +833,16 @@ def _amount_is_unit_price(sample: pd.DataFrame, mapping: ColumnMapping) -> list[
 def _small_integer_spend(
     sample: pd.DataFrame, mapping: ColumnMapping, lines: pd.Series
 ) -> list[MoneyWarning]:
+    """Spend made only of small whole numbers: item counts rather than money."""
     if mapping.amount is None or len(lines) == 0:
         return []
-    magnitude = lines.abs()
-    if not (bool(((lines % 1) == 0).all()) and float(magnitude.quantile(0.99)) <= 100):
+    if not _profile(lines).small_counts:
         return []
     other = _other_money_column(sample, mapping)
+    median = float(lines.abs().median())
+    if other is None and median > 3:
+        # Whole prices are common; without a decimal alternative only tiny values look wrong.
+        return []
     roles: dict[str, str | None] = {}
     hint = ""
     if other is not None:
@@ -847,8 +851,8 @@ def _small_integer_spend(
     return [
         MoneyWarning(
             "spend_small_integers",
-            f"Every spend value in '{mapping.amount}' is a small whole number (99% are at most "
-            f"{magnitude.quantile(0.99):g}): it looks like a count of items, not money.{hint}",
+            f"Every spend value in '{mapping.amount}' is a small whole number (median "
+            f"{median:g}): it looks like a count of items, not money.{hint}",
             {"column": str(mapping.amount), "other": other or ""},
             roles,
         )

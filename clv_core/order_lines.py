@@ -138,14 +138,19 @@ def _find_key(orders: pd.DataFrame, lines: pd.DataFrame, orders_name: str, lines
     detected = detect_roles(orders).order_id
     if detected is not None and detected in lines.columns:
         return detected
-    best, best_share = None, 0.0
+    # Orders exports may repeat an order's row (one per line item), so the key is the shared
+    # column whose line values are most often found among the orders' values, weighted by how
+    # distinct those values are (a status or currency column is shared but not a key).
+    best, best_score, best_share = None, 0.0, 0.0
     for column in (str(c) for c in orders.columns if c in lines.columns):
         order_values = clean_ids(orders[column]).dropna()
-        if order_values.empty or not order_values.is_unique:
+        line_values = clean_ids(lines[column]).dropna()
+        if order_values.empty or line_values.empty:
             continue
-        share = float(clean_ids(lines[column]).dropna().isin(order_values).mean())
-        if share > best_share:
-            best, best_share = column, share
+        share = float(line_values.isin(order_values).mean())
+        score = share * order_values.nunique() / len(order_values)
+        if score > best_score:
+            best, best_score, best_share = column, score, share
     if best is None or best_share < _MIN_KEY_MATCH:
         raise DataError(
             f"Could not find the order id that links {lines_name} to {orders_name}: no column "

@@ -540,7 +540,11 @@ def _is_missing(values: pd.Series) -> np.ndarray:
 
 
 def clean_ids(values: pd.Series) -> pd.Series:
-    """Customer/order ids as stripped strings; ``1001.0`` from a spreadsheet becomes ``1001``."""
+    """Customer/order ids as stripped strings; ``1001.0`` from a spreadsheet becomes ``1001``.
+
+    Text ids become whole numbers only when *every* id of the column is written as one with a
+    ``.0`` (a float column saved as text, as ERP exports do); ``1.0`` next to ``1.5`` stays.
+    """
     if pd.api.types.is_float_dtype(values):
         whole = values.notna() & ((values % 1) == 0)
         text = values.astype("string")
@@ -548,6 +552,9 @@ def clean_ids(values: pd.Series) -> pd.Series:
         return text.astype("str")
     text = values.astype("string").str.strip()
     text = text.mask(text == "")
+    present = text.dropna()
+    if len(present) and bool(present.str.fullmatch(r"\d+\.0+").all()):
+        text = text.str.replace(r"\.0+$", "", regex=True)
     return text.astype("str")
 
 

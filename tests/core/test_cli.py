@@ -930,3 +930,131 @@ def test_score_filters_one_campaign(
     arguments = score_arguments(ziln_bundle, campaign)
     arguments[-1:-1] = ["--tiers", "Gold"]
     assert_user_error(run_cli(capsys, *arguments), "Gold")
+
+
+# ------------------------------------------------------------------------------------------
+# Raw exports: money semantics, two-file exports, suggestions as flags
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from tests.corpus.exports import build_corpus
+
+    return build_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+def test_features_of_a_two_file_export_with_json_accounting(
+    capsys: pytest.CaptureFixture[str], corpus: dict[str, Any], tmp_path: Path
+) -> None:
+    export = corpus["shop_orders"]
+    status, out, _ = run_cli(
+        capsys,
+        "features",
+        "--transactions",
+        export.files["transactions"],
+        "--order-lines",
+        export.files["order_lines"],
+        "--cutoff",
+        "2023-12-31",
+        "--out",
+        tmp_path / "features.csv",
+        "--json",
+    )
+    assert status == 0
+    report = json.loads(out)["validation"]["transactions"]
+    assert report["source"] == "shop_orders.csv + shop_order_lines.csv"
+    assert report["rows_read"] == export.counts["lines"]
+    assert report["dropped"]["unknown_order"] == export.counts["unknown_order"]
+    assert report["dropped"]["order_refunded"] == export.counts["status_refunded"]
+    money = report["money"]
+    assert money["spend"]["sentence"] == (
+        "spend per line = Lineitem quantity x Lineitem price - Lineitem discount"
+    )
+    assert report["summary"]["net_amount"] == pytest.approx(export.true_spend.sum(), abs=0.01)
+    assert set(money["figures"]) >= {"median_order_value", "p99_order_value", "zero_line_share"}
+    features = pd.read_csv(tmp_path / "features.csv", dtype={"customer_id": str})
+    assert len(features) > 0
+
+
+def test_a_wrong_mapping_prints_the_suggestion_as_flags_that_fix_it(
+    capsys: pytest.CaptureFixture[str], corpus: dict[str, Any], tmp_path: Path
+) -> None:
+    export = corpus["grocery_line_items"]
+    common = ("--cutoff", "2023-06-30", "--out", tmp_path / "f.csv")
+    status, _, err = run_cli(
+        capsys,
+        "features",
+        "--transactions",
+        export.files["transactions"],
+        "--amount-col",
+        "AMOUNT",
+        "--quantity-col",
+        "none",
+        *common,
+    )
+    assert status == 0
+    assert "spend: spend per line = AMOUNT" in err
+    line = next(line for line in err.splitlines() if "money warning: Every spend value" in line)
+    flags = line.split("To apply the suggestion: ")[1].split()
+    assert flags == ["--amount-col", "SALES_VALUE", "--quantity-col", "AMOUNT"]
+    status, out, _ = run_cli(
+        capsys,
+        "features",
+        "--transactions",
+        export.files["transactions"],
+        *flags,
+        *common,
+        "--json",
+    )
+    money = json.loads(out)["validation"]["transactions"]["money"]
+    assert money["warnings"] == []
+    assert money["spend"]["sentence"] == "spend per line = SALES_VALUE"
+
+
+def test_guest_ids_and_baskets_options(
+    capsys: pytest.CaptureFixture[str], corpus: dict[str, Any], tmp_path: Path
+) -> None:
+    export = corpus["grocery_line_items"]
+    guest = export.true_spend.index[0]
+    status, out, _ = run_cli(
+        capsys,
+        "features",
+        "--transactions",
+        export.files["transactions"],
+        "--guest-id",
+        guest,
+        "--no-baskets",
+        "--cutoff",
+        "2023-06-30",
+        "--out",
+        tmp_path / "f.csv",
+        "--json",
+    )
+    assert status == 0
+    report = json.loads(out)["validation"]["transactions"]
+    assert report["dropped"]["guest_customer_id"] > 0
+    assert "lines_combined_into_baskets" not in report["altered"]
+    assert report["summary"]["n_orders"] == report["rows_used"]
+
+
+def test_an_order_lines_file_without_a_shared_order_id_is_a_user_error(
+    capsys: pytest.CaptureFixture[str], corpus: dict[str, Any], tmp_path: Path
+) -> None:
+    export = corpus["shop_orders"]
+    err = assert_user_error(
+        run_cli(
+            capsys,
+            "features",
+            "--transactions",
+            export.files["transactions"],
+            "--order-lines",
+            TRANSACTIONS,
+            "--cutoff",
+            "2023-12-31",
+            "--out",
+            tmp_path / "f.csv",
+        ),
+        r"Could not find the order id that links transactions\.csv to shop_orders\.csv",
+    )
+    assert "--order-id-col" in err

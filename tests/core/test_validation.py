@@ -343,3 +343,168 @@ def test_customer_table_needs_id_and_target() -> None:
 
 def test_issue_keys_are_stable() -> None:
     assert RowIssue("unparsable_date") is RowIssue.UNPARSABLE_DATE
+
+
+# --------------------------------------------------------------------------------------------
+# Real exports: statuses, cancellations, guests, baskets
+# --------------------------------------------------------------------------------------------
+
+
+def test_orders_whose_status_is_not_spend_are_dropped_by_reason() -> None:
+    statuses = ["paid", "Cancelled", "REFUNDED", "pending", "交易成功", "交易关闭", "退款成功"]
+    statuses += ["等待买家付款", "partially_refunded", "voided", "已发货"]
+    frame = pd.DataFrame(
+        {
+            "order_id": [str(i) for i in range(len(statuses))],
+            "customer_id": ["a", "b"] * 5 + ["a"],
+            "order_date": [f"2024-01-{i + 1:02d} 10:00:00" for i in range(len(statuses))],
+            "amount": ["10.00"] * len(statuses),
+            "订单状态": statuses,
+        }
+    )
+    result = validate_transactions(frame, options=TODAY)
+    assert result.mapping.status == "订单状态"
+    assert dict(result.report.dropped) == {
+        "order_cancelled": 3,
+        "order_refunded": 2,
+        "order_unpaid": 2,
+    }
+    assert result.report.examples["order_cancelled"][0] == "row 3: 'Cancelled'"
+    assert result.report.rows_used == 4
+    assert any("partially refunded" in warning for warning in result.report.warnings)
+
+
+def test_cancellation_documents_are_returns_even_with_positive_amounts() -> None:
+    frame = pd.DataFrame(
+        {
+            "Invoice": ["536365", "536366", "C536365", "536367", "536368"],
+            "Customer": ["a", "a", "a", "b", "b"],
+            "Date": [f"2024-01-0{day} 10:00:00" for day in range(1, 6)],
+            "Total": ["20.00", "15.00", "20.00", "9.00", "11.00"],
+        }
+    )
+    result = validate_transactions(frame, options=TODAY)
+    assert result.frame.set_index("order_id").loc["C536365", "amount"] == -20.0
+    assert result.report.altered["return_made_negative"] == 1
+    assert result.report.summary["n_cancellation_lines"] == 1
+    assert result.report.summary["n_returns"] == 1
+
+
+def test_a_letter_used_by_every_order_id_is_not_a_cancellation_mark() -> None:
+    frame = pd.DataFrame(
+        {
+            "order_id": ["R1001", "R1002", "R1003", "R1004"],
+            "customer_id": ["a", "a", "b", "b"],
+            "order_date": ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"],
+            "amount": ["20.00", "15.00", "9.00", "11.00"],
+        }
+    )
+    result = validate_transactions(frame, options=TODAY)
+    assert (result.frame["amount"] > 0).all()
+    assert "n_cancellation_lines" not in result.report.summary
+
+
+def test_a_negative_quantity_makes_a_positive_total_a_return() -> None:
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "order_date": ["2024-01-01", "2024-01-02", "2024-01-03"],
+            "quantity": ["2", "-1", "1"],
+            "total": ["20.00", "10.00", "9.00"],
+        }
+    )
+    result = validate_transactions(frame, options=TODAY)
+    assert result.frame["amount"].tolist() == [20.0, -10.0, 9.0]
+    assert result.report.altered["return_made_negative"] == 1
+
+
+def test_guest_placeholders_are_dropped_and_counted() -> None:
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "Guest", "游客", "0", "-1", "b", "anonymous"],
+            "order_date": [f"2024-01-0{i + 1}" for i in range(7)],
+            "amount": ["10.00"] * 7,
+        }
+    )
+    result = validate_transactions(frame, options=TODAY)
+    assert result.report.dropped["guest_customer_id"] == 5
+    assert sorted(result.frame["customer_id"]) == ["a", "b"]
+
+
+def test_lines_without_order_id_become_one_basket_per_customer_and_day() -> None:
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "a"],
+            "order_date": ["2024-01-01", "2024-01-01", "2024-01-01", "2024-01-01", "2024-01-02"],
+            "amount": ["1.50", "2.50", "-0.50", "4.00", "3.00"],
+        }
+    )
+    result = validate_transactions(frame, options=TODAY)
+    assert result.frame.groupby("customer_id")["amount"].apply(list).to_dict() == {
+        "a": [3.5, 3.0],
+        "b": [4.0],
+    }
+    assert result.report.altered["lines_combined_into_baskets"] == 2
+    assert result.report.summary["n_orders"] == 3
+    separate = validate_transactions(
+        frame,
+        options=ValidationOptions(latest_valid_date=dt.date(2025, 1, 1), combine_baskets=False),
+    )
+    assert len(separate.frame) == 5
+
+
+def test_identical_order_lines_both_count() -> None:
+    frame = pd.DataFrame(
+        {
+            "Invoice": ["1", "1", "1"],
+            "Customer": ["a", "a", "a"],
+            "Date": ["2024-01-01 10:00:00"] * 3,
+            "Quantity": ["2", "2", "1"],
+            "Price": ["1.25", "1.25", "3.00"],
+        }
+    )
+    result = validate_transactions(frame, options=TODAY)
+    assert result.frame["amount"].tolist() == [8.0]
+    assert "duplicate_row" not in result.report.dropped
+    assert any("one item can appear twice" in warning for warning in result.report.warnings)
+
+
+def test_returns_without_an_earlier_sale_are_kept_and_counted() -> None:
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "b"],
+            "order_date": ["2024-01-01", "2024-01-05", "2024-01-02", "2024-01-09"],
+            "amount": ["-5.00", "20.00", "10.00", "-4.00"],
+        }
+    )
+    result = validate_transactions(frame, options=TODAY)
+    assert result.report.summary["n_refunds_without_sale"] == 1
+    assert result.frame["amount"].sum() == 21.0
+
+
+def test_row_numbers_follow_the_first_data_row() -> None:
+    result = validate_transactions(messy_log(), options=TODAY, first_row=4)
+    assert result.report.examples["missing_customer_id"] == ("row 7",)
+
+
+def test_ids_saved_as_float_text_lose_the_trailing_zero() -> None:
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["13085.0", "13085.0", None, "12000.0"],
+            "order_date": ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"],
+            "amount": ["1.00"] * 4,
+        }
+    )
+    result = validate_transactions(frame, options=TODAY)
+    assert sorted(set(result.frame["customer_id"])) == ["12000", "13085"]
+    mixed = frame.assign(customer_id=["1.0", "1.5", "2.0", "2.0"])
+    assert "1.0" in set(validate_transactions(mixed, options=TODAY).frame["customer_id"])
+
+
+def test_timezone_after_a_space_is_removed() -> None:
+    parsed = parse_dates(pd.Series(["2023-03-05 14:03:11 +0100", "2023-07-05 09:00:00 +0200"]))
+    assert parsed.values.tolist() == [
+        pd.Timestamp("2023-03-05 14:03:11"),
+        pd.Timestamp("2023-07-05 09:00:00"),
+    ]
+    assert parsed.timezone_removed.tolist() == [True, True]

@@ -1,0 +1,197 @@
+"""Raw exports in, right money out: the corpus of realistic exports through the intake path.
+
+Each export of ``tests/corpus`` comes with the true net spend per customer, the true orders and
+the number of lines per reason, all computed by the generator from its own simulated orders.
+The engine must find the same money with no manual mapping, name the right columns in its spend
+sentence, and account for every line with the right reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from clv_core.evaluation import EvaluationSettings, evaluate
+from clv_core.features import build_features
+from clv_core.intake import TransactionSource, transaction_source, validate_source
+from clv_core.loading import load_table
+from clv_core.validation import Transactions, ValidationOptions
+from tests.conftest import TINY_CONFIG
+from tests.corpus.exports import EXPORT_NAMES, CorpusExport, build_corpus
+
+OPTIONS = ValidationOptions(latest_valid_date=dt.date(2030, 1, 1))
+
+# Engine reasons for the corpus' count keys (lines dropped).
+DROPPED = {
+    "no_customer_id": "missing_customer_id",
+    "guest_placeholder": "guest_customer_id",
+    "status_cancelled": "order_cancelled",
+    "status_refunded": "order_refunded",
+    "status_unpaid": "order_unpaid",
+    "unknown_order": "unknown_order",
+}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CorpusExport]:
+    return build_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+def _source(export: CorpusExport) -> TransactionSource:
+    table = load_table(export.files["transactions"])
+    lines = export.files.get("order_lines")
+    return transaction_source(table, load_table(lines) if lines is not None else None)
+
+
+def _read(export: CorpusExport) -> Transactions:
+    return validate_source(_source(export), options=OPTIONS)
+
+
+def _spend(transactions: Transactions) -> pd.Series:
+    spend = transactions.frame.groupby("customer_id")["amount"].sum()
+    return pd.Series(spend.to_numpy(), index=spend.index.astype(str)).sort_index()
+
+
+@pytest.mark.parametrize("name", EXPORT_NAMES)
+def test_raw_export_gives_the_true_spend_per_customer(
+    corpus: dict[str, CorpusExport], name: str
+) -> None:
+    export = corpus[name]
+    transactions = _read(export)
+    true = pd.Series(export.true_spend.to_numpy(), index=export.true_spend.index.astype(str))
+    computed = _spend(transactions)
+    assert computed.sum() == pytest.approx(true.sum(), rel=0.005)
+    assert computed.index.tolist() == true.sort_index().index.tolist()
+    assert (computed - true.sort_index()).abs().max() < 0.005
+
+
+@pytest.mark.parametrize("name", EXPORT_NAMES)
+def test_the_spend_sentence_names_the_right_columns(
+    corpus: dict[str, CorpusExport], name: str
+) -> None:
+    export = corpus[name]
+    transactions = _read(export)
+    assert transactions.money is not None
+    explanation = transactions.money.explanation
+    assert explanation.columns == export.spend_columns
+    for column in export.spend_columns:
+        assert column in explanation.sentence
+    assert transactions.report.summary["spend_rule"] == explanation.sentence
+    # Nothing about clean, correctly read money should look implausible.
+    assert transactions.money.warnings == ()
+
+
+@pytest.mark.parametrize("name", EXPORT_NAMES)
+def test_every_line_is_accounted_for_with_its_reason(
+    corpus: dict[str, CorpusExport], name: str
+) -> None:
+    export = corpus[name]
+    report = _read(export).report
+    counts = export.counts
+    assert report.rows_read == counts["lines"]
+    assert report.rows_used == counts["counted_lines"]
+    expected = {DROPPED[key]: counts[key] for key in DROPPED if counts[key]}
+    assert dict(report.dropped) == expected
+    assert report.summary["n_orders"] == counts["orders"]
+
+
+@pytest.mark.parametrize("name", EXPORT_NAMES)
+def test_orders_are_the_true_orders(corpus: dict[str, CorpusExport], name: str) -> None:
+    export = corpus[name]
+    orders = _read(export).frame[["customer_id", "order_date", "amount"]]
+    orders = orders.sort_values(["customer_id", "order_date"]).reset_index(drop=True)
+    true = export.true_orders.reset_index(drop=True)
+    assert orders["customer_id"].astype(str).tolist() == true["customer_id"].astype(str).tolist()
+    assert (orders["order_date"] == true["order_date"]).all()
+    assert (orders["amount"] - true["amount"]).abs().max() < 0.005
+
+
+def test_erp_cancellations_are_returns_and_refunds_without_a_sale_are_kept(
+    corpus: dict[str, CorpusExport],
+) -> None:
+    export = corpus["erp_invoice_lines"]
+    transactions = _read(export)
+    summary = transactions.report.summary
+    assert summary["n_cancellation_lines"] == export.counts["cancellation_lines"]
+    cancellations = transactions.frame["order_id"].str.startswith("C")
+    assert (transactions.frame.loc[cancellations, "amount"] < 0).all()
+    assert summary["n_returns"] == int(cancellations.sum())
+    assert summary["n_refunds_without_sale"] > 0
+    assert any("no earlier purchase" in warning for warning in transactions.report.warnings)
+    # Float ids from the spreadsheet are plain ids; identical repeated lines both count.
+    assert transactions.frame["customer_id"].str.fullmatch(r"\d+").all()
+    assert any("exact copies" in warning for warning in transactions.report.warnings)
+
+
+def test_grocery_lines_become_daily_baskets_unless_switched_off(
+    corpus: dict[str, CorpusExport],
+) -> None:
+    export = corpus["grocery_line_items"]
+    transactions = _read(export)
+    assert transactions.mapping.quantity == "AMOUNT"
+    assert transactions.mapping.cost == "COST"
+    combined = transactions.report.altered["lines_combined_into_baskets"]
+    assert combined == export.counts["lines"] - export.counts["orders"]
+    every_line = validate_source(
+        _source(export),
+        options=ValidationOptions(latest_valid_date=dt.date(2030, 1, 1), combine_baskets=False),
+    )
+    assert len(every_line.frame) == export.counts["lines"]
+    assert "lines_combined_into_baskets" not in every_line.report.altered
+    assert every_line.frame["amount"].sum() == pytest.approx(export.true_spend.sum())
+
+
+def test_two_file_export_reports_its_join(corpus: dict[str, CorpusExport]) -> None:
+    export = corpus["shop_orders"]
+    transactions = _read(export)
+    assert transactions.report.source_name == "shop_orders.csv + shop_order_lines.csv"
+    assert transactions.mapping.order_id == "Name"
+    assert transactions.mapping.status == "Financial Status"
+    warnings = " ".join(transactions.report.warnings)
+    assert f"{export.counts['orders_without_lines']:,} orders in shop_orders.csv" in warnings
+    assert "partially refunded" in warnings
+    # Examples name rows of the lines file.
+    assert transactions.report.examples["unknown_order"][0].startswith("row ")
+
+
+def test_title_row_is_skipped_and_rows_are_numbered_as_in_the_sheet(
+    corpus: dict[str, CorpusExport], tmp_path: Path
+) -> None:
+    export = corpus["xlsx_title_row"]
+    table = load_table(export.files["transactions"])
+    assert table.header_row == 3
+    source = transaction_source(table)
+    frame = source.frame.copy()
+    frame.loc[0, "Customer"] = None
+    blanked = TransactionSource(frame=frame, source_name="x.xlsx", first_row=source.first_row)
+    report = validate_source(blanked, options=OPTIONS).report
+    assert report.examples["missing_customer_id"] == ("row 4",)
+
+
+def test_cleaned_data_gives_the_same_features_and_metrics_as_the_raw_export(
+    corpus: dict[str, CorpusExport],
+) -> None:
+    """The engine's numbers do not depend on the file's shape (issue: raw vs cleaned)."""
+    export = corpus["erp_invoice_lines"]
+    raw = _read(export)
+    cleaned_table = export.true_orders.assign(
+        order_date=export.true_orders["order_date"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+        amount=export.true_orders["amount"].map("{:.2f}".format),
+    )
+    cleaned = validate_source(
+        TransactionSource(frame=cleaned_table.astype(str), source_name="clean.csv"),
+        options=OPTIONS,
+    )
+    cutoff = pd.Timestamp("2011-07-31")
+    pd.testing.assert_frame_equal(
+        build_features(raw.frame, cutoff), build_features(cleaned.frame, cutoff)
+    )
+    settings = EvaluationSettings(
+        cutoff=cutoff.date(), horizon_days=120, config=TINY_CONFIG, test_size=0.3
+    )
+    raw_metrics = evaluate(raw.frame, settings).metrics_table().drop(columns="fit_seconds")
+    clean_metrics = evaluate(cleaned.frame, settings).metrics_table().drop(columns="fit_seconds")
+    pd.testing.assert_frame_equal(raw_metrics, clean_metrics)
