@@ -162,6 +162,7 @@ ROLE_SYNONYMS: Mapping[Role, tuple[str, ...]] = {
         "lineamount",
         "payment",
         "paymentamount",
+        "paymentvalue",
         "gmv",
         "totalprice",
         "订单金额",

@@ -673,6 +673,7 @@ _STATUS_WORDS: Mapping[RowIssue, frozenset[str]] = {
             "declined",
             "rejected",
             "closed",
+            "unavailable",
             "已取消",
             "取消",
             "交易关闭",
@@ -893,8 +894,8 @@ def validate_transactions(
         )
     if rows_used < 0.8 * rows_read:
         warnings.append(
-            f"Only {rows_used / rows_read:.0%} of the rows could be used; check the dropped-row "
-            "reasons below and the column mapping."
+            f"Only {rows_used / rows_read:.0%} of the rows could be used; check the reasons "
+            "rows were dropped for and the column mapping."
         )
     summary = _transaction_summary(clean)
     summary["amount_source"] = amount_source
@@ -1110,6 +1111,9 @@ def _transaction_amounts(
 
 def _combine_order_lines(clean: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, int]:
     """One row per order (``keys``): earliest line time, summed amount."""
+    # Unique order ids need no grouping; checking one column is much cheaper than two.
+    if "order_id" in keys and clean["order_id"].is_unique:
+        return clean, 0
     if not clean.duplicated(keys).any():
         return clean, 0
     grouped = clean.groupby(keys, sort=False, observed=True)

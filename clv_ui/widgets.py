@@ -32,7 +32,7 @@ from clv_ui.i18n import (
 )
 from clv_ui.jobs import JobStatus, TrainingJob
 from clv_ui.shell import collect_finished_job
-from clv_ui.state import WorkbenchState
+from clv_ui.state import DataState, WorkbenchState
 from clv_ui.workflow import CUSTOMER_TABLE_ROLES, TRANSACTION_ROLES, apply_mapping, bundle_zip
 
 if TYPE_CHECKING:
@@ -170,6 +170,16 @@ def job_panel(state: WorkbenchState) -> None:
     result_card(job)
 
 
+def _mapping_key(data: DataState, role: str) -> str:
+    """The key of a role's select: one set of selects per source (a file, or orders + lines).
+
+    Adding or replacing the lines file of a two-file export detects the roles again; selects
+    keyed on the orders file alone would keep their old choices and override that detection.
+    """
+    source = data.table_digest + (f"_{data.lines_digest}" if data.lines_digest else "")
+    return f"map_{role}_{source}"
+
+
 def mapping_editor(state: WorkbenchState) -> None:
     """Editable selects for the column roles; a change re-validates the table.
 
@@ -182,7 +192,9 @@ def mapping_editor(state: WorkbenchState) -> None:
     if data.table is None or data.mapping is None:
         return
     roles = CUSTOMER_TABLE_ROLES if data.shape is InputShape.CUSTOMER_TABLE else TRANSACTION_ROLES
-    options: list[str | None] = [None, *(str(column) for column in data.table.frame.columns)]
+    # The columns validation reads: of a two-file export, the orders joined with their lines.
+    frame = data.source.frame if data.source is not None else data.table.frame
+    options: list[str | None] = [None, *(str(column) for column in frame.columns)]
     st.markdown(f"**{t('data.mapping')}**", help=t("data.mapping_help"))
     # Formatting must not read the session later (AppTest formats outside the script run).
     labels = {value: t("data.not_mapped") if value is None else value for value in options}
@@ -196,7 +208,7 @@ def mapping_editor(state: WorkbenchState) -> None:
             options,
             index=options.index(current) if current in options else 0,
             format_func=labels.__getitem__,
-            key=f"map_{role}_{data.table_digest}",
+            key=_mapping_key(data, role),
         )
         if chosen != current:
             changed[role] = chosen
@@ -226,11 +238,27 @@ def validation_options(state: WorkbenchState) -> None:
     )
     if options.guest_ids:
         right.caption(t("data.guest_ids", ids=", ".join(options.guest_ids)))
-        if right.button(t("data.guest_ids_clear"), key=f"clear_guests_{data.table_digest}"):
-            options = replace(options, guest_ids=())
-    if baskets != options.combine_baskets or options != (data.options or ValidationOptions()):
+        right.button(
+            t("data.guest_ids_clear"),
+            key=f"clear_guests_{data.table_digest}",
+            on_click=_clear_guests,
+            args=(state,),
+        )
+    if baskets != options.combine_baskets:
         with st.spinner(t("data.stage_validate", name=data.table.source_name)):
             workflow.set_options(state, replace(options, combine_baskets=baskets))
+
+
+def _clear_guests(state: WorkbenchState) -> None:
+    """Button callback: count the guest ids as customers again.
+
+    It runs before the page script, so the caption and the button are gone in the same run (a
+    check of the button's value in the script would draw them once more) and
+    :func:`clv_ui.workflow.check_table` validates again.
+    """
+    data = state.data
+    data.options = replace(data.options or ValidationOptions(), guest_ids=())
+    data.transactions = None
 
 
 def _apply_suggestion(state: WorkbenchState, warning: MoneyWarning) -> None:
@@ -241,7 +269,7 @@ def _apply_suggestion(state: WorkbenchState, warning: MoneyWarning) -> None:
     """
     data = state.data
     for role, column in warning.roles.items():
-        st.session_state[f"map_{role}_{data.table_digest}"] = column
+        st.session_state[_mapping_key(data, role)] = column
     if warning.guest_ids:
         options = data.options or ValidationOptions()
         guests = tuple(dict.fromkeys((*options.guest_ids, *warning.guest_ids)))

@@ -130,13 +130,17 @@ def ingest_order_lines(
     on_stage: StageCallback = _no_stage,
     *,
     digest: str = "",
+    join: bool = True,
 ) -> None:
-    """Load the order-lines (or payments) file of a two-file export and join it to the orders."""
+    """Load the order-lines (or payments) file of a two-file export and join it to the orders.
+
+    ``join=False`` only keeps the file, for an orders file that is read next.
+    """
     on_stage("data.stage_read", file_name)
     state.data.lines_table = cache.load_upload(data, file_name, limit_mb)
     state.data.lines_digest = digest or content_digest(data)
     state.clear_models()
-    if state.data.table is not None and state.data.shape is InputShape.TRANSACTIONS:
+    if join and state.data.table is not None and state.data.shape is InputShape.TRANSACTIONS:
         _join_and_detect(state, file_name, on_stage)
 
 
@@ -271,8 +275,11 @@ def read_uploads(
     A file that was read counts as seen even when its mapping is wrong (the mapping selects fix
     that); an unreadable one does not, so it is tried again and its error stays in view.
     """
-    order = {ORDER_LINES_INPUT: 1, CUSTOMERS_INPUT: 2}
-    for upload in sorted(uploads, key=lambda upload: order.get(upload.key, 0)):
+    # The lines of a two-file export are read first, so that orders dropped in the same go are
+    # joined to them once, instead of failing alone for want of money.
+    order = {ORDER_LINES_INPUT: 0, CUSTOMERS_INPUT: 2}
+    main_pending = any(upload.key not in order for upload in uploads)
+    for upload in sorted(uploads, key=lambda upload: order.get(upload.key, 1)):
         try:
             if upload.key == CUSTOMERS_INPUT:
                 ingest_customers(
@@ -280,7 +287,13 @@ def read_uploads(
                 )
             elif upload.key == ORDER_LINES_INPUT:
                 ingest_order_lines(
-                    state, upload.data, upload.name, limit_mb, on_stage, digest=upload.digest
+                    state,
+                    upload.data,
+                    upload.name,
+                    limit_mb,
+                    on_stage,
+                    digest=upload.digest,
+                    join=not main_pending,
                 )
             else:
                 ingest_table(

@@ -82,7 +82,8 @@ except ClvError as error:
 data = state.data
 if data.table is None:
     st.stop()
-st.success(t("data.loaded", name=data.table.source_name))
+source_name = data.source.source_name if data.source is not None else data.table.source_name
+st.success(t("data.loaded", name=source_name))
 for note in data.table.notes:
     st.caption(f"{t('data.notes')}: {note}")
 with st.expander(t("data.report"), expanded=True):
@@ -123,7 +124,7 @@ if data.transactions is not None and data.cutoff is not None:
         min_value=data.transactions.first_date.date(),
         max_value=data.transactions.last_date.date(),
         help=t("data.cutoff_help"),
-        key=f"cutoff_{data.table_digest}",
+        key=f"cutoff_{data.table_digest}_{data.lines_digest}",
     )
     horizon = right.number_input(
         t("data.horizon"),
@@ -131,7 +132,7 @@ if data.transactions is not None and data.cutoff is not None:
         3650,
         data.horizon_days,
         help=t("data.horizon_help"),
-        key=f"horizon_{data.table_digest}",
+        key=f"horizon_{data.table_digest}_{data.lines_digest}",
     )
     workflow.set_windows(state, cutoff, int(horizon))
     st.page_link("pages/train.py", label=t("app.step_train"), icon=":material/arrow_forward:")

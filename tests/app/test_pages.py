@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -14,6 +15,7 @@ from clv_core.language import Language
 from clv_ui.state import STATE_KEY, WorkbenchState
 from clv_ui.workflow import bundle_zip
 from tests.app.conftest import SAMPLE, TINY
+from tests.corpus.exports import CorpusExport, build_corpus
 
 PAGES = [
     "pages/data.py",
@@ -347,3 +349,192 @@ def test_invalid_tier_shares_are_reported(
     app.text_input(key="segment_shares").set_value("50, 20").run()
     assert not app.exception
     assert app.error and "shares" in app.error[0].value
+
+
+# Raw exports as analysts download them (tests/corpus), through the Data page's inputs.
+MONEY_METRICS = [
+    "Median order value",
+    "99th percentile order",
+    "Negative lines",
+    "Zero lines",
+    "Orders per customer",
+]
+SPEND_SENTENCE = ":material/calculate: **{}**"
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CorpusExport]:
+    """The five seeded exports, written once for this module."""
+    return build_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+def _upload(app: AppTest, key: str, path: Path) -> AppTest:
+    """Put ``path`` into the upload input ``key`` (the caller runs the app)."""
+    return app.file_uploader(key=key).upload(path.name, path.read_bytes(), "text/csv")
+
+
+def _spend_sentences(app: AppTest) -> list[str]:
+    return [text.value for text in app.markdown if text.value.startswith(":material/calculate:")]
+
+
+def _apply_buttons(app: AppTest) -> dict[str, str]:
+    return {
+        button.key: button.label
+        for button in app.button
+        if button.key and button.key.startswith("apply_suggestion_")
+    }
+
+
+def test_a_raw_erp_export_is_spend_quantity_times_price(
+    make_app: Callable[..., AppTest], corpus: dict[str, CorpusExport]
+) -> None:
+    export = corpus["erp_invoice_lines"]
+    app = make_app()
+    _upload(app, "upload_transactions", export.files["transactions"]).run()
+    assert not app.exception and not app.error
+    assert _spend_sentences(app) == [SPEND_SENTENCE.format("Spend per line = Quantity × Price")]
+    assert [metric.label for metric in app.metric][-5:] == MONEY_METRICS
+    assert not _apply_buttons(app), "nothing to suggest for a correctly read export"
+    transactions = _state(app).data.transactions
+    assert transactions is not None
+    net_spend = transactions.frame["amount"].sum()
+    assert net_spend == pytest.approx(export.true_spend.sum(), rel=0.005)
+    assert transactions.report.dropped["missing_customer_id"] == export.counts["no_customer_id"]
+
+
+def test_a_suggestion_puts_the_money_columns_back(
+    make_app: Callable[..., AppTest], corpus: dict[str, CorpusExport]
+) -> None:
+    """The grocery AMOUNT column counts items; choosing it as spend is caught and undone."""
+    export = corpus["grocery_line_items"]
+    app = make_app()
+    _upload(app, "upload_transactions", export.files["transactions"]).run()
+    digest = _state(app).data.table_digest
+    assert _spend_sentences(app) == [SPEND_SENTENCE.format("Spend per line = SALES_VALUE")]
+    app.selectbox(key=f"map_amount_{digest}").set_value("AMOUNT").run()
+    app.selectbox(key=f"map_quantity_{digest}").select_index(0).run()
+    assert not app.exception
+    mapping = _state(app).data.mapping
+    assert mapping is not None and (mapping.amount, mapping.quantity) == ("AMOUNT", None)
+    assert any("'AMOUNT' is a small whole number" in warning.value for warning in app.warning)
+    key = "apply_suggestion_0_spend_small_integers"
+    assert _apply_buttons(app)[key] == (
+        "Apply: Amount (line or order total) = SALES_VALUE; Quantity = AMOUNT"
+    )
+
+    app.button(key=key).click().run()
+    assert not app.exception
+    mapping = _state(app).data.mapping
+    assert mapping is not None and (mapping.amount, mapping.quantity) == ("SALES_VALUE", "AMOUNT")
+    assert app.selectbox(key=f"map_amount_{digest}").value == "SALES_VALUE"
+    assert app.selectbox(key=f"map_quantity_{digest}").value == "AMOUNT"
+    assert not app.warning and not _apply_buttons(app)
+    transactions = _state(app).data.transactions
+    assert transactions is not None
+    assert transactions.frame["amount"].sum() == pytest.approx(export.true_spend.sum(), rel=0.005)
+
+
+@pytest.mark.parametrize("in_one_go", [True, False], ids=["in_one_go", "orders_first"])
+def test_a_two_file_shop_export_is_joined_on_the_order_id(
+    make_app: Callable[..., AppTest], corpus: dict[str, CorpusExport], in_one_go: bool
+) -> None:
+    export = corpus["shop_orders"]
+    app = make_app()
+    _upload(app, "upload_transactions", export.files["transactions"])
+    if not in_one_go:
+        # The orders alone have no money. The error stays, and the next run draws the mapping
+        # selects for the orders' columns; adding the lines must not keep their choices.
+        app.run()
+        app.run()
+        assert "no amount column" in app.error[0].value
+        assert app.selectbox, "the mapping selects are drawn"
+    _upload(app, "upload_order_lines", export.files["order_lines"]).run()
+    assert not app.exception and not app.error
+    transactions = _state(app).data.transactions
+    assert transactions is not None
+    report, counts = transactions.report, export.counts
+    assert report.source_name == "shop_orders.csv + shop_order_lines.csv"
+    assert {
+        reason: report.dropped.get(reason, 0)
+        for reason in ("unknown_order", "order_refunded", "order_cancelled", "order_unpaid")
+    } == {
+        "unknown_order": counts["unknown_order"],
+        "order_refunded": counts["status_refunded"],
+        "order_cancelled": counts["status_cancelled"],
+        "order_unpaid": counts["status_unpaid"],
+    }
+    assert _spend_sentences(app) == [
+        SPEND_SENTENCE.format(
+            "Spend per line = Lineitem quantity × Lineitem price − Lineitem discount"
+        )
+    ]
+    quantity = next(select for select in app.selectbox if select.label == "Quantity")
+    assert quantity.value == "Lineitem quantity", "the selects offer the lines' columns"
+    assert transactions.frame["amount"].sum() == pytest.approx(export.true_spend.sum(), rel=0.005)
+
+
+def test_without_baskets_every_line_is_an_order(
+    make_app: Callable[..., AppTest], corpus: dict[str, CorpusExport]
+) -> None:
+    export = corpus["grocery_line_items"]
+    app = make_app()
+    _upload(app, "upload_transactions", export.files["transactions"]).run()
+    transactions = _state(app).data.transactions
+    assert transactions is not None and len(transactions.frame) == export.counts["orders"]
+    app.checkbox(key=f"baskets_{_state(app).data.table_digest}").uncheck().run()
+    assert not app.exception
+    transactions = _state(app).data.transactions
+    assert transactions is not None and len(transactions.frame) == export.counts["lines"]
+
+
+def test_the_chinese_interface_names_the_paid_amount(
+    make_app: Callable[..., AppTest], corpus: dict[str, CorpusExport]
+) -> None:
+    export = corpus["cn_marketplace"]
+    app = make_app()
+    _state(app).language = Language.ZH
+    app.run()
+    _upload(app, "upload_transactions", export.files["transactions"]).run()
+    assert not app.exception and not app.error
+    assert "消费金额与合理性检查" in [header.value for header in app.subheader]
+    assert _spend_sentences(app) == [SPEND_SENTENCE.format("每行消费 = 实付金额")]
+    transactions = _state(app).data.transactions
+    assert transactions is not None
+    assert transactions.report.dropped["guest_customer_id"] == export.counts["guest_placeholder"]
+
+
+def test_a_dominant_placeholder_id_can_be_treated_as_guests(
+    make_app: Callable[..., AppTest],
+) -> None:
+    """Twelve customers with two orders each, and a till id with 30 orders and 73% of spend."""
+    rows = ["customer,order_date,order_number,amount"]
+    rows += [
+        f"C{customer:02d},2024-0{month}-{10 + customer},O{customer}-{month},{20.5 + customer:.2f}"
+        for customer in range(12)
+        for month in (1, 2)
+    ]
+    rows += [f"99999,2024-03-{day:02d},G{day},{40.0 + day:.2f}" for day in range(1, 31)]
+    app = make_app()
+    data = ("\n".join(rows) + "\n").encode()
+    app.file_uploader(key="upload_transactions").upload("till.csv", data, "text/csv").run()
+    assert not app.exception and not app.error
+    assert any(
+        "Customer id '99999' holds 73% of all spend" in warning.value for warning in app.warning
+    )
+    key = "apply_suggestion_0_dominant_customer_spend"
+    assert _apply_buttons(app) == {key: "Apply: treat '99999' as guests"}
+
+    app.button(key=key).click().run()
+    assert not app.exception and not _apply_buttons(app)
+    transactions = _state(app).data.transactions
+    assert transactions is not None
+    assert transactions.report.dropped["guest_customer_id"] == 30
+    guests = "Treated as guests (dropped and counted): 99999"
+    assert guests in [caption.value for caption in app.caption]
+
+    app.button(key=f"clear_guests_{_state(app).data.table_digest}").click().run()
+    assert not app.exception
+    assert guests not in [caption.value for caption in app.caption], "gone in the same run"
+    transactions = _state(app).data.transactions
+    assert transactions is not None and "guest_customer_id" not in transactions.report.dropped
+    assert key in _apply_buttons(app), "the warning is back"

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from clv_core.export import read_scored_csv
+from tests.corpus.exports import build_corpus
 from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, StreamlitServer
 
 if TYPE_CHECKING:
@@ -61,10 +62,10 @@ def page(app_url: str) -> Iterator[Page]:
         browser.close()
 
 
-def upload_and_train_a_tiny_network(
+def upload_a_transaction_log(
     page: Page, path: Path, labels: dict[str, str], expected_rows: str
 ) -> None:
-    """Upload a transaction log, check its report, train a tiny network until it finishes."""
+    """Upload a transaction log through the Data page's first file input, wait for its report."""
     from playwright.sync_api import expect
 
     main = page.locator('[data-testid="stMain"]')
@@ -73,6 +74,16 @@ def upload_and_train_a_tiny_network(
     )
     expect(main.get_by_text(labels["report"])).to_be_visible()
     expect(main.get_by_text(expected_rows).first).to_be_visible()
+
+
+def upload_and_train_a_tiny_network(
+    page: Page, path: Path, labels: dict[str, str], expected_rows: str
+) -> None:
+    """Upload a transaction log, check its report, train a tiny network until it finishes."""
+    from playwright.sync_api import expect
+
+    main = page.locator('[data-testid="stMain"]')
+    upload_a_transaction_log(page, path, labels, expected_rows)
     navigate(page, labels["train_page"])
     for field, value in (("layers", "8"), ("ensemble", "1"), ("epochs", "5")):
         page.get_by_label(labels[field], exact=True).fill(value)
@@ -179,6 +190,28 @@ def test_cdnow_in_chinese_from_upload_to_segmented_download(
     assert len(scored) == 23570
     assert set(scored["tier"]) == {"高价值", "潜力", "一般", "低价值"}
     assert set(scored["churn_band"]) <= {"低", "中", "高"}
+
+
+def test_a_raw_erp_export_shows_how_spend_is_computed(
+    page: Page, screenshots: Path, tmp_path: Path
+) -> None:
+    """An invoice-line export as downloaded: spend is Quantity × Price, guest lines are dropped."""
+    from playwright.sync_api import expect
+
+    export = build_corpus(tmp_path)["erp_invoice_lines"]
+    main = page.locator('[data-testid="stMain"]')
+    upload_a_transaction_log(
+        page, export.files["transactions"], ENGLISH, f"{export.counts['lines']:,}"
+    )
+    expect(main.get_by_text("Spend and plausibility", exact=True)).to_be_visible()
+    expect(main.get_by_text("Spend per line = Quantity × Price", exact=True)).to_be_visible()
+    dropped = main.get_by_test_id("stMetric").filter(has_text="Rows dropped")
+    expect(dropped.get_by_test_id("stMetricValue")).to_have_text(
+        f"{export.counts['no_customer_id']:,}"
+    )
+    # The reasons table is a canvas grid; its cells exist for screen readers only.
+    expect(main.get_by_text("customer id is empty", exact=True)).to_be_attached()
+    main.screenshot(path=str(screenshots / "data_erp_export.png"))
 
 
 def download_scored_list(page: Page, button: str, target: Path) -> pd.DataFrame:
