@@ -31,17 +31,7 @@ sys.path.insert(0, str(REPOSITORY))
 from clv_core.intake import transaction_source, validate_source  # noqa: E402
 from clv_core.loading import load_table  # noqa: E402
 from clv_core.validation import ValidationOptions  # noqa: E402
-from tests.corpus.exports import CorpusExport, build_corpus  # noqa: E402
-
-# The generator's line counts and the engine's reasons for the same lines.
-_REASONS = {
-    "no_customer_id": "missing_customer_id",
-    "guest_placeholder": "guest_customer_id",
-    "status_cancelled": "order_cancelled",
-    "status_refunded": "order_refunded",
-    "status_unpaid": "order_unpaid",
-    "unknown_order": "unknown_order",
-}
+from tests.corpus.exports import DROP_REASONS, CorpusExport, build_corpus  # noqa: E402
 
 
 def measure(export: CorpusExport) -> dict[str, Any]:
@@ -80,7 +70,9 @@ def measure(export: CorpusExport) -> dict[str, Any]:
             "true_counted_lines": export.counts["counted_lines"],
             "dropped": dict(report.dropped),
             "true_dropped": {
-                reason: export.counts[key] for key, reason in _REASONS.items() if export.counts[key]
+                reason: export.counts[key]
+                for key, reason in DROP_REASONS.items()
+                if export.counts[key]
             },
             "altered": dict(report.altered),
         },

@@ -158,13 +158,21 @@ def _numbers(values: pd.Series) -> pd.Series:
     return parse_amounts(values).values
 
 
+_NOT_NUMERIC = _Profile(0.0, 0.0, 0.0, 0.0)
+
+
 def _profile(values: pd.Series) -> _Profile:
     present = values.dropna()
     if pd.api.types.is_datetime64_any_dtype(values) or len(present) == 0:
-        return _Profile(0.0, 0.0, 0.0, 0.0)
+        return _NOT_NUMERIC
+    # Text columns (names, descriptions) are told apart on their first values, so that the
+    # full sample is parsed only for columns that may be numbers.
+    head = _numbers(present.iloc[:200].reset_index(drop=True))
+    if head.notna().mean() < 0.5:
+        return _NOT_NUMERIC
     numbers = _numbers(present.reset_index(drop=True)).dropna()
     if len(numbers) == 0:
-        return _Profile(0.0, 0.0, 0.0, 0.0)
+        return _NOT_NUMERIC
     magnitude = numbers.abs()
     return _Profile(
         numeric_share=len(numbers) / len(present),

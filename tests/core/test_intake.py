@@ -20,19 +20,9 @@ from clv_core.intake import TransactionSource, transaction_source, validate_sour
 from clv_core.loading import load_table
 from clv_core.validation import Transactions, ValidationOptions
 from tests.conftest import TINY_CONFIG
-from tests.corpus.exports import EXPORT_NAMES, CorpusExport, build_corpus
+from tests.corpus.exports import DROP_REASONS, EXPORT_NAMES, CorpusExport, build_corpus
 
 OPTIONS = ValidationOptions(latest_valid_date=dt.date(2030, 1, 1))
-
-# Engine reasons for the corpus' count keys (lines dropped).
-DROPPED = {
-    "no_customer_id": "missing_customer_id",
-    "guest_placeholder": "guest_customer_id",
-    "status_cancelled": "order_cancelled",
-    "status_refunded": "order_refunded",
-    "status_unpaid": "order_unpaid",
-    "unknown_order": "unknown_order",
-}
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +83,7 @@ def test_every_line_is_accounted_for_with_its_reason(
     counts = export.counts
     assert report.rows_read == counts["lines"]
     assert report.rows_used == counts["counted_lines"]
-    expected = {DROPPED[key]: counts[key] for key in DROPPED if counts[key]}
+    expected = {DROP_REASONS[key]: counts[key] for key in DROP_REASONS if counts[key]}
     assert dict(report.dropped) == expected
     assert report.summary["n_orders"] == counts["orders"]
 

@@ -82,6 +82,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 __all__ = [
     "COUNT_KEYS",
+    "DROP_REASONS",
     "EXCLUSION_KEYS",
     "EXPORT_NAMES",
     "CorpusExport",
@@ -92,6 +93,17 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 ObjectArray = npt.NDArray[np.object_]
 MomentArray = npt.NDArray[np.datetime64]
+
+# The reason keys under which a correct engine reports the excluded lines of each count (the
+# engine's ``RowIssue`` values, written out here so that the corpus imports nothing from it).
+DROP_REASONS: Final = {
+    "no_customer_id": "missing_customer_id",
+    "guest_placeholder": "guest_customer_id",
+    "status_cancelled": "order_cancelled",
+    "status_refunded": "order_refunded",
+    "status_unpaid": "order_unpaid",
+    "unknown_order": "unknown_order",
+}
 
 EXPORT_NAMES: Final = (
     "erp_invoice_lines",
