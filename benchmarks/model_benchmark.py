@@ -41,15 +41,14 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from clv_core.columns import detect_roles  # noqa: E402
 from clv_core.config import MlpConfig  # noqa: E402
 from clv_core.evaluation import EvaluationSettings, evaluate  # noqa: E402
+from clv_core.intake import transaction_source, validate_source  # noqa: E402
 from clv_core.loading import load_table  # noqa: E402
 from clv_core.metrics import compute_metrics  # noqa: E402
 from clv_core.validation import (  # noqa: E402
     CustomerAttributes,
     validate_customers,
-    validate_transactions,
 )
 
 METRICS = ("normalized_gini", "spearman", "decile_mape", "total_ratio", "top_decile_share")
@@ -103,8 +102,7 @@ def _evaluate_file(
     split: str,
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    table = load_table(transactions_path)
-    transactions = validate_transactions(table.frame, detect_roles(table.frame)).frame
+    transactions = validate_source(transaction_source(load_table(transactions_path))).frame
     customers = None
     if customers_path is not None:
         customers = validate_customers(load_table(customers_path).frame)

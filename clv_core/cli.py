@@ -164,7 +164,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "evaluate",
         help="compare the MLP with BG/NBD+Gamma-Gamma, LightGBM and historical on held-out data",
         description="Fit every model on the same training customers and report the metrics "
-        "of DESIGN.md on the same test customers.",
+        "of the README (Reading the metrics) on the same test customers.",
     )
     _add_input_arguments(evaluate)
     evaluate.add_argument("--cutoff", required=True, metavar="YYYY-MM-DD")

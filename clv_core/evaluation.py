@@ -1,6 +1,6 @@
 """Honest evaluation: the MLP and the baselines on the same features and the same test customers.
 
-Two splits (DESIGN.md, "Time protocol"):
+Two splits (README, "The time protocol"):
 
 * ``customer``: features at the cutoff, labels over the following horizon; customers are split
   at random (seeded) into training and test; every model learns on the same training customers

@@ -1,9 +1,10 @@
 """Per-customer features at a cutoff and the CLV label over a horizon.
 
-The time protocol (DESIGN.md): features use only transactions **on or before** the cutoff date;
-the label is the customer's **net** spend in ``(cutoff, cutoff + horizon]``, clipped at 0, and 0
-for customers who did not buy. Dates are compared at day resolution: an order at 18:00 on the
-cutoff day is history, an order at 00:01 the day after is future.
+The time protocol (README, "The time protocol"): features use only transactions **on or
+before** the cutoff date; the label is the customer's **net** spend in
+``(cutoff, cutoff + horizon]``, clipped at 0, and 0 for customers who did not buy. Dates are
+compared at day resolution: an order at 18:00 on the cutoff day is history, an order at 00:01
+the day after is future.
 
 Purchases are orders with an amount >= 0 (free orders count as purchases, as in ``lifetimes``);
 negative amounts are returns. Customers are those with at least one purchase on or before the

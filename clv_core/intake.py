@@ -20,7 +20,7 @@ from clv_core.loading import LoadedTable
 from clv_core.order_lines import join_order_lines
 from clv_core.validation import Transactions, ValidationOptions, validate_transactions
 
-__all__ = ["TransactionSource", "transaction_source", "validate_source"]
+__all__ = ["TransactionSource", "source_roles", "transaction_source", "validate_source"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)

@@ -12,7 +12,7 @@ __all__ = ["InputShape", "SplitKind"]
 
 
 class InputShape(StrEnum):
-    """The two first-class input shapes (see DESIGN.md)."""
+    """The two first-class input shapes (README, "Your data")."""
 
     TRANSACTIONS = "transactions"
     CUSTOMER_TABLE = "customer_table"

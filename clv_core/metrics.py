@@ -1,4 +1,4 @@
-"""Accuracy metrics for CLV forecasts, exactly as DESIGN.md defines them.
+"""Accuracy metrics for CLV forecasts, as the README ("Reading the metrics") defines them.
 
 Every function takes the actual values ``y_true`` and the predictions ``y_pred`` of the same
 test customers (1-D, same length) and is pure. Sorting by prediction is always descending and
@@ -187,5 +187,5 @@ METRIC_NAMES = tuple(METRICS)
 
 
 def compute_metrics(y_true: ArrayLike, y_pred: ArrayLike) -> dict[str, float]:
-    """All metrics of DESIGN.md, keyed by their names in ``METRIC_NAMES``."""
+    """All metrics of this module, keyed by their names in ``METRIC_NAMES``."""
     return {name: metric(y_true, y_pred) for name, metric in METRICS.items()}

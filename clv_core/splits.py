@@ -1,6 +1,6 @@
 """The time protocol: cutoffs, horizons, customer and out-of-time splits, minimum-data checks.
 
-See DESIGN.md "Time protocol". In short:
+See the README, "The time protocol". In short:
 
 * **customer split** (default for evaluation): customers seen on or before the cutoff are split
   80/20 at random with a seed; the model learns on 80% and is measured on 20%, all with features

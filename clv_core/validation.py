@@ -981,13 +981,17 @@ def _cancellation_documents(order_ids: pd.Series) -> np.ndarray | None:
 
 def _refunds_without_sale(orders: pd.DataFrame) -> int:
     """Negative orders of customers with no purchase on or before the return's date."""
-    returns = orders["amount"] < 0
+    amounts = orders["amount"].to_numpy(float)
+    returns = amounts < 0
     if not returns.any():
         return 0
-    purchases = orders.loc[orders["amount"] > 0]
-    first_purchase = purchases.groupby("customer_id", sort=False)["order_date"].min()
-    first = orders.loc[returns, "customer_id"].map(first_purchase)
-    return int((first.isna() | (first > orders.loc[returns, "order_date"])).sum())
+    # Integer codes instead of grouping by the string ids (ten-million-row logs).
+    codes = pd.factorize(orders["customer_id"])[0]
+    days = orders["order_date"].to_numpy("datetime64[ns]").view(np.int64)
+    first_purchase = np.full(codes.max() + 1, np.iinfo(np.int64).max)
+    purchases = amounts > 0
+    np.minimum.at(first_purchase, codes[purchases], days[purchases])
+    return int((first_purchase[codes[returns]] > days[returns]).sum())
 
 
 def _duplicate_rows(frame: pd.DataFrame, dates: pd.Series, amount_column: str | None) -> np.ndarray:

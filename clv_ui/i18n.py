@@ -185,6 +185,12 @@ STRINGS: Mapping[str, tuple[str, str]] = {
         "Mean; the median is {median:g}.",
         "均值；中位数为 {median:g}。",
     ),
+    "money.returns": (
+        "Returns and cancellations: {orders:,} orders netted ({amount:,.2f}), of which "
+        "{cancellation_lines:,} lines of cancellation documents.",
+        "退货与取消：{orders:,} 笔已冲减（{amount:,.2f}），"
+        "其中取消单明细 {cancellation_lines:,} 行。",
+    ),
     "money.currencies": ("Currencies (lines): {currencies}", "币种（行数）：{currencies}"),
     "money.apply": ("Apply: {suggestion}", "应用建议：{suggestion}"),
     "money.as_guest": ("treat '{customer}' as guests", "将“{customer}”视为游客"),

@@ -4,11 +4,11 @@ live training panel, the campaign list and its downloads (the guards are in ``cl
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import streamlit as st
@@ -230,12 +230,15 @@ def validation_options(state: WorkbenchState) -> None:
         return
     options = data.options or ValidationOptions()
     left, right = st.columns(2)
-    baskets = left.checkbox(
-        t("data.combine_baskets"),
-        value=options.combine_baskets,
-        help=t("data.combine_baskets_help"),
-        key=f"baskets_{data.table_digest}",
-    )
+    baskets = options.combine_baskets
+    if data.mapping.order_id is None:
+        # With an order id the lines of an order are combined by it; baskets do not apply.
+        baskets = left.checkbox(
+            t("data.combine_baskets"),
+            value=options.combine_baskets,
+            help=t("data.combine_baskets_help"),
+            key=f"baskets_{data.table_digest}",
+        )
     if options.guest_ids:
         right.caption(t("data.guest_ids", ids=", ".join(options.guest_ids)))
         right.button(
@@ -277,10 +280,11 @@ def _apply_suggestion(state: WorkbenchState, warning: MoneyWarning) -> None:
         data.transactions = None
 
 
-def money_panel(state: WorkbenchState, money: MoneyCheck) -> None:
+def money_panel(state: WorkbenchState, money: MoneyCheck, summary: Mapping[str, Any]) -> None:
     """How spend is computed, what is not spend, the plausibility figures and warnings.
 
-    Each warning with a suggestion has a button that applies it.
+    ``summary`` is the validation report's summary (returns and cancellations are counted
+    there). Each warning with a suggestion has a button that applies it.
     """
     explanation = money.explanation
     st.subheader(t("money.title"))
@@ -303,6 +307,15 @@ def money_panel(state: WorkbenchState, money: MoneyCheck) -> None:
         f"{figures['orders_per_customer_mean']:,.2f}",
         help=t("money.orders_per_customer_help", median=figures["orders_per_customer_median"]),
     )
+    if summary.get("n_returns"):
+        st.caption(
+            t(
+                "money.returns",
+                orders=summary["n_returns"],
+                amount=summary.get("returns_amount", 0.0),
+                cancellation_lines=summary.get("n_cancellation_lines", 0),
+            )
+        )
     if money.currencies:
         listed = ", ".join(f"{name} ({count:,})" for name, count in money.currencies.items())
         st.caption(t("money.currencies", currencies=listed))

@@ -100,7 +100,7 @@ with st.expander(t("data.report"), expanded=True):
         )
         validation_report(data.customers.report)
 if data.transactions is not None and data.transactions.money is not None:
-    money_panel(state, data.transactions.money)
+    money_panel(state, data.transactions.money, data.transactions.report.summary)
 st.subheader(t("data.preview"))
 preview = data.source.frame if data.source is not None else data.table.frame
 st.dataframe(preview.head(200), key="preview")

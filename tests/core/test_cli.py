@@ -492,7 +492,7 @@ def test_evaluate_customer_split_with_every_model(
     assert predictions["customer_id"].is_unique
     assert set(predictions["customer_id"]) <= customers
     assert (predictions["actual"] >= 0).all()
-    # The JSON metrics are those of the written predictions (DESIGN.md definitions).
+    # The JSON metrics are those of the written predictions (the definitions in clv_core.metrics).
     for name in MODELS:
         rho = spearmanr(predictions["actual"], predictions[name]).statistic
         assert result["models"][name]["spearman"] == pytest.approx(rho, abs=1e-5)

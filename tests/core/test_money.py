@@ -154,6 +154,9 @@ def test_two_disagreeing_totals_stop_with_both_names() -> None:
         validate_transactions(frame, mapping, options=OPTIONS)
     chosen = detect_roles(frame, overrides={"amount": "revenue"})
     assert validate_transactions(frame, chosen, options=OPTIONS).frame["amount"].sum() > 0
+    # Another decimal column is no way out of the ambiguity.
+    with_more = frame.assign(qty=[str(1 + i % 3) for i in range(30)], weight_kg="0.25")
+    assert detect_roles(with_more).amount is None
 
 
 def test_two_identical_totals_are_not_ambiguous() -> None:
