@@ -474,8 +474,9 @@ def _detect_from_content(
 ) -> None:
     """Fill customer id, order date and amount from the values of still-unassigned columns.
 
-    Only these three roles are inferred from content: they are what every transaction log has,
-    and a wrong guess for an optional role would be worse than none.
+    Only these three roles are inferred from content (they are what every transaction log has;
+    a wrong guess for an optional role would be worse than none), and the order id when its
+    values are unmistakable shop order numbers (``#1001``).
     """
     # Imported here because validation imports this module for the role names.
     from clv_core.validation import parse_amounts, parse_dates
@@ -506,6 +507,15 @@ def _detect_from_content(
             if amounts.notna().mean() >= 0.9 and has_decimals:
                 assignment[Role.AMOUNT] = column
                 sources[Role.AMOUNT.value] = "content"
+                unassigned.remove(column)
+                break
+    if Role.ORDER_ID not in assignment and Role.ORDER_ID not in cleared:
+        # Shop platforms number orders "#1001" under a header such as "Name".
+        for column in unassigned:
+            values = sample[column].dropna().astype("string")
+            if len(values) and values.str.fullmatch(r"#[0-9]+").mean() >= 0.9:
+                assignment[Role.ORDER_ID] = column
+                sources[Role.ORDER_ID.value] = "content"
                 unassigned.remove(column)
                 break
     if Role.CUSTOMER_ID not in assignment and Role.CUSTOMER_ID not in cleared:

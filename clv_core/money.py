@@ -847,6 +847,7 @@ def _small_integer_spend(
     """Spend made only of small whole numbers: item counts rather than money."""
     if mapping.amount is None or len(lines) == 0:
         return []
+    lines = lines.iloc[:_SAMPLE_ROWS]
     if not _profile(lines).small_counts:
         return []
     other = _other_money_column(sample, mapping)

@@ -89,6 +89,8 @@ class RowIssue(StrEnum):
     LINES_COMBINED_INTO_BASKETS = "lines_combined_into_baskets"
     DISCOUNT_SUBTRACTED = "discount_subtracted"
     RETURN_MADE_NEGATIVE = "return_made_negative"
+    ORDER_FIELDS_FILLED = "order_fields_filled"
+    ORDER_TOTAL_ON_OTHER_LINE = "order_total_on_other_line"
 
 
 ISSUE_DESCRIPTIONS: Mapping[RowIssue, str] = {
@@ -118,6 +120,13 @@ ISSUE_DESCRIPTIONS: Mapping[RowIssue, str] = {
         "line merged into its basket (no order id: one order per customer per day or timestamp)"
     ),
     RowIssue.DISCOUNT_SUBTRACTED: "line discount subtracted from quantity x unit price",
+    RowIssue.ORDER_FIELDS_FILLED: (
+        "empty customer, date, status or currency filled from the same order's first line"
+    ),
+    RowIssue.ORDER_TOTAL_ON_OTHER_LINE: (
+        "empty order total on a further line of an order whose total is on its first line "
+        "(counted once)"
+    ),
     RowIssue.RETURN_MADE_NEGATIVE: (
         "positive amount made negative: a return (negative quantity) or a line of a "
         "cancellation document"
@@ -804,6 +813,8 @@ def validate_transactions(
         order_values = frame[mapping.order_id] if mapping.order_id is not None else None
         accounting.record(RowIssue.UNKNOWN_ORDER, unknown_order, order_values, dropped=True)
         keep &= ~unknown_order
+    if mapping.order_id is not None:
+        frame = _fill_order_fields(frame, mapping, accounting)
     customer_column = str(mapping.customer_id)
     customer_ids = clean_ids(frame[customer_column])
     missing_id = customer_ids.isna().to_numpy(bool) & keep
@@ -926,6 +937,65 @@ def validate_transactions(
         summary=summary,
     )
     return Transactions(frame=clean, report=report, mapping=mapping, money=money)
+
+
+def _fill_order_fields(
+    frame: pd.DataFrame, mapping: ColumnMapping, accounting: _Accounting
+) -> pd.DataFrame:
+    """Fill order-level cells that an export writes only on an order's first line.
+
+    Shop platforms list an order's customer, date, status and currency (and its total) on the
+    order's first line only, leaving them empty on its other lines. Empty customer, date,
+    status and currency cells are filled from the same order's line that has them; an empty
+    order total on a line of an order whose total stands on another line becomes 0, so the
+    order is counted once. Both are counted as altered rows.
+    """
+    columns = [mapping.customer_id, mapping.order_date, mapping.status, mapping.currency]
+    if spend_formula(mapping) is SpendFormula.TOTAL:
+        columns.append(mapping.amount)
+    # A cheap look first: most exports have no empty cell in these columns.
+    if not any(_has_empty_cells(frame[column]) for column in columns if column is not None):
+        return frame
+    order_ids = clean_ids(frame[str(mapping.order_id)])
+    if order_ids.is_unique:
+        return frame
+    frame = frame.copy(deep=False)
+    known_order = order_ids.notna().to_numpy(bool)
+    filled = np.zeros(len(frame), dtype=bool)
+    for column in (mapping.customer_id, mapping.order_date, mapping.status, mapping.currency):
+        if column is None:
+            continue
+        missing = _is_missing(frame[column]) & known_order
+        if not missing.any():
+            continue
+        first = (
+            frame[column].where(~_is_missing(frame[column])).groupby(order_ids).transform("first")
+        )
+        fill = missing & first.notna().to_numpy(bool)
+        frame[column] = frame[column].where(~fill, first)
+        filled |= fill
+    accounting.record(RowIssue.ORDER_FIELDS_FILLED, filled, None, dropped=False)
+    if spend_formula(mapping) is SpendFormula.TOTAL:
+        amount = frame[str(mapping.amount)]
+        missing = _is_missing(amount) & known_order
+        if missing.any():
+            present = (
+                pd.Series(~missing & known_order).groupby(order_ids.to_numpy()).transform("any")
+            )
+            elsewhere = missing & present.to_numpy(bool)
+            if elsewhere.any():
+                frame[str(mapping.amount)] = amount.where(~elsewhere, 0)
+                accounting.record(
+                    RowIssue.ORDER_TOTAL_ON_OTHER_LINE, elsewhere, None, dropped=False
+                )
+    return frame
+
+
+def _has_empty_cells(values: pd.Series) -> bool:
+    """Whether a column has a missing value or an empty text cell (no per-cell stripping)."""
+    if values.isna().any():
+        return True
+    return bool(pd.api.types.is_string_dtype(values) and values.astype("string").eq("").any())
 
 
 def _guest_rows(customer_ids: pd.Series, extra: tuple[str, ...]) -> np.ndarray:
@@ -1129,11 +1199,11 @@ def _combine_order_lines(clean: pd.DataFrame, keys: list[str]) -> tuple[pd.DataF
     # Unique order ids need no grouping; checking one column is much cheaper than two.
     if "order_id" in keys and clean["order_id"].is_unique:
         return clean, 0
-    if not clean.duplicated(keys).any():
-        return clean, 0
     grouped = clean.groupby(keys, sort=False, observed=True)
     aggregations = {"order_date": ("order_date", "min"), "amount": ("amount", "sum")}
     orders = grouped.agg(**{k: v for k, v in aggregations.items() if k not in keys})
+    if len(orders) == len(clean):
+        return clean, 0
     orders = orders.reset_index()[list(clean.columns)]
     return orders, len(clean) - len(orders)
 

@@ -505,6 +505,14 @@ _ISSUE_LABELS: Mapping[str, tuple[str, str]] = {
         "明细已合并为购物篮（同一客户同一天或同一时间）",
     ),
     "discount_subtracted": ("line discount subtracted", "已扣减行优惠"),
+    "order_fields_filled": (
+        "empty order fields filled from the order's first line",
+        "空的订单字段已按同一订单首行补全",
+    ),
+    "order_total_on_other_line": (
+        "order total given on the order's first line (counted once)",
+        "订单总额仅在订单首行（只计一次）",
+    ),
     "return_made_negative": (
         "positive amount made negative (a return or cancellation)",
         "正数金额改为负数（退货或取消单）",

@@ -538,3 +538,23 @@ def test_a_dominant_placeholder_id_can_be_treated_as_guests(
     transactions = _state(app).data.transactions
     assert transactions is not None and "guest_customer_id" not in transactions.report.dropped
     assert key in _apply_buttons(app), "the warning is back"
+
+
+def test_ambiguous_money_names_both_columns_until_one_is_chosen(
+    make_app: Callable[..., AppTest],
+) -> None:
+    rows = ["customer_id,order_date,total,revenue"]
+    rows += [f"c{i % 6},2024-01-{1 + i % 28:02d},{10 + i}.25,{3 + 2 * i}.75" for i in range(30)]
+    app = make_app()
+    data = ("\n".join(rows) + "\n").encode()
+    app.file_uploader(key="upload_transactions").upload("two_totals.csv", data, "text/csv").run()
+    for _ in range(2):
+        assert not app.exception
+        assert len(app.error) == 1
+        assert "'total' and 'revenue' are both totals with different" in app.error[0].value
+        assert not _spend_sentences(app), "no spend is guessed"
+        app.run()
+    digest = _state(app).data.table_digest
+    app.selectbox(key=f"map_amount_{digest}").set_value("revenue").run()
+    assert not app.exception and not app.error
+    assert _spend_sentences(app) == [":material/calculate: **Spend per line = revenue**"]

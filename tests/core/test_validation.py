@@ -508,3 +508,38 @@ def test_timezone_after_a_space_is_removed() -> None:
         pd.Timestamp("2023-07-05 09:00:00"),
     ]
     assert parsed.timezone_removed.tolist() == [True, True]
+
+
+def test_order_fields_on_the_first_line_only_are_filled_and_the_total_counted_once() -> None:
+    # A shop platform's single-file orders export: one row per line item; the customer, date,
+    # status and order total stand on the order's first line only.
+    frame = pd.DataFrame(
+        {
+            "Name": ["#1001", "#1001", "#1001", "#1002", "#1002", "#1003"],
+            "Email": ["a@x.org", "", "", "b@x.org", "", "a@x.org"],
+            "Financial Status": ["paid", "", "", "refunded", "", "paid"],
+            "Created at": [
+                "2024-01-05 10:00:00 +0100",
+                "",
+                "",
+                "2024-01-06 11:00:00 +0100",
+                "",
+                "2024-02-01 09:00:00 +0100",
+            ],
+            "Total": ["57.90", "", "", "20.00", "", "12.50"],
+            "Lineitem quantity": ["1", "2", "1", "1", "1", "1"],
+            "Lineitem price": ["19.90", "9.00", "15.00", "10.00", "10.00", "12.50"],
+        }
+    )
+    result = validate_transactions(frame, options=TODAY)
+    mapping = result.mapping
+    assert (mapping.amount, mapping.status, mapping.order_id) == (
+        "Total",
+        "Financial Status",
+        "Name",
+    )
+    assert result.frame.set_index("order_id")["amount"].to_dict() == {"#1001": 57.9, "#1003": 12.5}
+    assert result.report.altered["order_fields_filled"] == 3
+    assert result.report.altered["order_total_on_other_line"] == 3
+    assert dict(result.report.dropped) == {"order_refunded": 2}
+    assert result.report.rows_used == 4
