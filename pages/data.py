@@ -84,8 +84,10 @@ if data.table is None:
     st.stop()
 source_name = data.source.source_name if data.source is not None else data.table.source_name
 st.success(t("data.loaded", name=source_name))
-for note in data.table.notes:
-    st.caption(f"{t('data.notes')}: {note}")
+if data.transactions is None:
+    # A transaction log's loader and join notes are among its report's warnings.
+    for note in data.table.notes:
+        st.caption(f"{t('data.notes')}: {note}")
 with st.expander(t("data.report"), expanded=True):
     report = data.transactions or data.customer_table
     if report is not None:
