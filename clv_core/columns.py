@@ -132,6 +132,9 @@ ROLE_SYNONYMS: Mapping[Role, tuple[str, ...]] = {
         "购买时间",
         "交易日期",
         "交易时间",
+        "交易创建时间",
+        "创建时间",
+        "成交时间",
         "支付时间",
         "付款时间",
         "日期",
@@ -312,13 +315,18 @@ ROLE_SYNONYMS: Mapping[Role, tuple[str, ...]] = {
 _NON_WORD = re.compile(r"[\s_\-./()\[\]（）【】:：·]+")
 
 
+# A currency unit after a money header ("金额（元）", "Unit Price (EUR)", "Total $").
+_CURRENCY_UNIT = re.compile(r"(?<=.)(?:元|rmb|cny|usd|eur|gbp|jpy|hkd|[$¥￥€£])$")
+
+
 def normalise_header(name: object) -> str:
     """Return a header in the form used for synonym matching.
 
     Lower case, with spaces, underscores, hyphens, dots, brackets and colons removed (half- and
-    full-width), so ``"Customer ID"``, ``"customer_id"`` and ``"用户 ID"`` all match.
+    full-width), so ``"Customer ID"``, ``"customer_id"`` and ``"用户 ID"`` all match; a trailing
+    currency unit is dropped, so ``"金额（元）"`` and ``"Unit Price (EUR)"`` match too.
     """
-    return _NON_WORD.sub("", str(name).strip().lower())
+    return _CURRENCY_UNIT.sub("", _NON_WORD.sub("", str(name).strip().lower()))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -110,3 +110,26 @@ def test_input_shape() -> None:
     other = pd.DataFrame({"colour": ["red"]})
     with pytest.raises(DataError, match="Could not tell what kind of table"):
         detect_input_shape(other, detect_roles(other))
+
+
+def test_a_currency_unit_after_a_money_header_is_ignored() -> None:
+    assert normalise_header("金额（元）") == "金额"
+    assert normalise_header("Unit Price (EUR)") == "unitprice"
+    assert normalise_header("Total $") == "total"
+    assert normalise_header("元") == "元"
+    frame = pd.DataFrame(
+        {
+            "交易号": ["1", "2", "3"],
+            "买家ID": ["a", "b", "a"],
+            "交易创建时间": ["2024-01-01 10:00:00", "2024-01-02 10:00:00", "2024-01-03 10:00:00"],
+            "金额（元）": ["12.50", "8.00", "3.20"],
+            "交易状态": ["交易成功", "交易关闭", "交易成功"],
+        }
+    )
+    mapping = detect_roles(frame)
+    assert (mapping.amount, mapping.status, mapping.order_id) == (
+        "金额（元）",
+        "交易状态",
+        "交易号",
+    )
+    assert mapping.order_date == "交易创建时间"
