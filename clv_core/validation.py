@@ -36,6 +36,7 @@ from clv_core.money import MoneyCheck, SpendFormula, amount_candidates, check_mo
 __all__ = [
     "GUEST_PLACEHOLDERS",
     "ISSUE_DESCRIPTIONS",
+    "NUMERIC_GUEST_PLACEHOLDERS",
     "CustomerAttributes",
     "CustomerTable",
     "ParsedAmounts",
@@ -663,11 +664,6 @@ GUEST_PLACEHOLDERS = frozenset(
         "nan",
         "-",
         "--",
-        "0",
-        "-1",
-        "00000",
-        "000000",
-        "999999",
         "游客",
         "匿名",
         "访客",
@@ -676,6 +672,12 @@ GUEST_PLACEHOLDERS = frozenset(
         "无",
     }
 )
+
+# Numbers that stand for "no customer" only when they hold far more rows than a customer does
+# (a real customer may well have the id 0).
+NUMERIC_GUEST_PLACEHOLDERS = frozenset({"0", "-1", "00000", "000000", "999999", "9999999"})
+_PLACEHOLDER_MIN_ROWS = 10
+_PLACEHOLDER_TIMES_MEDIAN = 5
 
 # Order status values (lower case, spaces, '_' and '-' removed) that mean "not spend".
 _STATUS_WORDS: Mapping[RowIssue, frozenset[str]] = {
@@ -999,10 +1001,22 @@ def _has_empty_cells(values: pd.Series) -> bool:
 
 
 def _guest_rows(customer_ids: pd.Series, extra: tuple[str, ...]) -> np.ndarray:
-    """Rows whose customer id is a placeholder for "no customer"."""
+    """Rows whose customer id is a placeholder for "no customer".
+
+    Words (``guest``, ``游客``, ...) and the ids in ``extra`` always are; a number such as ``0``
+    or ``-1`` only when it holds at least ten rows and five times as many as the median id.
+    """
     placeholders = GUEST_PLACEHOLDERS | {str(value).strip().lower() for value in extra}
     lowered = customer_ids.astype("string").str.lower()
-    return lowered.isin(placeholders).fillna(False).to_numpy(bool)
+    guests = lowered.isin(placeholders).fillna(False).to_numpy(bool, copy=True)
+    numeric = lowered.isin(NUMERIC_GUEST_PLACEHOLDERS).fillna(False).to_numpy(bool)
+    if numeric.any():
+        rows = customer_ids[numeric].value_counts()
+        typical = float(customer_ids.value_counts().median())
+        threshold = max(_PLACEHOLDER_MIN_ROWS, _PLACEHOLDER_TIMES_MEDIAN * typical)
+        busy = rows.index[rows >= threshold]
+        guests |= numeric & customer_ids.isin(busy).to_numpy(bool)
+    return guests
 
 
 def _drop_by_status(
