@@ -106,8 +106,8 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="ID",
         help="treat this customer id as a guest placeholder (dropped and counted); repeatable. "
-        "Common placeholders (guest, anonymous, 游客, ...; 0 or -1 when they hold far more rows than "
-        "a customer) are always dropped",
+        "Common placeholders (guest, anonymous, 游客, ...; 0 or -1 when they hold far more "
+        "rows than a customer) are always dropped",
     )
     group.add_argument(
         "--keep-duplicate-rows",
