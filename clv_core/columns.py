@@ -502,7 +502,9 @@ def _detect_from_content(
                 sources[Role.ORDER_DATE.value] = "content"
                 unassigned.remove(column)
                 break
-    has_price = Role.QUANTITY in assignment and Role.UNIT_PRICE in assignment
+    # A unit price is money already: with a quantity spend is their product, without one the
+    # price itself (see clv_core.money); another decimal column (shipping, weight) is not spend.
+    has_price = Role.UNIT_PRICE in assignment
     if Role.AMOUNT not in assignment and Role.AMOUNT not in cleared and not has_price:
         from clv_core.money import MoneyKind, money_kind
 

@@ -41,6 +41,8 @@ class TransactionSource:
         The order id the two files were joined on (used when detection finds none).
     notes
         What the loader and the join changed or noticed, for the report's warnings.
+    order_columns
+        The columns from the orders file of a two-file export (one value per order).
     """
 
     frame: pd.DataFrame
@@ -49,6 +51,7 @@ class TransactionSource:
     unknown_order: np.ndarray | None = None
     order_id: str | None = None
     notes: tuple[str, ...] = ()
+    order_columns: frozenset[str] = frozenset()
 
 
 def transaction_source(
@@ -86,6 +89,7 @@ def transaction_source(
         unknown_order=joined.unknown_order,
         order_id=joined.key,
         notes=(*table.notes, *order_lines.notes, *joined.warnings),
+        order_columns=joined.order_columns,
     )
 
 
@@ -113,6 +117,7 @@ def validate_source(
         source_name=source.source_name,
         first_row=source.first_row,
         unknown_order=source.unknown_order,
+        order_columns=source.order_columns,
     )
     report = transactions.report.with_warnings(*source.notes)
     return Transactions(

@@ -362,12 +362,14 @@ def settle_money_roles(
     # An "amount" of small whole numbers next to decimal money is a count of items.
     small_counts = amount is not None and amount in columns and columns[amount][1].small_counts
     if amount is not None and Role.AMOUNT not in fixed and small_counts:
+        # Only a column named like money decides: whole prices next to a weight or a
+        # shipping fee are common.
         money = [
             c
             for c, (kind, profile) in columns.items()
             if c != amount
             and profile.money_like
-            and kind in (MoneyKind.TOTAL, MoneyKind.PAID_TOTAL, MoneyKind.OTHER)
+            and kind in (MoneyKind.TOTAL, MoneyKind.PAID_TOTAL)
             and free(c)
         ]
         if money:
@@ -375,8 +377,7 @@ def settle_money_roles(
                 assign(Role.QUANTITY, amount)
             else:
                 assign(Role.AMOUNT, None)
-            totals = [c for c in money if columns[c][0] is not MoneyKind.OTHER]
-            assign(Role.AMOUNT, (totals or money)[0])
+            assign(Role.AMOUNT, money[0])
             amount = assignment.get(Role.AMOUNT)
 
     quantity = assignment.get(Role.QUANTITY)
@@ -496,18 +497,44 @@ class SpendExplanation:
         }
 
 
-def discount_is_rate(column: str) -> bool:
-    """Whether a discount column holds a rate (share of the price) rather than money off."""
-    return bool(_RATE_HEADER.search(column))
+def discount_is_rate(column: str, values: pd.Series) -> bool:
+    """Whether a discount column holds a rate (share of the price) rather than money off.
+
+    A rate when the header says so (``rate``, ``pct``, ``%``, ``率``), when the values are
+    written with a ``%``, or when every discount given lies strictly between 0 and 1 (order-line
+    tables such as ``UnitPrice, Quantity, Discount`` with 0.05, 0.1, 0.25).
+    """
+    if _RATE_HEADER.search(column):
+        return True
+    sample = values.dropna().iloc[:_SAMPLE_ROWS]
+    if pd.api.types.is_string_dtype(sample) or sample.dtype == object:
+        text = sample.astype("string").str.strip()
+        if len(text) and bool(text.str.endswith("%").mean() > 0.5):
+            return True
+    numbers = _numbers(sample.reset_index(drop=True)).dropna().abs()
+    given = numbers[numbers > 0]
+    return bool(len(given) and (given < 1).all())
 
 
-def spend_formula(mapping: ColumnMapping) -> SpendFormula:
+def discount_rates(values: pd.Series) -> pd.Series:
+    """Discount rates as shares in [0, 1]: ``10%`` and a column of percentages become 0.10.
+
+    The scale is decided once for the column: percentages when any value is above 1.
+    """
+    text = values.astype("string").str.strip().str.rstrip("%")
+    rates = _numbers(text.reset_index(drop=True)).set_axis(values.index)
+    if bool((rates.abs() > 1).any()):
+        rates = rates / 100
+    return rates
+
+
+def spend_formula(mapping: ColumnMapping, frame: pd.DataFrame) -> SpendFormula:
     """The formula that :func:`~clv_core.validation.validate_transactions` applies."""
     if mapping.amount is not None:
         return SpendFormula.TOTAL
     if mapping.discount is None:
         return SpendFormula.QUANTITY_X_PRICE
-    if discount_is_rate(mapping.discount):
+    if discount_is_rate(mapping.discount, frame[mapping.discount]):
         return SpendFormula.QUANTITY_X_PRICE_X_RATE
     return SpendFormula.QUANTITY_X_PRICE_MINUS_DISCOUNT
 
@@ -522,7 +549,7 @@ def explain_spend(frame: pd.DataFrame, mapping: ColumnMapping) -> SpendExplanati
     mapping
         The roles validation uses (needs ``amount`` or ``quantity`` + ``unit_price``).
     """
-    formula = spend_formula(mapping)
+    formula = spend_formula(mapping, frame)
     if formula is SpendFormula.TOTAL:
         used: tuple[str, ...] = (str(mapping.amount),)
         sentence = f"spend per line = {mapping.amount}"
@@ -725,6 +752,8 @@ def check_money(
     line_amounts: pd.Series,
     used: np.ndarray,
     orders: pd.DataFrame,
+    *,
+    counted_once: np.ndarray | None = None,
 ) -> MoneyCheck:
     """Plausibility figures and warnings for validated money.
 
@@ -740,9 +769,12 @@ def check_money(
         Boolean mask of the rows of ``frame`` that made it into ``orders``.
     orders
         The clean orders (``customer_id``, ``amount``), one row per order.
+    counted_once
+        Rows whose order total stands on another line of the order (set to 0 by validation);
+        they are not lines of their own in the figures.
     """
     explanation = explain_spend(frame, mapping)
-    lines = line_amounts[used]
+    lines = line_amounts[used if counted_once is None else used & ~counted_once]
     order_values = orders["amount"]
     purchases = order_values[order_values > 0]
     # Integer codes and bincount: grouping ten million string ids would take seconds.

@@ -44,6 +44,9 @@ class JoinedOrderLines:
         Sentences about the join (orders without lines, repeated orders).
     source_name
         ``"orders.csv + lines.csv"`` for reports.
+    order_columns
+        The columns that came from the orders table (one value per order, repeated on each of
+        its lines).
     """
 
     frame: pd.DataFrame
@@ -51,6 +54,7 @@ class JoinedOrderLines:
     key: str
     warnings: tuple[str, ...]
     source_name: str
+    order_columns: frozenset[str] = frozenset()
 
 
 def join_order_lines(
@@ -108,7 +112,13 @@ def join_order_lines(
     order_table = order_table.rename(columns={c: f"{c}{_ORDERS_SUFFIX}" for c in shared})
     known = line_keys.isin(order_table.index).to_numpy(bool) & line_keys.notna().to_numpy(bool)
     attached = order_table.reindex(line_keys.to_numpy()).reset_index(drop=True)
-    frame = pd.concat([attached, lines.reset_index(drop=True)], axis=1)
+    line_table = lines.reset_index(drop=True).copy(deep=False)
+    for column in shared:
+        # A column both files have keeps the line's value, or the order's where the line's is
+        # empty (a lines file with an empty customer column still gets its orders' customers).
+        empty = line_table[column].isna() | line_table[column].astype("string").str.strip().eq("")
+        line_table[column] = line_table[column].where(~empty, attached[f"{column}{_ORDERS_SUFFIX}"])
+    frame = pd.concat([attached, line_table], axis=1)
     without_lines = int((~order_table.index.isin(line_keys[known])).sum())
     if without_lines:
         warnings.append(
@@ -128,6 +138,7 @@ def join_order_lines(
         key=key,
         warnings=tuple(warnings),
         source_name=f"{orders_name} + {lines_name}",
+        order_columns=frozenset(str(column) for column in attached.columns),
     )
 
 

@@ -31,7 +31,14 @@ import pandas as pd
 
 from clv_core.columns import ColumnMapping, detect_roles
 from clv_core.errors import DataError
-from clv_core.money import MoneyCheck, SpendFormula, amount_candidates, check_money, spend_formula
+from clv_core.money import (
+    MoneyCheck,
+    SpendFormula,
+    amount_candidates,
+    check_money,
+    discount_rates,
+    spend_formula,
+)
 
 __all__ = [
     "GUEST_PLACEHOLDERS",
@@ -748,7 +755,11 @@ _PARTIAL_REFUND_WORDS = frozenset(
 _STATUS_NOISE = r"[ \t_\-]+"
 # A cancellation or credit document: a letter prefix before the usual number ("C536379",
 # "R-1042", "退123").
-_CANCELLATION_ID = re.compile(r"^(?:C|CN|CR|R|RMA|RET|退|退货|退款)[-_ ]?\d[\w\-]*$", re.IGNORECASE)
+_CANCELLATION_ID = re.compile(r"^(?:C|CN|CR|R|RMA|RET|退|退货|退款)[-_ ]?\d+$", re.IGNORECASE)
+# The ordinary ids next to cancellation documents are numbers, possibly after a letter code
+# ("536365", "SO-230001"); hexadecimal or random ids that happen to start with a c or an r
+# followed by a digit are not cancellations.
+_ORDINARY_ID = r"#?[A-Za-z]{0,4}[-_ ]?[0-9]+"
 _CANCELLATION_FIRST_CHARACTERS = ("C", "c", "R", "r", "退")
 # Cancellation documents are a minority of the rows; an id scheme where most ids carry the
 # letter is not one of cancellations.
@@ -763,6 +774,7 @@ def validate_transactions(
     source_name: str = "",
     first_row: int = 2,
     unknown_order: np.ndarray | None = None,
+    order_columns: frozenset[str] = frozenset(),
 ) -> Transactions:
     """Validate a transaction log and return clean orders with a full row account.
 
@@ -786,6 +798,9 @@ def validate_transactions(
     unknown_order
         For order lines joined to an orders table: the lines whose order id is not in it
         (dropped and counted); see :func:`~clv_core.order_lines.join_order_lines`.
+    order_columns
+        Columns that hold one value per order (those of the orders table of a two-file
+        export): an amount among them is counted once per order, not once per line.
 
     Returns
     -------
@@ -815,8 +830,9 @@ def validate_transactions(
         order_values = frame[mapping.order_id] if mapping.order_id is not None else None
         accounting.record(RowIssue.UNKNOWN_ORDER, unknown_order, order_values, dropped=True)
         keep &= ~unknown_order
+    counted_once = np.zeros(rows_read, dtype=bool)
     if mapping.order_id is not None:
-        frame = _fill_order_fields(frame, mapping, accounting)
+        frame, counted_once = _order_level_cells(frame, mapping, accounting, order_columns)
     customer_column = str(mapping.customer_id)
     customer_ids = clean_ids(frame[customer_column])
     missing_id = customer_ids.isna().to_numpy(bool) & keep
@@ -928,7 +944,7 @@ def validate_transactions(
             "customer in this file (the sale is probably older than the export); they are "
             "kept and netted."
         )
-    money = check_money(frame, mapping, amounts, keep, clean)
+    money = check_money(frame, mapping, amounts, keep, clean, counted_once=counted_once)
     summary["spend_rule"] = money.explanation.sentence
     report = accounting.report(
         table="transactions",
@@ -941,31 +957,47 @@ def validate_transactions(
     return Transactions(frame=clean, report=report, mapping=mapping, money=money)
 
 
-def _fill_order_fields(
-    frame: pd.DataFrame, mapping: ColumnMapping, accounting: _Accounting
-) -> pd.DataFrame:
-    """Fill order-level cells that an export writes only on an order's first line.
+def _order_level_cells(
+    frame: pd.DataFrame,
+    mapping: ColumnMapping,
+    accounting: _Accounting,
+    order_columns: frozenset[str],
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Read order-level cells right on exports with one row per order line.
 
     Shop platforms list an order's customer, date, status and currency (and its total) on the
-    order's first line only, leaving them empty on its other lines. Empty customer, date,
-    status and currency cells are filled from the same order's line that has them; an empty
-    order total on a line of an order whose total stands on another line becomes 0, so the
-    order is counted once. Both are counted as altered rows.
+    order's first line only, leaving them empty on its other lines; other exports (and the
+    orders file of a two-file export, joined to each line) repeat the order's total on every
+    line. Empty customer, date, status and currency cells are filled from the same order's
+    line that has them; an order total counts once per order, the order's other lines adding
+    0. Both are counted as altered rows.
+
+    Returns
+    -------
+    tuple
+        The frame with the cells filled, and the rows whose order total was set to 0.
     """
+    counted_once = np.zeros(len(frame), dtype=bool)
+    total = spend_formula(mapping, frame) is SpendFormula.TOTAL
     columns = [mapping.customer_id, mapping.order_date, mapping.status, mapping.currency]
-    if spend_formula(mapping) is SpendFormula.TOTAL:
+    if total:
         columns.append(mapping.amount)
-    # A cheap look first: most exports have no empty cell in these columns.
-    if not any(_has_empty_cells(frame[column]) for column in columns if column is not None):
-        return frame
+    # Cheap looks first: most exports have no empty cell in these columns and no total that
+    # repeats on an order's lines.
+    empty = any(_has_empty_cells(frame[column]) for column in columns if column is not None)
+    repeated = total and (
+        mapping.amount in order_columns or _total_repeats_on_lines(frame, mapping)
+    )
+    if not (empty or repeated):
+        return frame, counted_once
     order_ids = clean_ids(frame[str(mapping.order_id)])
     if order_ids.is_unique:
-        return frame
+        return frame, counted_once
     frame = frame.copy(deep=False)
     known_order = order_ids.notna().to_numpy(bool)
     filled = np.zeros(len(frame), dtype=bool)
     for column in (mapping.customer_id, mapping.order_date, mapping.status, mapping.currency):
-        if column is None:
+        if column is None or not empty:
             continue
         missing = _is_missing(frame[column]) & known_order
         if not missing.any():
@@ -977,20 +1009,39 @@ def _fill_order_fields(
         frame[column] = frame[column].where(~fill, first)
         filled |= fill
     accounting.record(RowIssue.ORDER_FIELDS_FILLED, filled, None, dropped=False)
-    if spend_formula(mapping) is SpendFormula.TOTAL:
+    if total:
         amount = frame[str(mapping.amount)]
-        missing = _is_missing(amount) & known_order
-        if missing.any():
-            present = (
-                pd.Series(~missing & known_order).groupby(order_ids.to_numpy()).transform("any")
-            )
-            elsewhere = missing & present.to_numpy(bool)
-            if elsewhere.any():
-                frame[str(mapping.amount)] = amount.where(~elsewhere, 0)
-                accounting.record(
-                    RowIssue.ORDER_TOTAL_ON_OTHER_LINE, elsewhere, None, dropped=False
-                )
-    return frame
+        present = ~_is_missing(amount) & known_order
+        value_line = present
+        if repeated:
+            # The first line with the total keeps it; the order's other lines repeat it.
+            value_line = present & ~order_ids.where(present).duplicated().to_numpy(bool)
+        has_value = pd.Series(present).groupby(order_ids.to_numpy()).transform("any")
+        counted_once = known_order & has_value.to_numpy(bool) & ~value_line
+        if counted_once.any():
+            frame[str(mapping.amount)] = amount.where(~counted_once, 0)
+            accounting.record(RowIssue.ORDER_TOTAL_ON_OTHER_LINE, counted_once, None, dropped=False)
+    return frame, counted_once
+
+
+def _total_repeats_on_lines(frame: pd.DataFrame, mapping: ColumnMapping) -> bool:
+    """Whether the amount is an order total written on every line of its order.
+
+    Decided on the first rows: among orders with at least two lines carrying an amount (five
+    such orders at least), the amount is the same on all of an order's lines in 95% of them.
+    """
+    sample = frame.head(50_000)
+    amount = sample[str(mapping.amount)]
+    present = ~_is_missing(amount)
+    lines = pd.DataFrame(
+        {
+            "order": clean_ids(sample[str(mapping.order_id)])[present].to_numpy(),
+            "amount": amount[present].astype("string").str.strip().to_numpy(),
+        }
+    ).dropna()
+    per_order = lines.groupby("order", sort=False)["amount"].agg(["size", "nunique"])
+    several = per_order[per_order["size"] >= 2]
+    return len(several) >= 5 and bool((several["nunique"] == 1).mean() >= 0.95)
 
 
 def _has_empty_cells(values: pd.Series) -> bool:
@@ -1056,9 +1107,10 @@ def _cancellation_documents(order_ids: pd.Series) -> np.ndarray | None:
         return None
     matches = np.zeros(len(text), dtype=bool)
     matches[candidates] = text[candidates].str.fullmatch(_CANCELLATION_ID).fillna(False)
-    if not matches.any():
+    if not matches.any() or matches.mean() > _CANCELLATION_MAX_SHARE:
         return None
-    if matches.mean() > _CANCELLATION_MAX_SHARE:
+    ordinary = text[~matches].dropna().iloc[:50_000]
+    if len(ordinary) == 0 or ordinary.str.fullmatch(_ORDINARY_ID).mean() < 0.95:
         return None
     return matches
 
@@ -1145,7 +1197,7 @@ def _transaction_amounts(
     quantity = None
     if mapping.quantity is not None:
         quantity = parse_amounts(frame[mapping.quantity], decimal_comma=options.decimal_comma)
-    formula = spend_formula(mapping)
+    formula = spend_formula(mapping, frame)
     if formula is SpendFormula.TOTAL:
         raw = frame[str(mapping.amount)]
         parsed = parse_amounts(raw, decimal_comma=options.decimal_comma)
@@ -1170,14 +1222,20 @@ def _transaction_amounts(
             dropped=False,
         )
         if mapping.discount is not None:
-            # An empty discount cell means no discount.
-            discount = parse_amounts(frame[mapping.discount], decimal_comma=options.decimal_comma)
-            off = discount.values.fillna(0.0)
+            raw_discount = frame[mapping.discount]
             if formula is SpendFormula.QUANTITY_X_PRICE_X_RATE:
-                off = off.where(off <= 1, off / 100) * amounts.abs()
+                rates = discount_rates(raw_discount)
+                off = rates.fillna(0.0) * amounts.abs()
                 source += f" x (1 - '{mapping.discount}')"
             else:
+                rates = parse_amounts(raw_discount, decimal_comma=options.decimal_comma).values
+                off = rates.fillna(0.0)
                 source += f" - '{mapping.discount}'"
+            # An empty discount cell means no discount; an unreadable one is counted.
+            unreadable = rates.isna().to_numpy(bool) & ~_is_missing(raw_discount) & keep
+            accounting.record(
+                RowIssue.UNPARSABLE_VALUE_SET_MISSING, unreadable, raw_discount, dropped=False
+            )
             # A discount reduces what was paid for a sale and what is refunded for a return.
             amounts = amounts - np.sign(amounts) * off.abs()
             accounting.record(
@@ -1209,10 +1267,18 @@ def _transaction_amounts(
 
 
 def _combine_order_lines(clean: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, int]:
-    """One row per order (``keys``): earliest line time, summed amount."""
-    # Unique order ids need no grouping; checking one column is much cheaper than two.
-    if "order_id" in keys and clean["order_id"].is_unique:
-        return clean, 0
+    """One row per order (``keys``): earliest line time, summed amount.
+
+    A line without an order id is an order of its own (grouping would drop it).
+    """
+    if "order_id" in keys:
+        # Unique order ids need no grouping; checking one column is much cheaper than two.
+        if clean["order_id"].is_unique:
+            return clean, 0
+        without_id = clean["order_id"].isna()
+        if without_id.any():
+            orders, combined = _combine_order_lines(clean.loc[~without_id], keys)
+            return pd.concat([orders, clean.loc[without_id]], ignore_index=True), combined
     grouped = clean.groupby(keys, sort=False, observed=True)
     aggregations = {"order_date": ("order_date", "min"), "amount": ("amount", "sum")}
     orders = grouped.agg(**{k: v for k, v in aggregations.items() if k not in keys})

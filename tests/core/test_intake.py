@@ -185,3 +185,136 @@ def test_cleaned_data_gives_the_same_features_and_metrics_as_the_raw_export(
     raw_metrics = evaluate(raw.frame, settings).metrics_table().drop(columns="fit_seconds")
     clean_metrics = evaluate(cleaned.frame, settings).metrics_table().drop(columns="fit_seconds")
     pd.testing.assert_frame_equal(raw_metrics, clean_metrics)
+
+
+# --------------------------------------------------------------------------------------------
+# Shapes found in review: each was read wrongly once
+# --------------------------------------------------------------------------------------------
+
+
+def _csv(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_an_order_total_of_the_orders_file_counts_once_per_order(tmp_path: Path) -> None:
+    orders = _csv(
+        tmp_path,
+        "orders.csv",
+        "order_id,customer_id,order_date,total\n"
+        "1,a,2023-01-01,24.98\n2,b,2023-01-02,20.00\n3,a,2023-02-01,22.50\n",
+    )
+    lines = _csv(
+        tmp_path,
+        "lines.csv",
+        "order_id,sku,quantity,unit_price\n"
+        "1,A1,2,9.99\n1,B2,1,5.00\n2,C3,1,20.00\n3,D4,1,7.50\n3,E5,1,15.00\n",
+    )
+    source = transaction_source(load_table(orders), load_table(lines))
+    transactions = validate_source(source, options=OPTIONS)
+    assert transactions.frame["amount"].sum() == pytest.approx(67.48)
+    assert transactions.report.altered["order_total_on_other_line"] == 2
+    assert transactions.money is not None
+    assert transactions.money.figures["zero_line_share"] == 0.0
+
+
+def test_an_order_total_repeated_on_every_line_counts_once(tmp_path: Path) -> None:
+    rows = ["Order Number,Customer,Order Date,Order Total,Item,Qty"]
+    for order in range(8):
+        total = f"{10 + order}.50"
+        rows += [
+            f"{100 + order},c{order % 3},2024-01-{order + 1:02d},{total},i{k},1" for k in range(3)
+        ]
+    path = _csv(tmp_path, "woo.csv", "\n".join(rows) + "\n")
+    transactions = validate_source(transaction_source(load_table(path)), options=OPTIONS)
+    assert transactions.frame["amount"].sum() == pytest.approx(sum(10.5 + k for k in range(8)))
+    assert transactions.report.altered["order_total_on_other_line"] == 16
+
+
+def test_a_price_without_quantity_beats_a_shipping_column(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "items.csv",
+        "customer_id,order_date,price,shipping\n"
+        "a,2023-01-01,58.90,13.29\nb,2023-01-02,239.90,19.93\na,2023-01-05,19.90,8.72\n",
+    )
+    transactions = validate_source(transaction_source(load_table(path)), options=OPTIONS)
+    assert transactions.mapping.amount == "price"
+    assert transactions.frame["amount"].sum() == pytest.approx(318.70)
+
+
+def test_hexadecimal_order_ids_are_not_cancellation_documents(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "hex.csv",
+        "order_id,customer_id,order_date,amount\n"
+        "e481f51cbdc5,a,2023-01-01,10.50\n53cdb2fc8bc7,b,2023-01-02,20.00\n"
+        "c1e7ab8f2a3b,c,2023-01-03,30.00\n47770eb9100c,d,2023-01-04,40.00\n",
+    )
+    transactions = validate_source(transaction_source(load_table(path)), options=OPTIONS)
+    assert (transactions.frame["amount"] > 0).all()
+    assert "return_made_negative" not in transactions.report.altered
+
+
+def test_a_discount_column_of_shares_is_a_rate(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "details.csv",
+        "OrderID,CustomerID,OrderDate,UnitPrice,Quantity,Discount\n"
+        "10248,VINET,1996-07-04,14.00,12,0\n10249,TOMSP,1996-07-05,18.60,9,0.05\n"
+        "10250,HANAR,1996-07-08,42.40,35,0.15\n",
+    )
+    transactions = validate_source(transaction_source(load_table(path)), options=OPTIONS)
+    expected = 14.0 * 12 + 18.6 * 9 * 0.95 + 42.4 * 35 * 0.85
+    assert transactions.frame["amount"].sum() == pytest.approx(expected)
+    percent = _csv(
+        tmp_path,
+        "percent.csv",
+        "customer_id,order_date,unit_price,quantity,discount\n"
+        "a,2024-01-01,10.00,2,10%\nb,2024-01-02,5.00,1,\n",
+    )
+    transactions = validate_source(transaction_source(load_table(percent)), options=OPTIONS)
+    assert transactions.frame["amount"].tolist() == [18.0, 5.0]
+
+
+def test_lines_without_an_order_id_are_orders_of_their_own(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "gaps.csv",
+        "customer_id,order_date,order_id,amount\n"
+        "a,2023-01-01,1,10.5\na,2023-01-01,1,2.5\nb,2023-01-02,,7.25\nc,2023-01-03,3,8.75\n",
+    )
+    transactions = validate_source(transaction_source(load_table(path)), options=OPTIONS)
+    assert transactions.frame["amount"].sum() == pytest.approx(29.0)
+    assert sorted(transactions.frame["customer_id"]) == ["a", "b", "c"]
+
+
+def test_whole_prices_next_to_a_weight_stay_the_spend(tmp_path: Path) -> None:
+    rows = ["customer_id,order_date,amount,weight_kg"]
+    rows += [
+        f"c{i % 20},2024-01-{1 + i % 28:02d},{(5, 6, 8, 10, 12)[i % 5]},{0.25 + (i % 7) / 10:.2f}"
+        for i in range(100)
+    ]
+    path = _csv(tmp_path, "cafe.csv", "\n".join(rows) + "\n")
+    transactions = validate_source(transaction_source(load_table(path)), options=OPTIONS)
+    assert (transactions.mapping.amount, transactions.mapping.quantity) == ("amount", None)
+
+
+def test_an_empty_customer_column_of_the_lines_file_takes_the_orders_customers(
+    tmp_path: Path,
+) -> None:
+    orders = _csv(
+        tmp_path,
+        "orders.csv",
+        "order_id,customer_id,order_date\n1,a,2023-01-01\n2,b,2023-01-02\n",
+    )
+    lines = _csv(
+        tmp_path,
+        "lines.csv",
+        "order_id,customer_id,quantity,unit_price\n1,,2,9.99\n2,,1,20.00\n",
+    )
+    source = transaction_source(load_table(orders), load_table(lines))
+    transactions = validate_source(source, options=OPTIONS)
+    assert sorted(transactions.frame["customer_id"]) == ["a", "b"]
+    assert transactions.frame["amount"].sum() == pytest.approx(39.98)

@@ -210,12 +210,18 @@ def test_discount_rate_multiplies() -> None:
             "order_date": ["2024-01-01", "2024-01-02"],
             "quantity": ["2", "1"],
             "unit_price": ["10.00", "5.00"],
-            "discount rate": ["0.25", "10"],
+            "discount rate": ["25", "10"],
         }
     )
     mapping = detect_roles(frame, overrides={"discount": "discount rate"})
     result = validate_transactions(frame, mapping, options=OPTIONS)
+    # The scale is the column's: percentages, since a value is above 1.
     assert result.frame["amount"].tolist() == [15.0, 4.5]
+    shares = frame.assign(**{"discount rate": ["0.25", "0.1"]})
+    assert validate_transactions(shares, mapping, options=OPTIONS).frame["amount"].tolist() == [
+        15.0,
+        4.5,
+    ]
 
 
 # --------------------------------------------------------------------------------------------
