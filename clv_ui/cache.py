@@ -26,6 +26,7 @@ from clv_core.validation import (
 
 __all__ = [
     "SAMPLE_DATA",
+    "ContentKey",
     "detect_mapping",
     "join_cached",
     "load_upload",
@@ -54,33 +55,37 @@ def mapping_overrides(mapping: ColumnMapping) -> tuple[tuple[str, str | None], .
     return tuple(sorted(mapping.to_dict().items()))
 
 
+# The functions below take the loaded frames with a leading underscore, which Streamlit does not
+# hash: a frame of 50,000 rows or more is hashed from a sample of its rows, so two files that
+# differ elsewhere would share an entry. ``key`` names the content instead: the SHA-256 digest of
+# each file's bytes and its name (results carry the name, in reports and messages).
+ContentKey = tuple[str, ...]
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def detect_mapping(
-    frame: pd.DataFrame, roles: tuple[tuple[str, str | None], ...] = ()
+    _frame: pd.DataFrame, key: ContentKey, roles: tuple[tuple[str, str | None], ...] = ()
 ) -> ColumnMapping:
     """Detected column roles of a loaded table (``roles`` are set before detection)."""
-    return detect_roles(frame, overrides=dict(roles))
+    return detect_roles(_frame, overrides=dict(roles))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def join_cached(
-    _table: LoadedTable, _lines: LoadedTable | None, digests: tuple[str, str]
+    _table: LoadedTable, _lines: LoadedTable | None, key: ContentKey
 ) -> TransactionSource:
-    """The table to validate: the log, or the orders joined with their lines.
-
-    Keyed on the files' content digests (``digests``); the tables themselves are not hashed.
-    """
+    """The table to validate: the log, or the orders joined with their lines."""
     return transaction_source(_table, _lines)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def validate_transactions_cached(
     _source: TransactionSource,
-    digests: tuple[str, str],
+    key: ContentKey,
     roles: tuple[tuple[str, str | None], ...],
     options: tuple[bool, tuple[str, ...]],
 ) -> Transactions:
-    """Validated transactions for a source (keyed on its files' digests) and a mapping."""
+    """Validated transactions for a source and a mapping."""
     combine_baskets, guest_ids = options
     return validate_source(
         _source,
@@ -90,15 +95,20 @@ def validate_transactions_cached(
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def validate_customers_cached(frame: pd.DataFrame, source_name: str) -> CustomerAttributes:
+def validate_customers_cached(
+    _frame: pd.DataFrame, key: ContentKey, source_name: str
+) -> CustomerAttributes:
     """Validated customer attributes."""
-    return validate_customers(frame, source_name=source_name)
+    return validate_customers(_frame, source_name=source_name)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def validate_customer_table_cached(
-    frame: pd.DataFrame, roles: tuple[tuple[str, str | None], ...], source_name: str
+    _frame: pd.DataFrame,
+    key: ContentKey,
+    roles: tuple[tuple[str, str | None], ...],
+    source_name: str,
 ) -> CustomerTable:
     """A validated per-customer table with a target."""
-    mapping = detect_roles(frame, overrides=dict(roles))
-    return validate_customer_table(frame, mapping, source_name=source_name)
+    mapping = detect_roles(_frame, overrides=dict(roles))
+    return validate_customer_table(_frame, mapping, source_name=source_name)

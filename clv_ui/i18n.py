@@ -154,6 +154,10 @@ STRINGS: Mapping[str, tuple[str, str]] = {
         "没有订单号时，同一客户同一时间（日期不含时间时为同一天）的明细算作一笔订单，如同一张小票。"
         "关闭后每行算作一笔订单。",
     ),
+    "data.lines_in_use": ("Order lines joined: {name}", "已关联订单明细：{name}"),
+    "data.remove_lines": ("Remove the order lines", "移除订单明细"),
+    "data.customers_in_use": ("Customer attributes: {name}", "客户属性表：{name}"),
+    "data.remove_customers": ("Remove the customer attributes", "移除客户属性表"),
     "data.guest_ids": (
         "Treated as guests (dropped and counted): {ids}",
         "视为游客（丢弃并计数）：{ids}",

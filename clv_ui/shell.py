@@ -23,11 +23,14 @@ if TYPE_CHECKING:
     from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 __all__ = [
+    "CUSTOMERS_INPUT",
+    "ORDER_LINES_INPUT",
     "PAGE_DATA",
     "PAGE_TRAIN",
     "Upload",
     "collect_finished_job",
     "content_digest",
+    "forget_lone_order_lines",
     "freeze_engine_objects",
     "pending_uploads",
     "require",
@@ -38,6 +41,10 @@ __all__ = [
 
 PAGE_DATA = "pages/data.py"
 PAGE_TRAIN = "pages/train.py"
+# The Data page's inputs beside the main table, for transaction logs.
+ORDER_LINES_INPUT = "upload_order_lines"
+CUSTOMERS_INPUT = "upload_customers"
+_COMPANIONS = (ORDER_LINES_INPUT, CUSTOMERS_INPUT)
 
 
 def upload_limit_mb() -> int:
@@ -79,7 +86,38 @@ def pending_uploads(
         if state.uploads_seen.get(key) != file.file_id:
             data = file.getvalue()
             uploads.append(Upload(key, file.name, data, file.file_id, content_digest(data)))
+    if any(upload.key not in _COMPANIONS for upload in uploads):
+        # A new main file goes with the files in the other inputs, including those the sample
+        # replaced earlier (they are still shown there).
+        pending = {upload.key for upload in uploads}
+        for key, file in present.items():
+            if key in _COMPANIONS and key not in pending and not _holds(state, key):
+                data = file.getvalue()
+                uploads.append(Upload(key, file.name, data, file.file_id, content_digest(data)))
     return uploads
+
+
+def _holds(state: WorkbenchState, key: str) -> bool:
+    """Whether the session holds the file of a companion input."""
+    data = state.data
+    if key == ORDER_LINES_INPUT:
+        return data.lines_table is not None
+    return data.customers is not None and not data.from_sample
+
+
+def forget_lone_order_lines(
+    state: WorkbenchState, inputs: Mapping[str, UploadedFile | None]
+) -> None:
+    """Drop an order-lines file whose input was emptied before any orders file was read.
+
+    Once a table is loaded an empty input says nothing (inputs are empty again after a visit to
+    another page), so loaded files are removed with the Data page's remove buttons instead.
+    """
+    data = state.data
+    emptied = ORDER_LINES_INPUT in inputs and inputs[ORDER_LINES_INPUT] is None
+    if data.table is None and data.lines_table is not None and emptied:
+        data.forget_order_lines()
+        state.uploads_seen.pop(ORDER_LINES_INPUT, None)
 
 
 def freeze_engine_objects() -> None:

@@ -61,6 +61,8 @@ class DataState:
     source: TransactionSource | None = None
     # Baskets and guest ids; None means the engine's defaults.
     options: ValidationOptions | None = None
+    # Whether the data is the bundled sample (its attributes come with it, not from an input).
+    from_sample: bool = False
     mapping: ColumnMapping | None = None
     transactions: Transactions | None = None
     customers: CustomerAttributes | None = None
@@ -68,6 +70,24 @@ class DataState:
     customer_table: CustomerTable | None = None
     cutoff: dt.date | None = None
     horizon_days: int = 365
+
+    def table_key(self) -> tuple[str, ...]:
+        """The main file's content key (digest and name) for caches."""
+        return (self.table_digest, self.table.source_name if self.table is not None else "")
+
+    def source_key(self) -> tuple[str, ...]:
+        """The content key of what validation reads: the main file and the lines file."""
+        lines_name = self.lines_table.source_name if self.lines_table is not None else ""
+        return (*self.table_key(), self.lines_digest, lines_name)
+
+    def forget_order_lines(self) -> None:
+        """Drop the order-lines file (its input was cleared); the join is made again."""
+        self.lines_table, self.lines_digest, self.source = None, "", None
+        self.mapping = self.transactions = None
+
+    def forget_customers(self) -> None:
+        """Drop the customer attributes (their input was cleared)."""
+        self.customers, self.customers_digest = None, ""
 
 
 @dataclass(eq=False)

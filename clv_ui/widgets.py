@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from streamlit.elements.lib.column_types import ColumnConfig
 
 __all__ = [
+    "companion_files",
     "download_buttons",
     "job_panel",
     "mapping_editor",
@@ -176,7 +177,8 @@ def _mapping_key(data: DataState, role: str) -> str:
     Adding or replacing the lines file of a two-file export detects the roles again; selects
     keyed on the orders file alone would keep their old choices and override that detection.
     """
-    source = data.table_digest + (f"_{data.lines_digest}" if data.lines_digest else "")
+    two_files = data.lines_digest and data.shape is InputShape.TRANSACTIONS
+    source = data.table_digest + (f"_{data.lines_digest}" if two_files else "")
     return f"map_{role}_{source}"
 
 
@@ -215,6 +217,46 @@ def mapping_editor(state: WorkbenchState) -> None:
     if changed:
         with st.spinner(t("data.stage_validate", name=data.table.source_name)):
             apply_mapping(state, data.mapping.with_roles(**changed))
+
+
+def companion_files(state: WorkbenchState) -> None:
+    """The order-lines and attributes files in use, each with a button that removes it.
+
+    An empty upload input does not remove a file: inputs are empty again after a visit to
+    another page, while the session keeps what it read.
+    """
+    data = state.data
+    if data.table is None or data.shape is not InputShape.TRANSACTIONS:
+        return
+    left, right = st.columns(2)
+    if data.lines_table is not None:
+        left.caption(t("data.lines_in_use", name=data.lines_table.source_name))
+        left.button(
+            t("data.remove_lines"),
+            key=f"remove_lines_{data.lines_digest}",
+            on_click=_remove_order_lines,
+            args=(state,),
+        )
+    if data.customers is not None and not data.from_sample:
+        right.caption(t("data.customers_in_use", name=data.customers.report.source_name))
+        right.button(
+            t("data.remove_customers"),
+            key=f"remove_customers_{data.customers_digest}",
+            on_click=_remove_customers,
+            args=(state,),
+        )
+
+
+def _remove_order_lines(state: WorkbenchState) -> None:
+    """Button callback: the orders file stands alone again (joined and validated anew)."""
+    state.data.forget_order_lines()
+    state.clear_models()
+
+
+def _remove_customers(state: WorkbenchState) -> None:
+    """Button callback: train without the customer attributes."""
+    state.data.forget_customers()
+    state.clear_models()
 
 
 def validation_options(state: WorkbenchState) -> None:

@@ -25,7 +25,7 @@ from clv_core.validation import ValidationOptions
 from clv_ui import cache
 from clv_ui.forms import SegmentSettings, TrainingRequest
 from clv_ui.jobs import TrainingJob
-from clv_ui.shell import Upload, content_digest
+from clv_ui.shell import CUSTOMERS_INPUT, ORDER_LINES_INPUT, Upload, content_digest
 from clv_ui.state import DataState, WorkbenchState
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "bundle_zip",
     "check_table",
     "default_windows",
-    "drop_order_lines",
     "explain_result",
     "ingest_customers",
     "ingest_order_lines",
@@ -64,8 +63,6 @@ TRANSACTION_ROLES = (
     "cost",
 )
 CUSTOMER_TABLE_ROLES = ("customer_id", "target", "signup_date")
-CUSTOMERS_INPUT = "upload_customers"
-ORDER_LINES_INPUT = "upload_order_lines"
 
 # Called with a catalogue key ("data.stage_read", ...) and the file's name before each step.
 StageCallback = Callable[[str, str], None]
@@ -100,17 +97,20 @@ def ingest_table(
     on_stage("data.stage_read", file_name)
     table = cache.load_upload(data, file_name, limit_mb)
     on_stage("data.stage_columns", file_name)
-    mapping = cache.detect_mapping(table.frame)
+    digest = digest or content_digest(data)
+    mapping = cache.detect_mapping(table.frame, (digest, file_name))
     if shape is InputShape.CUSTOMER_TABLE and mapping.target is not None:
         shape = detect_input_shape(table.frame, mapping)
     transactions = shape is InputShape.TRANSACTIONS
     previous = state.data
+    # The sample's attributes go with the sample; those of an input stay with a new log.
+    keep_customers = transactions and not previous.from_sample
     state.data = DataState(
         shape=shape,
         table=table,
-        table_digest=digest or content_digest(data),
-        customers=previous.customers if transactions else None,
-        customers_digest=previous.customers_digest if transactions else "",
+        table_digest=digest,
+        customers=previous.customers if keep_customers else None,
+        customers_digest=previous.customers_digest if keep_customers else "",
         lines_table=previous.lines_table if transactions else None,
         lines_digest=previous.lines_digest if transactions else "",
     )
@@ -139,9 +139,11 @@ def ingest_order_lines(
     on_stage("data.stage_read", file_name)
     state.data.lines_table = cache.load_upload(data, file_name, limit_mb)
     state.data.lines_digest = digest or content_digest(data)
-    state.clear_models()
-    if join and state.data.table is not None and state.data.shape is InputShape.TRANSACTIONS:
-        _join_and_detect(state, file_name, on_stage)
+    # A per-customer table has no lines to join: its models stay.
+    if state.data.table is not None and state.data.shape is InputShape.TRANSACTIONS:
+        state.clear_models()
+        if join:
+            _join_and_detect(state, file_name, on_stage)
 
 
 def _join_and_detect(state: WorkbenchState, file_name: str, on_stage: StageCallback) -> None:
@@ -151,14 +153,12 @@ def _join_and_detect(state: WorkbenchState, file_name: str, on_stage: StageCallb
     data = state.data
     if data.table is None:
         return
-    data.mapping = None
-    data.transactions = None
+    # Cleared first: a join that fails leaves nothing of an earlier one to show.
+    data.mapping = data.transactions = data.source = None
     on_stage("data.stage_columns", file_name)
-    data.source = cache.join_cached(
-        data.table, data.lines_table, (data.table_digest, data.lines_digest)
-    )
+    data.source = cache.join_cached(data.table, data.lines_table, data.source_key())
     roles = tuple(sorted(source_roles(data.source).items()))
-    mapping = cache.detect_mapping(data.source.frame, roles)
+    mapping = cache.detect_mapping(data.source.frame, data.source_key(), roles)
     on_stage("data.stage_validate", file_name)
     apply_mapping(state, mapping)
 
@@ -175,18 +175,15 @@ def apply_mapping(state: WorkbenchState, mapping: ColumnMapping) -> None:
     data.customer_table = None
     state.clear_models()
     if data.shape is InputShape.CUSTOMER_TABLE:
-        data.customer_table = cache.validate_customer_table_cached(data.table.frame, roles, name)
+        data.customer_table = cache.validate_customer_table_cached(
+            data.table.frame, data.table_key(), roles, name
+        )
         return
     if data.source is None:
-        data.source = cache.join_cached(
-            data.table, data.lines_table, (data.table_digest, data.lines_digest)
-        )
+        data.source = cache.join_cached(data.table, data.lines_table, data.source_key())
     options = data.options or ValidationOptions()
     transactions = cache.validate_transactions_cached(
-        data.source,
-        (data.table_digest, data.lines_digest),
-        roles,
-        (options.combine_baskets, options.guest_ids),
+        data.source, data.source_key(), roles, (options.combine_baskets, options.guest_ids)
     )
     data.transactions = transactions
     data.cutoff, data.horizon_days = default_windows(
@@ -211,9 +208,12 @@ def check_table(state: WorkbenchState) -> None:
     also validates again after an applied suggestion changed the options.
     """
     data = state.data
-    if data.table is None or data.mapping is None:
+    if data.table is None or data.transactions is not None or data.customer_table is not None:
         return
-    if data.transactions is None and data.customer_table is None:
+    if data.shape is InputShape.TRANSACTIONS and (data.source is None or data.mapping is None):
+        # The join failed (or a file was removed): make it again, which says why it fails.
+        _join_and_detect(state, data.table.source_name, _no_stage)
+    elif data.mapping is not None:
         apply_mapping(state, data.mapping)
 
 
@@ -230,21 +230,12 @@ def ingest_customers(
     on_stage("data.stage_read", file_name)
     table = cache.load_upload(data, file_name, limit_mb)
     on_stage("data.stage_validate", file_name)
-    state.data.customers = cache.validate_customers_cached(table.frame, table.source_name)
-    state.data.customers_digest = digest or content_digest(data)
+    digest = digest or content_digest(data)
+    state.data.customers = cache.validate_customers_cached(
+        table.frame, (digest, file_name), table.source_name
+    )
+    state.data.customers_digest = digest
     state.clear_models()
-
-
-def drop_order_lines(state: WorkbenchState) -> None:
-    """Forget the order-lines file (its input was cleared): the main table stands alone again."""
-    data = state.data
-    if data.lines_table is None:
-        return
-    data.lines_table, data.lines_digest, data.source = None, "", None
-    state.uploads_seen.pop(ORDER_LINES_INPUT, None)
-    state.clear_models()
-    if data.table is not None and data.shape is InputShape.TRANSACTIONS:
-        _join_and_detect(state, data.table.source_name, _no_stage)
 
 
 def use_sample(state: WorkbenchState, limit_mb: int, on_stage: StageCallback = _no_stage) -> None:
@@ -261,6 +252,7 @@ def use_sample(state: WorkbenchState, limit_mb: int, on_stage: StageCallback = _
     ingest_customers(
         state, cache.sample_bytes(SAMPLE_CUSTOMERS), SAMPLE_CUSTOMERS, limit_mb, on_stage
     )
+    state.data.from_sample = True
 
 
 def read_uploads(

@@ -9,7 +9,7 @@ import streamlit as st
 from clv_core.errors import ClvError
 from clv_core.kinds import InputShape
 from clv_ui.i18n import t
-from clv_ui.shell import pending_uploads, upload_limit_mb
+from clv_ui.shell import forget_lone_order_lines, pending_uploads, upload_limit_mb
 from clv_ui.state import get_state
 
 state = get_state()
@@ -50,12 +50,14 @@ if shape is InputShape.TRANSACTIONS:
         t("data.upload_customers"), help=t("data.upload_help", limit=limit), key="upload_customers"
     )
 uploads = pending_uploads(state, inputs, sample_chosen=use_sample)
-lines_cleared = inputs.get("upload_order_lines") is None and state.data.lines_table is not None
+if not use_sample:
+    forget_lone_order_lines(state, inputs)
 if state.data.table is None and not use_sample and not uploads:
     st.stop()
 
 from clv_ui import workflow  # noqa: E402  (see the module docstring)
 from clv_ui.widgets import (  # noqa: E402
+    companion_files,
     mapping_editor,
     money_panel,
     quick_look,
@@ -64,19 +66,26 @@ from clv_ui.widgets import (  # noqa: E402
     validation_report,
 )
 
+problem: ClvError | None = None
 try:
     if use_sample or uploads:
         with stage_status() as on_stage:
             if use_sample:
                 workflow.use_sample(state, limit, on_stage)
             workflow.read_uploads(state, shape, uploads, limit, on_stage)
-    elif lines_cleared:
-        workflow.drop_order_lines(state)
-    mapping_editor(state)
-    validation_options(state)
-    workflow.check_table(state)
 except ClvError as error:
-    st.error(str(error))
+    problem = error
+try:
+    # The selects are drawn even when the file just read does not validate: they fix it.
+    mapping_editor(state)
+    companion_files(state)
+    if problem is None:
+        validation_options(state)
+        workflow.check_table(state)
+except ClvError as error:
+    problem = problem or error
+if problem is not None:
+    st.error(str(problem))
     st.stop()
 
 data = state.data
