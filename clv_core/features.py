@@ -308,7 +308,8 @@ def _window_features(
     def count_and_spend(in_window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         orders = np.bincount(codes[in_window & purchase], minlength=n_customers)
         spend = np.bincount(codes[in_window], weights=amount[in_window], minlength=n_customers)
-        return orders.astype(np.float64), spend
+        # An empty window gives integer zeros from bincount: spend is money, always float.
+        return orders.astype(np.float64), spend.astype(np.float64)
 
     for window in options.window_days:
         orders, spend = count_and_spend(age < window)
@@ -323,7 +324,7 @@ def _window_features(
 
 
 def _trend(recent: np.ndarray, previous: np.ndarray) -> np.ndarray:
-    total = recent + previous
+    total = (recent + previous).astype(np.float64)
     return np.divide(recent - previous, total, out=np.zeros_like(total), where=total > 0)
 
 

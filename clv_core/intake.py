@@ -15,12 +15,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from clv_core.columns import detect_roles
+from clv_core.columns import ColumnMapping, detect_roles
 from clv_core.loading import LoadedTable
+from clv_core.money import MoneyKind, money_kind
 from clv_core.order_lines import join_order_lines
 from clv_core.validation import Transactions, ValidationOptions, validate_transactions
 
-__all__ = ["TransactionSource", "source_roles", "transaction_source", "validate_source"]
+__all__ = [
+    "TransactionSource",
+    "detect_source_roles",
+    "source_roles",
+    "transaction_source",
+    "validate_source",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -103,13 +110,35 @@ def source_roles(
     return chosen
 
 
+def detect_source_roles(
+    source: TransactionSource, roles: Mapping[str, str | None] | None = None
+) -> ColumnMapping:
+    """The column roles of ``source``; ``roles`` (the analyst's choices) are kept as they are.
+
+    In a two-file export the money is in the lines (or payments) file: a total of the orders
+    file is spend only when the lines carry no money (no amount, no quantity and unit price).
+    """
+    chosen = source_roles(source, roles)
+    order_money = [
+        column for column in source.order_columns if money_kind(column) is not MoneyKind.OTHER
+    ]
+    if order_money and "amount" not in chosen:
+        lines_only = detect_roles(source.frame.drop(columns=order_money), overrides=chosen)
+        if lines_only.amount is not None or None not in (
+            lines_only.quantity,
+            lines_only.unit_price,
+        ):
+            return lines_only
+    return detect_roles(source.frame, overrides=chosen)
+
+
 def validate_source(
     source: TransactionSource,
     roles: Mapping[str, str | None] | None = None,
     options: ValidationOptions | None = None,
 ) -> Transactions:
     """Map the columns of ``source`` (``roles`` override detection) and validate it."""
-    mapping = detect_roles(source.frame, overrides=source_roles(source, roles))
+    mapping = detect_source_roles(source, roles)
     transactions = validate_transactions(
         source.frame,
         mapping,

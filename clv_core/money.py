@@ -97,6 +97,7 @@ _PAID_TOTAL_HEADERS = frozenset(
     }
 )
 _RATE_HEADER = re.compile(r"(?i)(rate|pct|percent|%|率)")
+_MONEY_HEADER = re.compile(r"(?i)(amount|value|money|金额|额)")
 
 
 def money_kind(column: object) -> MoneyKind:
@@ -506,6 +507,9 @@ def discount_is_rate(column: str, values: pd.Series) -> bool:
     """
     if _RATE_HEADER.search(column):
         return True
+    if _MONEY_HEADER.search(column):
+        # "Discount Amount", "优惠金额": money off, whatever its values.
+        return False
     sample = values.dropna().iloc[:_SAMPLE_ROWS]
     if pd.api.types.is_string_dtype(sample) or sample.dtype == object:
         text = sample.astype("string").str.strip()

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clv_core.columns import ColumnMapping, detect_roles
+from clv_core.columns import ColumnMapping, detect_roles, normalise_header
 from clv_core.errors import DataError
 from clv_core.money import (
     MoneyCheck,
@@ -313,6 +313,7 @@ _DATE_FORMATS: tuple[str, ...] = (
     "%Y-%m-%d",
     "%Y-%m-%d %H:%M",
     "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M",
     "%Y-%m-%d %H:%M:%S.%f",
     "%Y-%m-%dT%H:%M:%S.%f",
     "%Y/%m/%d",
@@ -335,9 +336,11 @@ SUPPORTED_DATE_EXAMPLES = (
 )
 # A UTC offset or "Z" after a time of day (optionally with fractional seconds), directly or after
 # one space as shop platforms write it ("2023-03-05 14:03:11 +0100").
-# The candidate pattern avoids \s, which makes pandas leave Arrow's fast regex engine.
-_TIMEZONE_SUFFIX = re.compile(r"(?:(?<=:\d\d)|(?<=\.\d{3})|(?<=\.\d{6})) ?(?:Z|[+-]\d\d:?\d\d)$")
-_TIMEZONE_CANDIDATE = r" ?(?:Z|[+-]\d\d:?\d\d)$"
+# A UTC offset, "Z", "UTC" or "GMT" after a time of day, directly or after one space
+# ("2023-03-05 14:03:11 +0100", "2024-01-05T10:00Z", "2024-01-05 10:00:00 UTC"). The candidate
+# pattern avoids \s, which makes pandas leave Arrow's fast regex engine.
+_TIMEZONE_SUFFIX = re.compile(r"(?<=\d) ?(?:Z|UTC|GMT|[+-]\d\d:?\d\d)$")
+_TIMEZONE_CANDIDATE = r":[0-9][0-9].* ?(?:Z|UTC|GMT|[+-][0-9][0-9]:?[0-9][0-9])$"
 _SLASH_YEAR_LAST = re.compile(r"^(\d{1,2})/(\d{1,2})/\d{4}")
 
 
@@ -509,21 +512,30 @@ def parse_amounts(values: pd.Series, *, decimal_comma: bool | None = None) -> Pa
         negative = raw.str.fullmatch(r"\(.*\)|.*-", na=False)
         raw = raw.str.strip("()").str.rstrip("-")
         raw = raw.where(~negative, "-" + raw)
-        raw = _normalise_separators(raw, decimal_comma)
+        raw, comma_column = _normalise_separators(raw, decimal_comma)
         repaired = pd.to_numeric(raw, errors="coerce").astype("float64")
         numbers[needs_cleaning] = repaired
         cleaned_mask[needs_cleaning] = repaired.notna().to_numpy(bool)
+        if comma_column:
+            # In a column with decimal commas, "1.000" is a thousand, not one.
+            dotted = text.str.fullmatch(r"-?[0-9]{1,3}(?:\.[0-9]{3})+", na=False).to_numpy(bool)
+            dotted &= ~needs_cleaning
+            if dotted.any():
+                numbers[dotted] = pd.to_numeric(
+                    text[dotted].str.replace(".", "", regex=False), errors="coerce"
+                ).astype("float64")
+                cleaned_mask |= dotted
     numbers = numbers.where(np.isfinite(numbers))
     return ParsedAmounts(numbers, cleaned_mask & numbers.notna().to_numpy(bool))
 
 
-def _normalise_separators(raw: pd.Series, decimal_comma: bool | None) -> pd.Series:
+def _normalise_separators(raw: pd.Series, decimal_comma: bool | None) -> tuple[pd.Series, bool]:
     """Rewrite ``1.234,56`` / ``1,234.56`` / ``12,5`` with ``.`` as the only decimal mark.
 
     With both marks in a value the rightmost one is the decimal mark. A lone comma is a decimal
     mark when ``decimal_comma`` says so, or (undecided) when it is not followed by exactly three
     digits; ``1,234`` alone stays a thousands separator unless the column's unambiguous values
-    use decimal commas.
+    use decimal commas. Also returns whether the column writes decimals with a comma.
     """
     last_comma = raw.str.rfind(",")
     last_dot = raw.str.rfind(".")
@@ -545,7 +557,8 @@ def _normalise_separators(raw: pd.Series, decimal_comma: bool | None) -> pd.Seri
         comma_is_decimal = comma_is_decimal | lone_comma
     decimal_text = raw.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     thousands_text = raw.str.replace(",", "", regex=False)
-    return decimal_text.where(comma_is_decimal.fillna(False), thousands_text)
+    uses_decimal_comma = bool(decimal_comma) or bool(comma_is_decimal.fillna(False).any())
+    return decimal_text.where(comma_is_decimal.fillna(False), thousands_text), uses_decimal_comma
 
 
 def _is_missing(values: pd.Series) -> np.ndarray:
@@ -847,7 +860,10 @@ def validate_transactions(
     parsed = parse_dates(raw_dates, dayfirst=options.dayfirst)
     warnings.extend(parsed.warnings)
     dates = parsed.values
-    line_level = mapping.quantity is not None or mapping.unit_price is not None
+    order_ids = clean_ids(frame[mapping.order_id]) if mapping.order_id is not None else None
+    unique_orders = order_ids is None or order_ids.is_unique
+    # Quantities, unit prices or an order id on several rows: one row per order line.
+    line_level = mapping.quantity is not None or mapping.unit_price is not None or not unique_orders
     amount_column = mapping.amount or mapping.quantity
     duplicate = _duplicate_rows(frame, dates, amount_column) & keep
     drop_duplicates = options.drop_duplicate_rows
@@ -894,7 +910,6 @@ def validate_transactions(
     if mapping.status is not None:
         keep &= ~_drop_by_status(frame[mapping.status], keep, accounting, warnings)
 
-    order_ids = clean_ids(frame[mapping.order_id]) if mapping.order_id is not None else None
     cancellation = _cancellation_documents(order_ids) if order_ids is not None else None
     amounts, amount_source = _transaction_amounts(
         frame, mapping, options, accounting, keep, cancellation
@@ -910,7 +925,9 @@ def validate_transactions(
     )
     if order_ids is not None:
         clean["order_id"] = order_ids[keep].to_numpy()
-        clean, combined = _combine_order_lines(clean, ["customer_id", "order_id"])
+        clean, combined = _combine_order_lines(
+            clean, ["customer_id", "order_id"], unique=unique_orders
+        )
         if combined:
             accounting.altered[RowIssue.ORDER_LINES_COMBINED.value] = combined
     elif options.combine_baskets:
@@ -1002,11 +1019,16 @@ def _order_level_cells(
         missing = _is_missing(frame[column]) & known_order
         if not missing.any():
             continue
-        first = (
-            frame[column].where(~_is_missing(frame[column])).groupby(order_ids).transform("first")
-        )
-        fill = missing & first.notna().to_numpy(bool)
-        frame[column] = frame[column].where(~fill, first)
+        given = ~_is_missing(frame[column]) & known_order
+        # The first value of each order, looked up by order id (cheaper than a group-by).
+        first = pd.Series(frame[column][given].to_numpy(), index=order_ids[given].to_numpy())
+        first = first[~first.index.duplicated()]
+        values = pd.Series(order_ids[missing].map(first).to_numpy(), index=frame.index[missing])
+        fill = np.zeros(len(frame), dtype=bool)
+        fill[np.flatnonzero(missing)] = values.notna().to_numpy(bool)
+        column_values = frame[column].astype(object)
+        column_values[fill] = values[values.notna()].to_numpy()
+        frame[column] = column_values
         filled |= fill
     accounting.record(RowIssue.ORDER_FIELDS_FILLED, filled, None, dropped=False)
     if total:
@@ -1027,9 +1049,14 @@ def _order_level_cells(
 def _total_repeats_on_lines(frame: pd.DataFrame, mapping: ColumnMapping) -> bool:
     """Whether the amount is an order total written on every line of its order.
 
-    Decided on the first rows: among orders with at least two lines carrying an amount (five
-    such orders at least), the amount is the same on all of an order's lines in 95% of them.
+    Only a column named for the order (``Order Total``, ``订单金额``) can be; decided on the first
+    rows: among orders with at least two lines carrying an amount (five such orders at least),
+    the amount is the same on all of an order's lines in 95% of them.
     """
+    name = normalise_header(mapping.amount)
+    if not ("order" in name or "订单" in name):
+        # Line and payment amounts (line_total, payment_value) may repeat within an order.
+        return False
     sample = frame.head(50_000)
     amount = sample[str(mapping.amount)]
     present = ~_is_missing(amount)
@@ -1266,18 +1293,23 @@ def _transaction_amounts(
     return amounts.where(keep), source
 
 
-def _combine_order_lines(clean: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, int]:
+def _combine_order_lines(
+    clean: pd.DataFrame, keys: list[str], *, unique: bool = False
+) -> tuple[pd.DataFrame, int]:
     """One row per order (``keys``): earliest line time, summed amount.
 
-    A line without an order id is an order of its own (grouping would drop it).
+    ``unique`` says the order ids are known to be unique (nothing to combine). A line without
+    an order id is an order of its own (grouping would drop it).
     """
     if "order_id" in keys:
-        # Unique order ids need no grouping; checking one column is much cheaper than two.
-        if clean["order_id"].is_unique:
+        if unique:
             return clean, 0
         without_id = clean["order_id"].isna()
         if without_id.any():
-            orders, combined = _combine_order_lines(clean.loc[~without_id], keys)
+            with_id = clean.loc[~without_id]
+            orders, combined = _combine_order_lines(
+                with_id, keys, unique=with_id["order_id"].is_unique
+            )
             return pd.concat([orders, clean.loc[without_id]], ignore_index=True), combined
     grouped = clean.groupby(keys, sort=False, observed=True)
     aggregations = {"order_date": ("order_date", "min"), "amount": ("amount", "sum")}

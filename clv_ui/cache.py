@@ -13,7 +13,12 @@ import pandas as pd
 import streamlit as st
 
 from clv_core.columns import ColumnMapping, detect_roles
-from clv_core.intake import TransactionSource, transaction_source, validate_source
+from clv_core.intake import (
+    TransactionSource,
+    detect_source_roles,
+    transaction_source,
+    validate_source,
+)
 from clv_core.loading import LoadedTable, LoadLimits, load_table
 from clv_core.validation import (
     CustomerAttributes,
@@ -28,6 +33,7 @@ __all__ = [
     "SAMPLE_DATA",
     "ContentKey",
     "detect_mapping",
+    "detect_source_mapping",
     "join_cached",
     "load_upload",
     "sample_bytes",
@@ -68,6 +74,12 @@ def detect_mapping(
 ) -> ColumnMapping:
     """Detected column roles of a loaded table (``roles`` are set before detection)."""
     return detect_roles(_frame, overrides=dict(roles))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def detect_source_mapping(_source: TransactionSource, key: ContentKey) -> ColumnMapping:
+    """Detected column roles of what validation reads (two-file exports: money from the lines)."""
+    return detect_source_roles(_source)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -148,8 +148,6 @@ def ingest_order_lines(
 
 def _join_and_detect(state: WorkbenchState, file_name: str, on_stage: StageCallback) -> None:
     """Join the orders with their lines (when there are lines), detect roles and validate."""
-    from clv_core.intake import source_roles
-
     data = state.data
     if data.table is None:
         return
@@ -157,8 +155,7 @@ def _join_and_detect(state: WorkbenchState, file_name: str, on_stage: StageCallb
     data.mapping = data.transactions = data.source = None
     on_stage("data.stage_columns", file_name)
     data.source = cache.join_cached(data.table, data.lines_table, data.source_key())
-    roles = tuple(sorted(source_roles(data.source).items()))
-    mapping = cache.detect_mapping(data.source.frame, data.source_key(), roles)
+    mapping = cache.detect_source_mapping(data.source, data.source_key())
     on_stage("data.stage_validate", file_name)
     apply_mapping(state, mapping)
 

@@ -442,9 +442,8 @@ def test_a_two_file_shop_export_is_joined_on_the_order_id(
     app = make_app()
     _upload(app, "upload_transactions", export.files["transactions"])
     if not in_one_go:
-        # The orders alone have no money. The error stays, and the next run draws the mapping
-        # selects for the orders' columns; adding the lines must not keep their choices.
-        app.run()
+        # The orders alone have no money: the error is shown with the mapping selects in the
+        # same run (they fix it); adding the lines must not keep their choices.
         app.run()
         assert "no amount column" in app.error[0].value
         assert app.selectbox, "the mapping selects are drawn"
@@ -558,3 +557,76 @@ def test_ambiguous_money_names_both_columns_until_one_is_chosen(
     app.selectbox(key=f"map_amount_{digest}").set_value("revenue").run()
     assert not app.exception and not app.error
     assert _spend_sentences(app) == [":material/calculate: **Spend per line = revenue**"]
+
+
+def test_two_sessions_with_the_same_bytes_see_their_own_file_names(
+    make_app: Callable[..., AppTest], corpus: dict[str, CorpusExport]
+) -> None:
+    export = corpus["shop_orders"]
+    names = {}
+    for orders_name, lines_name in (("a.csv", "a_lines.csv"), ("b.csv", "b_lines.csv")):
+        app = make_app()
+        orders = export.files["transactions"].read_bytes()
+        lines = export.files["order_lines"].read_bytes()
+        app.file_uploader(key="upload_transactions").upload(orders_name, orders, "text/csv")
+        app.file_uploader(key="upload_order_lines").upload(lines_name, lines, "text/csv").run()
+        transactions = _state(app).data.transactions
+        assert transactions is not None
+        names[orders_name] = transactions.report.source_name
+    assert names == {"a.csv": "a.csv + a_lines.csv", "b.csv": "b.csv + b_lines.csv"}
+
+
+def test_the_sample_attributes_do_not_follow_a_new_file(
+    make_app: Callable[..., AppTest], corpus: dict[str, CorpusExport]
+) -> None:
+    app = make_app()
+    app.button(key="use_sample").click().run()
+    assert _state(app).data.customers is not None
+    _upload(app, "upload_transactions", corpus["erp_invoice_lines"].files["transactions"]).run()
+    assert not app.exception
+    assert _state(app).data.customers is None
+
+
+def test_files_left_in_their_inputs_go_with_a_new_main_file_after_the_sample(
+    make_app: Callable[..., AppTest], corpus: dict[str, CorpusExport]
+) -> None:
+    export = corpus["shop_orders"]
+    app = make_app()
+    _upload(app, "upload_transactions", export.files["transactions"])
+    _upload(app, "upload_order_lines", export.files["order_lines"]).run()
+    app.button(key="use_sample").click().run()
+    assert _state(app).data.lines_table is None, "the sample replaced the two files"
+    orders = export.files["transactions"].read_bytes()
+    uploader = app.file_uploader(key="upload_transactions")
+    uploader.upload("shop_orders_v2.csv", orders, "text/csv").run()
+    assert not app.exception and not app.error
+    transactions = _state(app).data.transactions
+    assert transactions is not None
+    assert transactions.report.source_name == "shop_orders_v2.csv + shop_order_lines.csv"
+
+
+def test_the_order_lines_can_be_removed(
+    make_app: Callable[..., AppTest], corpus: dict[str, CorpusExport]
+) -> None:
+    export = corpus["shop_orders"]
+    app = make_app()
+    _upload(app, "upload_transactions", export.files["transactions"])
+    _upload(app, "upload_order_lines", export.files["order_lines"]).run()
+    assert _state(app).data.lines_table is not None
+    app.button(key=f"remove_lines_{_state(app).data.lines_digest}").click().run()
+    assert not app.exception
+    assert _state(app).data.lines_table is None
+    assert "no amount column" in app.error[0].value, "the orders alone have no money"
+
+
+def test_a_join_that_fails_keeps_its_error(
+    make_app: Callable[..., AppTest], corpus: dict[str, CorpusExport]
+) -> None:
+    app = make_app()
+    _upload(app, "upload_transactions", corpus["shop_orders"].files["transactions"])
+    _upload(app, "upload_order_lines", corpus["erp_invoice_lines"].files["transactions"]).run()
+    for _ in range(2):
+        assert not app.exception
+        assert app.error and "order id" in app.error[0].value
+        assert not app.success, "nothing of an earlier join is shown as loaded"
+        app.run()

@@ -218,3 +218,11 @@ def test_invariants_on_random_logs(rows: list[tuple[str, int, float]]) -> None:
     np.testing.assert_allclose(features["net_spend"], expected_net, atol=1e-6)
     labels = build_labels(frame, cutoff, 60, features.index)
     assert (labels >= 0).all()
+
+
+def test_a_cutoff_long_after_the_last_order_gives_zero_windows(
+    six_customer_log: pd.DataFrame,
+) -> None:
+    features = build_features(six_customer_log, pd.Timestamp("2030-01-01"))
+    assert (features["spend_last_30d"] == 0).all()
+    assert (features["spend_trend"] == 0).all()

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from clv_core.errors import DataError
 from clv_core.evaluation import EvaluationSettings, evaluate
 from clv_core.features import build_features
 from clv_core.intake import TransactionSource, transaction_source, validate_source
@@ -205,14 +206,15 @@ def test_an_order_total_of_the_orders_file_counts_once_per_order(tmp_path: Path)
         "order_id,customer_id,order_date,total\n"
         "1,a,2023-01-01,24.98\n2,b,2023-01-02,20.00\n3,a,2023-02-01,22.50\n",
     )
+    # The lines carry no money: the orders' total is the spend, once per order.
     lines = _csv(
         tmp_path,
         "lines.csv",
-        "order_id,sku,quantity,unit_price\n"
-        "1,A1,2,9.99\n1,B2,1,5.00\n2,C3,1,20.00\n3,D4,1,7.50\n3,E5,1,15.00\n",
+        "order_id,sku,quantity\n1,A1,2\n1,B2,1\n2,C3,1\n3,D4,1\n3,E5,1\n",
     )
     source = transaction_source(load_table(orders), load_table(lines))
     transactions = validate_source(source, options=OPTIONS)
+    assert transactions.mapping.amount == "total"
     assert transactions.frame["amount"].sum() == pytest.approx(67.48)
     assert transactions.report.altered["order_total_on_other_line"] == 2
     assert transactions.money is not None
@@ -318,3 +320,78 @@ def test_an_empty_customer_column_of_the_lines_file_takes_the_orders_customers(
     transactions = validate_source(source, options=OPTIONS)
     assert sorted(transactions.frame["customer_id"]) == ["a", "b"]
     assert transactions.frame["amount"].sum() == pytest.approx(39.98)
+
+
+def test_the_lines_money_beats_a_gross_total_of_the_orders_file(tmp_path: Path) -> None:
+    orders = _csv(
+        tmp_path,
+        "orders.csv",
+        "order_id,customer_id,order_date,status,total\n"
+        "1,a,2023-01-01,paid,29.98\n2,b,2023-01-02,paid,20.00\n",
+    )
+    lines = _csv(
+        tmp_path,
+        "lines.csv",
+        "order_id,sku,quantity,unit_price,discount\n1,A1,2,9.99,2.00\n1,B2,1,10.00,0\n"
+        "2,C3,1,20.00,5.00\n",
+    )
+    transactions = validate_source(
+        transaction_source(load_table(orders), load_table(lines)), options=OPTIONS
+    )
+    assert transactions.money is not None
+    assert transactions.money.explanation.sentence == (
+        "spend per line = quantity x unit_price - discount"
+    )
+    assert transactions.frame["amount"].sum() == pytest.approx(42.98)
+
+
+def test_equal_line_amounts_are_not_an_order_total(tmp_path: Path) -> None:
+    rows = ["order_id,customer_id,order_date,sku,line_total"]
+    rows += [f"{o},c{o % 4},2024-01-{o + 1:02d},SKU{k},9.99" for o in range(20) for k in range(3)]
+    path = _csv(tmp_path, "lines.csv", "\n".join(rows) + "\n")
+    transactions = validate_source(transaction_source(load_table(path)), options=OPTIONS)
+    assert transactions.frame["amount"].sum() == pytest.approx(599.40)
+
+
+def test_a_discount_amount_header_is_money_off(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "d.csv",
+        "customer_id,order_date,quantity,unit_price,discount_amount\n"
+        "a,2024-01-01,2,10.00,0.50\nb,2024-01-02,1,4.00,0.25\n",
+    )
+    transactions = validate_source(transaction_source(load_table(path)), options=OPTIONS)
+    assert transactions.frame["amount"].tolist() == [19.5, 3.75]
+
+
+def test_identical_lines_of_an_order_both_count_without_quantities(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "tea.csv",
+        "order_id,customer_id,order_date,product,line_amount\n"
+        "1001,a,2024-01-01,Tea,5.00\n1001,a,2024-01-01,Tea,5.00\n1001,a,2024-01-01,Mug,12.00\n",
+    )
+    transactions = validate_source(transaction_source(load_table(path)), options=OPTIONS)
+    assert transactions.frame["amount"].tolist() == [22.0]
+
+
+def test_swapped_or_repeated_files_are_refused(corpus: dict[str, CorpusExport]) -> None:
+    export = corpus["shop_orders"]
+    orders = load_table(export.files["transactions"])
+    lines = load_table(export.files["order_lines"])
+    with pytest.raises(DataError, match="look swapped"):
+        transaction_source(lines, orders)
+    with pytest.raises(DataError, match="given both as the orders file and as the order-lines"):
+        transaction_source(orders, load_table(export.files["transactions"]))
+
+
+def test_more_time_zone_forms(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "tz.csv",
+        "customer_id,order_date,amount\n"
+        "a,2024-01-05 10:00:00 UTC,1.50\nb,2024-01-05T10:00Z,2.50\nc,2024-01-06T11:30:00Z,3.00\n",
+    )
+    transactions = validate_source(transaction_source(load_table(path)), options=OPTIONS)
+    assert transactions.report.rows_used == 3
+    assert transactions.report.altered["timezone_removed"] == 3

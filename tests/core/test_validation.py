@@ -552,3 +552,10 @@ def test_order_fields_on_the_first_line_only_are_filled_and_the_total_counted_on
     assert result.report.altered["order_total_on_other_line"] == 3
     assert dict(result.report.dropped) == {"order_refunded": 2}
     assert result.report.rows_used == 4
+
+
+def test_a_dotted_thousand_in_a_decimal_comma_column() -> None:
+    parsed = parse_amounts(pd.Series(["1.234,56", "12,50", "1.000", "2.500,00", "7"]))
+    assert parsed.values.tolist() == [1234.56, 12.5, 1000.0, 2500.0, 7.0]
+    plain = parse_amounts(pd.Series(["1.000", "2.5", "1,234.50"]))
+    assert plain.values.tolist() == [1.0, 2.5, 1234.5]
