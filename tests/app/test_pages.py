@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from clv_core.cli import main as cli_main
 from clv_core.columns import InputShape
 from clv_core.evaluation import EvaluationResult, ModelName
 from clv_core.language import Language
@@ -630,3 +631,38 @@ def test_a_join_that_fails_keeps_its_error(
         assert app.error and "order id" in app.error[0].value
         assert not app.success, "nothing of an earlier join is shown as loaded"
         app.run()
+
+
+def test_the_workbench_and_the_cli_read_a_raw_export_alike(
+    make_app: Callable[..., AppTest],
+    corpus: dict[str, CorpusExport],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    export = corpus["shop_orders"]
+    app = make_app()
+    _upload(app, "upload_transactions", export.files["transactions"])
+    _upload(app, "upload_order_lines", export.files["order_lines"]).run()
+    transactions = _state(app).data.transactions
+    assert transactions is not None and transactions.money is not None
+    status = cli_main(
+        [
+            "features",
+            "--transactions",
+            str(export.files["transactions"]),
+            "--order-lines",
+            str(export.files["order_lines"]),
+            "--cutoff",
+            "2023-12-31",
+            "--out",
+            str(tmp_path / "features.csv"),
+            "--json",
+        ]
+    )
+    assert status == 0
+    cli = json.loads(capsys.readouterr().out)["validation"]["transactions"]
+    workbench = json.loads(json.dumps(transactions.report.to_dict(), default=str))
+    for key in ("source", "rows_read", "rows_used", "dropped", "altered", "summary", "warnings"):
+        assert cli[key] == workbench[key], key
+    assert cli["mapping"] == transactions.mapping.to_dict()
+    assert cli["money"] == json.loads(json.dumps(transactions.money.to_dict(), default=str))
