@@ -193,6 +193,11 @@ def test_cleaned_data_gives_the_same_features_and_metrics_as_the_raw_export(
 # --------------------------------------------------------------------------------------------
 
 
+def _read_file(path: Path) -> Transactions:
+    """A single-file export read as the CLI and the workbench read it, with no mapping."""
+    return validate_source(transaction_source(load_table(path)), options=OPTIONS)
+
+
 def _csv(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
@@ -229,7 +234,7 @@ def test_an_order_total_repeated_on_every_line_counts_once(tmp_path: Path) -> No
             f"{100 + order},c{order % 3},2024-01-{order + 1:02d},{total},i{k},1" for k in range(3)
         ]
     path = _csv(tmp_path, "woo.csv", "\n".join(rows) + "\n")
-    transactions = validate_source(transaction_source(load_table(path)), options=OPTIONS)
+    transactions = _read_file(path)
     assert transactions.frame["amount"].sum() == pytest.approx(sum(10.5 + k for k in range(8)))
     assert transactions.report.altered["order_total_on_other_line"] == 16
 
@@ -241,7 +246,7 @@ def test_a_price_without_quantity_beats_a_shipping_column(tmp_path: Path) -> Non
         "customer_id,order_date,price,shipping\n"
         "a,2023-01-01,58.90,13.29\nb,2023-01-02,239.90,19.93\na,2023-01-05,19.90,8.72\n",
     )
-    transactions = validate_source(transaction_source(load_table(path)), options=OPTIONS)
+    transactions = _read_file(path)
     assert transactions.mapping.amount == "price"
     assert transactions.frame["amount"].sum() == pytest.approx(318.70)
 
@@ -254,7 +259,7 @@ def test_hexadecimal_order_ids_are_not_cancellation_documents(tmp_path: Path) ->
         "e481f51cbdc5,a,2023-01-01,10.50\n53cdb2fc8bc7,b,2023-01-02,20.00\n"
         "c1e7ab8f2a3b,c,2023-01-03,30.00\n47770eb9100c,d,2023-01-04,40.00\n",
     )
-    transactions = validate_source(transaction_source(load_table(path)), options=OPTIONS)
+    transactions = _read_file(path)
     assert (transactions.frame["amount"] > 0).all()
     assert "return_made_negative" not in transactions.report.altered
 
@@ -267,7 +272,7 @@ def test_a_discount_column_of_shares_is_a_rate(tmp_path: Path) -> None:
         "10248,VINET,1996-07-04,14.00,12,0\n10249,TOMSP,1996-07-05,18.60,9,0.05\n"
         "10250,HANAR,1996-07-08,42.40,35,0.15\n",
     )
-    transactions = validate_source(transaction_source(load_table(path)), options=OPTIONS)
+    transactions = _read_file(path)
     expected = 14.0 * 12 + 18.6 * 9 * 0.95 + 42.4 * 35 * 0.85
     assert transactions.frame["amount"].sum() == pytest.approx(expected)
     percent = _csv(
@@ -276,7 +281,7 @@ def test_a_discount_column_of_shares_is_a_rate(tmp_path: Path) -> None:
         "customer_id,order_date,unit_price,quantity,discount\n"
         "a,2024-01-01,10.00,2,10%\nb,2024-01-02,5.00,1,\n",
     )
-    transactions = validate_source(transaction_source(load_table(percent)), options=OPTIONS)
+    transactions = _read_file(percent)
     assert transactions.frame["amount"].tolist() == [18.0, 5.0]
 
 
@@ -287,7 +292,7 @@ def test_lines_without_an_order_id_are_orders_of_their_own(tmp_path: Path) -> No
         "customer_id,order_date,order_id,amount\n"
         "a,2023-01-01,1,10.5\na,2023-01-01,1,2.5\nb,2023-01-02,,7.25\nc,2023-01-03,3,8.75\n",
     )
-    transactions = validate_source(transaction_source(load_table(path)), options=OPTIONS)
+    transactions = _read_file(path)
     assert transactions.frame["amount"].sum() == pytest.approx(29.0)
     assert sorted(transactions.frame["customer_id"]) == ["a", "b", "c"]
 
@@ -299,7 +304,7 @@ def test_whole_prices_next_to_a_weight_stay_the_spend(tmp_path: Path) -> None:
         for i in range(100)
     ]
     path = _csv(tmp_path, "cafe.csv", "\n".join(rows) + "\n")
-    transactions = validate_source(transaction_source(load_table(path)), options=OPTIONS)
+    transactions = _read_file(path)
     assert (transactions.mapping.amount, transactions.mapping.quantity) == ("amount", None)
 
 
@@ -349,7 +354,7 @@ def test_equal_line_amounts_are_not_an_order_total(tmp_path: Path) -> None:
     rows = ["order_id,customer_id,order_date,sku,line_total"]
     rows += [f"{o},c{o % 4},2024-01-{o + 1:02d},SKU{k},9.99" for o in range(20) for k in range(3)]
     path = _csv(tmp_path, "lines.csv", "\n".join(rows) + "\n")
-    transactions = validate_source(transaction_source(load_table(path)), options=OPTIONS)
+    transactions = _read_file(path)
     assert transactions.frame["amount"].sum() == pytest.approx(599.40)
 
 
@@ -360,7 +365,7 @@ def test_a_discount_amount_header_is_money_off(tmp_path: Path) -> None:
         "customer_id,order_date,quantity,unit_price,discount_amount\n"
         "a,2024-01-01,2,10.00,0.50\nb,2024-01-02,1,4.00,0.25\n",
     )
-    transactions = validate_source(transaction_source(load_table(path)), options=OPTIONS)
+    transactions = _read_file(path)
     assert transactions.frame["amount"].tolist() == [19.5, 3.75]
 
 
@@ -371,7 +376,7 @@ def test_identical_lines_of_an_order_both_count_without_quantities(tmp_path: Pat
         "order_id,customer_id,order_date,product,line_amount\n"
         "1001,a,2024-01-01,Tea,5.00\n1001,a,2024-01-01,Tea,5.00\n1001,a,2024-01-01,Mug,12.00\n",
     )
-    transactions = validate_source(transaction_source(load_table(path)), options=OPTIONS)
+    transactions = _read_file(path)
     assert transactions.frame["amount"].tolist() == [22.0]
 
 
@@ -392,6 +397,6 @@ def test_more_time_zone_forms(tmp_path: Path) -> None:
         "customer_id,order_date,amount\n"
         "a,2024-01-05 10:00:00 UTC,1.50\nb,2024-01-05T10:00Z,2.50\nc,2024-01-06T11:30:00Z,3.00\n",
     )
-    transactions = validate_source(transaction_source(load_table(path)), options=OPTIONS)
+    transactions = _read_file(path)
     assert transactions.report.rows_used == 3
     assert transactions.report.altered["timezone_removed"] == 3
