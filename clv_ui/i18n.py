@@ -219,7 +219,26 @@ STRINGS: Mapping[str, tuple[str, str]] = {
     "split.time": ("Out-of-time split", "跨时间切分"),
     "train.start": ("Train", "开始训练"),
     "train.cancel": ("Cancel", "取消"),
-    "train.waiting": ("Waiting for another training to finish ...", "等待其他训练完成……"),
+    "train.waiting": (
+        "Waiting for a free worker: position {position} in the server's queue "
+        "({running} running). Training starts on its own.",
+        "正在等待空闲的计算进程：在服务器队列中排第 {position} 位（{running} 个任务运行中）。"
+        "轮到时会自动开始训练。",
+    ),
+    "train.starting": ("Starting the worker ...", "正在启动计算进程……"),
+    "train.stop_now": ("Stop now", "立即停止"),
+    "train.stop_now_help": (
+        "Ends the training at once, without waiting for the current epoch; nothing is kept.",
+        "立即结束训练，不等待当前轮次结束；不保留任何结果。",
+    ),
+    "train.stopped": (
+        "Training was stopped before it finished; nothing was kept. Press Train to start again.",
+        "训练在完成前被停止，未保留任何结果。点击「开始训练」重新开始。",
+    ),
+    "jobs.queued": (
+        "Waiting for a free worker: position {position} in the server's queue.",
+        "正在等待空闲的计算进程：在服务器队列中排第 {position} 位。",
+    ),
     "train.stage": ("Step: {stage}", "步骤：{stage}"),
     "train.progress": (
         "Member {member}/{members}, epoch {epoch}/{max_epochs}",

@@ -1,40 +1,191 @@
-"""Training as a background job owned by one session.
+"""A session's jobs on the server's worker processes.
 
-A :class:`TrainingJob` runs :func:`clv_core.evaluation.evaluate` (the network and the baselines on
-the same customers) in a thread so that the session's page stays responsive and other sessions
-are not blocked. The thread never calls Streamlit: it only appends epoch events and sets fields
-that the page polls. The job object is kept in that session's state only.
+Training, evaluation, explanation and scoring run in the worker processes of one
+:class:`~clv_core.runner.JobRunner` per server (:func:`shared_runner`), never in the server
+process: the server does not import TensorFlow at all, so Streamlit's clean-up after every script
+run of every session (``keras.backend.clear_session()`` and a full garbage collection once Keras
+is loaded) has nothing to clear, and four analysts training at once do not stall each other's
+pages. Jobs wait in one first-in-first-out queue; each session sees its position.
+
+Each session has its own folder under the runner's root, created on its first job; a job's
+files (the trained network's bundle, the evaluation) live in a folder inside it until the result
+is replaced or the session ends. When a session's state is garbage collected (Streamlit drops it
+``server.disconnectedSessionTTL`` seconds after the browser closed), its waiting and running jobs
+are cancelled and its folder is removed.
+
+The server's settings come from the environment (README, "Running it for a team"):
+``CLV_WORKERS``, ``CLV_MAX_QUEUED_JOBS``, ``CLV_WORKER_MEMORY_MB`` and ``CLV_SESSION_UPLOAD_MB``.
 """
 
 from __future__ import annotations
 
-import threading
-import time
+import atexit
+import os
+import shutil
+import uuid
+import weakref
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+import streamlit as st
 
-from clv_core.errors import ClvError
-from clv_core.evaluation import (
-    EvaluationResult,
-    EvaluationSettings,
-    evaluate,
-    evaluate_customer_table,
-)
-from clv_core.mlp import EpochEvent, import_keras
-from clv_core.validation import CustomerAttributes, CustomerTable
-from clv_ui.shell import freeze_engine_objects
+from clv_core.errors import ClvError, ConfigError
+from clv_core.runner import Job, JobRunner, JobState, RunnerSettings
+from clv_ui.i18n import t
 
-__all__ = ["JobStatus", "TrainingJob"]
+if TYPE_CHECKING:
+    from clv_core.evaluation import EvaluationResult, EvaluationSettings
+    from clv_core.mlp import EpochEvent
+    from clv_ui.state import WorkbenchState
 
-# Whole trainings are serialised across sessions (two cores): a second one waits here, visibly
-# queued, instead of halving the speed of both. The lock holds no data.
-_TRAINING_SLOT = threading.Lock()
+__all__ = [
+    "JobStatus",
+    "TrainingJob",
+    "discard",
+    "run_and_wait",
+    "runner_settings",
+    "session_folder",
+    "session_runner",
+    "session_upload_mb",
+    "shared_runner",
+    "start_training_job",
+    "submit",
+]
+
+WORKER_INITIALIZER = "clv_core.tasks:prepare_worker"
+# How often a page that waits for a job looks at it (the wait costs the server nothing).
+_POLL_SECONDS = 0.25
+
+
+def _env_int(name: str, default: int | None, minimum: int) -> int | None:
+    """An integer server setting from the environment, refused with a clear message."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {text!r}.") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}.")
+    return value
+
+
+def _default_memory_mb(workers: int) -> int | None:
+    """80% of the machine's memory shared by the workers (None where it cannot be read)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+    return max(64, int(total * 0.8) // max(1, workers) >> 20)
+
+
+def runner_settings() -> RunnerSettings:
+    """The worker pool's settings: the environment's, else the machine's cores and memory.
+
+    ``CLV_WORKERS`` worker processes (default: the number of cores; 0 runs jobs inside the
+    server, for tests), ``CLV_MAX_QUEUED_JOBS`` waiting jobs server-wide (default 32),
+    ``CLV_WORKER_MEMORY_MB`` resident memory per worker (default: 80% of the machine's memory
+    divided by the workers; 0 = no limit).
+    """
+    workers = _env_int("CLV_WORKERS", max(1, os.cpu_count() or 1), 0)
+    assert workers is not None
+    queued = _env_int("CLV_MAX_QUEUED_JOBS", 32, 1)
+    assert queued is not None
+    memory = _env_int("CLV_WORKER_MEMORY_MB", _default_memory_mb(workers), 0)
+    return RunnerSettings(
+        workers=workers,
+        max_queued=queued,
+        memory_mb=memory or None,
+        initializer=WORKER_INITIALIZER,
+    )
+
+
+def session_upload_mb(server_cap_mb: int) -> int:
+    """The largest file one session may upload: ``CLV_SESSION_UPLOAD_MB``, at most the server's
+    ``server.maxUploadSize``."""
+    limit = _env_int("CLV_SESSION_UPLOAD_MB", server_cap_mb, 1)
+    assert limit is not None
+    return min(limit, server_cap_mb)
+
+
+@st.cache_resource(show_spinner=False)
+def shared_runner() -> JobRunner:
+    """The server's one worker pool, started on first use and stopped when the server exits."""
+    runner = JobRunner(runner_settings())
+    atexit.register(runner.shutdown)
+    return runner
+
+
+def session_runner(state: WorkbenchState) -> JobRunner:
+    """The runner this session's jobs go to (a test may give a session its own)."""
+    return state.runner if state.runner is not None else shared_runner()
+
+
+def session_folder(state: WorkbenchState) -> Path:
+    """This session's folder under the runner's root, made (and its clean-up arranged) once."""
+    runner = session_runner(state)
+    if state.folder is None:
+        folder = runner.root / f"session-{state.session_id}"
+        folder.mkdir(parents=True, exist_ok=True)
+        state.folder = folder
+        # Not a method of the state: the finalizer must not keep the state alive.
+        weakref.finalize(state, _session_ended, runner, state.session_id, folder)
+    return state.folder
+
+
+def _session_ended(runner: JobRunner, owner: str, folder: Path) -> None:
+    """A session's state was collected: stop its jobs and remove its files."""
+    runner.cancel_owner(owner)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def submit(state: WorkbenchState, target: str, spec: Any) -> Job:
+    """Queue a job of this session in a new folder of its own."""
+    folder = session_folder(state) / f"job-{uuid.uuid4().hex[:12]}"
+    return session_runner(state).submit(target, spec, owner=state.session_id, folder=folder)
+
+
+def discard(job: Job) -> None:
+    """Remove a finished job's folder (its result was replaced or read)."""
+    shutil.rmtree(job.folder, ignore_errors=True)
+
+
+def run_and_wait(state: WorkbenchState, target: str, spec: Any, label: str) -> Any:
+    """Run a job and wait for it on the page: its queue position and step are shown.
+
+    The wait only sleeps, so other sessions are not slowed; an interrupted page run (a click,
+    a page switch) cancels the job. Returns the job's result.
+
+    Raises
+    ------
+    ClvError
+        The job failed; the message says why (a crash of the worker included).
+    """
+    runner = session_runner(state)
+    job = submit(state, target, spec)
+    box = st.empty()
+    try:
+        while not job.wait(_POLL_SECONDS):
+            position = runner.position(job)
+            text = t("jobs.queued", position=position) if position else f"{label} · {job.stage}"
+            box.caption(f":material/hourglass_top: {text}")
+    finally:
+        if not job.finished:
+            runner.kill(job)
+        discard(job)
+    box.empty()
+    if job.crash is not None:
+        raise RuntimeError(f"{job.error}\n{job.crash}")
+    if job.error is not None:
+        raise ClvError(job.error)
+    return job.result
 
 
 class JobStatus(StrEnum):
-    """Life cycle of a training job."""
+    """Life cycle of a training job, as the pages show it."""
 
     QUEUED = "queued"
     RUNNING = "running"
@@ -44,101 +195,99 @@ class JobStatus(StrEnum):
 
 @dataclass(eq=False)
 class TrainingJob:
-    """One evaluation run (network + baselines) with live progress and cooperative cancel.
-
-    Attributes
-    ----------
-    settings
-        What to train and how it is split.
-    transactions, customers
-        The validated data (``customers`` may be ``None``).
-    table
-        A validated per-customer table instead of transactions (customer split only).
-    """
+    """One evaluation run (network + baselines) in a worker, with live progress and cancel."""
 
     settings: EvaluationSettings
-    transactions: pd.DataFrame | None
-    customers: CustomerAttributes | None = None
-    table: CustomerTable | None = None
-    status: JobStatus = JobStatus.QUEUED
-    stage: str = ""
-    result: EvaluationResult | None = None
-    error: str | None = None
-    crash: BaseException | None = None
-    started_seconds: float = 0.0
-    elapsed_seconds: float = 0.0
-    _cancel: threading.Event = field(default_factory=threading.Event)
-    _events: list[EpochEvent] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Run in a daemon thread; the page polls :attr:`status` and :meth:`events`."""
-        self._thread = threading.Thread(target=self.run, name="clv-training", daemon=True)
-        self._thread.start()
-
-    def run(self) -> None:
-        """Run to the end in the calling thread (the thread's target; tests call it inline)."""
-        with _TRAINING_SLOT:
-            self.status = JobStatus.RUNNING
-            self.started_seconds = time.perf_counter()
-            try:
-                # TensorFlow is loaded before the first epoch so that the page's live polls
-                # stop costing full garbage collections during training.
-                import_keras()
-                freeze_engine_objects()
-                if self.table is not None:
-                    self.result = evaluate_customer_table(
-                        self.table,
-                        self.settings,
-                        on_epoch=self._record,
-                        should_stop=self._cancel.is_set,
-                        on_stage=self._set_stage,
-                    )
-                elif self.transactions is not None:
-                    self.result = evaluate(
-                        self.transactions,
-                        self.settings,
-                        customers=self.customers,
-                        on_epoch=self._record,
-                        should_stop=self._cancel.is_set,
-                        on_stage=self._set_stage,
-                    )
-                else:
-                    raise ValueError("a training job needs transactions or a customer table")
-                self.status = JobStatus.DONE
-            except ClvError as error:
-                self.error = str(error)
-                self.status = JobStatus.FAILED
-            except Exception as error:  # a bug: kept so that the page re-raises it visibly
-                self.crash = error
-                self.status = JobStatus.FAILED
-            finally:
-                self.elapsed_seconds = time.perf_counter() - self.started_seconds
-
-    def join(self, timeout: float | None = None) -> None:
-        """Wait for the thread (if one was started)."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def cancel(self) -> None:
-        """Ask training to stop after the current batch; the best weights so far are kept."""
-        self._cancel.set()
+    job: Job
+    runner: JobRunner
+    # Whether the session has taken the result into its state (done once).
+    collected: bool = False
+    _result: EvaluationResult | None = field(default=None, repr=False)
 
     @property
-    def cancel_requested(self) -> bool:
-        """Whether :meth:`cancel` was called."""
-        return self._cancel.is_set()
+    def status(self) -> JobStatus:
+        """Queued, running, done, or failed (a stopped job counts as failed)."""
+        state = self.job.state
+        if state is JobState.CANCELLED:
+            return JobStatus.FAILED
+        return JobStatus(state.value)
+
+    @property
+    def position(self) -> int:
+        """Place in the server's queue (1 = next); 0 once running or finished."""
+        return self.runner.position(self.job)
+
+    @property
+    def stage(self) -> str:
+        """The step the job is in."""
+        return self.job.stage
 
     @property
     def finished(self) -> bool:
-        """Whether the job is done or failed."""
-        return self.status in (JobStatus.DONE, JobStatus.FAILED)
+        """Whether the job is done, failed or stopped."""
+        return self.job.finished
+
+    @property
+    def error(self) -> str | None:
+        """Why the job failed, for the analyst (``None`` when it did not)."""
+        if self.job.state is JobState.CANCELLED and self.job.killed:
+            return t("train.stopped")
+        return self.job.error
+
+    @property
+    def cancel_requested(self) -> bool:
+        """Whether a stop was asked for."""
+        return self.job.cancel_requested
+
+    @property
+    def killed(self) -> bool:
+        """Whether the job was stopped at once (nothing kept)."""
+        return self.job.killed
+
+    @property
+    def elapsed_seconds(self) -> float:
+        """Seconds from the start of training to its end (or now)."""
+        return self.job.elapsed_seconds
+
+    @property
+    def model_dir(self) -> Path:
+        """The bundle folder of the trained network (exists once the job is done)."""
+        from clv_core.tasks import MODEL_FOLDER
+
+        return self.job.folder / MODEL_FOLDER
+
+    @property
+    def has_model(self) -> bool:
+        """Whether the job trained a network (an evaluation of baselines only has none)."""
+        return bool(self.job.result and self.job.result.get("model"))
+
+    @property
+    def result(self) -> EvaluationResult | None:
+        """The evaluation, read once from the job's folder when the job is done."""
+        if self._result is None and self.job.state is JobState.DONE:
+            from clv_core.tasks import read_evaluation
+
+            self._result = read_evaluation(self.job.folder, self.settings)
+        return self._result
+
+    def cancel(self) -> None:
+        """Stop training at the next epoch, keeping the best weights so far."""
+        self.runner.cancel(self.job)
+
+    def kill(self) -> None:
+        """Stop the job at once; nothing is kept."""
+        self.runner.kill(self.job)
+
+    def discard(self) -> None:
+        """Stop the job if it still runs and remove its files (its result is not wanted)."""
+        if not self.job.finished:
+            self.runner.kill(self.job)
+        self.job.wait(10)
+        discard(self.job)
 
     def events(self) -> list[EpochEvent]:
-        """A copy of the epoch events so far (safe to read while the thread appends)."""
-        with self._lock:
-            return list(self._events)
+        """The epoch events so far."""
+        return self.job.events()
 
     @property
     def progress(self) -> float:
@@ -149,13 +298,14 @@ class TrainingJob:
         return events[-1].progress if events else 0.0
 
     def raise_crash(self) -> None:
-        """Re-raise an unexpected exception from the thread so that it surfaces as a bug."""
-        if self.crash is not None:
-            raise self.crash
+        """Re-raise an unexpected exception of the worker so that it surfaces as a bug."""
+        if self.job.crash is not None:
+            raise RuntimeError(f"{self.job.error}\n{self.job.crash}")
 
-    def _record(self, event: EpochEvent) -> None:
-        with self._lock:
-            self._events.append(event)
 
-    def _set_stage(self, stage: str) -> None:
-        self.stage = stage
+def start_training_job(
+    state: WorkbenchState, spec: Any, settings: EvaluationSettings
+) -> TrainingJob:
+    """Queue an evaluation of this session (a :class:`~clv_core.tasks.TrainSpec`)."""
+    job = submit(state, "clv_core.tasks:train_job", spec)
+    return TrainingJob(settings, job, session_runner(state))

@@ -48,8 +48,11 @@ _COMPANIONS = (ORDER_LINES_INPUT, CUSTOMERS_INPUT)
 
 
 def upload_limit_mb() -> int:
-    """The server's upload cap in MB (``server.maxUploadSize`` in .streamlit/config.toml)."""
-    return int(st.get_option("server.maxUploadSize"))
+    """The largest file a session may upload, in MB: the server's ``server.maxUploadSize``
+    (.streamlit/config.toml), or ``CLV_SESSION_UPLOAD_MB`` when that is smaller."""
+    from clv_ui.jobs import session_upload_mb
+
+    return session_upload_mb(int(st.get_option("server.maxUploadSize")))
 
 
 def content_digest(data: bytes) -> str:
@@ -159,15 +162,15 @@ def require(state: WorkbenchState, *, model: bool = False, customer_table_ok: bo
 
 
 def collect_finished_job(state: WorkbenchState) -> None:
-    """Move a finished job's result into the state (re-raising a bug from its thread)."""
+    """Move a finished job's result into the state, once (re-raising a bug from its worker)."""
     job = state.job
-    if job is None or not job.finished:
+    if job is None or not job.finished or job.collected:
         return
+    job.collected = True
     job.raise_crash()
-    if job.result is not None:
-        state.results[job.settings.split] = job.result
-        state.explanation = None
-        state.forget_scores()
+    result = job.result
+    if result is not None:
+        state.set_result(result, job.model_dir if job.has_model else None)
 
 
 def workflow_status(state: WorkbenchState) -> None:
@@ -178,7 +181,7 @@ def workflow_status(state: WorkbenchState) -> None:
         ("app.step_train", state.result is not None),
         ("app.step_evaluate", bool(state.results)),
         ("app.step_explain", state.explanation is not None),
-        ("app.step_segments", state.result is not None or state.bundle_model is not None),
+        ("app.step_segments", state.result is not None or state.bundle_path is not None),
     ]
     lines = []
     for key, done in steps:

@@ -8,7 +8,10 @@ uploads is never visible to another.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
     from clv_core.explain import Explanation
     from clv_core.intake import TransactionSource
     from clv_core.loading import LoadedTable
-    from clv_core.mlp import ClvMlp
+    from clv_core.runner import JobRunner
     from clv_core.scoring import ScoredCustomers
     from clv_core.validation import (
         CustomerAttributes,
@@ -100,8 +103,11 @@ class WorkbenchState:
     split: SplitKind = SplitKind.CUSTOMER
     job: TrainingJob | None = None
     results: dict[SplitKind, EvaluationResult] = field(default_factory=dict)
+    # The bundle folder of each result's trained network (in this session's job folder).
+    models: dict[SplitKind, Path] = field(default_factory=dict)
     explanation: Explanation | None = None
-    bundle_model: ClvMlp | None = None
+    # An uploaded model bundle (saved in this session's folder once it loaded in a worker).
+    bundle_path: Path | None = None
     bundle_info: BundleInfo | None = None
     bundle_digest: str = ""
     # Streamlit's id of the last file read from each upload input (keyed by widget key).
@@ -110,8 +116,11 @@ class WorkbenchState:
     # (model, as-of date, language), kept until the data or a model changes.
     scores: dict[tuple[str, str], ScoredCustomers] = field(default_factory=dict)
     drivers: dict[tuple[str, str, str], pd.DataFrame] = field(default_factory=dict)
-    # Tests set this so that trainings run inside the script run instead of a thread.
-    run_jobs_inline: bool = False
+    # Who owns this session's jobs on the server's worker pool, and where their files go.
+    session_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    folder: Path | None = None
+    # The worker pool (None: the server's shared one; tests give a session its own).
+    runner: JobRunner | None = None
 
     @property
     def has_transactions(self) -> bool:
@@ -121,16 +130,35 @@ class WorkbenchState:
     @property
     def result(self) -> EvaluationResult | None:
         """The latest evaluation with a trained network (the chosen split first)."""
-        preferred = self.results.get(self.split)
-        if preferred is not None and preferred.mlp is not None:
-            return preferred
-        return next((r for r in self.results.values() if r.mlp is not None), None)
+        split = self.split if self.split in self.models else next(iter(self.models), None)
+        return self.results.get(split) if split is not None else None
+
+    @property
+    def model_dir(self) -> Path | None:
+        """The bundle folder of :attr:`result`'s network."""
+        result = self.result
+        return self.models.get(result.settings.split) if result is not None else None
+
+    def set_result(self, result: EvaluationResult, model_dir: Path | None) -> None:
+        """Keep a finished evaluation (and its network's bundle), replacing that split's."""
+        split = result.settings.split
+        old = self.models.pop(split, None)
+        if old is not None and old != model_dir:
+            shutil.rmtree(old.parent, ignore_errors=True)
+        self.results[split] = result
+        if model_dir is not None:
+            self.models[split] = model_dir
+        self.explanation = None
+        self.forget_scores()
 
     def clear_models(self) -> None:
         """Forget trainings and explanations (the data or the windows changed)."""
         if self.job is not None:
-            self.job.cancel()
+            self.job.discard()
         self.job = None
+        for model_dir in self.models.values():
+            shutil.rmtree(model_dir.parent, ignore_errors=True)
+        self.models = {}
         self.results = {}
         self.explanation = None
         self.forget_scores()

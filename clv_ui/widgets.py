@@ -107,6 +107,8 @@ def metrics_frame(result: EvaluationResult) -> pd.DataFrame:
 def result_card(job: TrainingJob) -> None:
     """Epochs run, best validation loss and time of a finished training."""
     events = job.events()
+    if not events:
+        return
     epochs = sum(
         max(event.epoch for event in events if event.member == member)
         for member in {event.member for event in events}
@@ -126,7 +128,11 @@ def result_card(job: TrainingJob) -> None:
 
 def _live_progress(job: TrainingJob) -> None:
     if job.status is JobStatus.QUEUED:
-        st.info(t("train.waiting"))
+        position = job.position
+        if position:
+            st.info(t("train.waiting", position=position, running=job.runner.running()))
+        else:
+            st.caption(t("train.starting"))
     events = job.events()
     caption = t("train.stage", stage=job.stage or "…")
     if events:
@@ -139,8 +145,15 @@ def _live_progress(job: TrainingJob) -> None:
             max_epochs=last.max_epochs,
         )
     st.progress(job.progress, text=caption)
-    if st.button(t("train.cancel"), key="cancel_training", disabled=job.cancel_requested):
+    left, right = st.columns([1, 4])
+    if left.button(t("train.cancel"), key="cancel_training", disabled=job.cancel_requested):
         job.cancel()
+    # A cancel waits for the current epoch (and the baselines); this ends the job now.
+    running = job.cancel_requested and job.status is JobStatus.RUNNING
+    if running and right.button(
+        t("train.stop_now"), key="stop_training", help=t("train.stop_now_help")
+    ):
+        job.kill()
     if events:
         st.plotly_chart(charts.loss_curve(events), key="live_loss_curve")
 
@@ -430,10 +443,10 @@ def download_buttons(
         XLSX_MIME,
         key="download_xlsx",
     )
-    if state.result is not None:
+    if state.model_dir is not None:
         bundle_column.download_button(
             t("segments.download_bundle"),
-            partial(bundle_zip, state.result),
+            partial(bundle_zip, state.model_dir),
             "clv_model_bundle.zip",
             "application/zip",
             key="download_bundle",

@@ -8,7 +8,6 @@ Each function reads and updates :class:`~clv_ui.state.WorkbenchState` and calls 
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -20,11 +19,11 @@ from clv_core.explain import ExplainSettings, Explanation
 from clv_core.features import FeatureOptions
 from clv_core.kinds import InputShape, SplitKind
 from clv_core.language import Language
-from clv_core.mlp import ClvMlp
 from clv_core.validation import ValidationOptions
 from clv_ui import cache
 from clv_ui.forms import SegmentSettings, TrainingRequest
-from clv_ui.jobs import TrainingJob
+from clv_ui.i18n import t
+from clv_ui.jobs import TrainingJob, run_and_wait, session_folder, start_training_job
 from clv_ui.shell import CUSTOMERS_INPUT, ORDER_LINES_INPUT, Upload, content_digest
 from clv_ui.state import DataState, WorkbenchState
 
@@ -303,10 +302,12 @@ def set_windows(state: WorkbenchState, cutoff: dt.date, horizon_days: int) -> No
 
 
 def start_training(state: WorkbenchState, request: TrainingRequest) -> TrainingJob:
-    """Start (or, for tests, run inline) an evaluation of every model with ``request``."""
+    """Queue an evaluation of every model with ``request`` on the server's workers."""
+    from clv_core.tasks import TrainSpec
+
     data = state.data
     if state.job is not None and not state.job.finished:
-        state.job.cancel()
+        state.job.discard()  # its result would be thrown away: free its worker now
     state.config, state.split = request.config, request.split
     if data.transactions is None and data.customer_table is not None:
         # A per-customer table has no dates: the cutoff only labels the result.
@@ -317,7 +318,7 @@ def start_training(state: WorkbenchState, request: TrainingRequest) -> TrainingJ
             split=request.split,
             config=request.config,
         )
-        job = TrainingJob(settings, None, table=data.customer_table)
+        spec = TrainSpec(settings, table=data.customer_table)
     else:
         if data.transactions is None or data.cutoff is None:
             raise ValueError("start_training needs validated data; guard the page first.")
@@ -327,59 +328,65 @@ def start_training(state: WorkbenchState, request: TrainingRequest) -> TrainingJ
             split=request.split,
             config=request.config,
         )
-        job = TrainingJob(settings, data.transactions.frame, data.customers)
-    state.job = job
-    if state.run_jobs_inline:
-        job.run()
-    else:
-        job.start()
-    return job
+        spec = TrainSpec(settings, data.transactions.frame, data.customers)
+    state.job = start_training_job(state, spec, settings)
+    return state.job
 
 
 def explain_result(
     state: WorkbenchState, result: EvaluationResult, settings: ExplainSettings
 ) -> Explanation:
     """SHAP values of the test customers against the training customers of ``result``."""
-    from clv_core.explain import explain_customers
     from clv_core.scoring import training_background
+    from clv_core.tasks import ExplainSpec
 
     data = state.data
-    if result.mlp is None:
+    model_dir = state.models.get(result.settings.split)
+    if model_dir is None:
         raise ValueError("explain_result needs a trained network; guard the page first.")
     if result.train_features is not None:
-        explanation = explain_customers(
-            result.mlp, result.test_features, result.train_features, settings
+        background = result.train_features
+    else:
+        if data.transactions is None:
+            raise ValueError("explain_result needs the training customers; guard the page first.")
+        windows_cutoff = result.settings.cutoff
+        if result.settings.split is SplitKind.TIME:
+            windows_cutoff = windows_cutoff - dt.timedelta(days=result.settings.horizon_days)
+        background = training_background(
+            data.transactions.frame,
+            windows_cutoff,
+            customers=data.customers,
+            feature_options=result.settings.feature_options,
+            fallback=result.test_features,
         )
-        state.explanation = explanation
-        return explanation
-    if data.transactions is None:
-        raise ValueError("explain_result needs the training customers; guard the page first.")
-    windows_cutoff = result.settings.cutoff
-    if result.settings.split is SplitKind.TIME:
-        windows_cutoff = windows_cutoff - dt.timedelta(days=result.settings.horizon_days)
-    background = training_background(
-        data.transactions.frame,
-        windows_cutoff,
-        customers=data.customers,
-        feature_options=result.settings.feature_options,
-        fallback=result.test_features,
+        if result.settings.split is SplitKind.CUSTOMER:
+            background = background.drop(index=result.test_features.index, errors="ignore")
+    spec = ExplainSpec(model_dir, result.test_features, background, settings)
+    explanation: Explanation = run_and_wait(
+        state, "clv_core.tasks:explain_job", spec, t("explain.running")
     )
-    if result.settings.split is SplitKind.CUSTOMER:
-        background = background.drop(index=result.test_features.index, errors="ignore")
-    explanation = explain_customers(result.mlp, result.test_features, background, settings)
     state.explanation = explanation
     return explanation
 
 
 def load_bundle_upload(state: WorkbenchState, data: bytes) -> None:
-    """Load an uploaded model bundle (.zip) into the session."""
-    from clv_core.bundle import load_bundle
+    """Load an uploaded model bundle (.zip): checked in a worker, kept in the session's folder."""
+    from clv_core.tasks import CheckBundleSpec
 
     digest = content_digest(data)
     if digest == state.bundle_digest:
         return
-    state.bundle_model, state.bundle_info = load_bundle(data)
-    state.bundle_digest = digest
+    info = run_and_wait(
+        state,
+        "clv_core.tasks:check_bundle_job",
+        CheckBundleSpec(data),
+        t("segments.loading_bundle"),
+    )
+    path = session_folder(state) / f"bundle-{digest}.zip"
+    path.write_bytes(data)
+    if state.bundle_path is not None and state.bundle_path != path:
+        state.bundle_path.unlink(missing_ok=True)
+    state.bundle_path, state.bundle_info, state.bundle_digest = path, info, digest
     state.forget_scores()
 
 
@@ -392,8 +399,8 @@ def score_and_segment(
     language: Language,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score every customer at ``as_of`` and segment them; returns (segmented, features)."""
-    from clv_core.scoring import score_with_features
     from clv_core.segments import segment_customers
+    from clv_core.tasks import ScoreSpec
 
     data = state.data
     model, horizon, options = _scoring_model(state, use_bundle=use_bundle)
@@ -401,12 +408,9 @@ def score_and_segment(
         raise ValueError("score_and_segment needs transactions; guard the page first.")
     key = (_model_key(state, use_bundle=use_bundle), as_of.isoformat())
     if key not in state.scores:
-        state.scores[key] = score_with_features(
-            model,
-            data.transactions.frame,
-            as_of=as_of,
-            customers=data.customers,
-            feature_options=options,
+        spec = ScoreSpec(model, data.transactions.frame, as_of, data.customers, options)
+        state.scores[key] = run_and_wait(
+            state, "clv_core.tasks:score_job", spec, t("segments.scoring")
         )
     scored = state.scores[key]
     segmented = segment_customers(
@@ -428,16 +432,15 @@ def _model_key(state: WorkbenchState, *, use_bundle: bool) -> str:
     return f"trained-{result.settings.split}" if result is not None else "trained"
 
 
-def _scoring_model(
-    state: WorkbenchState, *, use_bundle: bool
-) -> tuple[ClvMlp, int, FeatureOptions]:
-    """(network, horizon, feature windows) of the uploaded bundle or of this session's model."""
+def _scoring_model(state: WorkbenchState, *, use_bundle: bool) -> tuple[Path, int, FeatureOptions]:
+    """(bundle path, horizon, feature windows) of the uploaded bundle or of this session's
+    network."""
     result = state.result
-    if use_bundle and state.bundle_model is not None and state.bundle_info is not None:
+    if use_bundle and state.bundle_path is not None and state.bundle_info is not None:
         info = state.bundle_info
-        return state.bundle_model, info.horizon_days, info.feature_options
-    if result is not None and result.mlp is not None:
-        return result.mlp, result.settings.horizon_days, result.settings.feature_options
+        return state.bundle_path, info.horizon_days, info.feature_options
+    if result is not None and state.model_dir is not None:
+        return state.model_dir, result.settings.horizon_days, result.settings.feature_options
     raise ValueError("scoring needs a model; guard the page first.")
 
 
@@ -450,7 +453,7 @@ def top_drivers(
     language: Language,
 ) -> pd.DataFrame:
     """Every scored customer's three largest SHAP contributions in words (kept per session)."""
-    from clv_core.explain import explain_customers
+    from clv_core.tasks import DriversSpec, ExplainSpec
 
     key = (_model_key(state, use_bundle=use_bundle), as_of.isoformat(), language.value)
     if key not in state.drivers:
@@ -459,30 +462,19 @@ def top_drivers(
         background = features
         if not use_bundle and result is not None and result.train_features is not None:
             background = result.train_features
-        explanation = explain_customers(
-            model, features, background, ExplainSettings(sample_size=None)
+        spec = DriversSpec(
+            ExplainSpec(model, features, background, ExplainSettings(sample_size=None)),
+            top=3,
+            language=language,
         )
-        state.drivers[key] = explanation.top_drivers(3, language=language)
+        state.drivers[key] = run_and_wait(
+            state, "clv_core.tasks:drivers_job", spec, t("segments.computing_drivers")
+        )
     return state.drivers[key]
 
 
-def bundle_zip(result: EvaluationResult) -> bytes:
-    """The trained network of ``result`` as a model bundle .zip (bytes for a download)."""
-    from clv_core.bundle import save_bundle, zip_bundle
+def bundle_zip(model_dir: Path) -> bytes:
+    """A trained network's bundle folder as a model bundle .zip (bytes for a download)."""
+    from clv_core.bundle import zip_bundle
 
-    if result.mlp is None:
-        raise ValueError("bundle_zip needs a trained network.")
-    with tempfile.TemporaryDirectory(prefix="clv-bundle-") as directory:
-        folder = save_bundle(
-            result.mlp,
-            Path(directory),
-            cutoff=result.settings.cutoff,
-            horizon_days=result.settings.horizon_days,
-            feature_options=result.settings.feature_options,
-            training={
-                "split": result.settings.split.value,
-                "n_train": result.n_train,
-                "n_test": result.n_test,
-            },
-        )
-        return zip_bundle(folder)
+    return zip_bundle(model_dir)

@@ -56,6 +56,7 @@ if state.data.table is None and not use_sample and not uploads:
     st.stop()
 
 from clv_ui import workflow  # noqa: E402  (see the module docstring)
+from clv_ui.jobs import session_runner  # noqa: E402
 from clv_ui.widgets import (  # noqa: E402
     companion_files,
     mapping_editor,
@@ -93,6 +94,8 @@ if data.table is None:
     st.stop()
 source_name = data.source.source_name if data.source is not None else data.table.source_name
 st.success(t("data.loaded", name=source_name))
+# The server's worker processes start loading TensorFlow now, while the analyst reads the report.
+session_runner(state)
 if data.transactions is None:
     # A transaction log's loader and join notes are among its report's warnings.
     for note in data.table.notes:

@@ -35,7 +35,7 @@ sources = [
     name
     for name, ready in (
         ("trained", state.result is not None),
-        ("bundle", state.bundle_model is not None),
+        ("bundle", state.bundle_path is not None),
     )
     if ready
 ]

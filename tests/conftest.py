@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 
@@ -10,6 +12,11 @@ from clv_core.features import LABEL_COLUMN, build_training_table
 from clv_core.mlp import ClvMlp
 from clv_core.synthetic import SyntheticConfig, SyntheticWorld, generate_world
 from clv_core.validation import validate_customers
+
+# The workbench's jobs run inside the test process (one worker pool per server otherwise); the
+# tests of the worker processes give their sessions a runner of their own, and the browser
+# tests start a real server with real workers.
+os.environ["CLV_WORKERS"] = "0"
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,8 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from clv_core.config import MlpConfig
-from clv_core.evaluation import EvaluationResult, EvaluationSettings, evaluate
+from clv_core.evaluation import EvaluationResult, EvaluationSettings
 from clv_core.loading import load_table
+from clv_core.runner import JobRunner, JobState, RunnerSettings
+from clv_core.tasks import MODEL_FOLDER, TrainSpec, read_evaluation
 from clv_core.validation import validate_customers, validate_transactions
 from clv_ui.state import STATE_KEY, DataState, WorkbenchState
 from clv_ui.workflow import default_windows
@@ -42,8 +45,9 @@ def sample_data_state() -> DataState:
 
 
 @pytest.fixture(scope="session")
-def tiny_result(sample_data_state: DataState) -> EvaluationResult:
-    """A micro network and the baselines evaluated on the sample (customer split)."""
+def tiny_job_folder(sample_data_state: DataState, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A micro network and the baselines evaluated on the sample (customer split), as the
+    workbench's training job leaves them: a bundle and the evaluation files in one folder."""
     assert sample_data_state.transactions is not None
     assert sample_data_state.cutoff is not None
     settings = EvaluationSettings(
@@ -51,9 +55,30 @@ def tiny_result(sample_data_state: DataState) -> EvaluationResult:
         horizon_days=sample_data_state.horizon_days,
         config=TINY,
     )
-    return evaluate(
-        sample_data_state.transactions.frame, settings, customers=sample_data_state.customers
+    spec = TrainSpec(settings, sample_data_state.transactions.frame, sample_data_state.customers)
+    job = JobRunner(RunnerSettings(workers=0)).submit(
+        "clv_core.tasks:train_job", spec, owner="fixture", folder=tmp_path_factory.mktemp("job")
     )
+    assert job.state is JobState.DONE, job.crash or job.error
+    return job.folder
+
+
+@pytest.fixture(scope="session")
+def tiny_result(tiny_job_folder: Path, sample_data_state: DataState) -> EvaluationResult:
+    """The evaluation of :func:`tiny_job_folder`, read back as the session reads it."""
+    assert sample_data_state.cutoff is not None
+    settings = EvaluationSettings(
+        cutoff=sample_data_state.cutoff,
+        horizon_days=sample_data_state.horizon_days,
+        config=TINY,
+    )
+    return read_evaluation(tiny_job_folder, settings)
+
+
+@pytest.fixture
+def tiny_model_dir(tiny_job_folder: Path, tmp_path: Path) -> Path:
+    """A copy of the tiny network's bundle folder for one test (sessions delete theirs)."""
+    return Path(shutil.copytree(tiny_job_folder / MODEL_FOLDER, tmp_path / "job" / MODEL_FOLDER))
 
 
 @pytest.fixture
@@ -76,13 +101,15 @@ def make_app() -> Callable[..., AppTest]:
 @pytest.fixture
 def data_state(sample_data_state: DataState) -> WorkbenchState:
     """A workbench with the sample loaded (fresh per test, data shared)."""
-    return WorkbenchState(data=_copy(sample_data_state), config=TINY, run_jobs_inline=True)
+    return WorkbenchState(data=_copy(sample_data_state), config=TINY)
 
 
 @pytest.fixture
-def trained_state(data_state: WorkbenchState, tiny_result: EvaluationResult) -> WorkbenchState:
-    """A workbench with the sample loaded and the tiny result in place."""
-    data_state.results[tiny_result.settings.split] = tiny_result
+def trained_state(
+    data_state: WorkbenchState, tiny_result: EvaluationResult, tiny_model_dir: Path
+) -> WorkbenchState:
+    """A workbench with the sample loaded and the tiny result (and its bundle) in place."""
+    data_state.set_result(tiny_result, tiny_model_dir)
     return data_state
 
 

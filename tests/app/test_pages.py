@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from clv_core.cli import main as cli_main
 from clv_core.columns import InputShape
-from clv_core.evaluation import EvaluationResult, ModelName
+from clv_core.evaluation import ModelName
 from clv_core.language import Language
 from clv_ui.state import STATE_KEY, WorkbenchState
 from clv_ui.workflow import bundle_zip
@@ -118,7 +118,8 @@ def test_train_page_trains_a_tiny_model_and_shows_the_result(
     assert not app.exception
     assert [success.value for success in app.success] == ["Training finished."]
     state = _state(app)
-    assert state.result is not None and state.result.mlp is not None
+    assert state.result is not None and state.model_dir is not None
+    assert (state.model_dir / "model.keras").is_file(), "the network came back as a bundle"
     assert app.get("plotly_chart"), "the loss curve of the finished run"
 
 
@@ -218,13 +219,13 @@ def test_upload_of_a_chinese_customer_table(make_app: Callable[..., AppTest]) ->
     state = _state(app)
     assert state.data.customer_table is not None
     # The table trains and evaluates with a customer split ...
-    state.config, state.run_jobs_inline = TINY, True
+    state.config = TINY
     app.switch_page("pages/train.py").run()
     next(button for button in app.button if button.label == "Train").click().run()
     assert not app.exception
     assert [success.value for success in app.success] == ["Training finished."]
     result = _state(app).result
-    assert result is not None and result.mlp is not None
+    assert result is not None and _state(app).model_dir is not None
     assert result.n_customers == 1704
     assert "needs a transaction log" in str(result.results[ModelName.BGNBD_GG].error)
     app.switch_page("pages/evaluate.py").run()
@@ -278,14 +279,14 @@ def test_explain_page_computes_shap_and_finds_a_customer(
 
 
 def test_uploaded_bundle_scores_without_retraining(
-    make_app: Callable[..., AppTest], data_state: WorkbenchState, tiny_result: EvaluationResult
+    make_app: Callable[..., AppTest], data_state: WorkbenchState, tiny_model_dir: Path
 ) -> None:
-    bundle = bundle_zip(tiny_result)
+    bundle = bundle_zip(tiny_model_dir)
     app = make_app(data_state, "pages/segments.py")
     assert app.info, "without a model the page guards"
     app.file_uploader(key="upload_bundle").upload("model.zip", bundle, "application/zip").run()
     assert not app.exception
-    assert _state(app).bundle_model is not None
+    assert _state(app).bundle_path is not None
     labels = [button.label for button in app.get("download_button")]
     assert labels == ["Scored list (CSV)", "Scored list (XLSX)"]
 
@@ -300,7 +301,7 @@ def test_a_broken_bundle_upload_is_an_analyst_error(
     assert [error.value for error in app.error] == [
         "The model bundle is not a valid .zip archive (File is not a zip file)."
     ]
-    assert _state(app).bundle_model is None
+    assert _state(app).bundle_path is None
     assert app.get("download_button"), "the session's own model still scores and exports"
 
 
@@ -316,13 +317,13 @@ def test_segment_filters_select_customers(
 
 
 def test_scores_are_kept_across_reruns_and_dropped_for_a_new_model(
-    make_app: Callable[..., AppTest], trained_state: WorkbenchState, tiny_result: EvaluationResult
+    make_app: Callable[..., AppTest], trained_state: WorkbenchState, tiny_job_folder: Path
 ) -> None:
     app = make_app(trained_state, "pages/segments.py")
     [(key, scored)] = _state(app).scores.items()
     app.multiselect(key="filter_tiers").set_value(["High value"]).run()
     assert _state(app).scores[key] is scored, "a filter does not score again"
-    bundle = bundle_zip(tiny_result)
+    bundle = bundle_zip(tiny_job_folder / "model")
     app.file_uploader(key="upload_bundle").upload("model.zip", bundle, "application/zip").run()
     assert not app.exception
     assert _state(app).scores[key] is not scored, "a new model's scores are computed afresh"

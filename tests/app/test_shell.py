@@ -73,3 +73,53 @@ def test_engine_objects_are_frozen_once_keras_is_loaded() -> None:
     assert counts["before_keras"] == 0, "nothing is frozen before TensorFlow is loaded"
     assert counts["frozen"] > 100_000, "Keras and TensorFlow's module objects"
     assert counts["again"] == counts["frozen"], "frozen once per process"
+
+
+SERVER_WITH_WORKERS = """
+import json, os, sys, time
+os.environ["CLV_WORKERS"] = "1"
+from streamlit.testing.v1 import AppTest
+from clv_core.config import MlpConfig
+from clv_ui.state import STATE_KEY
+
+app = AppTest.from_file(sys.argv[1], default_timeout=300)
+app.run()
+app.button(key="use_sample").click().run()
+state = app.session_state[STATE_KEY]
+state.config = MlpConfig(hidden_layers=(4,), ensemble_size=1, max_epochs=2, patience=1)
+app.switch_page("pages/train.py").run()
+next(button for button in app.button if button.label == "Train").click().run()
+deadline = time.monotonic() + 300
+while not state.job.finished and time.monotonic() < deadline:
+    time.sleep(0.5)
+app.run()
+finished = [success.value for success in app.success]
+app.switch_page("pages/explain.py").run()
+app.number_input(key="explain_sample").set_value(30)
+app.number_input(key="explain_background").set_value(20)
+app.button(key="explain_run").click().run()
+app.switch_page("pages/segments.py").run()
+print(json.dumps({
+    "exceptions": [str(error.value) for error in app.exception],
+    "errors": [error.value for error in app.error],
+    "finished": finished,
+    "explained": state.explanation is not None,
+    "downloads": [button.label for button in app.get("download_button")],
+    "imported": sorted(name for name in ("tensorflow", "keras", "shap") if name in sys.modules),
+}))
+"""
+
+
+def test_the_server_trains_explains_and_scores_without_tensorflow() -> None:
+    """Training, SHAP and scoring run in a worker process; the server never loads TensorFlow,
+    so Streamlit's per-run Keras clean-up has nothing to clear."""
+    outcome = _in_fresh_interpreter(SERVER_WITH_WORKERS, str(ROOT / "app.py"))
+    assert outcome["exceptions"] == [] and outcome["errors"] == []
+    assert outcome["finished"] == ["Training finished."]
+    assert outcome["explained"]
+    assert outcome["downloads"] == [
+        "Scored list (CSV)",
+        "Scored list (XLSX)",
+        "Model bundle (.zip)",
+    ]
+    assert outcome["imported"] == []

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -43,6 +44,8 @@ class StreamlitServer:
                 "--server.port", str(self.port), "--server.address", "127.0.0.1",
             ],
             cwd=folder,
+            # A real server has its worker processes (the test suite runs jobs inline).
+            env={name: value for name, value in os.environ.items() if name != "CLV_WORKERS"},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
