@@ -11,7 +11,8 @@ answers ``should_stop()`` for a cooperative cancel.
 Every worker talks to the runner over its own pipe, so a worker that crashes or is killed breaks
 only its own connection: its job fails with a clear message, a fresh worker replaces it and the
 other jobs go on. Jobs wait in one first-in-first-out queue (``max_queued`` at most) and report
-their position while they wait. ``workers=0`` runs each job inline in the submitting thread,
+their position while they wait; short interactive jobs (a page waits for them) go ahead of the
+long ones. ``workers=0`` runs each job inline in the submitting thread,
 through the same function, folder and reporter (tests and scripts that want no processes).
 
 An optional memory limit per worker is enforced on Linux by reading each busy worker's resident
@@ -46,6 +47,7 @@ from typing import Any
 from clv_core.errors import ClvError, ConfigError
 
 __all__ = [
+    "DEFAULT_NICE",
     "Job",
     "JobRunner",
     "JobState",
@@ -56,6 +58,8 @@ __all__ = [
 
 # How often the runner looks at dead workers and memory when no message arrives.
 _TICK_SECONDS = 0.25
+# How much lower than the server's the workers' CPU priority is by default.
+DEFAULT_NICE = 5
 _MEMORY_CHECK_SECONDS = 1.0
 
 
@@ -86,13 +90,17 @@ class RunnerSettings:
         the first job does not pay for them.
     nice
         How much lower than the server's the workers' CPU priority is (0 = the same).
+    environment
+        Variables set in each worker before anything is imported there (thread settings of
+        numerical libraries, which take effect only when they are first loaded).
     """
 
     workers: int = max(1, os.cpu_count() or 1)
     max_queued: int = 32
     memory_mb: int | None = None
     initializer: str | None = None
-    nice: int = 5
+    nice: int = DEFAULT_NICE
+    environment: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.workers < 0:
@@ -116,6 +124,7 @@ class Job:
     owner: str
     target: str
     folder: Path
+    interactive: bool = False
     state: JobState = JobState.QUEUED
     stage: str = ""
     result: Any = None
@@ -212,8 +221,14 @@ def _failure(error: BaseException) -> tuple[str, str | None]:
     return f"{type(error).__name__}: {error}", text
 
 
-def _worker_main(connection: Connection, initializer: str | None, nice: int) -> None:
+def _worker_main(
+    connection: Connection,
+    initializer: str | None,
+    nice: int,
+    environment: tuple[tuple[str, str], ...] = (),
+) -> None:
     """A worker process: run the jobs sent over ``connection`` one at a time until it closes."""
+    os.environ.update(dict(environment))
     if sys.platform.startswith("linux"):
         # Die with the server even if it is killed without cleaning up.
         with contextlib.suppress(OSError, AttributeError):
@@ -330,8 +345,20 @@ class JobRunner:
 
     # -- public ------------------------------------------------------------------------------
 
-    def submit(self, target: str, spec: Any, *, owner: str, folder: Path | None = None) -> Job:
+    def submit(
+        self,
+        target: str,
+        spec: Any,
+        *,
+        owner: str,
+        folder: Path | None = None,
+        interactive: bool = False,
+    ) -> Job:
         """Queue ``target(spec, folder, reporter)``; returns at once (inline: when it ended).
+
+        ``interactive`` marks a short job someone waits for on a page (scoring, SHAP): it goes
+        ahead of the waiting long jobs (first in, first out among the interactive ones), so an
+        analyst does not wait for other people's trainings to see a segment table.
 
         Raises
         ------
@@ -343,13 +370,17 @@ class JobRunner:
             job_id = next(self._ids)
         folder = self.root / f"job-{job_id}" if folder is None else folder
         folder.mkdir(parents=True, exist_ok=True)
-        job = Job(id=job_id, owner=owner, target=target, folder=folder)
+        job = Job(id=job_id, owner=owner, target=target, folder=folder, interactive=interactive)
         if not self.settings.workers:
             self._run_inline(job, spec)
             return job
         with self._lock:
             self._check_room()
-            self._queue.append(job)
+            if interactive:
+                ahead = sum(waiting.interactive for waiting in self._queue)
+                self._queue.insert(ahead, job)
+            else:
+                self._queue.append(job)
             self._specs[job.id] = spec
             self._dispatch()
         return job
@@ -472,7 +503,7 @@ class JobRunner:
         parent, child = self._context.Pipe(duplex=True)
         process = self._context.Process(
             target=_worker_main,
-            args=(child, self.settings.initializer, self.settings.nice),
+            args=(child, self.settings.initializer, self.settings.nice, self.settings.environment),
             name="clv-worker",
             daemon=True,
         )

@@ -154,11 +154,16 @@ def _live_progress(job: TrainingJob) -> None:
         t("train.stop_now"), key="stop_training", help=t("train.stop_now_help")
     ):
         job.kill()
-    if events:
-        st.plotly_chart(charts.loss_curve(events), key="live_loss_curve")
 
 
-@st.fragment(run_every=1.0)
+# A watching session costs the server a fragment run per refresh and its browser a redraw: the
+# progress line is cheap and refreshes every second (it also notices the end of the job); the
+# loss curve, the costly part, every few seconds.
+PROGRESS_REFRESH_SECONDS = 1.0
+CURVE_REFRESH_SECONDS = 3.0
+
+
+@st.fragment(run_every=PROGRESS_REFRESH_SECONDS)
 def _poll_job(state: WorkbenchState) -> None:
     job = state.job
     if job is None:
@@ -169,6 +174,14 @@ def _poll_job(state: WorkbenchState) -> None:
     _live_progress(job)
 
 
+@st.fragment(run_every=CURVE_REFRESH_SECONDS)
+def _poll_curve(state: WorkbenchState) -> None:
+    job = state.job
+    events = job.events() if job is not None and not job.finished else []
+    if events:
+        st.plotly_chart(charts.loss_curve(events, markers=False), key="live_loss_curve")
+
+
 def job_panel(state: WorkbenchState) -> None:
     """The live progress of this session's job, or its outcome once finished."""
     job = state.job
@@ -176,6 +189,7 @@ def job_panel(state: WorkbenchState) -> None:
         return
     if not job.finished:
         _poll_job(state)
+        _poll_curve(state)
         return
     collect_finished_job(state)
     if job.error is not None:
@@ -424,14 +438,17 @@ def download_buttons(
 ) -> None:
     """Scored list as CSV and XLSX (the selected segments) and the trained model bundle.
 
-    The files are made when their button is clicked, not on every run of the page: an XLSX of
-    100,000 customers takes about 6 s to write.
+    The CSV and the bundle are made with the page, so their files belong to this session's page
+    until it changes. The XLSX is made when its button is clicked (one of 100,000 customers
+    takes about 6 s to write); Streamlit keeps such a file for two script runs of any session
+    on the server, which on a busy server can be too short for a slow connection (then click
+    again).
     """
     st.subheader(t("segments.downloads"))
     csv_column, xlsx_column, bundle_column = st.columns(3)
     csv_column.download_button(
         t("segments.download_csv"),
-        partial(to_csv_bytes, selected, excel_bom=excel_bom),
+        to_csv_bytes(selected, excel_bom=excel_bom),
         "scored_customers.csv",
         "text/csv",
         key="download_csv",
@@ -446,7 +463,7 @@ def download_buttons(
     if state.model_dir is not None:
         bundle_column.download_button(
             t("segments.download_bundle"),
-            partial(bundle_zip, state.model_dir),
+            bundle_zip(state.model_dir),
             "clv_model_bundle.zip",
             "application/zip",
             key="download_bundle",

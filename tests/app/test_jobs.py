@@ -112,7 +112,13 @@ def test_server_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPat
 @pytest.fixture
 def worker_runner() -> Iterator[JobRunner]:
     """A real pool of worker processes (spawned, TensorFlow imported there only)."""
-    runner = JobRunner(RunnerSettings(workers=WORKERS, initializer=jobs.WORKER_INITIALIZER))
+    runner = JobRunner(
+        RunnerSettings(
+            workers=WORKERS,
+            initializer=jobs.WORKER_INITIALIZER,
+            environment=jobs.WORKER_ENVIRONMENT,
+        )
+    )
     yield runner
     runner.shutdown()
 
@@ -156,8 +162,9 @@ def test_three_sessions_train_at_once_in_workers_in_queue_order(
     results = [state.result for state in sessions]
     assert all(result is not None for result in results)
     one, two, three = (result for result in results if result is not None)
-    # Same data and seed as the in-process fixture: the same numbers from a worker.
-    pd.testing.assert_series_equal(one.predictions["mlp"], tiny_result.predictions["mlp"])
+    # Same data and seed as the in-process fixture: the same numbers from a worker, for every
+    # model (the workers' thread settings change no number).
+    pd.testing.assert_frame_equal(one.predictions, tiny_result.predictions)
     assert not one.predictions["mlp"].equals(two.predictions["mlp"]), "its own seed"
     assert not set(dropped) & set(three.predictions.index), "its own customers"
     assert three.n_customers < one.n_customers

@@ -44,6 +44,21 @@ def test_jobs_run_in_worker_processes_first_in_first_out(runner: JobRunner) -> N
     assert jobs[0].elapsed_seconds > 0.8
 
 
+def test_interactive_jobs_go_ahead_of_waiting_long_jobs(runner: JobRunner) -> None:
+    running = [_steps(runner, seconds=0.3) for _ in range(2)]
+    long_job = _steps(runner, seconds=0.1)
+    first = runner.submit(
+        f"{JOBS}:steps", {"steps": 1, "seconds": 0.1}, owner="b", interactive=True
+    )
+    second = runner.submit(
+        f"{JOBS}:steps", {"steps": 1, "seconds": 0.1}, owner="b", interactive=True
+    )
+    assert [runner.position(job) for job in (first, second, long_job)] == [1, 2, 3]
+    for job in (*running, long_job, first, second):
+        _finished(job)
+    assert first.result["started"] <= second.result["started"] <= long_job.result["started"]
+
+
 def test_a_job_writes_into_its_own_folder_in_another_process(
     runner: JobRunner, tmp_path: Path
 ) -> None:
