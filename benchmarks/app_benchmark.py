@@ -39,7 +39,13 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, StreamlitServer  # noqa: E402
+from tests.e2e.browser import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    StreamlitServer,
+    log,
+    versions,
+)
 
 TARGET_SECONDS = 3.0
 BARE_APP = """import streamlit as st
@@ -48,22 +54,6 @@ st.set_page_config(page_title="bare", layout="wide")
 st.title("Data")
 st.button("Use sample data")
 """
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for package in ("streamlit", "tensorflow-cpu", "keras", "pandas", "playwright"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
 
 
 def _cold_start(browser: Browser, folder: Path) -> tuple[dict[str, float], StreamlitServer, Page]:
@@ -130,9 +120,9 @@ def main() -> None:
             for folder, runs in ((bare_folder, bare), (ROOT, workbench)):
                 run, server, page = _cold_start(browser, folder)
                 runs.append(run)
-                _log(f"... {'workbench' if folder == ROOT else 'bare app'}: {run}")
+                log(f"... {'workbench' if folder == ROOT else 'bare app'}: {run}")
                 if folder == ROOT and repeat == arguments.repeat - 1:
-                    _log("... sample data and training with the default settings")
+                    log("... sample data and training with the default settings")
                     sample = _sample_and_train(page)
                 page.close()
                 server.stop()
@@ -150,7 +140,7 @@ def main() -> None:
             "python": platform.python_version(),
             "chromium": chromium_version,
         },
-        "versions": _versions(),
+        "versions": versions(),
         "cold_start": cold,
         "bare_streamlit": _summary(bare),
         "sample": sample,

@@ -23,7 +23,7 @@ Streamlit session):
   session against the N=1 run of the same invocation (``null`` when N=1 was not measured).
 - ``page_switch`` (with ``--observer``, the default): one more session loads the sample before
   the others start; from the first Train click until the last session is done it clicks the
-  sidebar links "Data" and "Evaluate" in turn, ``--switch-pause`` seconds apart (default 1), and
+  sidebar links "Data" and "Evaluate" in turn, ``--switch-pause`` seconds apart (default 3), and
   times each click until the new page's ``h1`` title is visible. ``all_running`` repeats the
   figures for the switches made while all N sessions had clicked Train and none had finished
   yet. Percentiles are nearest-rank. The observer is load too: its page runs share the server
@@ -56,7 +56,7 @@ with the observer when it ran (``observer_during_single`` says so); for the 27 s
 Run from the repository root::
 
     python benchmarks/load_benchmark.py [--sessions 1,2,4,8] [--timeout 900] [--out PATH]
-                                        [--observer | --no-observer] [--switch-pause 1.0]
+                                        [--observer | --no-observer] [--switch-pause 3.0]
                                         [--browser-nice 19]
 
 Each round takes as long as its slowest session (at most ``--timeout`` after the observer has
@@ -94,7 +94,13 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, StreamlitServer  # noqa: E402
+from tests.e2e.browser import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    StreamlitServer,
+    log,
+    versions,
+)
 
 SAMPLE_TRANSACTIONS = ROOT / "sample_data" / "transactions.csv"
 GENERATED_CUSTOMERS = 3000
@@ -106,7 +112,7 @@ SWITCH_TIMEOUT_S = 60.0
 MAX_SWITCH_FAILURES = 10
 DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_ATTEMPT_S = 60.0  # from a click on the download button to the browser's download
-SWITCH_PAUSE_S = 1.0  # default pause between an observer's page switches
+SWITCH_PAUSE_S = 3.0  # default pause between an observer's page switches (a busy analyst)
 # The sessions' browsers run this many steps below normal CPU priority: on a team server the
 # analysts' browsers are on their own machines, not on the server's cores.
 BROWSER_NICE = 19
@@ -121,22 +127,6 @@ NAV = '[data-testid="stSidebarNavItems"]'
 ERRORS = '[data-testid="stAlertContentError"], [data-testid="stException"]'
 FILE_INPUT = '[data-testid="stFileUploader"] input[type="file"]'
 DOWNLOAD_CSV = ".st-key-download_csv button"
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for package in ("streamlit", "tensorflow-cpu", "keras", "pandas", "playwright"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
 
 
 def _round(value: float | None, digits: int = 3) -> float | None:
@@ -327,7 +317,7 @@ def _stop_server(server: StreamlitServer, sampler: MemorySampler) -> list[str]:
     try:
         server.stop()
     except subprocess.TimeoutExpired:
-        _log("... the server ignored SIGTERM for 30 s; killing it")
+        log("... the server ignored SIGTERM for 30 s; killing it")
         sampler.server_killed = True
         server.process.kill()
         server.process.wait(timeout=30)
@@ -489,7 +479,7 @@ async def _download(page: Page, target: Path, out: dict[str, Any]) -> None:
                 raise
             problem = f"attempt {attempt}: {type(error).__name__}: {error}".splitlines()[0]
             out["download_failures"].append(problem[:300])
-            _log(f"... {problem[:200]}")
+            log(f"... {problem[:200]}")
 
 
 async def _session(
@@ -524,10 +514,10 @@ async def _session(
         await button.click()
         clicked = True
         progress.click()
-        _log(f"... session {plan.index} ({plan.source}): Train clicked")
+        log(f"... session {plan.index} ({plan.source}): Train clicked")
         await _wait_or_error(page, main.get_by_text("Training finished.", exact=True), "training")
         out["train_s"] = _round(time.perf_counter() - started)
-        _log(f"... session {plan.index}: training finished in {out['train_s']} s")
+        log(f"... session {plan.index}: training finished in {out['train_s']} s")
         progress.settle(clicked=True)
         settled = True
         out["stage"] = "scoring"  # the page scores every customer before it shows the button
@@ -717,7 +707,7 @@ async def _drive(
                     await observer.goto(url)
                     sample = SessionPlan(index=-1, source="sample", own_ids=set())
                     await asyncio.wait_for(_load_data(observer, sample), timeout)
-                    _log("... observer: sample loaded")
+                    log("... observer: sample loaded")
                 except Exception as error:
                     problem = f"observer could not load the sample: {error!r}"[:500]
                     switches = {"failures": 1, "failure_examples": [problem]}
@@ -803,7 +793,7 @@ def _one_round(
     single: float | None,
     browser_nice: int,
 ) -> tuple[dict[str, Any], str | None]:
-    _log(f"N={count}: {count} session(s){'' if pause is None else ' and an observer'}")
+    log(f"N={count}: {count} session(s){'' if pause is None else ' and an observer'}")
     with tempfile.TemporaryDirectory(prefix="clv-load-") as scratch:
         folder = Path(scratch)
         plans = _plans(count, folder, sample_ids)
@@ -813,14 +803,14 @@ def _one_round(
         version: str | None = None
         leftovers: list[str] = []
         try:
-            _log(f"... server ready in {server.ready_seconds:.1f} s at {server.url}")
+            log(f"... server ready in {server.ready_seconds:.1f} s at {server.url}")
             with Renicer(browser_nice) as renicer:
                 sessions, switches, version = asyncio.run(
                     _drive(server.url, plans, folder, timeout, pause, browser_nice)
                 )
-            _log(f"... browser processes kept at nice {browser_nice}: {len(renicer.reniced)}")
+            log(f"... browser processes kept at nice {browser_nice}: {len(renicer.reniced)}")
         except Exception as error:
-            _log(f"... round failed: {error!r}")
+            log(f"... round failed: {error!r}")
             sessions = [
                 {
                     "session": plan.index,
@@ -841,7 +831,7 @@ def _one_round(
         memory["leftover_commands"] = leftovers
         report = _round_report(count, sessions, switches, memory, single)
         report["server_ready_s"] = round(server.ready_seconds, 3)
-    _log(
+    log(
         f"... N={count}: train_s={report['train_s']} own_data_ok={report['own_data_ok']} "
         f"memory={memory}"
     )
@@ -947,7 +937,7 @@ def main() -> None:
                 single = report["train_max_s"]
             runs[str(count)] = report
     except KeyboardInterrupt:
-        _log("... interrupted; reporting the rounds that finished")
+        log("... interrupted; reporting the rounds that finished")
         interrupted = True
 
     output = {
@@ -959,7 +949,7 @@ def main() -> None:
             "python": platform.python_version(),
             "chromium": chromium,
         },
-        "versions": _versions(),
+        "versions": versions(),
         "settings": {
             "sessions": counts,
             "timeout_s": arguments.timeout,

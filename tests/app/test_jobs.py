@@ -16,7 +16,7 @@ from clv_core.runner import JobRunner, JobState, RunnerSettings
 from clv_core.tasks import TrainSpec
 from clv_ui import jobs
 from clv_ui.forms import TrainingRequest
-from clv_ui.jobs import JobStatus, runner_settings, start_training_job
+from clv_ui.jobs import JobStatus, TrainingJob, runner_settings, start_training_job
 from clv_ui.shell import collect_finished_job
 from clv_ui.state import DataState, WorkbenchState
 from clv_ui.workflow import start_training
@@ -175,13 +175,18 @@ def vars_of(data: DataState) -> dict[str, object]:
     return {name: getattr(data, name) for name in DataState.__dataclass_fields__}
 
 
+def _long_training(runner: JobRunner, data: DataState) -> tuple[WorkbenchState, TrainingJob]:
+    """A session of its own training a network for up to 500 epochs."""
+    state = _session(DataState(**vars_of(data)), runner)
+    slow = replace(TINY, max_epochs=500, patience=500)
+    return state, start_training(state, TrainingRequest(config=slow, split=state.split))
+
+
 @pytest.mark.slow
 def test_a_closed_session_stops_its_jobs_and_removes_its_files(
     worker_runner: JobRunner, sample_data_state: DataState
 ) -> None:
-    state = _session(DataState(**vars_of(sample_data_state)), worker_runner)
-    slow = replace(TINY, max_epochs=500, patience=500)
-    job = start_training(state, TrainingRequest(config=slow, split=state.split))
+    state, job = _long_training(worker_runner, sample_data_state)
     folder = state.folder
     assert folder is not None and folder.is_dir()
     handle = job.job
@@ -196,9 +201,7 @@ def test_a_closed_session_stops_its_jobs_and_removes_its_files(
 def test_stop_now_ends_a_running_training_and_the_next_one_runs(
     worker_runner: JobRunner, sample_data_state: DataState
 ) -> None:
-    state = _session(DataState(**vars_of(sample_data_state)), worker_runner)
-    slow = replace(TINY, max_epochs=500, patience=500)
-    job = start_training(state, TrainingRequest(config=slow, split=state.split))
+    state, job = _long_training(worker_runner, sample_data_state)
     assert _wait_for(lambda: bool(job.events()), 300), "training started"
     job.kill()
     assert job.finished and job.status is JobStatus.FAILED

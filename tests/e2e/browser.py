@@ -1,5 +1,5 @@
-"""A real Streamlit server and the Chromium settings, shared by the browser test and
-``benchmarks/app_benchmark.py``."""
+"""A real Streamlit server and the Chromium settings, shared by the browser test and the
+browser benchmarks (``benchmarks/app_benchmark.py``, ``benchmarks/load_benchmark.py``)."""
 
 from __future__ import annotations
 
@@ -70,3 +70,21 @@ class StreamlitServer:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
+
+
+def log(message: str) -> None:
+    """A benchmark's progress line, on stderr (stdout carries its JSON)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def versions() -> dict[str, str]:
+    """The versions of the packages a browser benchmark's figures depend on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for package in ("streamlit", "tensorflow-cpu", "keras", "pandas", "playwright"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
