@@ -36,11 +36,12 @@ Streamlit session):
   Streamlit process, ``server_process_cpu_s``, and its workers, ``workers_cpu_s``), of the browsers
   (``browsers_cpu_s``: Playwright's driver, Chromium and its renderers) and of this script, over
   the round's ``round_s``: on a small machine the headless browsers take cores that real
-  analysts' browsers would not. The sessions' Chromium therefore runs ``--browser-nice`` steps
-  (default 19, the lowest) below normal CPU priority, re-applied twice a second because Chromium
-  sets its own processes' priorities (as root, its browser and GPU processes even above normal),
-  so it takes the cores the server and its workers leave; ``--browser-nice 0`` measures with it
-  competing as Chromium sets it. The observer's Chromium keeps Chromium's own priorities.
+  analysts' browsers would not. The sessions' Chromium therefore runs at idle CPU priority
+  (``SCHED_IDLE`` for every thread, re-applied twice a second because Chromium keeps starting
+  threads and setting its own priorities; ``--no-browser-idle`` turns this off, ``--browser-nice``
+  lowers the nice value instead or as well), so it takes only cores the server and its workers
+  leave. The observer's Chromium, whose page switches are timed, keeps Chromium's own
+  priorities.
 - ``errors``: error boxes (``st.error``) and exceptions the app showed, and timeouts. A session
   that does not finish within ``--timeout`` seconds is recorded as failed; the other results are
   kept.
@@ -113,9 +114,8 @@ MAX_SWITCH_FAILURES = 10
 DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_ATTEMPT_S = 60.0  # from a click on the download button to the browser's download
 SWITCH_PAUSE_S = 3.0  # default pause between an observer's page switches (a busy analyst)
-# The sessions' browsers run this many steps below normal CPU priority: on a team server the
-# analysts' browsers are on their own machines, not on the server's cores.
-BROWSER_NICE = 19
+# Extra nice steps for the sessions' browsers (besides idle scheduling, see Renicer).
+BROWSER_NICE = 0
 OBSERVER_PAGES = ("Data", "Evaluate")
 TARGET_RATIO = 2.5
 TARGET_SWITCH_P95_S = 1.0
@@ -626,21 +626,25 @@ SESSIONS_MARKER = "--enable-features=ClvLoadBenchmarkSessions"
 
 
 class Renicer:
-    """Keeps the sessions' Chromium (every process under the one started with
-    :data:`SESSIONS_MARKER`) at ``nice`` below normal priority, twice a second.
+    """Keeps every thread of the sessions' Chromium (the processes under the one started with
+    :data:`SESSIONS_MARKER`) at idle CPU priority, twice a second.
 
-    Chromium sets its own process priorities (as root its browser and GPU processes raise
-    theirs), so lowering them once at launch does not last.
+    ``SCHED_IDLE`` threads run only when no other thread wants the core, which is how browsers
+    on the analysts' own machines load a server: not at all. Linux scheduling is per thread and
+    Chromium starts threads and processes all the time and sets their nice values itself (as
+    root its browser and GPU processes even above normal), hence the repetition.
+    ``nice`` > 0 without ``idle`` only lowers the nice value of every thread.
     """
 
-    def __init__(self, nice: int) -> None:
+    def __init__(self, nice: int, *, idle: bool = True) -> None:
         self.nice = nice
+        self.idle = idle
         self.reniced: set[int] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="renicer", daemon=True)
 
     def __enter__(self) -> Renicer:
-        if self.nice > 0:
+        if self.nice > 0 or self.idle:
             self._thread.start()
         return self
 
@@ -654,10 +658,24 @@ class Renicer:
             children = _children()
             roots = [pid for pid in _descendants(os.getpid(), children) if _is_sessions(pid)]
             for pid in {*roots, *(d for root in roots for d in _descendants(root, children))}:
-                with contextlib.suppress(OSError):
-                    if os.getpriority(os.PRIO_PROCESS, pid) != self.nice:
-                        os.setpriority(os.PRIO_PROCESS, pid, self.nice)
+                for task in _threads(pid):
+                    with contextlib.suppress(OSError):
+                        self._lower(task)
                         self.reniced.add(pid)
+
+    def _lower(self, task: int) -> None:
+        if self.idle and os.sched_getscheduler(task) != os.SCHED_IDLE:
+            os.sched_setscheduler(task, os.SCHED_IDLE, os.sched_param(0))
+        if self.nice > 0 and os.getpriority(os.PRIO_PROCESS, task) != self.nice:
+            os.setpriority(os.PRIO_PROCESS, task, self.nice)
+
+
+def _threads(pid: int) -> list[int]:
+    """The thread ids of a process (empty when it is gone)."""
+    try:
+        return [int(entry.name) for entry in Path(f"/proc/{pid}/task").iterdir()]
+    except OSError:
+        return []
 
 
 def _is_sessions(pid: int) -> bool:
@@ -692,7 +710,7 @@ async def _drive(
             executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_FLAGS, SESSIONS_MARKER]
         )
         watcher = browser
-        if pause is not None and browser_nice > 0:
+        if pause is not None:
             watcher = await playwright.chromium.launch(
                 executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
             )
@@ -792,6 +810,7 @@ def _one_round(
     sample_ids: set[str],
     single: float | None,
     browser_nice: int,
+    browser_idle: bool,
 ) -> tuple[dict[str, Any], str | None]:
     log(f"N={count}: {count} session(s){'' if pause is None else ' and an observer'}")
     with tempfile.TemporaryDirectory(prefix="clv-load-") as scratch:
@@ -804,11 +823,11 @@ def _one_round(
         leftovers: list[str] = []
         try:
             log(f"... server ready in {server.ready_seconds:.1f} s at {server.url}")
-            with Renicer(browser_nice) as renicer:
+            with Renicer(browser_nice, idle=browser_idle) as renicer:
                 sessions, switches, version = asyncio.run(
                     _drive(server.url, plans, folder, timeout, pause, browser_nice)
                 )
-            log(f"... browser processes kept at nice {browser_nice}: {len(renicer.reniced)}")
+            log(f"... sessions' browser processes kept at low priority: {len(renicer.reniced)}")
         except Exception as error:
             log(f"... round failed: {error!r}")
             sessions = [
@@ -910,8 +929,14 @@ def main() -> None:
         default=BROWSER_NICE,
         help=(
             "CPU priority steps below normal for the sessions' Chromium, standing in for "
-            f"analysts' browsers on their own machines (default {BROWSER_NICE}; 0 = normal)"
+            f"analysts' browsers on their own machines (default {BROWSER_NICE})"
         ),
+    )
+    parser.add_argument(
+        "--browser-idle",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the sessions' Chromium at idle CPU priority (SCHED_IDLE; default on)",
     )
     arguments = parser.parse_args()
     if not CHROMIUM.exists():
@@ -930,7 +955,13 @@ def main() -> None:
     try:
         for count in counts:
             report, version = _one_round(
-                count, arguments.timeout, pause, sample_ids, single, arguments.browser_nice
+                count,
+                arguments.timeout,
+                pause,
+                sample_ids,
+                single,
+                arguments.browser_nice,
+                arguments.browser_idle,
             )
             chromium = chromium or version
             if count == 1 and report["train_max_s"] is not None:
@@ -956,6 +987,7 @@ def main() -> None:
             "observer": arguments.observer,
             "switch_pause_s": pause,
             "browser_nice": arguments.browser_nice,
+            "browser_idle": arguments.browser_idle,
             "generated_customers": GENERATED_CUSTOMERS,
             "seed_base": SEED_BASE,
             "memory_interval_s": SAMPLE_INTERVAL_S,
