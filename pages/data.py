@@ -4,6 +4,8 @@ The upload form at the top needs neither pandas nor the engine, so a fresh sessi
 once; the engine is imported below it, once there is a table to read or show.
 """
 
+import contextlib
+
 import streamlit as st
 
 from clv_core.errors import ClvError
@@ -94,8 +96,10 @@ if data.table is None:
     st.stop()
 source_name = data.source.source_name if data.source is not None else data.table.source_name
 st.success(t("data.loaded", name=source_name))
-# The server's worker processes start loading TensorFlow now, while the analyst reads the report.
-session_runner(state)
+# The server's worker processes start loading TensorFlow now, while the analyst reads the report
+# (a wrong server setting is reported where a job is started).
+with contextlib.suppress(ClvError):
+    session_runner(state)
 if data.transactions is None:
     # A transaction log's loader and join notes are among its report's warnings.
     for note in data.table.notes:

@@ -219,3 +219,20 @@ def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+def test_a_wrong_server_setting_is_a_message_on_the_train_page(
+    make_app: Callable[..., AppTest], data_state: WorkbenchState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLV_WORKERS", "two")
+    jobs.shared_runner.clear()
+    try:
+        app = make_app(data_state, "pages/train.py")
+        next(button for button in app.button if button.label == "Train").click().run()
+        assert not app.exception
+        assert [error.value for error in app.error] == [
+            "CLV_WORKERS must be a whole number, got 'two'."
+        ]
+    finally:
+        monkeypatch.setenv("CLV_WORKERS", "0")
+        jobs.shared_runner.clear()
