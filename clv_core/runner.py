@@ -36,6 +36,7 @@ import tempfile
 import threading
 import time
 import traceback
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -323,6 +324,14 @@ class JobRunner:
         self._own_root = root is None
         self.root = Path(tempfile.mkdtemp(prefix="clv-jobs-")) if root is None else root
         self.root.mkdir(parents=True, exist_ok=True)
+        # The runner's own folder goes when the runner is collected or the interpreter exits,
+        # even where nobody called shutdown() (a runner dropped by a test, a server stopped by a
+        # signal Python handles).
+        self._remove_root = (
+            weakref.finalize(self, shutil.rmtree, self.root, ignore_errors=True)
+            if self._own_root
+            else None
+        )
         self._context = multiprocessing.get_context("spawn")
         self._lock = threading.RLock()
         self._queue: deque[Job] = deque()
@@ -476,8 +485,8 @@ class JobRunner:
             worker.connection.close()
         if self._collector is not None and self._collector is not threading.current_thread():
             self._collector.join(timeout=2)
-        if self._own_root:
-            shutil.rmtree(self.root, ignore_errors=True)
+        if self._remove_root is not None:
+            self._remove_root()
 
     # -- inside ------------------------------------------------------------------------------
 

@@ -109,6 +109,18 @@ def test_server_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPat
     assert jobs.session_upload_mb(20) == 20
 
 
+def test_each_worker_gets_its_share_of_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
+    monkeypatch.setattr(jobs.os, "cpu_count", lambda: 8)
+    monkeypatch.setenv("CLV_WORKERS", "3")
+    environment = dict(runner_settings().environment)
+    assert environment["TF_NUM_INTRAOP_THREADS"] == "2"
+    assert environment["OMP_WAIT_POLICY"] == "PASSIVE"
+    assert dict(jobs.worker_environment(16))["TF_NUM_INTRAOP_THREADS"] == "1"
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "4")  # the operator's choice is kept
+    assert "TF_NUM_INTRAOP_THREADS" not in dict(runner_settings().environment)
+
+
 @pytest.fixture
 def worker_runner() -> Iterator[JobRunner]:
     """A real pool of worker processes (spawned, TensorFlow imported there only)."""
@@ -116,7 +128,7 @@ def worker_runner() -> Iterator[JobRunner]:
         RunnerSettings(
             workers=WORKERS,
             initializer=jobs.WORKER_INITIALIZER,
-            environment=jobs.WORKER_ENVIRONMENT,
+            environment=jobs.worker_environment(WORKERS),
         )
     )
     yield runner
