@@ -14,11 +14,13 @@ refused with a message that says so.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path, PurePosixPath
@@ -31,6 +33,7 @@ from clv_core.calibration import calibrator_from_dict
 from clv_core.config import MlpConfig
 from clv_core.errors import ConfigError, DataError, NotFittedError
 from clv_core.features import FeatureOptions
+from clv_core.limits import ZIP_ERRORS, format_bytes, short_error, verify_zip_members
 from clv_core.mlp import ClvMlp, import_keras
 from clv_core.preprocessing import Preprocessor
 
@@ -43,6 +46,23 @@ META_FILE = "meta.json"
 BUNDLE_FILES = (MODEL_FILE, PREPROCESS_FILE, META_FILE)
 # What a Keras 3 .keras archive contains; anything else inside it is refused too.
 _KERAS_ARCHIVE_FILES = {"config.json", "metadata.json", "model.weights.h5"}
+_MIB = 1 << 20
+# The most each file may hold, read from the zip directory (or the folder) before anything is
+# inflated. A workbench bundle of the largest network it trains is far smaller: its meta.json
+# and the Keras config are kilobytes, preprocess.json grows with the category levels.
+MEMBER_LIMITS = {META_FILE: 4 * _MIB, PREPROCESS_FILE: 64 * _MIB, MODEL_FILE: 1024 * _MIB}
+_KERAS_MEMBER_LIMITS = {
+    "config.json": 16 * _MIB,
+    "metadata.json": 1 * _MIB,
+    "model.weights.h5": 1024 * _MIB,
+}
+# JSON nested deeper than this is not a bundle (the workbench writes depth 4 at most).
+MAX_JSON_DEPTH = 32
+# Building the network allocates its weights before they are read, so the sizes its config
+# declares must fit what the weights file holds: an estimate of at most this many times the
+# weights file (plus a small allowance) is accepted.
+_WEIGHTS_ALLOWANCE = 4
+_WEIGHTS_SLACK_BYTES = 64 * _MIB
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,14 +150,14 @@ def load_bundle(source: Path | bytes) -> tuple[ClvMlp, BundleInfo]:
         layer or other unsafe content, or its JSON is damaged.
     """
     if isinstance(source, bytes):
-        with tempfile.TemporaryDirectory(prefix="clv-bundle-") as directory:
+        with tempfile.TemporaryDirectory(prefix="clv-bundle-") as directory, _no_paths(directory):
             _extract_zip(io.BytesIO(source), Path(directory))
             return _load_folder(Path(directory), "the uploaded bundle")
     path = Path(source)
     if path.is_dir():
         return _load_folder(path, str(path))
     if path.is_file() and zipfile.is_zipfile(path):
-        with tempfile.TemporaryDirectory(prefix="clv-bundle-") as directory:
+        with tempfile.TemporaryDirectory(prefix="clv-bundle-") as directory, _no_paths(directory):
             with path.open("rb") as handle:
                 _extract_zip(handle, Path(directory))
             return _load_folder(Path(directory), str(path))
@@ -148,22 +168,60 @@ def load_bundle(source: Path | bytes) -> tuple[ClvMlp, BundleInfo]:
     )
 
 
+@contextlib.contextmanager
+def _no_paths(directory: str) -> Iterator[None]:
+    """Messages about an extracted bundle name the bundle, never the temporary folder."""
+    try:
+        yield
+    except DataError as error:
+        text = str(error)
+        if directory in text:
+            raise DataError(
+                text.replace(f"{directory}/", "").replace(directory, "the bundle")
+            ) from None
+        raise
+
+
 def _extract_zip(handle: Any, target: Path) -> None:
     try:
         with zipfile.ZipFile(handle) as archive:
-            names = [
-                info.filename for info in archive.infolist() if not info.filename.endswith("/")
-            ]
+            entries = archive.infolist()
+            if len(entries) > 2 * len(BUNDLE_FILES):
+                raise DataError(
+                    f"Refused: the model bundle archive holds {len(entries):,} entries; a "
+                    f"bundle holds only {list(BUNDLE_FILES)}. Re-export it from the workbench."
+                )
+            names = [info.filename for info in entries if not info.filename.endswith("/")]
             _check_file_names([PurePosixPath(name).name for name in names], names)
+            for info in entries:
+                _check_member_size(info.filename, info.file_size, MEMBER_LIMITS)
             for name in names:
                 if PurePosixPath(name).name != name:
                     raise DataError(
                         f"The bundle archive has the file '{name}' inside a folder; a bundle "
                         f"zip holds only {list(BUNDLE_FILES)} at its top level."
                     )
+            # Every member is inflated once a megabyte at a time and must end at its declared
+            # (already checked) size before anything reads it whole.
+            verify_zip_members(archive, "The model bundle")
+            for name in names:
                 (target / name).write_bytes(archive.read(name))
-    except zipfile.BadZipFile as error:
-        raise DataError(f"The model bundle is not a valid .zip archive ({error}).") from error
+    except ZIP_ERRORS as error:
+        raise DataError(
+            "The model bundle is not a valid .zip archive, or it is damaged "
+            f"({short_error(error)})."
+        ) from error
+
+
+def _check_member_size(name: str, size: int, limits: dict[str, int]) -> None:
+    """Refuse a bundle file larger than its limit (declared by the archive, before reading)."""
+    limit = limits.get(PurePosixPath(name).name)
+    if limit is not None and size > limit:
+        raise DataError(
+            f"Refused: {PurePosixPath(name).name} in the model bundle is {format_bytes(size)}, "
+            f"more than the {format_bytes(limit)} such a file may hold (nothing was "
+            "decompressed). A bundle made by the workbench is far smaller; re-export it."
+        )
 
 
 def _check_file_names(names: list[str], shown: list[str]) -> None:
@@ -195,6 +253,8 @@ def _load_folder(folder: Path, shown_name: str) -> tuple[ClvMlp, BundleInfo]:
         )
     names = [path.name for path in folder.iterdir() if path.is_file()]
     _check_file_names(names, names)
+    for name in names:
+        _check_member_size(name, (folder / name).stat().st_size, MEMBER_LIMITS)
     meta = _read_json(folder / META_FILE, shown_name)
     if meta.get("format") != BUNDLE_FORMAT:
         raise DataError(
@@ -269,26 +329,110 @@ def _check_keras_archive(path: Path) -> None:
             "model.keras in the bundle is not a Keras 3 archive (legacy .h5 files and other "
             "formats are not accepted)."
         )
-    with zipfile.ZipFile(path) as archive:
-        inside = {info.filename for info in archive.infolist()}
-    unexpected = sorted(inside - _KERAS_ARCHIVE_FILES)
-    if unexpected:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+            inside = {info.filename for info in entries}
+            unexpected = sorted(inside - _KERAS_ARCHIVE_FILES)
+            if unexpected:
+                raise DataError(
+                    f"Refused: model.keras contains unexpected file(s) {unexpected[:5]}; a Keras "
+                    f"archive made by the workbench holds only {sorted(_KERAS_ARCHIVE_FILES)}."
+                )
+            for info in entries:
+                _check_member_size(info.filename, info.file_size, _KERAS_MEMBER_LIMITS)
+            if "config.json" not in inside or "model.weights.h5" not in inside:
+                raise DataError("model.keras in the bundle is incomplete (no config or weights).")
+            verify_zip_members(archive, "model.keras in the bundle")
+            config = _parse_json(archive.read("config.json"), "config.json in model.keras")
+            weights_size = archive.getinfo("model.weights.h5").file_size
+    except ZIP_ERRORS as error:
+        raise DataError(f"model.keras in the bundle is damaged ({short_error(error)}).") from error
+    _check_network_size(config, weights_size)
+
+
+def _check_network_size(config: dict[str, Any], weights_size: int) -> None:
+    """Refuse a network whose declared layer sizes need far more memory than its weights hold.
+
+    Keras allocates every layer's weights while it rebuilds the network, before reading the
+    weights file, so a config declaring a billion units would take the memory first. The
+    estimate is an upper bound for the dense networks the workbench builds: each dense layer's
+    units times the widest input or layer of the network.
+    """
+    units: list[int] = []
+    widths: list[int] = []
+
+    def visit(node: object) -> None:
+        stack = [node]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                value = item.get("units")
+                if isinstance(value, int) and not isinstance(value, bool):
+                    units.append(value)
+                shape = item.get("batch_shape") or item.get("batch_input_shape")
+                if isinstance(shape, list):
+                    widths.extend(v for v in shape if isinstance(v, int) and v > 0)
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+
+    visit(config)
+    widest = max([*units, *widths, 1])
+    estimate = 4 * (sum(units) * widest + sum(units))
+    allowed = _WEIGHTS_ALLOWANCE * weights_size + _WEIGHTS_SLACK_BYTES
+    if any(value < 1 for value in units) or estimate > allowed:
         raise DataError(
-            f"Refused: model.keras contains unexpected file(s) {unexpected}; a Keras archive "
-            f"made by the workbench holds only {sorted(_KERAS_ARCHIVE_FILES)}."
+            "Refused: the network in this bundle declares layers of "
+            f"{max(units, default=0):,} units (about {format_bytes(estimate)} of weights) but "
+            f"its weights file holds {format_bytes(weights_size)}; the bundle is damaged or was "
+            "not made by the workbench. Re-export it."
         )
 
 
 def _read_json(path: Path, shown_name: str) -> dict[str, Any]:
+    where = f"{path.name} in {shown_name or 'the bundle'}"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DataError(f"{path.name} in {shown_name or 'the bundle'} is damaged: {error}.") from (
-            error
+        data = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"{where} cannot be read: {error.strerror}.") from error
+    return _parse_json(data, where)
+
+
+def _parse_json(data: bytes, where: str) -> dict[str, Any]:
+    """A JSON object from bytes, refused when damaged or nested deeper than a bundle's."""
+    try:
+        parsed = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(f"{where} is damaged: {error}.") from error
+    except RecursionError:
+        parsed = _TOO_DEEP  # nested deeper than Python's parser goes: refused just below
+    if parsed is _TOO_DEEP or _json_depth(parsed) > MAX_JSON_DEPTH:
+        raise DataError(
+            f"Refused: {where} is nested more than {MAX_JSON_DEPTH} levels deep, which no "
+            "bundle made by the workbench is. Re-export it."
         )
-    if not isinstance(data, dict):
-        raise DataError(f"{path.name} in {shown_name or 'the bundle'} is not a JSON object.")
-    return data
+    if not isinstance(parsed, dict):
+        raise DataError(f"{where} is not a JSON object.")
+    return parsed
+
+
+_TOO_DEEP = object()
+
+
+def _json_depth(value: object) -> int:
+    """How deeply lists and objects nest in ``value`` (without recursion)."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                return deepest
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from clv_core.columns import ROLE_OPTIONS, ColumnMapping, Role
 from clv_core.errors import ClvError, ConfigError, DataError
+from clv_core.limits import LoadLimits
 from clv_core.validation import CustomerAttributes, Transactions, ValidationReport
 
 __all__ = ["main"]
@@ -114,6 +115,56 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep rows identical to an earlier row (default: drop them when "
         "the log has order ids or times of day)",
+    )
+    _add_limit_arguments(parser)
+
+
+# What each limit's option means, for --help (the defaults are LoadLimits' own).
+_LIMIT_HELP = {
+    "max_bytes": "refuse input files larger than this many MB (default: no limit)",
+    "max_inflated_bytes": "refuse compressed files (.gz, .xlsx, .parquet) that expand past this "
+    "many MB (default: 4096)",
+    "max_compression_ratio": "refuse compressed files that expand more than this many times per "
+    "compressed byte, judged past 64 MB (default: 100)",
+    "max_rows": "refuse tables with more data rows (default: 50,000,000)",
+    "max_columns": "refuse tables with more columns (default: 1,000)",
+    "max_column_name_chars": "refuse column names longer than this (default: 1,000)",
+    "max_cell_chars": "refuse cells longer than this many characters (default: 32,767)",
+}
+
+
+def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    from clv_core.limits import LIMIT_SETTINGS
+
+    group = parser.add_argument_group(
+        "input limits", "protect the machine from oversized or hostile files; 0 = no limit"
+    )
+    for name, setting in LIMIT_SETTINGS.items():
+        group.add_argument(
+            setting.option,
+            type=_non_negative_int,
+            metavar="N",
+            dest=f"limit_{name}",
+            help=_LIMIT_HELP[name],
+        )
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
+def _load_limits(arguments: argparse.Namespace) -> LoadLimits:
+    """The default limits with the command line's options applied."""
+    from clv_core.limits import LIMIT_SETTINGS
+
+    return LoadLimits().with_options(
+        {name: getattr(arguments, f"limit_{name}", None) for name in LIMIT_SETTINGS}
     )
 
 
@@ -349,8 +400,13 @@ def _load_inputs(arguments: argparse.Namespace) -> _LoadedInputs:
     from clv_core.loading import load_table
     from clv_core.validation import ValidationOptions, validate_customers
 
-    table = load_table(arguments.transactions, sheet=arguments.sheet)
-    lines = load_table(arguments.order_lines) if arguments.order_lines is not None else None
+    limits = _load_limits(arguments)
+    table = load_table(arguments.transactions, sheet=arguments.sheet, limits=limits)
+    lines = (
+        load_table(arguments.order_lines, limits=limits)
+        if arguments.order_lines is not None
+        else None
+    )
     roles: dict[str, str | None] = {}
     for role, option in ROLE_OPTIONS.items():
         value = getattr(arguments, option[2:].replace("-", "_"), None)
@@ -367,7 +423,7 @@ def _load_inputs(arguments: argparse.Namespace) -> _LoadedInputs:
     reports = {"transactions": transactions.report}
     customers = None
     if arguments.customers is not None:
-        customer_table = load_table(arguments.customers)
+        customer_table = load_table(arguments.customers, limits=limits)
         customers = validate_customers(customer_table.frame, source_name=customer_table.source_name)
         known = transactions.frame["customer_id"].isin(customers.frame.index)
         unmatched = int(transactions.frame.loc[~known, "customer_id"].nunique())

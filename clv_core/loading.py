@@ -42,10 +42,21 @@ import pyarrow.parquet as pq
 from openpyxl.utils.exceptions import InvalidFileException
 
 from clv_core.errors import ConfigError, DataError
+from clv_core.limits import (
+    ZIP_ERRORS,
+    InflateBudget,
+    LoadLimits,
+    check_ratio,
+    format_bytes,
+    limit_hint,
+    short_error,
+    verify_zip_members,
+)
 
-__all__ = ["LoadLimits", "LoadedTable", "load_table"]
+__all__ = ["LoadLimits", "LoadedTable", "check_archive_sizes", "load_table"]
 
 FileFormat = Literal["csv", "xlsx", "parquet"]
+DEFAULT_LIMITS: Final = LoadLimits()
 
 # Detection looks at the first megabyte only, so a 400 MB file costs the same to sniff as a
 # 4 KB one.
@@ -64,6 +75,8 @@ _MIN_CONSISTENT_SHARE: Final = 0.5
 # one go (multi-threaded) and counted afterwards; above it, it is streamed so that reading
 # stops as soon as the limit is passed.
 _STREAM_ABOVE_LIMIT_SHARE: Final = 0.5
+# pyarrow reads text in blocks of this size; one row must fit in a block.
+_ARROW_BLOCK_BYTES: Final = 4 << 20
 
 _MISSING_MARKERS: Final = ("", "NA", "N/A", "NULL", "null", "None", "nan", "NaN", "#N/A")
 # Excel and Chinese input methods leave non-breaking and ideographic spaces around values.
@@ -164,35 +177,6 @@ _PANDAS_RAGGED_PATTERN: Final = re.compile(r"Expected (\d+) fields in line (\d+)
 # the frame itself is 680 MB), or 1.3-2.0 s when max_rows makes it stream.
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LoadLimits:
-    """Upper bounds that protect a shared server from files too large to handle.
-
-    Parameters
-    ----------
-    max_bytes
-        Refuse files larger than this many bytes (the size on disk or of the upload, before
-        any decompression). Checked before anything is parsed. ``None`` means no limit.
-    max_rows
-        Refuse tables with more data rows than this. Large files are streamed, so reading
-        stops soon after the limit is passed instead of reading the whole file first.
-        ``None`` means no limit.
-    """
-
-    max_bytes: int | None = None
-    max_rows: int | None = None
-
-    def __post_init__(self) -> None:
-        problems = [
-            f"{name} must be a positive whole number or None, got {value!r}"
-            for name, value in (("max_bytes", self.max_bytes), ("max_rows", self.max_rows))
-            if value is not None
-            and (isinstance(value, bool) or not isinstance(value, int) or value < 1)
-        ]
-        if problems:
-            raise ConfigError("Invalid load limits.", problems=problems)
-
-
 # eq=False: the generated __eq__ would compare DataFrames element-wise and fail; a loaded table
 # is compared by identity (tests compare the frames themselves).
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -254,6 +238,7 @@ class _Source:
     path: Path | None
     data: bytes | None
     size: int
+    limits: LoadLimits
 
     @property
     def extension(self) -> str:
@@ -279,6 +264,10 @@ class _Source:
         if self.path is not None:
             return pa.memory_map(str(self.path), "r")
         return pa.BufferReader(self.data or b"")
+
+    def inflate(self) -> InflateBudget:
+        """The decompressed bytes of a gzip file, refused past the inflation limits."""
+        return InflateBudget(self.open_binary(), limits=self.limits, source_name=self.name)
 
     def read_head(self, size: int) -> bytes:
         """The first ``size`` bytes (fewer when the file is shorter)."""
@@ -329,7 +318,7 @@ def load_table(
     *,
     file_name: str | None = None,
     sheet: str | int | None = None,
-    limits: LoadLimits = LoadLimits(),
+    limits: LoadLimits = DEFAULT_LIMITS,
 ) -> LoadedTable:
     """Read a table file into a DataFrame, detecting its format, encoding and delimiter.
 
@@ -358,7 +347,8 @@ def load_table(
         The workbook sheet to read, by name or 0-based position; the first sheet when
         ``None``. Ignored (with a note) for other formats.
     limits
-        Size limits; the default has none.
+        Size limits (:class:`~clv_core.limits.LoadLimits`); the defaults load an honest
+        10-million-row log and refuse decompression bombs, huge headers and cells.
 
     Returns
     -------
@@ -377,7 +367,7 @@ def load_table(
     ConfigError
         When ``sheet`` names a sheet by a negative position.
     """
-    resolved = _resolve_source(source, file_name)
+    resolved = _resolve_source(source, file_name, limits)
     if resolved.size == 0:
         raise DataError(
             f"'{resolved.name}' is empty (0 bytes). Choose the file that contains the table, "
@@ -385,10 +375,10 @@ def load_table(
         )
     if limits.max_bytes is not None and resolved.size > limits.max_bytes:
         raise DataError(
-            f"'{resolved.name}' is {_format_bytes(resolved.size)}, larger than the "
-            f"{_format_bytes(limits.max_bytes)} limit here. Load a filtered extract (fewer "
-            "rows, for example one year, or only the id, date and amount columns), or use the "
-            "command-line tool (python -m clv_core), which reads bigger files."
+            f"'{resolved.name}' is {format_bytes(resolved.size)}, larger than the "
+            f"{format_bytes(limits.max_bytes)} limit here. Load a filtered extract (fewer "
+            "rows, for example one year, or only the id, date and amount columns). "
+            + limit_hint("max_bytes")
         )
     if isinstance(sheet, int) and not isinstance(sheet, bool) and sheet < 0:
         raise ConfigError(f"sheet must be a sheet name or a position 0, 1, 2, ...; got {sheet}.")
@@ -418,11 +408,15 @@ def load_table(
 # --- source and format -------------------------------------------------------------------
 
 
-def _resolve_source(source: str | os.PathLike[str] | bytes, file_name: str | None) -> _Source:
+def _resolve_source(
+    source: str | os.PathLike[str] | bytes, file_name: str | None, limits: LoadLimits
+) -> _Source:
     """Describe where the bytes come from and how big they are."""
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
-        return _Source(name=file_name or "uploaded file", path=None, data=data, size=len(data))
+        return _Source(
+            name=file_name or "uploaded file", path=None, data=data, size=len(data), limits=limits
+        )
     if not isinstance(source, str | os.PathLike):
         raise TypeError(f"source must be a path or bytes, got {type(source).__name__}")
     path = Path(os.fspath(source))
@@ -438,7 +432,7 @@ def _resolve_source(source: str | os.PathLike[str] | bytes, file_name: str | Non
             f"'{path}' cannot be read (permission denied). Copy it somewhere readable or ask "
             "its owner for access."
         ) from error
-    return _Source(name=name, path=path, data=None, size=size)
+    return _Source(name=name, path=path, data=None, size=size, limits=limits)
 
 
 def _detect_container(head: bytes, source: _Source) -> Literal["xlsx", "parquet", "gzip", "text"]:
@@ -464,13 +458,23 @@ def _check_workbook_archive(source: _Source) -> None:
     """Refuse zip archives that are not Excel 2007+ workbooks, saying what they are."""
     try:
         with source.open_binary() as handle, zipfile.ZipFile(handle) as archive:
-            members = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+            entries = archive.infolist()
+    except ZIP_ERRORS as error:
         raise DataError(
             f"'{source.name}' looks like a zip or Excel file but is damaged or incomplete. "
             "Download or export it again."
         ) from error
+    members = {entry.filename for entry in entries}
     if "xl/workbook.xml" in members:
+        check_archive_sizes(entries, f"'{source.name}'", source.limits)
+        try:
+            with source.open_binary() as handle, zipfile.ZipFile(handle) as archive:
+                verify_zip_members(archive, f"'{source.name}'")
+        except ZIP_ERRORS as error:
+            raise DataError(
+                f"'{source.name}' looks like an Excel file but is damaged or incomplete "
+                f"({short_error(error)}). Download or export it again."
+            ) from error
         return
     if "xl/workbook.bin" in members:
         raise DataError(
@@ -492,6 +496,43 @@ def _check_workbook_archive(source: _Source) -> None:
         f"'{source.name}' is a zip archive that is not an Excel workbook, so it is not a table. "
         + _SUPPORTED_FORMATS
     )
+
+
+# Excel itself never writes more parts than this; a zip with more is not a workbook.
+_MAX_ARCHIVE_MEMBERS: Final = 10_000
+
+
+def check_archive_sizes(entries: Sequence[zipfile.ZipInfo], where: str, limits: LoadLimits) -> None:
+    """Refuse a zip whose directory declares more than the limits allow, before inflating.
+
+    Python's zip reader never inflates a member past the size its directory declares (a
+    member that would is reported as damaged), so checking the declared sizes bounds what
+    reading can expand to: in total (``max_inflated_bytes``) and per member
+    (``max_compression_ratio`` for members above 64 MiB).
+    """
+    if len(entries) > _MAX_ARCHIVE_MEMBERS:
+        raise DataError(
+            f"{where} is a zip archive of {len(entries):,} files, more than a workbook ever "
+            f"holds ({_MAX_ARCHIVE_MEMBERS:,}). Open it in Excel and save it again as .xlsx, or "
+            "save the table as CSV UTF-8."
+        )
+    total = sum(entry.file_size for entry in entries)
+    if limits.max_inflated_bytes is not None and total > limits.max_inflated_bytes:
+        raise DataError(
+            f"{where} expands to {format_bytes(total)} when decompressed, more than the "
+            f"{format_bytes(limits.max_inflated_bytes)} limit here (nothing was decompressed). "
+            "Save a smaller extract, or the table as CSV. " + limit_hint("max_inflated_bytes")
+        )
+    if limits.max_compression_ratio is None:
+        return
+    for entry in entries:
+        check_ratio(
+            f"'{entry.filename}' in {where}",
+            entry.file_size,
+            entry.compress_size,
+            limits,
+            what="by its archive's directory; nothing was decompressed",
+        )
 
 
 def _reject_binary(head: bytes, source: _Source, *, inside_gzip: bool) -> None:
@@ -516,7 +557,9 @@ def _load_delimited(
 ) -> LoadedTable:
     """Read delimited text (optionally gzip-compressed) with every cell as a string."""
     sample = _read_text_sample(source, head=head, compressed=compressed)
+    _check_first_line_fields(sample.text, source.name)
     layout = _sniff_layout(sample.text, source.name)
+    _check_header_size(layout.header, f"'{source.name}'", layout.header_row, limits)
     stream = limits.max_rows is not None and _should_stream(
         sample, source, compressed=compressed, max_rows=limits.max_rows
     )
@@ -600,7 +643,7 @@ def _read_text_sample(source: _Source, *, head: bytes, compressed: bool) -> _Tex
         if last_line_break < 0:
             raise DataError(
                 f"The first line of '{source.name}' is longer than "
-                f"{_format_bytes(_SAMPLE_BYTES)}, so it is not a table. {_SUPPORTED_FORMATS}"
+                f"{format_bytes(_SAMPLE_BYTES)}, so it is not a table. {_SUPPORTED_FORMATS}"
             )
         text = text[: last_line_break + 1]
     if not text.strip(_CELL_WHITESPACE):
@@ -802,6 +845,30 @@ def _consistent_share(header_count: int, data_counts: Sequence[int]) -> float:
     return sum(count == header_count for count in data_counts) / len(data_counts)
 
 
+def _check_first_line_fields(text: str, source_name: str) -> None:
+    """Refuse a first line with a value longer than the quote-aware reader takes (128 KB).
+
+    Such a line cannot be split into column names, and saying so beats the misleading "only one
+    column" that sniffing would otherwise report.
+    """
+    limit = csv.field_size_limit()
+    line_end = text.find("\n")
+    first_line = text if line_end < 0 else text[:line_end]
+    if len(first_line) <= limit:
+        return
+    # The longest value under the delimiter that splits the line best.
+    longest = min(
+        max((len(field) for field in first_line.split(delimiter)), default=0)
+        for delimiter, _ in _DELIMITERS
+    )
+    if longest > limit:
+        raise DataError(
+            f"The first line of '{source_name}' holds a value of {longest:,} characters, longer "
+            f"than any column name can be ({limit:,}). Check that the file's first line holds "
+            "the column names, or export the table again."
+        )
+
+
 def _first_records(text: str, delimiter: str) -> tuple[list[list[str]], list[int]]:
     """The first records of ``text`` split by ``delimiter``, respecting double quotes.
 
@@ -838,12 +905,14 @@ def _should_stream(
     return estimated_rows > max_rows * _STREAM_ABOVE_LIMIT_SHARE
 
 
-def _open_text_input(source: _Source, *, compressed: bool) -> pa.NativeFile:
-    """Open the file for pyarrow, decompressing on the fly."""
-    handle = source.open_arrow()
-    if compressed:
-        return pa.CompressedInputStream(handle, "gzip")
-    return handle
+def _open_text_input(
+    source: _Source, *, compressed: bool
+) -> tuple[pa.NativeFile, InflateBudget | None]:
+    """Open the file for pyarrow, decompressing on the fly within the source's limits."""
+    if not compressed:
+        return source.open_arrow(), None
+    budget = source.inflate()
+    return pa.PythonFile(io.BufferedReader(budget, _SAMPLE_BYTES), mode="r"), budget
 
 
 def _arrow_encoding(encoding: str) -> str:
@@ -876,8 +945,9 @@ def _read_with_arrow(
         layout, encoding, use_threads=True, invalid_row_handler=refuse_invalid_row
     )
     truncated = False
+    handle, budget = _open_text_input(source, compressed=compressed)
     try:
-        with _open_text_input(source, compressed=compressed) as handle:
+        with handle:
             if stop_after_rows is None:
                 table = pacsv.read_csv(
                     handle,
@@ -894,6 +964,10 @@ def _read_with_arrow(
                     convert_options=convert_options,
                 )
     except (pa.ArrowException, UnicodeDecodeError, OSError, EOFError, zlib.error) as error:
+        if budget is not None and budget.refusal is not None:
+            raise budget.refusal from None
+        if isinstance(error, pa.ArrowMemoryError):
+            raise MemoryError(str(error)) from error
         raise _translate_text_error(
             error,
             source,
@@ -905,6 +979,13 @@ def _read_with_arrow(
     data = table.slice(1)
     columns = [_clean_text_array(column) for column in data.columns]
     del table, data
+    _check_cell_lengths(
+        columns,
+        layout.header,
+        where=f"'{source.name}'",
+        first_data_row=layout.header_row + 1,
+        limit=source.limits.max_cell_chars,
+    )
     names = [str(position) for position in range(len(columns))]
     frame = pa.table(columns, names=names).to_pandas(split_blocks=True, self_destruct=True)
     frame.columns = pd.RangeIndex(len(names))
@@ -921,6 +1002,7 @@ def _arrow_csv_options(
     """pyarrow options that skip the preamble, read the header as row 0, fields as strings."""
     read_options = pacsv.ReadOptions(
         use_threads=use_threads,
+        block_size=_ARROW_BLOCK_BYTES,
         encoding=_arrow_encoding(encoding),
         # pyarrow counts the skipped lines in the row numbers of invalid rows, so those stay
         # the file's line numbers.
@@ -1007,6 +1089,13 @@ def _translate_text_error(
         return _ragged_row_error(
             source, layout=layout, encoding=encoding, compressed=compressed, first_seen=rows[0]
         )
+    if "straddl" in message:
+        return DataError(
+            f"A row of '{source.name}' is longer than {format_bytes(_ARROW_BLOCK_BYTES)}, the "
+            "most one row may hold. The file is probably damaged, or a quote opened in a row "
+            "is never closed, so the rest of the file became one value. Check the quotes, "
+            "save the file again as CSV and load it again."
+        )
     if compressed and isinstance(error, OSError | EOFError | zlib.error | pa.ArrowException):
         return _damaged_gzip_error(source)
     return DataError(
@@ -1038,14 +1127,14 @@ def _ragged_row_error(
             layout, encoding, use_threads=False, invalid_row_handler=record
         )
         try:
-            with _open_text_input(source, compressed=compressed) as handle:
+            with _open_text_input(source, compressed=compressed)[0] as handle:
                 pacsv.read_csv(
                     handle,
                     read_options=options[0],
                     parse_options=options[1],
                     convert_options=options[2],
                 )
-        except (pa.ArrowException, UnicodeDecodeError, OSError):
+        except (pa.ArrowException, UnicodeDecodeError, OSError, DataError):
             pass
         if found:
             row = found[0]
@@ -1101,7 +1190,11 @@ def _read_whitespace_separated(
     # Row 0 is the header, then max_rows data rows and one more to tell whether there are more.
     row_budget = None if max_rows is None else max_rows + 2
     try:
-        with source.open_binary() as handle:
+        with (
+            io.BufferedReader(source.inflate(), _SAMPLE_BYTES)
+            if compressed
+            else source.open_binary()
+        ) as handle:
             raw = pd.read_csv(
                 handle,
                 sep=r"\s+",
@@ -1110,7 +1203,7 @@ def _read_whitespace_separated(
                 keep_default_na=False,
                 na_values=list(_MISSING_MARKERS),
                 encoding=encoding,
-                compression="gzip" if compressed else None,
+                compression=None,
                 skip_blank_lines=False,
                 # The line numbers in pandas' messages still count the skipped lines.
                 skiprows=skip_lines,
@@ -1145,6 +1238,18 @@ def _read_whitespace_separated(
         stripped = column.str.strip(_CELL_WHITESPACE)
         frame.isetitem(position, stripped.where(~stripped.isin(_MISSING_MARKERS)).array)
     frame.columns = pd.RangeIndex(frame.shape[1])
+    header = [str(cell) for cell in raw.iloc[0]] if len(raw) else []
+    _check_header_size(header, f"'{source.name}'", skip_lines + 1, source.limits)
+    _check_cell_lengths(
+        [
+            pa.chunked_array([pa.array(frame.iloc[:, p], type=pa.string(), from_pandas=True)])
+            for p in range(frame.shape[1])
+        ],
+        header,
+        where=f"'{source.name}'",
+        first_data_row=skip_lines + 2,
+        limit=source.limits.max_cell_chars,
+    )
     return frame, truncated
 
 
@@ -1182,12 +1287,12 @@ def _locate_undecodable(source: _Source, *, encoding: str, compressed: bool) -> 
 
 def _iter_chunks(source: _Source, *, compressed: bool) -> Iterator[bytes]:
     """The (decompressed) bytes of the file in chunks of the sample size."""
-    with source.open_binary() as handle:
-        if not compressed:
+    if not compressed:
+        with source.open_binary() as handle:
             yield from iter(lambda: handle.read(_SAMPLE_BYTES), b"")
-            return
-        with gzip.GzipFile(fileobj=handle) as unzipped:
-            yield from iter(lambda: unzipped.read(_SAMPLE_BYTES), b"")
+        return
+    with source.inflate() as unzipped:
+        yield from iter(lambda: unzipped.read(_SAMPLE_BYTES), b"")
 
 
 def _undecodable_error(
@@ -1222,6 +1327,14 @@ _WORKBOOK_ERRORS: Final = (
     OSError,
     EOFError,
     XmlParseError,
+    zlib.error,
+    # openpyxl's own classes raise these for misspelt or missing XML parts.
+    TypeError,
+    IndexError,
+    AttributeError,
+    # Zip members compressed or encrypted in ways Python's zip reader does not support.
+    NotImplementedError,
+    RuntimeError,
 )
 
 
@@ -1250,7 +1363,9 @@ def _load_workbook(
             # reader would cut the sheet to it.
             worksheet.reset_dimensions()
         sheet_rows = _read_sheet_rows(
-            worksheet.iter_rows(values_only=True), max_rows=limits.max_rows
+            worksheet.iter_rows(values_only=True),
+            limits=limits,
+            where=f"sheet '{sheet_name}' of '{source.name}'",
         )
     except _WORKBOOK_ERRORS as error:
         raise _damaged_workbook_error(source) from error
@@ -1314,7 +1429,7 @@ def _choose_sheet(sheet_names: list[str], sheet: str | int | None, source_name: 
 
 
 def _read_sheet_rows(
-    rows: Iterator[tuple[object, ...]], *, max_rows: int | None
+    rows: Iterator[tuple[object, ...]], *, limits: LoadLimits, where: str
 ) -> _SheetRows | None:
     """The header row, the cleaned data rows below it, and whether reading stopped early.
 
@@ -1331,10 +1446,18 @@ def _read_sheet_rows(
         # Without a recognisable header below a preamble row 1 is the header, as it always
         # was; the header check then says what is wrong with it.
         header_index = 0
+    _check_header_size(
+        head[header_index][: _filled_width(head[header_index])], where, header_index + 1, limits
+    )
+    max_rows, max_columns, max_cell = limits.max_rows, limits.max_columns, limits.max_cell_chars
     data_rows: list[tuple[object, ...]] = []
     truncated = False
     for index, row in enumerate(itertools.chain(head[header_index + 1 :], rows)):
         cleaned = tuple(_clean_cell(value) for value in row)
+        if max_columns is not None and len(cleaned) > max_columns:
+            cleaned = _within_columns(cleaned, max_columns, where, header_index + 2 + index)
+        if max_cell is not None:
+            _check_sheet_cells(cleaned, max_cell, where, header_index + 2 + index)
         data_rows.append(cleaned)
         # Only a filled row counts against the limit: Excel often stores formatted empty rows
         # below the table, and those are dropped later.
@@ -1348,6 +1471,35 @@ def _read_sheet_rows(
         data_rows=data_rows,
         truncated=truncated,
     )
+
+
+def _within_columns(
+    row: tuple[object, ...], max_columns: int, where: str, row_number: int
+) -> tuple[object, ...]:
+    """A sheet row cut to ``max_columns`` cells; refused when a value lies beyond them.
+
+    Empty formatted cells far to the right are common in workbooks and are dropped.
+    """
+    width = _filled_width(row)
+    if width > max_columns:
+        raise DataError(
+            f"Row {row_number:,} of the {where} has a value in column {_column_label(width - 1)}, "
+            f"beyond the {max_columns:,} columns that can be loaded here. Delete what is to "
+            "the right of the table, or save only the columns you need. "
+            + limit_hint("max_columns")
+        )
+    return row[:max_columns]
+
+
+def _check_sheet_cells(row: tuple[object, ...], limit: int, where: str, row_number: int) -> None:
+    """Refuse a text cell longer than ``limit`` characters."""
+    for position, value in enumerate(row):
+        if isinstance(value, str) and len(value) > limit:
+            raise DataError(
+                f"Row {row_number:,} of the {where} has a value of {len(value):,} characters in "
+                f"column {_column_label(position)}, more than the {limit:,} allowed in one "
+                "cell. " + limit_hint("max_cell_chars")
+            )
 
 
 def _fits_sheet_rows_below(rows: Sequence[Sequence[object]], header_index: int) -> bool:
@@ -1405,20 +1557,28 @@ def _load_parquet(source: _Source, *, limits: LoadLimits, notes: list[str]) -> L
     """Read a Parquet file, keeping native column types."""
     try:
         with source.open_arrow() as handle:
-            parquet_file = pq.ParquetFile(handle)
-            row_count = parquet_file.metadata.num_rows
-            if limits.max_rows is not None and row_count > limits.max_rows:
-                raise _too_many_rows_error(f"'{source.name}'", limits.max_rows, row_count)
-            table = parquet_file.read()
-    except (pa.ArrowException, OSError, EOFError) as error:
+            parquet_file = pq.ParquetFile(
+                handle,
+                thrift_string_size_limit=_PARQUET_THRIFT_BYTES,
+                thrift_container_size_limit=_PARQUET_THRIFT_ITEMS,
+            )
+            _check_parquet_metadata(parquet_file.metadata, source)
+            table = _read_parquet_batches(parquet_file, source)
+            for position, arrow_field in enumerate(table.schema):
+                if pa.types.is_string(arrow_field.type) or pa.types.is_large_string(
+                    arrow_field.type
+                ):
+                    cleaned = _clean_text_array(table.column(position))
+                    table = table.set_column(
+                        position, arrow_field.name, cleaned.cast(arrow_field.type)
+                    )
+    except pa.ArrowMemoryError as error:
+        raise MemoryError(str(error)) from error
+    except (pa.ArrowException, OSError, EOFError, UnicodeDecodeError) as error:
         raise DataError(
             f"'{source.name}' could not be read as a Parquet file; it may be damaged or "
             "incomplete. Write or download it again."
         ) from error
-    for position, arrow_field in enumerate(table.schema):
-        if pa.types.is_string(arrow_field.type) or pa.types.is_large_string(arrow_field.type):
-            cleaned = _clean_text_array(table.column(position))
-            table = table.set_column(position, arrow_field.name, cleaned.cast(arrow_field.type))
     names = list(table.column_names)
     try:
         if len({name.casefold() for name in names}) < len(names):
@@ -1454,6 +1614,76 @@ def _load_parquet(source: _Source, *, limits: LoadLimits, notes: list[str]) -> L
         delimiter=None,
         sheet_name=None,
         notes=tuple(notes),
+    )
+
+
+# Parquet footers of real tables are kilobytes; these bound what the footer's decoder accepts.
+_PARQUET_THRIFT_BYTES: Final = 16 * (1 << 20)
+_PARQUET_THRIFT_ITEMS: Final = 1_000_000
+# Decoded a batch at a time, so a file whose pages expand past the limits stops early.
+_PARQUET_BATCH_ROWS: Final = 16_384
+
+
+def _check_parquet_metadata(metadata: pq.FileMetaData, source: _Source) -> None:
+    """Refuse a Parquet file whose footer declares more than the limits allow, before reading."""
+    limits, where = source.limits, f"'{source.name}'"
+    if limits.max_rows is not None and metadata.num_rows > limits.max_rows:
+        raise _too_many_rows_error(where, limits.max_rows, metadata.num_rows)
+    if limits.max_columns is not None and metadata.num_columns > limits.max_columns:
+        raise DataError(
+            f"{where} has {metadata.num_columns:,} columns, more than the "
+            f"{limits.max_columns:,} that can be loaded here. Write only the columns you need. "
+            + limit_hint("max_columns")
+        )
+    # Row-group totals only: pyarrow's per-column-chunk accessor aborts the process (an
+    # uncatchable C++ terminate) on some damaged schemas, which reading itself reports cleanly.
+    declared = sum(
+        max(metadata.row_group(group).total_byte_size, 0)
+        for group in range(metadata.num_row_groups)
+    )
+    if limits.max_inflated_bytes is not None and declared > limits.max_inflated_bytes:
+        raise _inflated_error(where, limits.max_inflated_bytes, declared)
+    check_ratio(where, declared, source.size, limits, what="by its footer, before reading")
+
+
+def _read_parquet_batches(parquet_file: pq.ParquetFile, source: _Source) -> pa.Table:
+    """Read the file a batch at a time, refusing it once the decoded data pass the limits.
+
+    The footer's sizes describe encoded pages; a column of one value repeated (dictionary or
+    run-length encoded) decodes to far more, so the decoded size is counted too.
+    """
+    limits, where = source.limits, f"'{source.name}'"
+    batches: list[pa.RecordBatch] = []
+    decoded = 0
+    rows = 0
+    for batch in parquet_file.iter_batches(batch_size=_PARQUET_BATCH_ROWS):
+        decoded += batch.nbytes
+        if limits.max_inflated_bytes is not None and decoded > limits.max_inflated_bytes:
+            raise _inflated_error(where, limits.max_inflated_bytes, None)
+        check_ratio(
+            where, decoded, source.size, limits, what="when decoded, before reading stopped"
+        )
+        _check_cell_lengths(
+            [pa.chunked_array([column]) for column in batch.columns],
+            batch.schema.names,
+            where=where,
+            first_data_row=rows + 2,
+            limit=limits.max_cell_chars,
+        )
+        rows += batch.num_rows
+        batches.append(batch)
+    return pa.Table.from_batches(batches, schema=parquet_file.schema_arrow)
+
+
+def _inflated_error(where: str, limit: int, size: int | None) -> DataError:
+    """The message for data that expand past ``max_inflated_bytes``."""
+    amount = (
+        f"to {format_bytes(size)}" if size is not None else f"to more than {format_bytes(limit)}"
+    )
+    return DataError(
+        f"{where[0].upper()}{where[1:]} expands {amount} when decoded, more than the "
+        f"{format_bytes(limit)} limit here (reading stopped there). Load a smaller extract. "
+        + limit_hint("max_inflated_bytes")
     )
 
 
@@ -1755,6 +1985,61 @@ def _count_trailing_empty_rows(frame: pd.DataFrame) -> int:
     return len(frame)
 
 
+def _check_header_size(
+    header: Sequence[object], where: str, header_row: int, limits: LoadLimits
+) -> None:
+    """Refuse a header with more columns, or a longer column name, than the limits allow.
+
+    Checked on the header alone, before the rows are read.
+    """
+    if limits.max_columns is not None and len(header) > limits.max_columns:
+        raise DataError(
+            f"Row {header_row:,} of {where} has {len(header):,} columns, more than the "
+            f"{limits.max_columns:,} that can be loaded here. Export only the columns you need "
+            "(customer id, order date, amount and a few attributes). " + limit_hint("max_columns")
+        )
+    if limits.max_column_name_chars is None:
+        return
+    for position, cell in enumerate(header):
+        name = _header_text(cell)
+        if len(name) > limits.max_column_name_chars:
+            raise DataError(
+                f"The name of column {_column_label(position)} in row {header_row:,} of {where} "
+                f"is {len(name):,} characters long, more than the "
+                f"{limits.max_column_name_chars:,} allowed ({name[:40]!r}...). Check that row "
+                f"{header_row:,} holds the column names. " + limit_hint("max_column_name_chars")
+            )
+
+
+def _check_cell_lengths(
+    columns: Sequence[pa.ChunkedArray],
+    header: Sequence[object],
+    *,
+    where: str,
+    first_data_row: int,
+    limit: int | None,
+) -> None:
+    """Refuse the first text cell longer than ``limit`` characters, naming its row and column."""
+    if limit is None:
+        return
+    for position, column in enumerate(columns):
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            continue
+        lengths = pc.utf8_length(column)
+        longest = pc.max(lengths).as_py()
+        if longest is None or longest <= limit:
+            continue
+        row = int(pc.index(pc.greater(lengths, limit), True).as_py())
+        name = _header_text(header[position]) if position < len(header) else ""
+        raise DataError(
+            f"Row {first_data_row + row:,} of {where} has a value of {longest:,} characters in "
+            f"column {name or _column_label(position)!r}, more than the {limit:,} allowed in one "
+            "cell (Excel's own limit is 32,767). The file is probably damaged, or a quote "
+            "opened in that row is never closed, so the rest of the file became one value. "
+            + limit_hint("max_cell_chars")
+        )
+
+
 def _too_many_rows_error(where: str, max_rows: int, row_count: int | None) -> DataError:
     """The message for a table over the row limit (``row_count`` is None when not counted)."""
     counted = (
@@ -1764,18 +2049,6 @@ def _too_many_rows_error(where: str, max_rows: int, row_count: int | None) -> Da
     )
     return DataError(
         f"{where[0].upper()}{where[1:]} {counted} can be loaded here. Filter or aggregate the "
-        "file first (for example to one year, or to the customers you need), or use the "
-        "command-line tool (python -m clv_core) for bigger files."
+        "file first (for example to one year, or to the customers you need). "
+        + limit_hint("max_rows")
     )
-
-
-def _format_bytes(size: int) -> str:
-    """A byte count for people: '512 bytes', '3.4 MB', '1.2 GB'."""
-    if size < 1024:
-        return f"{size} bytes"
-    value = float(size)
-    for unit in ("KB", "MB", "GB"):
-        value /= 1024
-        if value < 1024 or unit == "GB":
-            return f"{value:,.1f} {unit}"
-    return f"{value:,.1f} GB"

@@ -19,7 +19,8 @@ from clv_core.intake import (
     transaction_source,
     validate_source,
 )
-from clv_core.loading import LoadedTable, LoadLimits, load_table
+from clv_core.limits import LoadLimits
+from clv_core.loading import LoadedTable
 from clv_core.validation import (
     CustomerAttributes,
     CustomerTable,
@@ -52,8 +53,15 @@ def sample_bytes(name: str) -> bytes:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def load_upload(data: bytes, file_name: str, max_megabytes: int) -> LoadedTable:
-    """Read an uploaded file, refusing it when it is over the server's upload cap."""
-    return load_table(data, file_name=file_name, limits=LoadLimits(max_bytes=max_megabytes << 20))
+    """Read an uploaded file in a reader process, within the server's limits.
+
+    The file-size limit is the session's upload cap; the others are the defaults of
+    :class:`~clv_core.limits.LoadLimits` or the server's environment (``CLV_MAX_ROWS``, ...).
+    """
+    from clv_ui.jobs import read_upload
+
+    limits = LoadLimits.from_environment(base=LoadLimits(max_bytes=max_megabytes << 20))
+    return read_upload(data, file_name, limits)
 
 
 def mapping_overrides(mapping: ColumnMapping) -> tuple[tuple[str, str | None], ...]:

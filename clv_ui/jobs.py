@@ -31,12 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from clv_core.errors import ClvError, ConfigError
+from clv_core.errors import ClvError, ConfigError, DataError
 from clv_core.runner import DEFAULT_NICE, Job, JobRunner, JobState, RunnerSettings
 from clv_ui.i18n import t
 
 if TYPE_CHECKING:
     from clv_core.evaluation import EvaluationResult, EvaluationSettings
+    from clv_core.limits import LoadLimits
+    from clv_core.loading import LoadedTable
     from clv_core.mlp import EpochEvent
     from clv_ui.state import WorkbenchState
 
@@ -44,11 +46,14 @@ __all__ = [
     "JobStatus",
     "TrainingJob",
     "discard",
+    "read_upload",
+    "reader_settings",
     "run_and_wait",
     "runner_settings",
     "session_folder",
     "session_runner",
     "session_upload_mb",
+    "shared_reader",
     "shared_runner",
     "start_training_job",
     "submit",
@@ -56,6 +61,8 @@ __all__ = [
 ]
 
 WORKER_INITIALIZER = "clv_core.tasks:prepare_worker"
+READER_INITIALIZER = "clv_core.reader:prepare_reader"
+READ_TARGET = "clv_core.reader:read_table_job"
 # Workers' numerical libraries must not busy-wait for work: OpenBLAS's threads and OpenMP's
 # (LightGBM) spin between calls, and with two or more workers on the cores the spinning of one
 # starved the others (two trainings after two others took 170 s instead of 24 s). One BLAS
@@ -132,6 +139,80 @@ def session_upload_mb(server_cap_mb: int) -> int:
     limit = _env_int("CLV_SESSION_UPLOAD_MB", server_cap_mb, 1)
     assert limit is not None
     return min(limit, server_cap_mb)
+
+
+def reader_settings() -> RunnerSettings:
+    """The upload readers' settings: ``CLV_READERS`` processes (default: 2, at most the cores;
+    0 reads inside the server, the default where ``CLV_WORKERS`` is 0) whose address space is
+    bounded to ``CLV_READER_MEMORY_MB`` (default: half the machine's memory, at least 2 GB)."""
+    from clv_core.reader import MEMORY_VARIABLE
+
+    cores = max(1, os.cpu_count() or 1)
+    inline = os.environ.get("CLV_WORKERS", "").strip() == "0"
+    readers = _env_int("CLV_READERS", 0 if inline else min(2, cores), 0)
+    assert readers is not None
+    memory = _env_int(MEMORY_VARIABLE, _default_reader_memory_mb(), 0)
+    environment: tuple[tuple[str, str], ...] = (("OMP_WAIT_POLICY", "PASSIVE"),)
+    if memory:
+        environment += ((MEMORY_VARIABLE, str(memory)),)
+    return RunnerSettings(
+        workers=readers,
+        max_queued=_env_int("CLV_MAX_QUEUED_JOBS", 32, 1) or 32,
+        memory_mb=memory or None,
+        initializer=READER_INITIALIZER,
+        nice=0,
+        environment=environment,
+    )
+
+
+def _default_reader_memory_mb() -> int:
+    total = _default_memory_mb(1)
+    return 2048 if total is None else max(2048, int(total / 0.8) // 2)
+
+
+@st.cache_resource(show_spinner=False)
+def shared_reader() -> JobRunner:
+    """The server's upload readers, started on first use and stopped when the server exits."""
+    runner = JobRunner(reader_settings())
+    atexit.register(runner.shutdown)
+    return runner
+
+
+def read_upload(data: bytes, file_name: str, limits: LoadLimits) -> LoadedTable:
+    """Read an uploaded table in a reader process (see :mod:`clv_core.reader`).
+
+    Raises
+    ------
+    DataError
+        The file cannot be read, is over a limit, or its reading ran out of the reader's
+        memory or crashed the reader (the server and other sessions go on).
+    """
+    from clv_core.reader import ReadSpec
+
+    runner = shared_reader()
+    job = runner.submit(
+        READ_TARGET,
+        ReadSpec(data, file_name, limits),
+        owner=f"read-{uuid.uuid4().hex}",
+        interactive=True,
+    )
+    try:
+        job.wait()
+    finally:
+        if not job.finished:
+            runner.kill(job)
+    if job.error is not None:
+        # A crash's traceback stays in the server log; the analyst reads what happened.
+        raise DataError(job.error if job.crash is None else _read_crash_message(file_name))
+    result: LoadedTable = job.result
+    return result
+
+
+def _read_crash_message(file_name: str) -> str:
+    return (
+        f"'{file_name}' could not be read: the reader stopped on it (the file is damaged or "
+        "not what its name says). Export or download it again, or save it as CSV UTF-8."
+    )
 
 
 @st.cache_resource(show_spinner=False)

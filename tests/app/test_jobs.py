@@ -248,3 +248,17 @@ def test_a_wrong_server_setting_is_a_message_on_the_train_page(
     finally:
         monkeypatch.setenv("CLV_WORKERS", "0")
         jobs.shared_runner.clear()
+
+
+def test_upload_readers_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLV_WORKERS", "0")
+    monkeypatch.delenv("CLV_READERS", raising=False)
+    assert jobs.reader_settings().workers == 0, "tests and CLV_WORKERS=0 read inside the server"
+    monkeypatch.setenv("CLV_READERS", "1")
+    monkeypatch.setenv("CLV_READER_MEMORY_MB", "1500")
+    settings = jobs.reader_settings()
+    assert settings.workers == 1 and settings.memory_mb == 1500
+    assert ("CLV_READER_MEMORY_MB", "1500") in settings.environment
+    assert settings.initializer == "clv_core.reader:prepare_reader"
+    monkeypatch.setenv("CLV_READER_MEMORY_MB", "0")
+    assert jobs.reader_settings().memory_mb is None

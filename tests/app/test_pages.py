@@ -299,7 +299,7 @@ def test_a_broken_bundle_upload_is_an_analyst_error(
     app.file_uploader(key="upload_bundle").upload("model.zip", junk, "application/zip").run()
     assert not app.exception
     assert [error.value for error in app.error] == [
-        "The model bundle is not a valid .zip archive (File is not a zip file)."
+        "The model bundle is not a valid .zip archive, or it is damaged (File is not a zip file)."
     ]
     assert _state(app).bundle_path is None
     assert app.get("download_button"), "the session's own model still scores and exports"
@@ -667,3 +667,20 @@ def test_the_workbench_and_the_cli_read_a_raw_export_alike(
         assert cli[key] == workbench[key], key
     assert cli["mapping"] == transactions.mapping.to_dict()
     assert cli["money"] == json.loads(json.dumps(transactions.money.to_dict(), default=str))
+
+
+def test_a_decompression_bomb_upload_is_refused_with_the_limit_named(
+    make_app: Callable[..., AppTest], data_state: WorkbenchState
+) -> None:
+    from tests.corpus.hostile import HEADER, gzip_bomb
+
+    app = make_app(data_state)
+    bomb = gzip_bomb(HEADER + b"C1,2024-01-01,1.00\n" * 200_000, 1 << 30)
+    app.file_uploader(key="upload_transactions").upload("orders.csv.gz", bomb, "application/gzip")
+    app.run()
+    assert not app.exception
+    assert len(app.error) == 1
+    message = app.error[0].value
+    assert "decompression bomb" in message and "CLV_MAX_COMPRESSION_RATIO" in message
+    assert "/tmp" not in message
+    assert _state(app).data.transactions is not None, "the sample is still loaded"

@@ -434,7 +434,7 @@ def test_a_network_config_keras_cannot_read_is_refused(
 def test_missing_weights_are_refused(log_mse_bundle: Path, tmp_path: Path) -> None:
     folder = copy_of(log_mse_bundle, tmp_path)
     rewrite_keras_archive(folder, lambda name, data: None if name == "model.weights.h5" else data)
-    with pytest.raises(DataError, match=r"cannot be loaded.*weights"):
+    with pytest.raises(DataError, match=r"model.keras in the bundle is incomplete.*weights"):
         load_bundle(folder)
 
 

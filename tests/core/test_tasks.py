@@ -108,7 +108,9 @@ def test_check_bundle_job_refuses_a_damaged_upload_and_reads_a_good_one(
         "clv_core.tasks:check_bundle_job", CheckBundleSpec(b"PK junk"), owner="t"
     )
     assert job.state is JobState.FAILED and job.crash is None
-    assert job.error == "The model bundle is not a valid .zip archive (File is not a zip file)."
+    assert job.error == (
+        "The model bundle is not a valid .zip archive, or it is damaged (File is not a zip file)."
+    )
     folder = save_bundle(
         tiny_model,
         tmp_path / "b",

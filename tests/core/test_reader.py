@@ -1,0 +1,53 @@
+"""Uploads are read in a reader process whose address space the kernel bounds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from clv_core.limits import LoadLimits
+from clv_core.loading import LoadedTable
+from clv_core.reader import MEMORY_VARIABLE, ReadSpec
+from clv_core.runner import JobRunner, JobState, RunnerSettings
+from tests.corpus.hostile import HEADER, gzip_bomb
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "transactions.csv"
+READ = "clv_core.reader:read_table_job"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def reader() -> Iterator[JobRunner]:
+    runner = JobRunner(
+        RunnerSettings(
+            workers=1,
+            initializer="clv_core.reader:prepare_reader",
+            nice=0,
+            environment=((MEMORY_VARIABLE, "1200"),),
+        )
+    )
+    yield runner
+    runner.shutdown()
+
+
+def _read(runner: JobRunner, data: bytes, name: str, limits: LoadLimits) -> tuple[JobState, object]:
+    job = runner.submit(READ, ReadSpec(data, name, limits), owner="test", interactive=True)
+    assert job.wait(300)
+    return job.state, job.result if job.state is JobState.DONE else job.error
+
+
+def test_a_file_past_every_check_ends_its_own_read_only(reader: JobRunner) -> None:
+    state, table = _read(reader, SAMPLE.read_bytes(), "transactions.csv", LoadLimits())
+    assert state is JobState.DONE and isinstance(table, LoadedTable) and table.n_rows > 30_000
+    # With every limit off, a 4 GB bomb reaches the reader's 1.2 GB address space.
+    bomb = gzip_bomb(HEADER + b"C1,2024-01-01,1.00\n" * 200_000, 4 << 30)
+    state, message = _read(reader, bomb, "bomb.csv.gz", LoadLimits.unlimited())
+    assert state is JobState.FAILED
+    assert isinstance(message, str) and "memory" in message, message
+    assert "/tmp" not in message and "Traceback" not in message
+    # The reader (or its replacement) goes on with the next upload.
+    state, table = _read(reader, SAMPLE.read_bytes(), "again.csv", LoadLimits())
+    assert state is JobState.DONE and isinstance(table, LoadedTable)
