@@ -1,25 +1,40 @@
 """Reading uploaded tables in a worker process whose memory the kernel bounds.
 
 The limits in :mod:`clv_core.limits` refuse oversized and hostile files while they are read.
-The workbench reads every upload in a separate reader process besides: it starts with an
-address-space limit (``resource.setrlimit(RLIMIT_AS)``), so even an input that slipped past
-every check, or a reader library's own bug, ends that one read with an error while the server
-and every other session go on.
+The workbench reads every upload in a separate reader process besides, and joins and validates
+it there too: the process starts with an address-space limit
+(``resource.setrlimit(RLIMIT_AS)``), so even an input that slipped past every check, or a
+reader library's own bug, ends that one step with an error while the server and every other
+session go on.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import resource
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from clv_core.errors import DataError
+import pandas as pd
+
+from clv_core.columns import detect_roles
+from clv_core.errors import ConfigError, DataError
 from clv_core.limits import LoadLimits
 from clv_core.loading import LoadedTable, load_table
 from clv_core.runner import Reporter
+from clv_core.validation import CustomerTable, validate_customer_table
 
-__all__ = ["MEMORY_VARIABLE", "ReadSpec", "prepare_reader", "read_table_job"]
+__all__ = [
+    "MEMORY_VARIABLE",
+    "READER_CALLS",
+    "CallSpec",
+    "ReadSpec",
+    "call_job",
+    "prepare_reader",
+    "read_table_job",
+]
 
 # The reader's address-space limit in MB, set by the server in the reader's environment.
 MEMORY_VARIABLE = "CLV_READER_MEMORY_MB"
@@ -50,11 +65,57 @@ def read_table_job(spec: ReadSpec, folder: Path | None, reporter: Reporter) -> L
     try:
         return load_table(spec.data, file_name=spec.file_name, limits=spec.limits)
     except MemoryError:
-        megabytes = os.environ.get(MEMORY_VARIABLE, "")
-        bound = f" ({megabytes} MB)" if megabytes else ""
-        raise DataError(
-            f"Reading '{spec.file_name}' needed more memory than a reader may use{bound}, so it "
-            "was stopped. Load a smaller extract (fewer rows or columns). If the file is "
-            f"genuine, raise the reader's memory with {MEMORY_VARIABLE} in the workbench "
-            "server's environment, or read it with the command-line tool (python -m clv_core)."
-        ) from None
+        raise _out_of_memory(f"Reading '{spec.file_name}'") from None
+
+
+# The steps after reading that the workbench runs in a reader too: joining a two-file export
+# (a join on repeated order ids can multiply rows) and validating (its working memory is
+# several times the table's).
+READER_CALLS = frozenset(
+    {
+        "clv_core.intake:transaction_source",
+        "clv_core.intake:validate_source",
+        "clv_core.validation:validate_customers",
+        "clv_core.reader:validate_customer_table_with_roles",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CallSpec:
+    """One of :data:`READER_CALLS` with its arguments (loaded tables, mappings, options)."""
+
+    target: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
+def call_job(spec: CallSpec, folder: Path | None, reporter: Reporter) -> Any:
+    """Run one of :data:`READER_CALLS` in this reader; a message when it runs out of memory."""
+    if spec.target not in READER_CALLS:
+        raise ConfigError(f"{spec.target!r} is not a step the readers run.")
+    module_name, _, function_name = spec.target.partition(":")
+    function = getattr(importlib.import_module(module_name), function_name)
+    try:
+        return function(*spec.args, **spec.kwargs)
+    except MemoryError:
+        raise _out_of_memory("Checking the table") from None
+
+
+def validate_customer_table_with_roles(
+    frame: pd.DataFrame, roles: dict[str, str | None], source_name: str
+) -> CustomerTable:
+    """Detect a per-customer table's roles (``roles`` set first) and validate it."""
+    mapping = detect_roles(frame, overrides=roles)
+    return validate_customer_table(frame, mapping, source_name=source_name)
+
+
+def _out_of_memory(what: str) -> DataError:
+    megabytes = os.environ.get(MEMORY_VARIABLE, "")
+    bound = f" ({megabytes} MB)" if megabytes else ""
+    return DataError(
+        f"{what} needed more memory than a reader may use{bound}, so it was stopped. Load a "
+        "smaller extract (fewer rows or columns). If the file is genuine, raise the reader's "
+        f"memory with {MEMORY_VARIABLE} in the workbench server's environment, or use the "
+        "command-line tool (python -m clv_core)."
+    )

@@ -16,8 +16,6 @@ from clv_core.columns import ColumnMapping, detect_roles
 from clv_core.intake import (
     TransactionSource,
     detect_source_roles,
-    transaction_source,
-    validate_source,
 )
 from clv_core.limits import LoadLimits
 from clv_core.loading import LoadedTable
@@ -26,9 +24,8 @@ from clv_core.validation import (
     CustomerTable,
     Transactions,
     ValidationOptions,
-    validate_customer_table,
-    validate_customers,
 )
+from clv_ui.jobs import in_reader, read_upload
 
 __all__ = [
     "SAMPLE_DATA",
@@ -58,8 +55,6 @@ def load_upload(data: bytes, file_name: str, max_megabytes: int) -> LoadedTable:
     The file-size limit is the session's upload cap; the others are the defaults of
     :class:`~clv_core.limits.LoadLimits` or the server's environment (``CLV_MAX_ROWS``, ...).
     """
-    from clv_ui.jobs import read_upload
-
     limits = LoadLimits.from_environment(base=LoadLimits(max_bytes=max_megabytes << 20))
     return read_upload(data, file_name, limits)
 
@@ -94,8 +89,9 @@ def detect_source_mapping(_source: TransactionSource, key: ContentKey) -> Column
 def join_cached(
     _table: LoadedTable, _lines: LoadedTable | None, key: ContentKey
 ) -> TransactionSource:
-    """The table to validate: the log, or the orders joined with their lines."""
-    return transaction_source(_table, _lines)
+    """The table to validate: the log, or the orders joined with their lines (in a reader)."""
+    result: TransactionSource = in_reader("clv_core.intake:transaction_source", _table, _lines)
+    return result
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -105,21 +101,26 @@ def validate_transactions_cached(
     roles: tuple[tuple[str, str | None], ...],
     options: tuple[bool, tuple[str, ...]],
 ) -> Transactions:
-    """Validated transactions for a source and a mapping."""
+    """Validated transactions for a source and a mapping (in a reader)."""
     combine_baskets, guest_ids = options
-    return validate_source(
+    result: Transactions = in_reader(
+        "clv_core.intake:validate_source",
         _source,
         dict(roles),
         ValidationOptions(combine_baskets=combine_baskets, guest_ids=guest_ids),
     )
+    return result
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def validate_customers_cached(
     _frame: pd.DataFrame, key: ContentKey, source_name: str
 ) -> CustomerAttributes:
-    """Validated customer attributes."""
-    return validate_customers(_frame, source_name=source_name)
+    """Validated customer attributes (in a reader)."""
+    result: CustomerAttributes = in_reader(
+        "clv_core.validation:validate_customers", _frame, source_name=source_name
+    )
+    return result
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -129,6 +130,8 @@ def validate_customer_table_cached(
     roles: tuple[tuple[str, str | None], ...],
     source_name: str,
 ) -> CustomerTable:
-    """A validated per-customer table with a target."""
-    mapping = detect_roles(_frame, overrides=dict(roles))
-    return validate_customer_table(_frame, mapping, source_name=source_name)
+    """A validated per-customer table with a target (in a reader)."""
+    result: CustomerTable = in_reader(
+        "clv_core.reader:validate_customer_table_with_roles", _frame, dict(roles), source_name
+    )
+    return result

@@ -46,6 +46,7 @@ __all__ = [
     "JobStatus",
     "TrainingJob",
     "discard",
+    "in_reader",
     "read_upload",
     "reader_settings",
     "run_and_wait",
@@ -63,6 +64,7 @@ __all__ = [
 WORKER_INITIALIZER = "clv_core.tasks:prepare_worker"
 READER_INITIALIZER = "clv_core.reader:prepare_reader"
 READ_TARGET = "clv_core.reader:read_table_job"
+CALL_TARGET = "clv_core.reader:call_job"
 # Workers' numerical libraries must not busy-wait for work: OpenBLAS's threads and OpenMP's
 # (LightGBM) spin between calls, and with two or more workers on the cores the spinning of one
 # starved the others (two trainings after two others took 170 s instead of 24 s). One BLAS
@@ -189,13 +191,32 @@ def read_upload(data: bytes, file_name: str, limits: LoadLimits) -> LoadedTable:
     """
     from clv_core.reader import ReadSpec
 
-    runner = shared_reader()
-    job = runner.submit(
-        READ_TARGET,
-        ReadSpec(data, file_name, limits),
-        owner=f"read-{uuid.uuid4().hex}",
-        interactive=True,
+    result: LoadedTable = _wait_for_reader(
+        READ_TARGET, ReadSpec(data, file_name, limits), f"'{file_name}' could not be read"
     )
+    return result
+
+
+def in_reader(target: str, *args: Any, **kwargs: Any) -> Any:
+    """Run one of the engine's steps after reading (join, validation) in a reader process.
+
+    ``target`` is one of :data:`clv_core.reader.READER_CALLS`.
+
+    Raises
+    ------
+    ClvError
+        The step refused the data (the engine's own message) or ran out of the reader's memory.
+    """
+    from clv_core.reader import CallSpec
+
+    return _wait_for_reader(
+        CALL_TARGET, CallSpec(target, args, kwargs), "the table could not be checked"
+    )
+
+
+def _wait_for_reader(target: str, spec: Any, what: str) -> Any:
+    runner = shared_reader()
+    job = runner.submit(target, spec, owner=f"read-{uuid.uuid4().hex}", interactive=True)
     try:
         job.wait()
     finally:
@@ -203,16 +224,13 @@ def read_upload(data: bytes, file_name: str, limits: LoadLimits) -> LoadedTable:
             runner.kill(job)
     if job.error is not None:
         # A crash's traceback stays in the server log; the analyst reads what happened.
-        raise DataError(job.error if job.crash is None else _read_crash_message(file_name))
-    result: LoadedTable = job.result
-    return result
-
-
-def _read_crash_message(file_name: str) -> str:
-    return (
-        f"'{file_name}' could not be read: the reader stopped on it (the file is damaged or "
-        "not what its name says). Export or download it again, or save it as CSV UTF-8."
-    )
+        raise DataError(
+            job.error
+            if job.crash is None
+            else f"{what[0].upper()}{what[1:]}: the reader stopped on it (the file is damaged "
+            "or not what its name says). Export or download it again, or save it as CSV UTF-8."
+        )
+    return job.result
 
 
 @st.cache_resource(show_spinner=False)

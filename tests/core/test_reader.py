@@ -51,3 +51,32 @@ def test_a_file_past_every_check_ends_its_own_read_only(reader: JobRunner) -> No
     # The reader (or its replacement) goes on with the next upload.
     state, table = _read(reader, SAMPLE.read_bytes(), "again.csv", LoadLimits())
     assert state is JobState.DONE and isinstance(table, LoadedTable)
+
+
+def test_joining_and_validating_run_in_the_reader_with_the_same_numbers(
+    reader: JobRunner,
+) -> None:
+    from clv_core.intake import transaction_source, validate_source
+    from clv_core.loading import load_table
+    from clv_core.reader import CallSpec
+
+    table = load_table(SAMPLE)
+    source = transaction_source(table, None)
+    job = reader.submit(
+        "clv_core.reader:call_job",
+        CallSpec("clv_core.intake:validate_source", (source, {}), {}),
+        owner="test",
+        interactive=True,
+    )
+    assert job.wait(300) and job.state is JobState.DONE, job.error
+    direct = validate_source(source, {})
+    assert job.result.frame.equals(direct.frame)
+    assert job.result.report.rows_read == direct.report.rows_read
+    refused = reader.submit(
+        "clv_core.reader:call_job",
+        CallSpec("os:system", ("true",), {}),
+        owner="test",
+        interactive=True,
+    )
+    assert refused.wait(60) and refused.state is JobState.FAILED
+    assert refused.error == "'os:system' is not a step the readers run."
