@@ -19,6 +19,7 @@ import pandas as pd
 
 from clv_core.columns import ROLE_OPTIONS, ColumnMapping, Role
 from clv_core.errors import ClvError, ConfigError, DataError
+from clv_core.language import Language
 from clv_core.limits import LoadLimits
 from clv_core.validation import CustomerAttributes, Transactions, ValidationReport
 
@@ -354,9 +355,10 @@ def _build_parser() -> argparse.ArgumentParser:
     explain.add_argument(
         "--background",
         type=int,
-        default=200,
+        default=None,
         metavar="N",
-        help="background customers drawn from the training window",
+        help="background customers drawn from the training customers (default: the engine's "
+        "default, 200, the same as the workbench)",
     )
     explain.add_argument("--seed", type=int, default=0)
     explain.add_argument("--out", required=True, type=Path, metavar="SHAP.csv")
@@ -563,36 +565,30 @@ def _run_train(arguments: argparse.Namespace) -> int:
 
 def _run_score(arguments: argparse.Namespace) -> int:
     from clv_core.bundle import load_bundle
-    from clv_core.scoring import score_with_features
+    from clv_core.usecases import CampaignRequest, score_campaign
 
     _check_suffix(arguments.out, "--out", (".csv", ".xlsx", ".parquet"))
     if arguments.passthrough and arguments.customers is None:
         raise ConfigError("--passthrough needs --customers: the columns come from that table.")
     model, info = load_bundle(arguments.model)
     inputs = _load_inputs(arguments)
-    scored = score_with_features(
-        model,
-        inputs.transactions.frame,
+    request = CampaignRequest(
         as_of=_optional_date(arguments.as_of, "--as-of"),
-        customers=inputs.customers,
-        feature_options=info.feature_options,
+        language=Language(arguments.language),
+        segments=arguments.segments,
+        drivers=arguments.explain,
+        passthrough=_names(arguments.passthrough),
+        tiers=_names(arguments.tiers),
+        bands=_names(arguments.churn_bands),
+        actions=_names(arguments.actions),
     )
-    listing = scored.predictions
-    filters = {
-        "tiers": _names(arguments.tiers),
-        "bands": _names(arguments.churn_bands),
-        "actions": _names(arguments.actions),
-    }
-    if arguments.segments or arguments.explain or any(filters.values()):
-        from clv_core.export import filter_segments
-
-        listing = _segmented_list(arguments, model, info, inputs, scored)
-        listing = filter_segments(listing, **filters)
+    campaign = score_campaign(model, info, inputs.transactions.frame, inputs.customers, request)
+    listing = campaign.listing
     _write_output(listing, arguments.out, excel_bom=arguments.excel_bom)
     output = {
         "command": "score",
         "model": str(arguments.model),
-        "as_of": scored.as_of.isoformat(),
+        "as_of": campaign.scored.as_of.isoformat(),
         "horizon_days": info.horizon_days,
         "n_customers": len(listing),
         "predicted_total": round(float(listing["predicted_clv"].sum()), 2),
@@ -612,32 +608,6 @@ def _run_score(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _segmented_list(
-    arguments: argparse.Namespace,
-    model: Any,
-    info: Any,
-    inputs: _LoadedInputs,
-    scored: Any,
-) -> pd.DataFrame:
-    """Scores with rank, tier, churn band, action (and drivers) as a campaign list."""
-    from clv_core.export import build_scored_list
-    from clv_core.segments import segment_customers
-
-    segmented = segment_customers(
-        scored.predictions,
-        scored.features,
-        horizon_days=info.horizon_days,
-        language=arguments.language,
-    )
-    drivers = None
-    if arguments.explain:
-        explanation = _explain(model, info, inputs, scored, sample=None, background=200, seed=0)
-        drivers = explanation.top_drivers(3, language=arguments.language)
-    passthrough = _names(arguments.passthrough)
-    attributes = inputs.customers.frame if inputs.customers is not None else None
-    return build_scored_list(segmented, drivers, attributes=attributes, passthrough=passthrough)
-
-
 def _explain(
     model: Any,
     info: Any,
@@ -645,21 +615,20 @@ def _explain(
     scored: Any,
     *,
     sample: int | None,
-    background: int,
+    background: int | None,
     seed: int,
 ) -> Any:
     from clv_core.explain import ExplainSettings, explain_customers
-    from clv_core.scoring import training_background
+    from clv_core.usecases import driver_background
 
-    cutoff = info.training.get("training_cutoff")
-    background_features = training_background(
-        inputs.transactions.frame,
-        pd.Timestamp(cutoff).date() if cutoff else None,
-        customers=inputs.customers,
-        feature_options=info.feature_options,
-        fallback=scored.features,
+    background_features = driver_background(
+        info, inputs.transactions.frame, inputs.customers, scored.features
     )
-    settings = ExplainSettings(background_size=background, sample_size=sample, seed=seed)
+    settings = ExplainSettings(
+        background_size=background or ExplainSettings().background_size,
+        sample_size=sample,
+        seed=seed,
+    )
     return explain_customers(model, scored.features, background_features, settings)
 
 

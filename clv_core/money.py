@@ -32,8 +32,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from clv_core.parsing import parse_amounts
+from clv_core.roles import ROLE_OPTIONS, ROLE_SYNONYMS, Role, normalise_header
+
 if TYPE_CHECKING:
-    from clv_core.columns import ColumnMapping, Role
+    from clv_core.roles import ColumnMapping
 
 __all__ = [
     "MoneyCheck",
@@ -102,7 +105,6 @@ _MONEY_HEADER = re.compile(r"(?i)(amount|value|money|金额|额)")
 
 def money_kind(column: object) -> MoneyKind:
     """The kind of money (or count) a column's header names; ``OTHER`` when it names none."""
-    from clv_core.columns import ROLE_SYNONYMS, Role, normalise_header
 
     name = normalise_header(column)
     if name in _PAID_TOTAL_HEADERS:
@@ -154,7 +156,6 @@ class _Profile:
 
 
 def _numbers(values: pd.Series) -> pd.Series:
-    from clv_core.validation import parse_amounts
 
     return parse_amounts(values).values
 
@@ -217,7 +218,6 @@ _PRODUCT_HEADERS = (
 
 def _product_column(frame: pd.DataFrame) -> str | None:
     """A column naming the product of each line, used to tell unit prices from line totals."""
-    from clv_core.columns import normalise_header
 
     by_name = {normalise_header(column): str(column) for column in frame.columns}
     return next((by_name[name] for name in _PRODUCT_HEADERS if name in by_name), None)
@@ -326,7 +326,6 @@ def settle_money_roles(
     in ``fixed`` (set or cleared by the user) are never touched. Roles changed here are
     recorded in ``sources`` as ``"content"``.
     """
-    from clv_core.columns import Role
 
     sample = frame.head(_SAMPLE_ROWS)
     money_roles = {Role.AMOUNT, Role.QUANTITY, Role.UNIT_PRICE}
@@ -683,7 +682,6 @@ class MoneyWarning:
     @property
     def flags(self) -> str:
         """The suggestion as command-line options (empty without one)."""
-        from clv_core.columns import ROLE_OPTIONS, Role
 
         parts = []
         for role, column in self.roles.items():

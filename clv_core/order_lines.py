@@ -17,6 +17,7 @@ import pandas as pd
 
 from clv_core.columns import detect_roles
 from clv_core.errors import DataError
+from clv_core.parsing import clean_ids
 
 __all__ = ["JoinedOrderLines", "join_order_lines"]
 
@@ -85,7 +86,6 @@ def join_order_lines(
     DataError
         No shared column links the lines to the orders.
     """
-    from clv_core.validation import clean_ids
 
     key = key or _find_key(orders, lines, orders_name, lines_name)
     for table, name in ((orders, orders_name), (lines, lines_name)):
@@ -188,7 +188,6 @@ def _check_not_swapped(
 
 def _find_key(orders: pd.DataFrame, lines: pd.DataFrame, orders_name: str, lines_name: str) -> str:
     """The order-id column shared by both tables."""
-    from clv_core.validation import clean_ids
 
     detected = detect_roles(orders).order_id
     if detected is not None and detected in lines.columns:

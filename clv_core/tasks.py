@@ -44,6 +44,7 @@ from clv_core.features import FeatureOptions
 from clv_core.language import Language
 from clv_core.runner import Reporter
 from clv_core.scoring import ScoredCustomers, score_with_features
+from clv_core.splits import time_windows
 from clv_core.validation import CustomerAttributes, CustomerTable
 
 __all__ = [
@@ -149,6 +150,15 @@ def train_job(spec: TrainSpec, folder: Path, reporter: Reporter) -> dict[str, An
                 feature_options=result.settings.feature_options,
                 training={
                     "split": result.settings.split.value,
+                    # Where the training customers' features end: drivers of this bundle are
+                    # explained against those customers (clv_core.usecases.driver_background).
+                    "training_cutoff": time_windows(
+                        result.settings.cutoff,
+                        result.settings.horizon_days,
+                        result.settings.split,
+                    )
+                    .train_cutoff.date()
+                    .isoformat(),
                     "n_train": result.n_train,
                     "n_test": result.n_test,
                 },
@@ -244,17 +254,30 @@ def explain_job(spec: ExplainSpec, folder: Path, reporter: Reporter) -> Explanat
 
 @dataclass(frozen=True, slots=True)
 class DriversSpec:
-    """Every customer's top SHAP drivers in words, for the campaign list."""
+    """Every scored customer's top SHAP drivers in words, for the campaign list.
 
-    explain: ExplainSpec
-    top: int = 3
+    ``features`` are the scored customers'; the background is rebuilt from ``transactions``
+    by :func:`clv_core.usecases.driver_background`, as on the command line.
+    """
+
+    model: Path
+    features: pd.DataFrame
+    transactions: pd.DataFrame
+    customers: CustomerAttributes | None
     language: Language = Language.EN
 
 
 def drivers_job(spec: DriversSpec, folder: Path, reporter: Reporter) -> pd.DataFrame:
-    """``customer_id, driver_1, ...`` of :meth:`Explanation.top_drivers`."""
-    explanation = explain_job(spec.explain, folder, reporter)
-    return explanation.top_drivers(spec.top, language=spec.language)
+    """``customer_id, driver_1 .. driver_3`` of :func:`clv_core.usecases.campaign_drivers`."""
+    from clv_core.usecases import campaign_drivers
+
+    with _keras_cleared():
+        reporter.stage("loading the model")
+        model, info = load_bundle(spec.model)
+        reporter.stage("computing SHAP values")
+        return campaign_drivers(
+            model, info, spec.transactions, spec.customers, spec.features, language=spec.language
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import streamlit as st
 
+from clv_core import usecases
 from clv_core.errors import ClvError
 from clv_core.evaluation import EvaluationResult
-from clv_core.export import build_scored_list, filter_segments, to_csv_bytes, to_xlsx_bytes
+from clv_core.export import to_csv_bytes, to_xlsx_bytes
 from clv_core.kinds import InputShape
 from clv_core.money import MoneyCheck, MoneyWarning
 from clv_core.validation import ValidationOptions, ValidationReport
@@ -503,7 +504,7 @@ def campaign_list(
                 drivers = workflow.top_drivers(
                     state, features, use_bundle=use_bundle, as_of=as_of, language=language
                 )
-        scored = build_scored_list(
+        scored = usecases.campaign_list(
             segmented, drivers, attributes=attributes, passthrough=options.passthrough
         )
     except ClvError as error:
@@ -519,7 +520,15 @@ def campaign_list(
     actions = right.multiselect(
         t("segments.filter_actions"), list(segmented["action"].cat.categories), key="filter_actions"
     )
-    selected = filter_segments(scored, tiers=tiers, bands=bands, actions=actions)
+    selected = usecases.campaign_list(
+        segmented,
+        drivers,
+        attributes=attributes,
+        passthrough=options.passthrough,
+        tiers=tiers,
+        bands=bands,
+        actions=actions,
+    )
     st.caption(t("segments.selected", n=len(selected), total=len(scored)))
     # The preview keeps the file's column names (what the download will contain).
     money = st.column_config.NumberColumn(format="%,.2f")

@@ -338,6 +338,7 @@ def explain_result(
 ) -> Explanation:
     """SHAP values of the test customers against the training customers of ``result``."""
     from clv_core.scoring import training_background
+    from clv_core.splits import time_windows
     from clv_core.tasks import ExplainSpec
 
     data = state.data
@@ -349,12 +350,12 @@ def explain_result(
     else:
         if data.transactions is None:
             raise ValueError("explain_result needs the training customers; guard the page first.")
-        windows_cutoff = result.settings.cutoff
-        if result.settings.split is SplitKind.TIME:
-            windows_cutoff = windows_cutoff - dt.timedelta(days=result.settings.horizon_days)
+        windows = time_windows(
+            result.settings.cutoff, result.settings.horizon_days, result.settings.split
+        )
         background = training_background(
             data.transactions.frame,
-            windows_cutoff,
+            windows.train_cutoff.date(),
             customers=data.customers,
             feature_options=result.settings.feature_options,
             fallback=result.test_features,
@@ -399,8 +400,8 @@ def score_and_segment(
     language: Language,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score every customer at ``as_of`` and segment them; returns (segmented, features)."""
-    from clv_core.segments import segment_customers
     from clv_core.tasks import ScoreSpec
+    from clv_core.usecases import segment_scored
 
     data = state.data
     model, horizon, options = _scoring_model(state, use_bundle=use_bundle)
@@ -413,9 +414,8 @@ def score_and_segment(
             state, "clv_core.tasks:score_job", spec, t("segments.scoring")
         )
     scored = state.scores[key]
-    segmented = segment_customers(
-        scored.predictions,
-        scored.features,
+    segmented = segment_scored(
+        scored,
         scheme=settings.scheme,
         horizon_days=horizon,
         language=language,
@@ -453,19 +453,16 @@ def top_drivers(
     language: Language,
 ) -> pd.DataFrame:
     """Every scored customer's three largest SHAP contributions in words (kept per session)."""
-    from clv_core.tasks import DriversSpec, ExplainSpec
+    from clv_core.tasks import DriversSpec
 
     key = (_model_key(state, use_bundle=use_bundle), as_of.isoformat(), language.value)
     if key not in state.drivers:
         model, _, _ = _scoring_model(state, use_bundle=use_bundle)
-        result = state.result
-        background = features
-        if not use_bundle and result is not None and result.train_features is not None:
-            background = result.train_features
+        if state.data.transactions is None:
+            raise ValueError("top_drivers needs transactions; guard the page first.")
+        # The same rule as the command line: the bundle's training customers as background.
         spec = DriversSpec(
-            ExplainSpec(model, features, background, ExplainSettings(sample_size=None)),
-            top=3,
-            language=language,
+            model, features, state.data.transactions.frame, state.data.customers, language
         )
         state.drivers[key] = run_and_wait(
             state, "clv_core.tasks:drivers_job", spec, t("segments.computing_drivers")

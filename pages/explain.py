@@ -36,7 +36,7 @@ background = right.number_input(
     t("explain.background_size"),
     10,
     1000,
-    100,
+    ExplainSettings().background_size,
     step=10,
     help=t("explain.background_size_help"),
     key="explain_background",

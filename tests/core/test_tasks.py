@@ -9,10 +9,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from clv_core.bundle import BundleInfo, save_bundle, zip_bundle
+from clv_core.bundle import BundleInfo, load_bundle, save_bundle, zip_bundle
 from clv_core.evaluation import EvaluationSettings, evaluate
 from clv_core.explain import ExplainSettings, Explanation, explain_customers
 from clv_core.features import LABEL_COLUMN, FeatureOptions
+from clv_core.language import Language
 from clv_core.mlp import ClvMlp
 from clv_core.runner import JobRunner, JobState, RunnerSettings
 from clv_core.scoring import ScoredCustomers, score_with_features
@@ -26,6 +27,8 @@ from clv_core.tasks import (
     TrainSpec,
     read_evaluation,
 )
+from clv_core.usecases import campaign_drivers
+from clv_core.validation import validate_customers
 from tests.conftest import TINY_CONFIG
 
 pytestmark = pytest.mark.slow
@@ -81,7 +84,10 @@ def test_train_job_gives_the_evaluation_and_network_of_evaluate(
 
 
 def test_explain_and_drivers_jobs_match_the_engine(
-    tiny_model: ClvMlp, small_training_table: pd.DataFrame, tmp_path: Path
+    tiny_model: ClvMlp,
+    small_training_table: pd.DataFrame,
+    small_world: SyntheticWorld,
+    tmp_path: Path,
 ) -> None:
     save_bundle(
         tiny_model,
@@ -89,6 +95,7 @@ def test_explain_and_drivers_jobs_match_the_engine(
         cutoff=dt.date(2024, 12, 31),
         horizon_days=365,
         feature_options=FeatureOptions(),
+        training={"training_cutoff": "2024-06-30"},
     )
     features = small_training_table.drop(columns=LABEL_COLUMN).head(40)
     background = small_training_table.drop(columns=LABEL_COLUMN).tail(30)
@@ -97,8 +104,15 @@ def test_explain_and_drivers_jobs_match_the_engine(
     explanation: Explanation = _run("explain_job", spec, tmp_path / "e")
     direct = explain_customers(tiny_model, features, background, settings)
     pd.testing.assert_frame_equal(explanation.values, direct.values)
-    drivers: pd.DataFrame = _run("drivers_job", DriversSpec(spec, top=2), tmp_path / "d")
-    pd.testing.assert_frame_equal(drivers, direct.top_drivers(2))
+    log = _log(small_world)
+    customers = validate_customers(small_world.customers.astype(str))
+    drivers: pd.DataFrame = _run(
+        "drivers_job", DriversSpec(tmp_path / "bundle", features, log, customers), tmp_path / "d"
+    )
+    _, info = load_bundle(tmp_path / "bundle")
+    expected = campaign_drivers(tiny_model, info, log, customers, features, language=Language.EN)
+    pd.testing.assert_frame_equal(drivers, expected)
+    assert list(drivers.columns) == ["customer_id", "driver_1", "driver_2", "driver_3"]
 
 
 def test_check_bundle_job_refuses_a_damaged_upload_and_reads_a_good_one(

@@ -1,0 +1,206 @@
+"""The jobs analysts run, one function each, shared by the command line and the workbench.
+
+The command line (``python -m clv_core score``) and the workbench's Segments & export page build
+the same campaign list from the same steps; both call these functions, so the same bundle and
+the same log give the same file everywhere (a test compares them byte for byte):
+
+1. :func:`clv_core.scoring.score_with_features` scores every customer at the as-of date
+   (in the workbench inside a worker process);
+2. :func:`segment_scored` ranks them into value tiers, churn bands and actions;
+3. :func:`campaign_drivers` names each customer's three largest SHAP contributions, against
+   :func:`driver_background` (in the workbench inside a worker process);
+4. :func:`campaign_list` puts the columns in the file's order and keeps the chosen segments.
+
+:func:`score_campaign` runs all four for the command line. The defaults (how many drivers, the
+SHAP background size, the tier and churn rules) live here and in the settings they name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from clv_core.bundle import BundleInfo
+from clv_core.explain import ExplainSettings, explain_customers
+from clv_core.export import build_scored_list, filter_segments
+from clv_core.language import Language
+from clv_core.mlp import ClvMlp
+from clv_core.scoring import ScoredCustomers, score_with_features, training_background
+from clv_core.segments import TierScheme, segment_customers
+from clv_core.validation import CustomerAttributes
+
+__all__ = [
+    "DRIVER_COUNT",
+    "DRIVER_SETTINGS",
+    "CampaignRequest",
+    "CampaignResult",
+    "campaign_drivers",
+    "campaign_list",
+    "driver_background",
+    "score_campaign",
+    "segment_scored",
+]
+
+# How many drivers the campaign list names per customer.
+DRIVER_COUNT = 3
+# Every scored customer is explained (no sample) against a seeded background of 200 customers.
+DRIVER_SETTINGS = ExplainSettings(sample_size=None)
+# Churn-band cut points on P(no purchase in the horizon): low below the first, high above the
+# second.
+CHURN_THRESHOLDS: tuple[float, float] = (0.33, 0.66)
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRequest:
+    """What goes into a scored campaign list.
+
+    ``segments`` adds rank, tier, churn band and action; ``drivers`` adds the top drivers
+    (implies segments); ``tiers``, ``bands`` and ``actions`` keep only those segments (by their
+    label in ``language``); ``passthrough`` copies columns of the attributes table.
+    """
+
+    as_of: dt.date | None = None
+    language: Language = Language.EN
+    segments: bool = False
+    drivers: bool = False
+    scheme: TierScheme | None = None
+    churn_thresholds: tuple[float, float] = CHURN_THRESHOLDS
+    passthrough: Sequence[str] = ()
+    tiers: Sequence[str] = ()
+    bands: Sequence[str] = ()
+    actions: Sequence[str] = ()
+
+    @property
+    def segmented(self) -> bool:
+        """Whether the list carries segments (asked for, implied by drivers or a filter)."""
+        return self.segments or self.drivers or bool(self.tiers or self.bands or self.actions)
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignResult:
+    """The campaign list and the scores it was made from."""
+
+    listing: pd.DataFrame
+    scored: ScoredCustomers
+    segmented: pd.DataFrame | None = field(default=None)
+
+
+def segment_scored(
+    scored: ScoredCustomers,
+    *,
+    horizon_days: int,
+    language: Language,
+    scheme: TierScheme | None = None,
+    churn_thresholds: Sequence[float] = CHURN_THRESHOLDS,
+) -> pd.DataFrame:
+    """Rank, value tier, churn band and action of every scored customer."""
+    return segment_customers(
+        scored.predictions,
+        scored.features,
+        scheme=scheme,
+        horizon_days=horizon_days,
+        language=language,
+        churn_thresholds=churn_thresholds,
+    )
+
+
+def driver_background(
+    info: BundleInfo,
+    transactions: pd.DataFrame,
+    customers: CustomerAttributes | None,
+    scored_features: pd.DataFrame,
+) -> pd.DataFrame:
+    """The SHAP background for a bundle's drivers: the customers it was trained on.
+
+    A SHAP value says how much a feature moved a customer's prediction away from the model's
+    average over the background. The average that means something to a campaign is the one
+    over the customers the network learned from, so the background is those customers'
+    features, rebuilt from the same log at the training cutoff the bundle records. Bundles
+    that record none (or whose cutoff lies before the log starts) fall back to the scored
+    customers themselves. The command line and the workbench both use this rule, for uploaded
+    bundles and the session's own network alike.
+    """
+    recorded = info.training.get("training_cutoff")
+    return training_background(
+        transactions,
+        pd.Timestamp(recorded).date() if recorded else None,
+        customers=customers,
+        feature_options=info.feature_options,
+        fallback=scored_features,
+    )
+
+
+def campaign_drivers(
+    model: ClvMlp,
+    info: BundleInfo,
+    transactions: pd.DataFrame,
+    customers: CustomerAttributes | None,
+    scored_features: pd.DataFrame,
+    *,
+    language: Language,
+) -> pd.DataFrame:
+    """``customer_id, driver_1 .. driver_3``: every scored customer's top drivers in words."""
+    background = driver_background(info, transactions, customers, scored_features)
+    explanation = explain_customers(model, scored_features, background, DRIVER_SETTINGS)
+    return explanation.top_drivers(DRIVER_COUNT, language=language)
+
+
+def campaign_list(
+    segmented: pd.DataFrame,
+    drivers: pd.DataFrame | None,
+    *,
+    attributes: pd.DataFrame | None = None,
+    passthrough: Sequence[str] = (),
+    tiers: Sequence[str] = (),
+    bands: Sequence[str] = (),
+    actions: Sequence[str] = (),
+) -> pd.DataFrame:
+    """The campaign file's rows and columns, only the chosen segments."""
+    listing = build_scored_list(segmented, drivers, attributes=attributes, passthrough=passthrough)
+    return filter_segments(listing, tiers=list(tiers), bands=list(bands), actions=list(actions))
+
+
+def score_campaign(
+    model: ClvMlp,
+    info: BundleInfo,
+    transactions: pd.DataFrame,
+    customers: CustomerAttributes | None,
+    request: CampaignRequest,
+) -> CampaignResult:
+    """Score every customer of ``transactions`` with a bundle and make the campaign list."""
+    scored = score_with_features(
+        model,
+        transactions,
+        as_of=request.as_of,
+        customers=customers,
+        feature_options=info.feature_options,
+    )
+    if not request.segmented:
+        return CampaignResult(scored.predictions, scored)
+    segmented = segment_scored(
+        scored,
+        horizon_days=info.horizon_days,
+        language=request.language,
+        scheme=request.scheme,
+        churn_thresholds=request.churn_thresholds,
+    )
+    drivers = (
+        campaign_drivers(
+            model, info, transactions, customers, scored.features, language=request.language
+        )
+        if request.drivers
+        else None
+    )
+    listing = campaign_list(
+        segmented,
+        drivers,
+        attributes=customers.frame if customers is not None else None,
+        passthrough=request.passthrough,
+        tiers=request.tiers,
+        bands=request.bands,
+        actions=request.actions,
+    )
+    return CampaignResult(listing, scored, segmented)
