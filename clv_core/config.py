@@ -9,14 +9,23 @@ are reported together.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from clv_core.errors import ConfigError
 
-__all__ = ["Activation", "Calibration", "LossKind", "MlpConfig", "OptimizerKind", "load_config"]
+__all__ = [
+    "Activation",
+    "Bounds",
+    "Calibration",
+    "LossKind",
+    "MlpConfig",
+    "OptimizerKind",
+    "config_bounds",
+    "load_config",
+]
 
 
 class LossKind(StrEnum):
@@ -62,6 +71,73 @@ class Calibration(StrEnum):
     POWER = "power"
     ISOTONIC = "isotonic"
     NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """The values a numeric setting accepts; forms take their limits from here.
+
+    Integers when ``lower``, ``upper`` and the default are ints. An open end excludes the bound
+    itself; a form then starts (or stops) one ``step`` inside it.
+    """
+
+    lower: float
+    upper: float
+    lower_open: bool = False
+    upper_open: bool = False
+    step: float = 1
+
+    @property
+    def is_int(self) -> bool:
+        return isinstance(self.lower, int) and isinstance(self.upper, int)
+
+    @property
+    def form_min(self) -> float:
+        """The smallest value a form offers."""
+        return self.lower + self.step if self.lower_open else self.lower
+
+    @property
+    def form_max(self) -> float:
+        """The largest value a form offers."""
+        return self.upper - self.step if self.upper_open else self.upper
+
+    def check(self, problems: list[str], name: str, value: object) -> None:
+        """Append a sentence to ``problems`` when ``value`` is not accepted."""
+        if self.is_int:
+            _check_int(problems, name, value, int(self.lower), int(self.upper))
+        else:
+            _check_range(
+                problems,
+                name,
+                value,
+                self.lower,
+                self.upper,
+                lower_open=self.lower_open,
+                upper_open=self.upper_open,
+            )
+
+
+def _bounded(
+    default: Any,
+    lower: float,
+    upper: float,
+    *,
+    lower_open: bool = False,
+    upper_open: bool = False,
+    step: float = 1,
+) -> Any:
+    """A dataclass field with its default and its :class:`Bounds` in the metadata."""
+    bounds = Bounds(lower, upper, lower_open, upper_open, step)
+    return field(default=default, metadata={"bounds": bounds})
+
+
+def config_bounds(name: str) -> Bounds:
+    """The bounds of the numeric :class:`MlpConfig` field ``name``."""
+    for item in fields(MlpConfig):
+        if item.name == name and isinstance(item.metadata.get("bounds"), Bounds):
+            bounds: Bounds = item.metadata["bounds"]
+            return bounds
+    raise KeyError(f"{name!r} is not a bounded field of MlpConfig")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,21 +191,21 @@ class MlpConfig:
 
     hidden_layers: tuple[int, ...] = (64, 32)
     activation: Activation = Activation.RELU
-    dropout_rate: float = 0.1
-    l2: float = 1e-5
+    dropout_rate: float = _bounded(0.1, 0.0, 0.9, upper_open=True, step=0.01)
+    l2: float = _bounded(1e-5, 0.0, 1.0, step=1e-6)
     batch_norm: bool = False
     optimizer: OptimizerKind = OptimizerKind.ADAM
-    learning_rate: float = 1e-3
-    batch_size: int = 256
-    max_epochs: int = 200
-    patience: int = 10
-    validation_fraction: float = 0.2
+    learning_rate: float = _bounded(1e-3, 0.0, 1.0, lower_open=True, step=1e-6)
+    batch_size: int = _bounded(256, 8, 65536)
+    max_epochs: int = _bounded(200, 1, 10000)
+    patience: int = _bounded(10, 1, 1000)
+    validation_fraction: float = _bounded(0.2, 0.05, 0.5, step=0.01)
     loss: LossKind = LossKind.ZILN
-    sigma_max: float = 2.0
-    ensemble_size: int = 5
+    sigma_max: float = _bounded(2.0, 0.1, 5.0, step=0.1)
+    ensemble_size: int = _bounded(5, 1, 20)
     calibration: Calibration = Calibration.POWER
-    interval_coverage: float = 0.8
-    seed: int = 0
+    interval_coverage: float = _bounded(0.8, 0.0, 1.0, lower_open=True, upper_open=True, step=0.01)
+    seed: int = _bounded(0, 0, 2**31 - 1)
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -164,25 +240,10 @@ class MlpConfig:
                 f"hidden_layers: {list(layers)} must be 1 to 6 whole numbers of units, "
                 "each from 1 to 2048"
             )
-        _check_range(problems, "dropout_rate", self.dropout_rate, 0.0, 0.9, upper_open=True)
-        _check_range(problems, "l2", self.l2, 0.0, 1.0)
-        _check_range(problems, "learning_rate", self.learning_rate, 0.0, 1.0, lower_open=True)
-        _check_int(problems, "batch_size", self.batch_size, 8, 65536)
-        _check_int(problems, "max_epochs", self.max_epochs, 1, 10000)
-        _check_int(problems, "patience", self.patience, 1, 1000)
-        _check_range(problems, "validation_fraction", self.validation_fraction, 0.05, 0.5)
-        _check_range(problems, "sigma_max", self.sigma_max, 0.1, 5.0)
-        _check_int(problems, "ensemble_size", self.ensemble_size, 1, 20)
-        _check_range(
-            problems,
-            "interval_coverage",
-            self.interval_coverage,
-            0.0,
-            1.0,
-            lower_open=True,
-            upper_open=True,
-        )
-        _check_int(problems, "seed", self.seed, 0, 2**31 - 1)
+        for item in fields(self):
+            bounds = item.metadata.get("bounds")
+            if isinstance(bounds, Bounds):
+                bounds.check(problems, item.name, getattr(self, item.name))
         if not isinstance(self.batch_norm, bool):
             problems.append(f"batch_norm: {self.batch_norm!r} must be true or false")
         if problems:

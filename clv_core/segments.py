@@ -36,7 +36,10 @@ from clv_core.language import Language, parse_language
 __all__ = [
     "ACTION_GRID",
     "BAND_LABELS",
+    "DEFAULT_CHURN_THRESHOLDS",
     "DEFAULT_KEY_FEATURES",
+    "DEFAULT_TIER_SHARES",
+    "EXAMPLE_TIER_THRESHOLDS",
     "ActionLabel",
     "ChurnBand",
     "Language",
@@ -53,6 +56,14 @@ __all__ = [
     "segment_customers",
     "segment_profile",
 ]
+
+
+# The default value tiers: the top 10% of predicted value, the next 20%, 40% and the last 30%.
+DEFAULT_TIER_SHARES: tuple[float, ...] = (0.10, 0.20, 0.40, 0.30)
+# Money thresholds offered as a starting point for threshold tiers (they depend on the shop).
+EXAMPLE_TIER_THRESHOLDS: tuple[float, ...] = (1000.0, 300.0, 50.0)
+# Churn bands on the risk of no purchase in the horizon: Low below 0.33, High above 0.66.
+DEFAULT_CHURN_THRESHOLDS: tuple[float, float] = (0.33, 0.66)
 
 
 class TierKind(StrEnum):
@@ -180,7 +191,7 @@ class TierScheme:
                     "thresholds: only used by kind 'threshold'; leave it unset for quantile tiers"
                 )
             if shares is None and self.shares is None:
-                shares = (0.10, 0.20, 0.40, 0.30)
+                shares = DEFAULT_TIER_SHARES
             if shares is not None:
                 n_tiers = len(shares)
                 if not all(math.isfinite(share) and share > 0 for share in shares):
@@ -401,7 +412,7 @@ def churn_bands(
     days_since_last_purchase: pd.Series | None = None,
     mean_days_between_purchases: pd.Series | None = None,
     horizon_days: int,
-    thresholds: Sequence[float] = (0.33, 0.66),
+    thresholds: Sequence[float] = DEFAULT_CHURN_THRESHOLDS,
     recency_ratios: Sequence[float] = (1.0, 2.0),
     language: Language | str = Language.EN,
 ) -> pd.Series:
@@ -695,7 +706,7 @@ def segment_customers(
     scheme: TierScheme | None = None,
     horizon_days: int,
     language: Language | str = Language.EN,
-    churn_thresholds: Sequence[float] = (0.33, 0.66),
+    churn_thresholds: Sequence[float] = DEFAULT_CHURN_THRESHOLDS,
 ) -> pd.DataFrame:
     """Rank, tier, churn band and action for every scored customer.
 

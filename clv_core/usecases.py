@@ -29,7 +29,7 @@ from clv_core.export import build_scored_list, filter_segments
 from clv_core.language import Language
 from clv_core.mlp import ClvMlp
 from clv_core.scoring import ScoredCustomers, score_with_features, training_background
-from clv_core.segments import TierScheme, segment_customers
+from clv_core.segments import DEFAULT_CHURN_THRESHOLDS, TierScheme, segment_customers
 from clv_core.validation import CustomerAttributes
 
 __all__ = [
@@ -50,7 +50,7 @@ DRIVER_COUNT = 3
 DRIVER_SETTINGS = ExplainSettings(sample_size=None)
 # Churn-band cut points on P(no purchase in the horizon): low below the first, high above the
 # second.
-CHURN_THRESHOLDS: tuple[float, float] = (0.33, 0.66)
+CHURN_THRESHOLDS = DEFAULT_CHURN_THRESHOLDS
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,14 +7,29 @@ config's own validation as one :class:`~clv_core.errors.ConfigError` listing eve
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
-from clv_core.config import Activation, Calibration, LossKind, MlpConfig, OptimizerKind
+from clv_core.config import (
+    Activation,
+    Calibration,
+    LossKind,
+    MlpConfig,
+    OptimizerKind,
+    config_bounds,
+)
 from clv_core.errors import ConfigError
 from clv_core.kinds import SplitKind
-from clv_core.segments import TierKind, TierScheme
+from clv_core.segments import (
+    DEFAULT_CHURN_THRESHOLDS,
+    DEFAULT_TIER_SHARES,
+    EXAMPLE_TIER_THRESHOLDS,
+    TierKind,
+    TierScheme,
+)
 from clv_ui.i18n import t
 
 __all__ = ["TrainingRequest", "mlp_config_form", "parse_numbers", "segment_settings_form"]
@@ -39,6 +54,11 @@ def parse_numbers(text: str, field: str) -> tuple[float, ...]:
         ) from error
 
 
+def _numbers_text(numbers: Iterable[float]) -> str:
+    """``(10.0, 20.0)`` -> ``"10, 20"`` (whole numbers without decimals)."""
+    return ", ".join(f"{round(number, 6):g}" for number in numbers)
+
+
 def _layers(text: str) -> tuple[int, ...]:
     numbers = parse_numbers(text, "hidden_layers")
     if any(number != int(number) for number in numbers):
@@ -53,6 +73,22 @@ def _choice(label: str, options: list[str], current: str, key: str) -> str:
         index=options.index(current),
         help=t(f"mlp.{label}_help"),
         key=key,
+    )
+
+
+def _number(container: Any, current: MlpConfig, name: str, **options: Any) -> Any:
+    """A number input for the :class:`MlpConfig` field ``name``, within the config's bounds."""
+    bounds = config_bounds(name)
+    kind = int if bounds.is_int else float
+    return container.number_input(
+        t(f"mlp.{name}"),
+        kind(bounds.form_min),
+        kind(bounds.form_max),
+        getattr(current, name),
+        step=kind(bounds.step),
+        help=t(f"mlp.{name}_help"),
+        key=f"mlp_{name}",
+        **options,
     )
 
 
@@ -72,36 +108,12 @@ def mlp_config_form(current: MlpConfig, split: SplitKind) -> TrainingRequest | N
             help=t("mlp.hidden_layers_help"),
             key="mlp_hidden_layers",
         )
-        ensemble = middle.number_input(
-            t("mlp.ensemble_size"),
-            1,
-            20,
-            current.ensemble_size,
-            help=t("mlp.ensemble_size_help"),
-            key="mlp_ensemble_size",
-        )
-        epochs = right.number_input(
-            t("mlp.max_epochs"),
-            1,
-            10000,
-            current.max_epochs,
-            help=t("mlp.max_epochs_help"),
-            key="mlp_max_epochs",
-        )
+        ensemble = _number(middle, current, "ensemble_size")
+        epochs = _number(right, current, "max_epochs")
         with left:
             loss = _choice("loss", [k.value for k in LossKind], current.loss.value, "mlp_loss")
-        learning_rate = middle.number_input(
-            t("mlp.learning_rate"),
-            1e-6,
-            1.0,
-            current.learning_rate,
-            format="%.5f",
-            help=t("mlp.learning_rate_help"),
-            key="mlp_learning_rate",
-        )
-        seed = right.number_input(
-            t("mlp.seed"), 0, 2**31 - 1, current.seed, help=t("mlp.seed_help"), key="mlp_seed"
-        )
+        learning_rate = _number(middle, current, "learning_rate", format="%.5f")
+        seed = _number(right, current, "seed")
         split_value = st.radio(
             t("train.split"),
             [kind.value for kind in SplitKind],
@@ -132,63 +144,13 @@ def mlp_config_form(current: MlpConfig, split: SplitKind) -> TrainingRequest | N
                     current.calibration.value,
                     "mlp_calibration",
                 )
-            dropout = middle.number_input(
-                t("mlp.dropout_rate"),
-                0.0,
-                0.89,
-                current.dropout_rate,
-                help=t("mlp.dropout_rate_help"),
-                key="mlp_dropout_rate",
-            )
-            l2 = middle.number_input(
-                t("mlp.l2"),
-                0.0,
-                1.0,
-                current.l2,
-                format="%.6f",
-                help=t("mlp.l2_help"),
-                key="mlp_l2",
-            )
-            batch_size = middle.number_input(
-                t("mlp.batch_size"),
-                8,
-                65536,
-                current.batch_size,
-                help=t("mlp.batch_size_help"),
-                key="mlp_batch_size",
-            )
-            patience = right.number_input(
-                t("mlp.patience"),
-                1,
-                1000,
-                current.patience,
-                help=t("mlp.patience_help"),
-                key="mlp_patience",
-            )
-            validation = right.number_input(
-                t("mlp.validation_fraction"),
-                0.05,
-                0.5,
-                current.validation_fraction,
-                help=t("mlp.validation_fraction_help"),
-                key="mlp_validation_fraction",
-            )
-            sigma_max = right.number_input(
-                t("mlp.sigma_max"),
-                0.1,
-                5.0,
-                current.sigma_max,
-                help=t("mlp.sigma_max_help"),
-                key="mlp_sigma_max",
-            )
-            coverage = middle.number_input(
-                t("mlp.interval_coverage"),
-                0.01,
-                0.99,
-                current.interval_coverage,
-                help=t("mlp.interval_coverage_help"),
-                key="mlp_interval_coverage",
-            )
+            dropout = _number(middle, current, "dropout_rate")
+            l2 = _number(middle, current, "l2", format="%.6f")
+            batch_size = _number(middle, current, "batch_size")
+            patience = _number(right, current, "patience")
+            validation = _number(right, current, "validation_fraction")
+            sigma_max = _number(right, current, "sigma_max")
+            coverage = _number(middle, current, "interval_coverage")
             batch_norm = left.checkbox(
                 t("mlp.batch_norm"),
                 current.batch_norm,
@@ -241,7 +203,7 @@ def segment_settings_form() -> SegmentSettings:
     if kind == TierKind.QUANTILE.value:
         text = left.text_input(
             t("segments.shares"),
-            "10, 20, 40, 30",
+            _numbers_text(share * 100 for share in DEFAULT_TIER_SHARES),
             help=t("segments.shares_help"),
             key="segment_shares",
         )
@@ -250,7 +212,7 @@ def segment_settings_form() -> SegmentSettings:
     else:
         text = left.text_input(
             t("segments.thresholds"),
-            "1000, 300, 50",
+            _numbers_text(EXAMPLE_TIER_THRESHOLDS),
             help=t("segments.thresholds_help"),
             key="segment_thresholds",
         )
@@ -259,7 +221,7 @@ def segment_settings_form() -> SegmentSettings:
         t("segments.churn"),
         0.0,
         1.0,
-        (0.33, 0.66),
+        DEFAULT_CHURN_THRESHOLDS,
         0.01,
         help=t("segments.churn_help"),
         key="segment_churn",

@@ -154,7 +154,13 @@ def reader_settings() -> RunnerSettings:
     readers = _env_int("CLV_READERS", 0 if inline else min(2, cores), 0)
     assert readers is not None
     memory = _env_int(MEMORY_VARIABLE, _default_reader_memory_mb(), 0)
-    environment: tuple[tuple[str, str], ...] = (("OMP_WAIT_POLICY", "PASSIVE"),)
+    # Arrow's own allocator keeps freed address space mapped, which counts against the
+    # readers' address-space limit: after one read ran out of it the next would too. The
+    # system allocator hands large blocks back.
+    environment: tuple[tuple[str, str], ...] = (
+        ("OMP_WAIT_POLICY", "PASSIVE"),
+        ("ARROW_DEFAULT_MEMORY_POOL", "system"),
+    )
     if memory:
         environment += ((MEMORY_VARIABLE, str(memory)),)
     return RunnerSettings(

@@ -11,6 +11,7 @@ from clv_core.limits import LoadLimits
 from clv_core.loading import LoadedTable
 from clv_core.reader import MEMORY_VARIABLE, ReadSpec
 from clv_core.runner import JobRunner, JobState, RunnerSettings
+from clv_ui.jobs import reader_settings
 from tests.corpus.hostile import HEADER, gzip_bomb
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "transactions.csv"
@@ -26,7 +27,10 @@ def reader() -> Iterator[JobRunner]:
             workers=1,
             initializer="clv_core.reader:prepare_reader",
             nice=0,
-            environment=((MEMORY_VARIABLE, "1200"),),
+            environment=(
+                *(item for item in reader_settings().environment if item[0] != MEMORY_VARIABLE),
+                (MEMORY_VARIABLE, "1200"),
+            ),
         )
     )
     yield runner
