@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import streamlit as st
 
+from clv_core.issues import ISSUE_DESCRIPTIONS, RowIssue
 from clv_core.language import Language
 
 __all__ = [
@@ -494,52 +495,35 @@ STRINGS: Mapping[str, tuple[str, str]] = {
     ),
 }
 
-_ISSUE_LABELS: Mapping[str, tuple[str, str]] = {
-    "missing_customer_id": ("customer id is empty", "客户 ID 为空"),
-    "missing_date": ("order date is empty", "订单日期为空"),
-    "unparsable_date": ("order date is not a recognised date", "订单日期无法识别"),
-    "date_too_early": ("order date is before 1970", "订单日期早于 1970 年"),
-    "future_date": ("order date is in the future", "订单日期在未来"),
-    "missing_amount": ("amount is empty", "金额为空"),
-    "non_numeric_amount": ("amount is not a number", "金额不是数字"),
-    "duplicate_row": ("exact duplicate of an earlier row", "与前面某行完全重复"),
-    "duplicate_customer_id": ("customer id already appeared", "客户 ID 重复"),
-    "missing_target": ("target value is empty", "目标值为空"),
-    "non_numeric_target": ("target value is not a number", "目标值不是数字"),
-    "amount_text_cleaned": (
-        "amount text cleaned (symbols, separators)",
-        "金额文本已清洗（符号、分隔符）",
-    ),
-    "amount_from_quantity_and_price": ("amount = quantity x unit price", "金额 = 数量 × 单价"),
-    "timezone_removed": ("time-zone offset removed", "已去除时区偏移"),
-    "negative_target_clipped": ("negative target set to 0", "负目标值已设为 0"),
-    "unparsable_value_set_missing": ("unparsable value set to missing", "无法解析的值已设为缺失"),
-    "order_lines_combined": ("order line merged into its order", "订单行已合并到订单"),
-    "guest_customer_id": ("customer id is a guest placeholder", "客户 ID 为游客占位符"),
-    "unknown_order": ("order line of an order not in the orders file", "明细所属订单不在订单表中"),
-    "order_cancelled": (
-        "order cancelled, voided or closed: not spend",
-        "订单已取消/关闭：不计为消费",
-    ),
-    "order_refunded": ("order refunded or returned: not spend", "订单已退款/退货：不计为消费"),
-    "order_unpaid": ("order unpaid, pending or failed: not spend", "订单未付款/待支付：不计为消费"),
-    "lines_combined_into_baskets": (
-        "line merged into its basket (same customer and day or time)",
-        "明细已合并为购物篮（同一客户同一天或同一时间）",
-    ),
-    "discount_subtracted": ("line discount subtracted", "已扣减行优惠"),
-    "order_fields_filled": (
-        "empty order fields filled from the order's first line",
-        "空的订单字段已按同一订单首行补全",
-    ),
-    "order_total_on_other_line": (
-        "order total given on the order's first line (counted once)",
-        "订单总额仅在订单首行（只计一次）",
-    ),
-    "return_made_negative": (
-        "positive amount made negative (a return or cancellation)",
-        "正数金额改为负数（退货或取消单）",
-    ),
+# Row-issue reasons in Chinese; the English is the engine's own (clv_core.issues).
+_ISSUE_ZH: Mapping[str, str] = {
+    "missing_customer_id": "客户 ID 为空",
+    "missing_date": "订单日期为空",
+    "unparsable_date": "订单日期无法识别",
+    "date_too_early": "订单日期早于 1970 年",
+    "future_date": "订单日期在未来",
+    "missing_amount": "金额为空",
+    "non_numeric_amount": "金额不是数字",
+    "duplicate_row": "与前面某行完全重复",
+    "duplicate_customer_id": "客户 ID 重复",
+    "missing_target": "目标值为空",
+    "non_numeric_target": "目标值不是数字",
+    "amount_text_cleaned": "金额文本已清洗（符号、分隔符）",
+    "amount_from_quantity_and_price": "金额 = 数量 × 单价",
+    "timezone_removed": "已去除时区偏移",
+    "negative_target_clipped": "负目标值已设为 0",
+    "unparsable_value_set_missing": "无法解析的值已设为缺失",
+    "order_lines_combined": "订单行已合并到订单",
+    "guest_customer_id": "客户 ID 为游客占位符",
+    "unknown_order": "明细所属订单不在订单表中",
+    "order_cancelled": "订单已取消/关闭：不计为消费",
+    "order_refunded": "订单已退款/退货：不计为消费",
+    "order_unpaid": "订单未付款/待支付：不计为消费",
+    "lines_combined_into_baskets": "明细已合并为购物篮（同一客户同一天或同一时间）",
+    "discount_subtracted": "已扣减行优惠",
+    "order_fields_filled": "空的订单字段已按同一订单首行补全",
+    "order_total_on_other_line": "订单总额仅在订单首行（只计一次）",
+    "return_made_negative": "正数金额改为负数（退货或取消单）",
 }
 
 _MONEY_LABELS: Mapping[str, tuple[str, str]] = {
@@ -673,8 +657,10 @@ def t(key: str, **values: object) -> str:
 
 def issue_label(key: str) -> str:
     """Label of a validation issue key (``clv_core.validation.RowIssue``); the key if unknown."""
-    pair = _ISSUE_LABELS.get(key)
-    return _pick(pair, current_language()) if pair else key
+    if key not in ISSUE_DESCRIPTIONS:
+        return key
+    english = ISSUE_DESCRIPTIONS[RowIssue(key)]
+    return _pick((english, _ISSUE_ZH.get(key, english)), current_language())
 
 
 def money_label(key: str, values: Mapping[str, str]) -> str:
