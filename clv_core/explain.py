@@ -45,10 +45,11 @@ thread at the same moment (a training step traced then would get shap's gradient
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import warnings
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
@@ -56,11 +57,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from clv_core import ziln
 from clv_core.calibration import TIE_BREAK_SLOPE, MonotoneCalibrator, PowerCalibrator
 from clv_core.config import LossKind
 from clv_core.errors import ConfigError, DataError, NotFittedError
 from clv_core.language import Language, parse_language
-from clv_core.mlp import PREDICT_BATCH_SIZE, SIGMA_MIN, TENSORFLOW_LOCK, ClvMlp, import_keras
+from clv_core.mlp import PREDICT_BATCH_SIZE, TENSORFLOW_LOCK, ClvMlp, import_keras
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -571,6 +573,33 @@ def _predict(explained_model: Any, matrix: np.ndarray) -> np.ndarray:
     return np.concatenate(chunks).reshape(-1).astype(np.float64)
 
 
+@contextlib.contextmanager
+def _shap_patched(deep_tf: Any, tf_execute: Any) -> Iterator[None]:
+    """shap's DeepLIFT rules for the operations the explained model uses, only while it runs.
+
+    The rules shap lacks are added to its process-wide ``op_handlers`` and removed afterwards.
+    shap also replaces TensorFlow's eager gradient recorder while it runs and puts it back only
+    when nothing fails; after an error every later gradient (training included) would fail, so
+    it is put back here whatever happens.
+    """
+    added = []
+    for operation in (*_ONE_INPUT_OPERATIONS, *_LINEAR_OPERATIONS):
+        if operation not in deep_tf.op_handlers:
+            added.append(operation)
+            deep_tf.op_handlers[operation] = (
+                deep_tf.nonlinearity_1d(0)
+                if operation in _ONE_INPUT_OPERATIONS
+                else deep_tf.passthrough
+            )
+    record_gradient = tf_execute.record_gradient
+    try:
+        yield
+    finally:
+        tf_execute.record_gradient = record_gradient
+        for operation in added:
+            deep_tf.op_handlers.pop(operation, None)
+
+
 def _deep_shap(
     explained_model: Any, background_matrix: np.ndarray, matrix: np.ndarray
 ) -> tuple[np.ndarray, float]:
@@ -581,26 +610,13 @@ def _deep_shap(
 
     # shap.DeepExplainer swaps entries of TensorFlow's process-wide gradient registry while it
     # runs; explanations and trainings are serialised by TENSORFLOW_LOCK (see mlp.py).
-    with TENSORFLOW_LOCK, warnings.catch_warnings():
+    with TENSORFLOW_LOCK, warnings.catch_warnings(), _shap_patched(deep_tf, tf_execute):
         # shap warns that TensorFlow 2.4+ dropped graph support; the eager path used here works.
         warnings.filterwarnings("ignore", message="Your TensorFlow version is newer")
-        for operation in _ONE_INPUT_OPERATIONS:
-            deep_tf.op_handlers.setdefault(operation, deep_tf.nonlinearity_1d(0))
-        for operation in _LINEAR_OPERATIONS:
-            deep_tf.op_handlers.setdefault(operation, deep_tf.passthrough)
-        # shap replaces TensorFlow's eager gradient recorder while it runs and puts it back
-        # only when nothing fails; after an error every later gradient (training included)
-        # would fail, so it is put back here whatever happens.
-        record_gradient = tf_execute.record_gradient
-        try:
-            explainer = shap.DeepExplainer(explained_model, background_matrix)
-            values = _batched_shap_values(explainer.explainer, background_matrix, matrix)
-            if values is None:
-                values = _as_customer_by_input(
-                    explainer.shap_values(matrix, check_additivity=False)
-                )
-        finally:
-            tf_execute.record_gradient = record_gradient
+        explainer = shap.DeepExplainer(explained_model, background_matrix)
+        values = _batched_shap_values(explainer.explainer, background_matrix, matrix)
+        if values is None:
+            values = _as_customer_by_input(explainer.shap_values(matrix, check_additivity=False))
     base_value = float(np.asarray(explainer.expected_value, dtype=np.float64).reshape(-1)[0])
     return values, base_value
 
@@ -728,8 +744,7 @@ def _build_explained_model(keras: Any, model: ClvMlp) -> Any:
     network = _network_for_deep_shap(keras, model.network_)
     outputs = model.outputs_per_member
     members = int(np.prod(network.output_shape[1:])) // outputs
-    ziln = config.loss is LossKind.ZILN
-    sigma_range = config.sigma_max - SIGMA_MIN
+    is_ziln = config.loss is LossKind.ZILN
     calibration = _calibration_graph(model.calibrator_)
     # The ensemble mean in money: sum over members times scale / members.
     money_per_unit = scale / members
@@ -760,12 +775,9 @@ def _build_explained_model(keras: Any, model: ClvMlp) -> Any:
     def member_expected(raw: Any, member: int) -> Any:
         """One member's expected value in scaled units, as in ``raw_to_distribution``."""
         start = member * outputs
-        if ziln:
-            probability = ops.sigmoid(raw[:, start : start + 1])
-            mu = raw[:, start + 1 : start + 2]
-            sigma = SIGMA_MIN + sigma_range * ops.sigmoid(raw[:, start + 2 : start + 3])
-            return probability * ops.exp(ops.minimum(mu + 0.5 * ops.square(sigma), 50.0))
-        return ops.relu(ops.expm1(ops.minimum(raw[:, start : start + 1], 50.0)))
+        if is_ziln:
+            return ziln.expected_value_ops(ops, raw[:, start : start + 3], config.sigma_max)
+        return ops.relu(ops.expm1(ops.minimum(raw[:, start : start + 1], ziln.EXP_CLAMP)))
 
     inputs = keras.Input(shape=(network.input_shape[-1],), name="explained_features")
     output = ExpectedClv(name="expected_clv")(inputs)

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clv_core import ziln
 from clv_core.calibration import MonotoneCalibrator, PowerCalibrator
 from clv_core.config import Calibration, LossKind, MlpConfig, OptimizerKind
 from clv_core.errors import DataError, NotFittedError
@@ -35,7 +36,6 @@ from clv_core.preprocessing import Preprocessor
 
 __all__ = ["ClvMlp", "EpochEvent", "import_keras", "raw_to_distribution"]
 
-SIGMA_MIN = 0.05
 PREDICT_BATCH_SIZE = 8192
 # TensorFlow state shared by every thread of the process: trainings compete for the same two
 # cores (serialising them costs nothing and keeps each one's progress readable), and SHAP swaps
@@ -92,17 +92,11 @@ def raw_to_distribution(
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """Network outputs of one member -> (expected, p_purchase, mu, sigma) in scaled units.
 
-    ZILN outputs are (logit, mu, sigma_raw) with ``sigma = SIGMA_MIN + (sigma_max - SIGMA_MIN)
-    * sigmoid(sigma_raw)``; the expected value is ``p * exp(mu + sigma**2 / 2)``. The log-target
-    losses output ``log1p(y)``.
+    ZILN outputs follow :mod:`clv_core.ziln`; the log-target losses output ``log1p(y)``.
     """
     if loss is LossKind.ZILN:
-        p_purchase = 1.0 / (1.0 + np.exp(-raw[:, 0]))
-        mu = raw[:, 1]
-        sigma = SIGMA_MIN + (sigma_max - SIGMA_MIN) / (1.0 + np.exp(-raw[:, 2]))
-        expected = p_purchase * np.exp(np.minimum(mu + sigma**2 / 2, 50.0))
-        return expected, p_purchase, mu, sigma
-    return np.maximum(np.expm1(np.minimum(raw[:, 0], 50.0)), 0.0), None, None, None
+        return ziln.distribution(raw, sigma_max)
+    return np.maximum(np.expm1(np.minimum(raw[:, 0], ziln.EXP_CLAMP)), 0.0), None, None, None
 
 
 class ClvMlp:
@@ -352,8 +346,8 @@ class ClvMlp:
             p_purchase = np.mean(
                 [member[1] for member in per_member if member[1] is not None], axis=0
             )
-            lower = np.mean([_ziln_quantile(m, lower_q) for m in per_member], axis=0) * scale
-            upper = np.mean([_ziln_quantile(m, upper_q) for m in per_member], axis=0) * scale
+            lower = np.mean([_member_quantile(m, lower_q) for m in per_member], axis=0) * scale
+            upper = np.mean([_member_quantile(m, upper_q) for m in per_member], axis=0) * scale
             ratio = np.divide(
                 expected, raw_expected, out=np.ones_like(expected), where=raw_expected > 0
             )
@@ -486,16 +480,7 @@ def _initial_output_bias(y_scaled: np.ndarray, config: MlpConfig) -> list[float]
     """Start the output at the training distribution so early epochs are not wasted."""
     if config.loss is not LossKind.ZILN:
         return [float(np.log1p(y_scaled).mean())]
-    positive = y_scaled[y_scaled > 0]
-    share = float(np.clip(positive.size / max(y_scaled.size, 1), 1e-3, 1 - 1e-3))
-    log_values = np.log(positive) if positive.size else np.zeros(1)
-    spread = float(np.clip(log_values.std(), SIGMA_MIN * 2, config.sigma_max * 0.95))
-    sigma_share = (spread - SIGMA_MIN) / (config.sigma_max - SIGMA_MIN)
-    return [
-        math.log(share / (1 - share)),
-        float(log_values.mean()),
-        math.log(sigma_share / (1 - sigma_share)),
-    ]
+    return ziln.initial_bias(y_scaled, config.sigma_max)
 
 
 def _optimizer(keras: Any, config: MlpConfig) -> Any:
@@ -511,34 +496,7 @@ def _loss_function(keras: Any, config: MlpConfig) -> Any:
         return keras.losses.MeanSquaredError()
     if config.loss is LossKind.HUBER:
         return keras.losses.Huber(delta=1.0)
-    ops = keras.ops
-    sigma_range = config.sigma_max - SIGMA_MIN
-    half_log_two_pi = 0.5 * math.log(2 * math.pi)
-
-    def ziln_loss(y_true: Any, y_pred: Any) -> Any:
-        """Zero-inflated lognormal negative log-likelihood (Wang, Liu & Miao 2019)."""
-        labels = ops.reshape(ops.cast(y_true, "float32"), (-1,))
-        positive = ops.cast(labels > 0, "float32")
-        logits = y_pred[:, 0]
-        mu = y_pred[:, 1]
-        sigma = SIGMA_MIN + sigma_range * ops.sigmoid(y_pred[:, 2])
-        classification = ops.mean(
-            keras.losses.binary_crossentropy(
-                ops.expand_dims(positive, -1), ops.expand_dims(logits, -1), from_logits=True
-            )
-        )
-        safe_labels = positive * labels + (1 - positive)
-        log_labels = ops.log(safe_labels)
-        log_likelihood = (
-            -log_labels
-            - ops.log(sigma)
-            - half_log_two_pi
-            - ops.square(log_labels - mu) / (2 * ops.square(sigma))
-        )
-        regression = -ops.mean(positive * log_likelihood)
-        return classification + regression
-
-    return ziln_loss
+    return ziln.loss(keras, config.sigma_max)
 
 
 def _combine_members(keras: Any, config: MlpConfig, members: list[Any], n_inputs: int) -> Any:
@@ -562,16 +520,12 @@ def _combine_members(keras: Any, config: MlpConfig, members: list[Any], n_inputs
     return keras.Model(inputs, combined, name="clv_ensemble")
 
 
-def _ziln_quantile(
+def _member_quantile(
     member: tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None],
-    quantile: float,
+    level: float,
 ) -> np.ndarray:
-    """Quantile of the zero-inflated lognormal: 0 below the no-purchase mass, else lognormal."""
-    from scipy.stats import norm
-
+    """:func:`clv_core.ziln.quantile` of one member's (expected, p, mu, sigma)."""
     _, p_purchase, mu, sigma = member
     if p_purchase is None or mu is None or sigma is None:
         raise ValueError("quantiles need ZILN outputs")
-    conditional = (quantile - (1 - p_purchase)) / np.maximum(p_purchase, 1e-12)
-    value = np.exp(np.minimum(mu + sigma * norm.ppf(np.clip(conditional, 1e-12, 1 - 1e-12)), 50))
-    return np.where(conditional > 0, value, 0.0)
+    return ziln.quantile(p_purchase, mu, sigma, level)

@@ -22,6 +22,7 @@ from clv_core.explain import (
     _build_explained_model,
     _calibration_graph,
     _format_value,
+    _shap_patched,
     beeswarm,
     dependence_plot,
     explain_customers,
@@ -292,14 +293,17 @@ def test_batched_attribution_equals_shaps_own_loop(
     tiny_model: ClvMlp, features: pd.DataFrame
 ) -> None:
     import shap
+    from shap.explainers._deep import deep_tf
+    from tensorflow.python.eager import execute as tf_execute
 
     keras = import_keras()
     explained_model = _build_explained_model(keras, tiny_model)
     matrix = tiny_model.transform_features(features.iloc[:7])
     background = tiny_model.transform_features(features.iloc[-25:])
-    explainer = shap.DeepExplainer(explained_model, background)
-    ours = _batched_shap_values(explainer.explainer, background, matrix)
-    theirs = np.asarray(explainer.shap_values(matrix, check_additivity=False))[..., 0]
+    with _shap_patched(deep_tf, tf_execute):  # the rules shap lacks, as explain_customers adds
+        explainer = shap.DeepExplainer(explained_model, background)
+        ours = _batched_shap_values(explainer.explainer, background, matrix)
+        theirs = np.asarray(explainer.shap_values(matrix, check_additivity=False))[..., 0]
     assert ours is not None
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
 
@@ -417,3 +421,19 @@ def test_importing_the_module_loads_no_heavy_library() -> None:
         cwd=Path(__file__).resolve().parents[2],
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_shap_and_tensorflow_are_left_as_they_were(
+    tiny_model: ClvMlp, features: pd.DataFrame
+) -> None:
+    from shap.explainers._deep import deep_tf
+    from tensorflow.python.eager import execute as tf_execute
+
+    handlers = dict(deep_tf.op_handlers)
+    record_gradient = tf_execute.record_gradient
+    explain_customers(
+        tiny_model, features.head(5), features.tail(10), ExplainSettings(background_size=10)
+    )
+    assert deep_tf.op_handlers == handlers
+    assert tf_execute.record_gradient is record_gradient
+    assert "Expm1" not in handlers or handlers["Expm1"] is deep_tf.op_handlers["Expm1"]

@@ -7,20 +7,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import norm
 
 from clv_core.config import LossKind, MlpConfig
 from clv_core.errors import DataError, NotFittedError
 from clv_core.features import LABEL_COLUMN
-from clv_core.mlp import (
-    SIGMA_MIN,
-    ClvMlp,
-    EpochEvent,
-    _loss_function,
-    _ziln_quantile,
-    import_keras,
-    raw_to_distribution,
-)
+from clv_core.mlp import ClvMlp, EpochEvent, raw_to_distribution
+from clv_core.ziln import SIGMA_MIN
 
 MICRO_CONFIG = MlpConfig(
     hidden_layers=(4,), ensemble_size=1, max_epochs=2, patience=1, batch_size=64, seed=5
@@ -129,38 +121,3 @@ def test_ziln_distribution_by_hand() -> None:
     assert expected[0] == pytest.approx(0.5 * math.exp(1.0 + sigma[0] ** 2 / 2))
     log_target, *_ = raw_to_distribution(np.array([[math.log1p(9.0)]]), LossKind.LOG_MSE, 2.0)
     assert log_target[0] == pytest.approx(9.0)
-
-
-def test_ziln_quantiles_by_hand() -> None:
-    member = (
-        np.array([0.0]),
-        np.array([0.5]),
-        np.array([1.0]),
-        np.array([0.5]),
-    )
-    # With P(buy) = 0.5 the 10th percentile is in the no-purchase mass.
-    assert _ziln_quantile(member, 0.1)[0] == 0.0
-    # The 90th percentile is the lognormal's (0.9 - 0.5) / 0.5 = 0.8 quantile.
-    assert _ziln_quantile(member, 0.9)[0] == pytest.approx(math.exp(1.0 + 0.5 * norm.ppf(0.8)))
-
-
-def test_ziln_loss_matches_the_likelihood_by_hand() -> None:
-    keras = import_keras()
-    loss = _loss_function(keras, MlpConfig(sigma_max=2.0))
-    y_true = np.array([[0.0], [3.0]], dtype="float32")
-    y_pred = np.array([[0.2, 0.0, 0.0], [-0.3, 1.0, 0.5]], dtype="float32")
-    value = float(loss(y_true, y_pred))
-
-    def bce(label: float, logit: float) -> float:
-        probability = 1 / (1 + math.exp(-logit))
-        return -(label * math.log(probability) + (1 - label) * math.log(1 - probability))
-
-    sigma = SIGMA_MIN + (2.0 - SIGMA_MIN) / (1 + math.exp(-0.5))
-    log_density = (
-        -math.log(3.0)
-        - math.log(sigma)
-        - 0.5 * math.log(2 * math.pi)
-        - (math.log(3.0) - 1.0) ** 2 / (2 * sigma**2)
-    )
-    expected = (bce(0, 0.2) + bce(1, -0.3)) / 2 - log_density / 2
-    assert value == pytest.approx(expected, rel=1e-5)

@@ -53,7 +53,9 @@ def test_jobs_run_in_worker_processes_first_in_first_out(runner: JobRunner) -> N
 
 
 def test_interactive_jobs_go_ahead_of_waiting_long_jobs(runner: JobRunner) -> None:
-    running = [_steps(runner, seconds=0.3) for _ in range(2)]
+    # One worker frees up well before the other, so the waiting jobs all start on it, one after
+    # the other: their start times come from one process and cannot tie.
+    running = [_steps(runner, seconds=0.3), _steps(runner, seconds=0.6)]
     long_job = _steps(runner, seconds=0.1)
     first = runner.submit(
         f"{JOBS}:steps", {"steps": 1, "seconds": 0.1}, owner="b", interactive=True

@@ -1,0 +1,65 @@
+"""The ZILN distribution: the one implementation training, scoring, intervals and SHAP use."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from clv_core import ziln
+from clv_core.mlp import import_keras
+
+
+def test_ziln_quantiles_by_hand() -> None:
+    member = (
+        np.array([0.0]),
+        np.array([0.5]),
+        np.array([1.0]),
+        np.array([0.5]),
+    )
+    # With P(buy) = 0.5 the 10th percentile is in the no-purchase mass.
+    assert ziln.quantile(*member[1:], 0.1)[0] == 0.0
+    # The 90th percentile is the lognormal's (0.9 - 0.5) / 0.5 = 0.8 quantile.
+    assert ziln.quantile(*member[1:], 0.9)[0] == pytest.approx(math.exp(1.0 + 0.5 * norm.ppf(0.8)))
+
+
+def test_ziln_loss_matches_the_likelihood_by_hand() -> None:
+    keras = import_keras()
+    loss = ziln.loss(keras, 2.0)
+    y_true = np.array([[0.0], [3.0]], dtype="float32")
+    y_pred = np.array([[0.2, 0.0, 0.0], [-0.3, 1.0, 0.5]], dtype="float32")
+    value = float(loss(y_true, y_pred))
+
+    def bce(label: float, logit: float) -> float:
+        probability = 1 / (1 + math.exp(-logit))
+        return -(label * math.log(probability) + (1 - label) * math.log(1 - probability))
+
+    sigma = ziln.SIGMA_MIN + (2.0 - ziln.SIGMA_MIN) / (1 + math.exp(-0.5))
+    log_density = (
+        -math.log(3.0)
+        - math.log(sigma)
+        - 0.5 * math.log(2 * math.pi)
+        - (math.log(3.0) - 1.0) ** 2 / (2 * sigma**2)
+    )
+    expected = (bce(0, 0.2) + bce(1, -0.3)) / 2 - log_density / 2
+    assert value == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_keras_expected_value_is_the_numpy_one() -> None:
+    keras = import_keras()
+    raw = np.array([[0.3, 1.2, -0.4], [-2.0, 4.0, 3.0], [5.0, 60.0, 9.0]])
+    expected, *_ = ziln.distribution(raw, 2.0)
+    tensor = ziln.expected_value_ops(keras.ops, keras.ops.convert_to_tensor(raw), 2.0)
+    np.testing.assert_allclose(np.asarray(tensor)[:, 0], expected, rtol=1e-12)
+    assert np.isfinite(expected).all(), "the exponent is clamped"
+
+
+def test_the_initial_bias_starts_at_the_targets_distribution() -> None:
+    targets = np.array([0.0, 0.0, 0.0, 1.0, np.e, np.e**2])
+    logit, mu, raw_sigma = ziln.initial_bias(targets, 2.0)
+    assert 1 / (1 + math.exp(-logit)) == pytest.approx(0.5)
+    assert mu == pytest.approx(1.0)
+    _, _, _, sigma = ziln.distribution(np.array([[logit, mu, raw_sigma]]), 2.0)
+    assert sigma[0] == pytest.approx(np.log(targets[3:]).std())
