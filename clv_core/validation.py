@@ -502,48 +502,10 @@ def validate_transactions(
     unique_orders = order_ids is None or order_ids.is_unique
     # Quantities, unit prices or an order id on several rows: one row per order line.
     line_level = mapping.quantity is not None or mapping.unit_price is not None or not unique_orders
-    amount_column = mapping.amount or mapping.quantity
-    duplicate = _duplicate_rows(frame, dates, amount_column) & keep
-    drop_duplicates = options.drop_duplicate_rows
-    if drop_duplicates is None:
-        has_time = bool((dates.dropna().dt.normalize() != dates.dropna()).any())
-        drop_duplicates = (mapping.order_id is not None or has_time) and not line_level
-    if drop_duplicates:
-        accounting.record(RowIssue.DUPLICATE_ROW, duplicate, None, dropped=True)
-        keep &= ~duplicate
-    elif duplicate.any():
-        reason = (
-            "the export lists order lines, and one item can appear twice on an order"
-            if line_level
-            else "the log has no order id and no time of day, so they may be separate orders"
-        )
-        warnings.append(
-            f"{int(duplicate.sum()):,} rows are exact copies of an earlier row "
-            f"(e.g. {accounting.examples_of(frame[date_column], duplicate)}). They were kept "
-            f"because {reason}; drop duplicate rows explicitly if they are double-counted "
-            "exports."
-        )
-    missing_date = is_missing(raw_dates) & keep
-    accounting.record(RowIssue.MISSING_DATE, missing_date, None, dropped=True)
-    keep &= ~missing_date
-    unparsable = dates.isna().to_numpy(bool) & keep
-    if unparsable.any() and unparsable.sum() == keep.sum():
-        raise DataError(
-            f"The order date column '{date_column}' has no value that could be read as a date "
-            f"(e.g. {accounting.examples_of(raw_dates, unparsable)}). Supported forms: "
-            f"{SUPPORTED_DATE_EXAMPLES}. Check the column mapping or convert the dates."
-        )
-    accounting.record(RowIssue.UNPARSABLE_DATE, unparsable, raw_dates, dropped=True)
-    keep &= ~unparsable
-    accounting.record(
-        RowIssue.TIMEZONE_REMOVED, parsed.timezone_removed & keep, raw_dates, dropped=False
+    _account_duplicates(
+        frame, dates, mapping, options, accounting, keep, warnings, line_level=line_level
     )
-    too_early = (dates < pd.Timestamp(_EARLIEST_PLAUSIBLE_DATE)).to_numpy(bool) & keep
-    accounting.record(RowIssue.DATE_TOO_EARLY, too_early, raw_dates, dropped=True)
-    keep &= ~too_early
-    future = (dates >= latest).to_numpy(bool) & keep
-    accounting.record(RowIssue.FUTURE_DATE, future, raw_dates, dropped=True)
-    keep &= ~future
+    _account_dates(raw_dates, parsed, accounting, keep, latest=latest, column=date_column)
 
     if mapping.status is not None:
         keep &= ~_drop_by_status(frame[mapping.status], keep, accounting, warnings)
@@ -554,24 +516,9 @@ def validate_transactions(
     )
     keep &= amounts.notna().to_numpy(bool)
 
-    clean = pd.DataFrame(
-        {
-            "customer_id": customer_ids[keep].to_numpy(),
-            "order_date": dates[keep].to_numpy(),
-            "amount": amounts[keep].to_numpy(),
-        }
+    clean = _clean_orders(
+        customer_ids, dates, amounts, order_ids, keep, options, accounting, unique=unique_orders
     )
-    if order_ids is not None:
-        clean["order_id"] = order_ids[keep].to_numpy()
-        clean, combined = _combine_order_lines(
-            clean, ["customer_id", "order_id"], unique=unique_orders
-        )
-        if combined:
-            accounting.altered[RowIssue.ORDER_LINES_COMBINED.value] = combined
-    elif options.combine_baskets:
-        clean, combined = _combine_order_lines(clean, ["customer_id", "order_date"])
-        if combined:
-            accounting.altered[RowIssue.LINES_COMBINED_INTO_BASKETS.value] = combined
     rows_used = int(keep.sum())
     if rows_used == 0:
         raise DataError(
@@ -587,6 +534,128 @@ def validate_transactions(
             f"Only {rows_used / rows_read:.0%} of the rows could be used; check the reasons "
             "rows were dropped for and the column mapping."
         )
+    summary = _summary_with_returns(clean, amount_source, cancellation, keep, warnings)
+    money = check_money(frame, mapping, amounts, keep, clean, counted_once=counted_once)
+    summary["spend_rule"] = money.explanation.sentence
+    report = accounting.report(
+        table="transactions",
+        source_name=source_name,
+        rows_read=rows_read,
+        rows_used=rows_used,
+        warnings=warnings,
+        summary=summary,
+    )
+    return Transactions(frame=clean, report=report, mapping=mapping, money=money)
+
+
+def _account_duplicates(
+    frame: pd.DataFrame,
+    dates: pd.Series,
+    mapping: ColumnMapping,
+    options: ValidationOptions,
+    accounting: _Accounting,
+    keep: np.ndarray,
+    warnings: list[str],
+    *,
+    line_level: bool,
+) -> None:
+    """Drop exact duplicate rows (counted) where they are double counts, else warn (``keep``
+    is updated in place)."""
+    duplicate = _duplicate_rows(frame, dates, mapping.amount or mapping.quantity) & keep
+    drop_duplicates = options.drop_duplicate_rows
+    if drop_duplicates is None:
+        has_time = bool((dates.dropna().dt.normalize() != dates.dropna()).any())
+        drop_duplicates = (mapping.order_id is not None or has_time) and not line_level
+    if drop_duplicates:
+        accounting.record(RowIssue.DUPLICATE_ROW, duplicate, None, dropped=True)
+        keep &= ~duplicate
+    elif duplicate.any():
+        reason = (
+            "the export lists order lines, and one item can appear twice on an order"
+            if line_level
+            else "the log has no order id and no time of day, so they may be separate orders"
+        )
+        warnings.append(
+            f"{int(duplicate.sum()):,} rows are exact copies of an earlier row "
+            f"(e.g. {accounting.examples_of(frame[str(mapping.order_date)], duplicate)}). They "
+            f"were kept because {reason}; drop duplicate rows explicitly if they are "
+            "double-counted exports."
+        )
+
+
+def _account_dates(
+    raw_dates: pd.Series,
+    parsed: ParsedDates,
+    accounting: _Accounting,
+    keep: np.ndarray,
+    *,
+    latest: pd.Timestamp,
+    column: str,
+) -> None:
+    """Drop rows without a usable date, counted by reason (``keep`` is updated in place)."""
+    dates = parsed.values
+    missing_date = is_missing(raw_dates) & keep
+    accounting.record(RowIssue.MISSING_DATE, missing_date, None, dropped=True)
+    keep &= ~missing_date
+    unparsable = dates.isna().to_numpy(bool) & keep
+    if unparsable.any() and unparsable.sum() == keep.sum():
+        raise DataError(
+            f"The order date column '{column}' has no value that could be read as a date "
+            f"(e.g. {accounting.examples_of(raw_dates, unparsable)}). Supported forms: "
+            f"{SUPPORTED_DATE_EXAMPLES}. Check the column mapping or convert the dates."
+        )
+    accounting.record(RowIssue.UNPARSABLE_DATE, unparsable, raw_dates, dropped=True)
+    keep &= ~unparsable
+    accounting.record(
+        RowIssue.TIMEZONE_REMOVED, parsed.timezone_removed & keep, raw_dates, dropped=False
+    )
+    too_early = (dates < pd.Timestamp(_EARLIEST_PLAUSIBLE_DATE)).to_numpy(bool) & keep
+    accounting.record(RowIssue.DATE_TOO_EARLY, too_early, raw_dates, dropped=True)
+    keep &= ~too_early
+    future = (dates >= latest).to_numpy(bool) & keep
+    accounting.record(RowIssue.FUTURE_DATE, future, raw_dates, dropped=True)
+    keep &= ~future
+
+
+def _clean_orders(
+    customer_ids: pd.Series,
+    dates: pd.Series,
+    amounts: pd.Series,
+    order_ids: pd.Series | None,
+    keep: np.ndarray,
+    options: ValidationOptions,
+    accounting: _Accounting,
+    *,
+    unique: bool,
+) -> pd.DataFrame:
+    """The kept rows as orders: lines of one order (or one basket) combined, counted."""
+    clean = pd.DataFrame(
+        {
+            "customer_id": customer_ids[keep].to_numpy(),
+            "order_date": dates[keep].to_numpy(),
+            "amount": amounts[keep].to_numpy(),
+        }
+    )
+    if order_ids is not None:
+        clean["order_id"] = order_ids[keep].to_numpy()
+        clean, combined = _combine_order_lines(clean, ["customer_id", "order_id"], unique=unique)
+        if combined:
+            accounting.altered[RowIssue.ORDER_LINES_COMBINED.value] = combined
+    elif options.combine_baskets:
+        clean, combined = _combine_order_lines(clean, ["customer_id", "order_date"])
+        if combined:
+            accounting.altered[RowIssue.LINES_COMBINED_INTO_BASKETS.value] = combined
+    return clean
+
+
+def _summary_with_returns(
+    clean: pd.DataFrame,
+    amount_source: str,
+    cancellation: np.ndarray | None,
+    keep: np.ndarray,
+    warnings: list[str],
+) -> dict[str, Any]:
+    """The report's summary, with cancellation lines and returns that have no earlier sale."""
     summary = _transaction_summary(clean)
     summary["amount_source"] = amount_source
     if cancellation is not None and cancellation.any():
@@ -599,17 +668,7 @@ def validate_transactions(
             "customer in this file (the sale is probably older than the export); they are "
             "kept and netted."
         )
-    money = check_money(frame, mapping, amounts, keep, clean, counted_once=counted_once)
-    summary["spend_rule"] = money.explanation.sentence
-    report = accounting.report(
-        table="transactions",
-        source_name=source_name,
-        rows_read=rows_read,
-        rows_used=rows_used,
-        warnings=warnings,
-        summary=summary,
-    )
-    return Transactions(frame=clean, report=report, mapping=mapping, money=money)
+    return summary
 
 
 def _order_level_cells(
