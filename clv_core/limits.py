@@ -16,6 +16,7 @@ with command-line options (``python -m clv_core ... --max-rows N``).
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import zipfile
@@ -253,8 +254,6 @@ class InflateBudget(io.RawIOBase):
     """
 
     def __init__(self, compressed: IO[bytes], *, limits: LoadLimits, source_name: str) -> None:
-        import gzip
-
         super().__init__()
         self._compressed = compressed
         self._inflater = gzip.GzipFile(fileobj=compressed, mode="rb")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import gzip
 import io
 import itertools
 import os
@@ -614,7 +613,7 @@ def _read_text_sample(source: _Source, *, head: bytes, compressed: bool) -> _Tex
     """Decode the start of the file with the detected encoding."""
     if compressed:
         try:
-            with source.open_binary() as handle, gzip.GzipFile(fileobj=handle) as unzipped:
+            with source.inflate() as unzipped:
                 raw = unzipped.read(_SAMPLE_BYTES)
                 complete = unzipped.read(1) == b""
         except (OSError, EOFError, zlib.error) as error:
