@@ -33,20 +33,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from clv_core.config import MlpConfig  # noqa: E402
-from clv_core.explain import (  # noqa: E402
-    ExplainSettings,
-    beeswarm,
-    dependence_plot,
-    explain_customers,
-    importance_bar,
-    waterfall,
-)
+from clv_core.explain import ExplainSettings, Explanation, explain_customers  # noqa: E402
 from clv_core.features import LABEL_COLUMN, build_training_table  # noqa: E402
+from clv_core.language import Language  # noqa: E402
 from clv_core.mlp import ClvMlp  # noqa: E402
 from clv_core.synthetic import SyntheticConfig, generate_world  # noqa: E402
 from clv_core.validation import validate_customers  # noqa: E402
+from clv_ui.charts import beeswarm, dependence_plot, importance_bar, waterfall  # noqa: E402
 
 
 def _log(message: str) -> None:
@@ -65,14 +61,17 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def main() -> None:
+def _parse_arguments() -> argparse.Namespace:
+    """The command line: customers to explain, background size, optional output file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1000, help="customers to explain")
     parser.add_argument("--background", type=int, default=200, help="background customers")
     parser.add_argument("--out", type=Path, help="also write the JSON to this file")
-    arguments = parser.parse_args()
-    started = time.perf_counter()
+    return parser.parse_args()
 
+
+def _training_data() -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """The synthetic shop's training table, its features and the seeded 80% training rows."""
     _log("... synthetic world and features")
     world = generate_world(SyntheticConfig(n_customers=6000, seed=3))
     customers = validate_customers(world.customers.astype(str))
@@ -81,16 +80,26 @@ def main() -> None:
     features = table.drop(columns=LABEL_COLUMN)
     order = np.random.default_rng(0).permutation(len(table))
     training = np.sort(order[: int(0.8 * len(table))])
+    return table, features, training
 
+
+def _train(
+    table: pd.DataFrame, features: pd.DataFrame, training: np.ndarray
+) -> tuple[ClvMlp, float]:
+    """The default network fitted on the training rows, and the seconds it took."""
     _log(f"... training the default network on {len(training)} customers")
     fit_started = time.perf_counter()
     model = ClvMlp(MlpConfig()).fit(features.iloc[training], table[LABEL_COLUMN].iloc[training])
-    fit_seconds = time.perf_counter() - fit_started
+    return model, time.perf_counter() - fit_started
 
+
+def _explain_runs(
+    model: ClvMlp, features: pd.DataFrame, background: pd.DataFrame, arguments: argparse.Namespace
+) -> tuple[dict[str, Any], Explanation]:
+    """Time and check the ``cold`` and ``warm`` explanations; the runs and the last one."""
     settings = ExplainSettings(
         background_size=arguments.background, sample_size=arguments.customers, seed=0
     )
-    background = features.iloc[training]
     runs: dict[str, Any] = {}
     explanation = None
     for run in ("cold", "warm"):
@@ -112,41 +121,66 @@ def main() -> None:
             ),
         }
     assert explanation is not None
+    return runs, explanation
 
+
+def _time_figures(explanation: Explanation) -> tuple[str, float]:
+    """Build the four figures and the driver texts; the top feature and the seconds taken."""
     _log("... figures")
     figures_started = time.perf_counter()
     top_feature = str(explanation.importance()["feature"].iloc[0])
-    importance_bar(explanation)
-    beeswarm(explanation)
-    dependence_plot(explanation, top_feature)
-    waterfall(explanation, explanation.customer_ids[0])
+    importance_bar(explanation, language=Language.EN)
+    beeswarm(explanation, language=Language.EN)
+    dependence_plot(explanation, top_feature, language=Language.EN)
+    waterfall(explanation, explanation.customer_ids[0], language=Language.EN)
     explanation.top_drivers()
-    figures_seconds = time.perf_counter() - figures_started
+    return top_feature, time.perf_counter() - figures_started
 
+
+def _machine() -> dict[str, Any]:
+    """CPUs, platform, Python and library versions of this machine."""
     affinity = getattr(os, "sched_getaffinity", None)
+    return {
+        "cpus": os.cpu_count(),
+        "cpus_usable": len(affinity(0)) if affinity is not None else os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        **_versions(),
+    }
+
+
+def _settings(
+    model: ClvMlp, table: pd.DataFrame, training: np.ndarray, explanation: Explanation
+) -> dict[str, Any]:
+    """What was measured: data, model configuration and explanation set-up."""
+    return {
+        "world": "SyntheticConfig(n_customers=6000, seed=3)",
+        "cutoff": "2024-12-31",
+        "horizon_days": 365,
+        "model": "MlpConfig() defaults",
+        "ensemble_size": model.config.ensemble_size,
+        "hidden_layers": list(model.config.hidden_layers),
+        "loss": str(model.config.loss),
+        "calibration": str(model.config.calibration),
+        "customers_in_table": len(table),
+        "training_customers": len(training),
+        "background_size": explanation.background_size,
+        "explained_space": explanation.space,
+    }
+
+
+def main() -> None:
+    """Train, explain twice, build the figures and print (optionally write) the JSON result."""
+    arguments = _parse_arguments()
+    started = time.perf_counter()
+    table, features, training = _training_data()
+    model, fit_seconds = _train(table, features, training)
+    runs, explanation = _explain_runs(model, features, features.iloc[training], arguments)
+    top_feature, figures_seconds = _time_figures(explanation)
     result = {
         "benchmark": "explain",
-        "machine": {
-            "cpus": os.cpu_count(),
-            "cpus_usable": len(affinity(0)) if affinity is not None else os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            **_versions(),
-        },
-        "settings": {
-            "world": "SyntheticConfig(n_customers=6000, seed=3)",
-            "cutoff": "2024-12-31",
-            "horizon_days": 365,
-            "model": "MlpConfig() defaults",
-            "ensemble_size": model.config.ensemble_size,
-            "hidden_layers": list(model.config.hidden_layers),
-            "loss": str(model.config.loss),
-            "calibration": str(model.config.calibration),
-            "customers_in_table": len(table),
-            "training_customers": len(training),
-            "background_size": explanation.background_size,
-            "explained_space": explanation.space,
-        },
+        "machine": _machine(),
+        "settings": _settings(model, table, training, explanation),
         "fit_seconds": round(fit_seconds, 2),
         "n_features_original": len(explanation.features),
         "n_features_network_inputs": explanation.network_inputs,

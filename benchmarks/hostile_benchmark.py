@@ -30,7 +30,7 @@ from typing import Any
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
-from tests.corpus.hostile import build_hostile_corpus, probe  # noqa: E402
+from tests.corpus.hostile import HostileCase, build_hostile_corpus, probe  # noqa: E402
 
 TARGET_SECONDS = 5.0
 TARGET_PEAK_MB = 1024.0
@@ -55,34 +55,49 @@ def main() -> None:
         print(f"built in {build_seconds:.1f} s; reading ...", file=sys.stderr, flush=True)
         results = probe(folder, cases, timeout=3600)
         by_name = {result["case"]: result for result in results}
-        rows: list[dict[str, Any]] = []
-        for case in cases:
-            result = by_name.get(case.name, {"outcome": "missing"})
-            hostile = case.expect == "refused"
-            row = {
-                "case": case.name,
-                "file": case.file_name,
-                "description": case.description,
-                "file_mb": round((folder / case.file_name).stat().st_size / (1 << 20), 2),
-                "expands_to_mb": round(case.inflates_to / (1 << 20)) if case.inflates_to else None,
-                "expected": case.expect,
-                "outcome": result.get("outcome"),
-                "seconds": result.get("seconds"),
-                "peak_rss_mb": result.get("peak_rss_mb"),
-                "rows": result.get("rows"),
-                "message": result.get("message"),
-            }
-            row["as_expected"] = row["outcome"] == case.expect
-            if hostile:
-                row["within_targets"] = bool(
-                    row["as_expected"]
-                    and (row["seconds"] or 0) < TARGET_SECONDS
-                    and (row["peak_rss_mb"] or 0) < TARGET_PEAK_MB
-                )
-            rows.append(row)
+        rows = [
+            _case_row(folder, case, by_name.get(case.name, {"outcome": "missing"}))
+            for case in cases
+        ]
+    text = json.dumps(_report(rows, results, build_seconds), indent=2, ensure_ascii=False)
+    print(text)
+    if arguments.out is not None:
+        arguments.out.write_text(text + "\n", encoding="utf-8")
+
+
+def _case_row(folder: Path, case: HostileCase, result: dict[str, Any]) -> dict[str, Any]:
+    """One corpus file's row: what it is, what reading it did, and whether that was expected."""
+    hostile = case.expect == "refused"
+    row: dict[str, Any] = {
+        "case": case.name,
+        "file": case.file_name,
+        "description": case.description,
+        "file_mb": round((folder / case.file_name).stat().st_size / (1 << 20), 2),
+        "expands_to_mb": round(case.inflates_to / (1 << 20)) if case.inflates_to else None,
+        "expected": case.expect,
+        "outcome": result.get("outcome"),
+        "seconds": result.get("seconds"),
+        "peak_rss_mb": result.get("peak_rss_mb"),
+        "rows": result.get("rows"),
+        "message": result.get("message"),
+    }
+    row["as_expected"] = row["outcome"] == case.expect
+    if hostile:
+        row["within_targets"] = bool(
+            row["as_expected"]
+            and (row["seconds"] or 0) < TARGET_SECONDS
+            and (row["peak_rss_mb"] or 0) < TARGET_PEAK_MB
+        )
+    return row
+
+
+def _report(
+    rows: list[dict[str, Any]], results: list[dict[str, Any]], build_seconds: float
+) -> dict[str, Any]:
+    """The printed JSON object: machine, build time, targets, per-case rows and probe errors."""
     hostile_rows = [row for row in rows if row["expected"] == "refused"]
     honest_rows = [row for row in rows if row["case"].startswith("honest")]
-    report = {
+    return {
         "benchmark": "hostile",
         "machine": {"platform": platform.platform(), "python": platform.python_version()},
         "build_s": round(build_seconds, 1),
@@ -103,10 +118,6 @@ def main() -> None:
         "cases": rows,
         "probe_errors": [result for result in results if result["case"] == "probe"],
     }
-    text = json.dumps(report, indent=2, ensure_ascii=False)
-    print(text)
-    if arguments.out is not None:
-        arguments.out.write_text(text + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -899,7 +899,8 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def main() -> None:
+def _argument_parser() -> argparse.ArgumentParser:
+    """The command line: session counts, timeout, output file, observer and browser priority."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
         "--sessions",
@@ -938,20 +939,21 @@ def main() -> None:
         default=True,
         help="run the sessions' Chromium at idle CPU priority (SCHED_IDLE; default on)",
     )
-    arguments = parser.parse_args()
-    if not CHROMIUM.exists():
-        parser.error(f"needs Debian chromium at {CHROMIUM}")
+    return parser
 
-    # An outer `timeout` (SIGTERM) stops the servers and browsers through the `finally` blocks
-    # and still prints the rounds that finished.
-    signal.signal(signal.SIGTERM, _interrupt)
-    sample_ids = _customer_ids(SAMPLE_TRANSACTIONS)
+
+def _run_rounds(
+    arguments: argparse.Namespace, counts: list[int], pause: float | None, sample_ids: set[str]
+) -> tuple[dict[str, dict[str, Any]], float | None, str | None, bool]:
+    """One round per session count, smallest first, until done or interrupted.
+
+    Returns the reports by count (as text), the single-session training time (from the N=1
+    round, when it ran and finished), the Chromium version and whether it was interrupted.
+    """
     runs: dict[str, dict[str, Any]] = {}
     single: float | None = None
     chromium: str | None = None
     interrupted = False
-    pause = arguments.switch_pause if arguments.observer else None
-    counts = sorted(set(arguments.sessions))
     try:
         for count in counts:
             report, version = _one_round(
@@ -970,8 +972,20 @@ def main() -> None:
     except KeyboardInterrupt:
         log("... interrupted; reporting the rounds that finished")
         interrupted = True
+    return runs, single, chromium, interrupted
 
-    output = {
+
+def _output(
+    arguments: argparse.Namespace,
+    counts: list[int],
+    pause: float | None,
+    runs: dict[str, dict[str, Any]],
+    single: float | None,
+    chromium: str | None,
+    interrupted: bool,
+) -> dict[str, Any]:
+    """The printed JSON object: machine, versions, settings, targets and the rounds."""
+    return {
         "benchmark": "load",
         "machine": {
             "cpus": os.cpu_count(),
@@ -998,6 +1012,22 @@ def main() -> None:
         "interrupted": interrupted,
         "runs": runs,
     }
+
+
+def main() -> None:
+    parser = _argument_parser()
+    arguments = parser.parse_args()
+    if not CHROMIUM.exists():
+        parser.error(f"needs Debian chromium at {CHROMIUM}")
+
+    # An outer `timeout` (SIGTERM) stops the servers and browsers through the `finally` blocks
+    # and still prints the rounds that finished.
+    signal.signal(signal.SIGTERM, _interrupt)
+    sample_ids = _customer_ids(SAMPLE_TRANSACTIONS)
+    pause = arguments.switch_pause if arguments.observer else None
+    counts = sorted(set(arguments.sessions))
+    runs, single, chromium, interrupted = _run_rounds(arguments, counts, pause, sample_ids)
+    output = _output(arguments, counts, pause, runs, single, chromium, interrupted)
     text = json.dumps(output, indent=2)
     print(text)
     if arguments.out is not None:

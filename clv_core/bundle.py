@@ -245,6 +245,19 @@ def _check_file_names(names: list[str], shown: list[str]) -> None:
 
 
 def _load_folder(folder: Path, shown_name: str) -> tuple[ClvMlp, BundleInfo]:
+    """Check a bundle folder's contents, then load its network, meta.json and preprocessing."""
+    _check_folder_files(folder)
+    meta = _read_meta(folder, shown_name)
+    _check_keras_archive(folder / MODEL_FILE)
+    network = _load_network(folder / MODEL_FILE, shown_name)
+    config = _meta_config(meta, shown_name)
+    model, preprocessor, info = _restore_model(folder, meta, config, network, shown_name)
+    _check_shapes(model, preprocessor, config, network, shown_name)
+    return model, info
+
+
+def _check_folder_files(folder: Path) -> None:
+    """Refuse sub-folders, unexpected or missing files, and files over their size limit."""
     folders = sorted(path.name for path in folder.iterdir() if path.is_dir())
     if folders:
         raise DataError(
@@ -255,16 +268,24 @@ def _load_folder(folder: Path, shown_name: str) -> tuple[ClvMlp, BundleInfo]:
     _check_file_names(names, names)
     for name in names:
         _check_member_size(name, (folder / name).stat().st_size, MEMBER_LIMITS)
+
+
+def _read_meta(folder: Path, shown_name: str) -> dict[str, Any]:
+    """The bundle's meta.json, refused unless it declares the bundle format."""
     meta = _read_json(folder / META_FILE, shown_name)
     if meta.get("format") != BUNDLE_FORMAT:
         raise DataError(
             f"{shown_name} is not a CLV model bundle (meta.json format is "
             f"{meta.get('format')!r}, expected {BUNDLE_FORMAT!r})."
         )
-    _check_keras_archive(folder / MODEL_FILE)
+    return meta
+
+
+def _load_network(path: Path, shown_name: str) -> Any:
+    """The Keras network from ``model.keras``, loaded in safe mode (no Lambda layers)."""
     keras = import_keras()
     try:
-        network = keras.saving.load_model(folder / MODEL_FILE, safe_mode=True, compile=False)
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
     except ValueError as error:
         text = str(error)
         if "Lambda" in text or "safe_mode" in text or "unsafe" in text:
@@ -279,16 +300,27 @@ def _load_folder(folder: Path, shown_name: str) -> tuple[ClvMlp, BundleInfo]:
         raise DataError(
             f"model.keras in {shown_name} is damaged or not made by the workbench: {error}"
         ) from error
+
+
+def _meta_config(meta: dict[str, Any], shown_name: str) -> MlpConfig:
+    """The model configuration stored in meta.json."""
     try:
-        config = MlpConfig.from_dict(meta["config"])
+        return MlpConfig.from_dict(meta["config"])
     except (KeyError, ConfigError) as error:
         raise DataError(
             f"meta.json in {shown_name} has no valid model configuration: {error}"
         ) from error
+
+
+def _restore_model(
+    folder: Path, meta: dict[str, Any], config: MlpConfig, network: Any, shown_name: str
+) -> tuple[ClvMlp, Preprocessor, BundleInfo]:
+    """The model with its learned state, its preprocessing and the bundle's info from meta.json."""
     try:
         model = ClvMlp(config)
         model.network_ = network
-        model.preprocessor_ = Preprocessor.from_dict(_read_json(folder / PREPROCESS_FILE, ""))
+        preprocessor = Preprocessor.from_dict(_read_json(folder / PREPROCESS_FILE, ""))
+        model.preprocessor_ = preprocessor
         model.feature_columns_ = [str(name) for name in meta["feature_columns"]]
         model.target_scale_ = float(meta["target_scale"])
         model.cancelled_ = bool(meta.get("cancelled", False))
@@ -307,7 +339,14 @@ def _load_folder(folder: Path, shown_name: str) -> tuple[ClvMlp, BundleInfo]:
         )
     except (KeyError, TypeError, ValueError, ConfigError) as error:
         raise DataError(f"meta.json in {shown_name} is damaged: {error!r}.") from error
-    preprocess_width = len(model.preprocessor_.feature_names_out_)
+    return model, preprocessor, info
+
+
+def _check_shapes(
+    model: ClvMlp, preprocessor: Preprocessor, config: MlpConfig, network: Any, shown_name: str
+) -> None:
+    """Refuse preprocessing or a network whose widths do not match each other or meta.json."""
+    preprocess_width = len(preprocessor.feature_names_out_)
     network_width = int(np.prod(network.input_shape[1:]))
     if preprocess_width != network_width:
         raise DataError(
@@ -320,7 +359,6 @@ def _load_folder(folder: Path, shown_name: str) -> tuple[ClvMlp, BundleInfo]:
             f"The network in {shown_name} does not match its meta.json "
             f"({network.output_shape[1:]} outputs, expected {expected_outputs})."
         )
-    return model, info
 
 
 def _check_keras_archive(path: Path) -> None:

@@ -11,41 +11,18 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from clv_core.columns import ROLE_OPTIONS, ColumnMapping, Role
+from clv_core.columns import ROLE_OPTIONS, Role
 from clv_core.errors import ClvError, ConfigError, DataError
 from clv_core.language import Language
 from clv_core.limits import LoadLimits
-from clv_core.validation import CustomerAttributes, Transactions, ValidationReport
+from clv_core.usecases.inputs import CheckedInputs
 
 __all__ = ["main"]
-
-
-@dataclass(frozen=True, slots=True)
-class _LoadedInputs:
-    """Validated transactions (and attributes) as the commands use them."""
-
-    transactions: Transactions
-    customers: CustomerAttributes | None
-    reports: dict[str, ValidationReport]
-
-    @property
-    def mapping(self) -> ColumnMapping:
-        """The column roles used for the transaction log."""
-        return self.transactions.mapping
-
-    def validation(self) -> dict[str, Any]:
-        """Row accounting of every input table, as JSON-ready data."""
-        data = {name: report.to_dict() for name, report in self.reports.items()}
-        data["transactions"]["mapping"] = self.mapping.to_dict()
-        if self.transactions.money is not None:
-            data["transactions"]["money"] = self.transactions.money.to_dict()
-        return data
 
 
 _ROLE_HELP = {
@@ -396,47 +373,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-def _load_inputs(arguments: argparse.Namespace) -> _LoadedInputs:
-    """Load, map and validate the transaction log and the optional attributes table."""
-    from clv_core.intake import transaction_source, validate_source
+def _load_inputs(arguments: argparse.Namespace) -> CheckedInputs:
+    """Read the files named on the command line and run the data check on them."""
     from clv_core.loading import load_table
-    from clv_core.validation import ValidationOptions, validate_customers
+    from clv_core.usecases import check_inputs
+    from clv_core.validation import ValidationOptions
 
     limits = _load_limits(arguments)
-    table = load_table(arguments.transactions, sheet=arguments.sheet, limits=limits)
-    lines = (
-        load_table(arguments.order_lines, limits=limits)
-        if arguments.order_lines is not None
-        else None
-    )
+
+    def read(path: Path | None, sheet: str | None = None) -> Any:
+        return None if path is None else load_table(path, sheet=sheet, limits=limits)
+
     roles: dict[str, str | None] = {}
     for role, option in ROLE_OPTIONS.items():
         value = getattr(arguments, option[2:].replace("-", "_"), None)
         if value is not None:
             roles[role.value] = None if value.strip().lower() == "none" else value
-    source = transaction_source(table, lines, order_id=roles.get("order_id"))
     options = ValidationOptions(
         dayfirst=True if arguments.dayfirst else None,
         drop_duplicate_rows=False if arguments.keep_duplicate_rows else None,
         combine_baskets=not arguments.no_baskets,
         guest_ids=tuple(arguments.guest_id),
     )
-    transactions = validate_source(source, roles, options)
-    reports = {"transactions": transactions.report}
-    customers = None
-    if arguments.customers is not None:
-        customer_table = load_table(arguments.customers, limits=limits)
-        customers = validate_customers(customer_table.frame, source_name=customer_table.source_name)
-        known = transactions.frame["customer_id"].isin(customers.frame.index)
-        unmatched = int(transactions.frame.loc[~known, "customer_id"].nunique())
-        warnings = list(customer_table.notes)
-        if unmatched:
-            warnings.append(
-                f"{unmatched:,} customers in the transactions have no row in the customer "
-                "table; their attributes are missing."
-            )
-        reports["customers"] = customers.report.with_warnings(*warnings)
-    return _LoadedInputs(transactions, customers, reports)
+    return check_inputs(
+        read(arguments.transactions, arguments.sheet),
+        order_lines=read(arguments.order_lines),
+        attributes=read(arguments.customers),
+        roles=roles,
+        options=options,
+    )
 
 
 def _run_features(arguments: argparse.Namespace) -> int:
@@ -486,7 +451,8 @@ def _run_features(arguments: argparse.Namespace) -> int:
 
 def _run_evaluate(arguments: argparse.Namespace) -> int:
     from clv_core.config import MlpConfig, load_config
-    from clv_core.evaluation import EvaluationSettings, evaluate, parse_model_names
+    from clv_core.evaluation import EvaluationSettings, parse_model_names
+    from clv_core.usecases import EvaluationRequest, evaluate_models
 
     if arguments.predictions_out is not None:
         _check_suffix(arguments.predictions_out, "--predictions-out", (".csv",))
@@ -502,12 +468,8 @@ def _run_evaluate(arguments: argparse.Namespace) -> int:
         config=config,
     )
     inputs = _load_inputs(arguments)
-    result = evaluate(
-        inputs.transactions.frame,
-        settings,
-        customers=inputs.customers,
-        on_stage=None if arguments.json else _print_stage,
-    )
+    request = EvaluationRequest(settings, inputs.transactions.frame, inputs.customers)
+    result = evaluate_models(request, on_stage=None if arguments.json else _print_stage)
     if arguments.predictions_out is not None:
         _write_table(result.predictions.reset_index(), arguments.predictions_out, index=False)
     output = result.to_dict() | {"validation": inputs.validation()}
@@ -522,44 +484,26 @@ def _run_evaluate(arguments: argparse.Namespace) -> int:
 
 
 def _run_train(arguments: argparse.Namespace) -> int:
-    from clv_core.bundle import save_bundle
-    from clv_core.config import MlpConfig, load_config
-    from clv_core.scoring import train_for_deployment
+    from clv_core.config import load_config
+    from clv_core.usecases import TrainRequest, train_bundle
 
-    config = load_config(arguments.config) if arguments.config else MlpConfig()
-    inputs = _load_inputs(arguments)
-    deployment = train_for_deployment(
-        inputs.transactions.frame,
-        arguments.horizon_days,
+    request = TrainRequest(
+        horizon_days=arguments.horizon_days,
         as_of=_optional_date(arguments.as_of, "--as-of"),
-        customers=inputs.customers,
-        config=config,
-        on_epoch=None if arguments.json else _print_epoch,
+        config=load_config(arguments.config) if arguments.config else None,
     )
-    folder = save_bundle(
-        deployment.model,
-        arguments.out,
-        cutoff=deployment.as_of,
-        horizon_days=deployment.horizon_days,
-        feature_options=deployment.feature_options,
-        training=deployment.training | {"validation": inputs.validation()},
+    inputs = _load_inputs(arguments)
+    trained = train_bundle(
+        inputs, request, arguments.out, on_epoch=None if arguments.json else _print_epoch
     )
-    output = {
-        "command": "train",
-        "bundle": str(folder),
-        "as_of": deployment.as_of.isoformat(),
-        "horizon_days": deployment.horizon_days,
-        "training": deployment.training,
-        "warnings": list(deployment.warnings),
-        "validation": inputs.validation(),
-    }
+    output = {"command": "train", **trained.to_dict(), "validation": inputs.validation()}
     if arguments.json:
         print(json.dumps(output, ensure_ascii=False))
     else:
         _print_reports(inputs)
-        for warning in deployment.warnings:
+        for warning in trained.deployment.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        print(f"wrote model bundle to {folder}", file=sys.stderr)
+        print(f"wrote model bundle to {trained.folder}", file=sys.stderr)
     return 0
 
 
@@ -581,6 +525,8 @@ def _run_score(arguments: argparse.Namespace) -> int:
         tiers=_names(arguments.tiers),
         bands=_names(arguments.churn_bands),
         actions=_names(arguments.actions),
+        # Parquet is read by programs: it carries the segments' language-independent codes.
+        codes=arguments.out.suffix.lower() == ".parquet",
     )
     campaign = score_campaign(model, info, inputs.transactions.frame, inputs.customers, request)
     listing = campaign.listing
@@ -593,6 +539,7 @@ def _run_score(arguments: argparse.Namespace) -> int:
         "n_customers": len(listing),
         "predicted_total": round(float(listing["predicted_clv"].sum()), 2),
         "columns": [str(column) for column in listing.columns],
+        "segments": campaign.segment_summary(),
         "out": str(arguments.out),
         "validation": inputs.validation(),
     }
@@ -608,55 +555,30 @@ def _run_score(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _explain(
-    model: Any,
-    info: Any,
-    inputs: _LoadedInputs,
-    scored: Any,
-    *,
-    sample: int | None,
-    background: int | None,
-    seed: int,
-) -> Any:
-    from clv_core.explain import ExplainSettings, explain_customers
-    from clv_core.usecases import driver_background
-
-    background_features = driver_background(
-        info, inputs.transactions.frame, inputs.customers, scored.features
-    )
-    settings = ExplainSettings(
-        background_size=background or ExplainSettings().background_size,
-        sample_size=sample,
-        seed=seed,
-    )
-    return explain_customers(model, scored.features, background_features, settings)
-
-
 def _run_explain(arguments: argparse.Namespace) -> int:
     from clv_core.bundle import load_bundle
-    from clv_core.scoring import score_with_features
+    from clv_core.explain import ExplainSettings
+    from clv_core.usecases import explain_bundle
 
     _check_suffix(arguments.out, "--out", (".csv", ".parquet"))
     if arguments.sample < 0:
         raise ConfigError(f"--sample must be 0 (all customers) or more, got {arguments.sample}.")
-    model, info = load_bundle(arguments.model)
-    inputs = _load_inputs(arguments)
-    scored = score_with_features(
-        model,
-        inputs.transactions.frame,
-        as_of=_optional_date(arguments.as_of, "--as-of"),
-        customers=inputs.customers,
-        feature_options=info.feature_options,
-    )
-    explanation = _explain(
-        model,
-        info,
-        inputs,
-        scored,
-        sample=arguments.sample or None,
-        background=arguments.background,
+    settings = ExplainSettings(
+        background_size=arguments.background or ExplainSettings().background_size,
+        sample_size=arguments.sample or None,
         seed=arguments.seed,
     )
+    model, info = load_bundle(arguments.model)
+    inputs = _load_inputs(arguments)
+    explained = explain_bundle(
+        model,
+        info,
+        inputs.transactions.frame,
+        inputs.customers,
+        as_of=_optional_date(arguments.as_of, "--as-of"),
+        settings=settings,
+    )
+    explanation = explained.explanation
     values = explanation.values.assign(
         feature_value=explanation.values["feature_value"].astype(str)
     )
@@ -664,7 +586,7 @@ def _run_explain(arguments: argparse.Namespace) -> int:
     output = {
         "command": "explain",
         "model": str(arguments.model),
-        "as_of": scored.as_of.isoformat(),
+        "as_of": explained.scored.as_of.isoformat(),
         "explained_space": explanation.space,
         "base_value": round(float(explanation.base_value), 6),
         "n_customers": len(explanation.customer_ids),
@@ -709,7 +631,7 @@ def _write_output(frame: pd.DataFrame, out: Path, *, excel_bom: bool) -> None:
     write_export(frame, out, excel_bom=excel_bom)
 
 
-def _print_reports(inputs: _LoadedInputs) -> None:
+def _print_reports(inputs: CheckedInputs) -> None:
     for report in inputs.reports.values():
         for line in report.describe():
             print(line, file=sys.stderr)

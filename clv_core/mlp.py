@@ -161,30 +161,11 @@ class ClvMlp:
         """
         started = time.perf_counter()
         config = self.config
-        y = np.asarray(target, dtype=np.float64)
-        if len(features) != y.size:
-            raise DataError(
-                f"features has {len(features)} rows but the target has {y.size} values."
-            )
-        if y.size < 20:
-            raise DataError(
-                f"Training needs at least 20 customers; got {y.size}. Use more data or an "
-                "earlier cutoff."
-            )
-        if not np.isfinite(y).all() or (y < 0).any():
-            raise DataError("The target must be finite and non-negative (net spend clipped at 0).")
-        if (y > 0).sum() < 2:
-            raise DataError(
-                "Fewer than two training customers bought anything in the horizon, so there is "
-                "nothing to learn. Choose a longer horizon or an earlier cutoff."
-            )
-
+        y = _checked_target(features, target)
         # Each member holds out its own fold of the training customers for early stopping, so
         # the members see different data (more diverse ensemble) and together give
         # out-of-fold predictions for several folds: the calibration is fitted on all of them.
-        rng = np.random.default_rng(config.seed)
-        n_folds = max(2, round(1 / config.validation_fraction))
-        folds = [np.sort(fold) for fold in np.array_split(rng.permutation(y.size), n_folds)]
+        folds = _validation_folds(config, y.size)
 
         preprocessor = Preprocessor().fit(features)
         matrix = preprocessor.transform(features)
@@ -193,35 +174,16 @@ class ClvMlp:
         scaled = y / scale
 
         keras = import_keras()
-        members = []
-        history_frames = []
-        out_of_fold_sum = np.zeros(y.size)
-        out_of_fold_count = np.zeros(y.size)
-        self.cancelled_ = False
-        for member in range(config.ensemble_size):
-            if member > 0 and self.cancelled_:
-                break
-            validation_rows = folds[member % n_folds]
-            training_rows = np.setdiff1d(np.arange(y.size), validation_rows, assume_unique=True)
-            with TENSORFLOW_LOCK:
-                network, history, cancelled = self._train_member(
-                    keras,
-                    member,
-                    matrix[training_rows],
-                    scaled[training_rows],
-                    matrix[validation_rows],
-                    scaled[validation_rows],
-                    on_epoch=on_epoch,
-                    should_stop=should_stop,
-                    started=started,
-                )
-            members.append(network)
-            history_frames.append(history)
-            self.cancelled_ = self.cancelled_ or cancelled
-            raw = _predict_raw(network, matrix[validation_rows])
-            expected = raw_to_distribution(raw, config.loss, config.sigma_max)[0] * scale
-            out_of_fold_sum[validation_rows] += expected
-            out_of_fold_count[validation_rows] += 1
+        members, history_frames, out_of_fold_sum, out_of_fold_count = self._train_members(
+            keras,
+            matrix,
+            scaled,
+            folds,
+            scale,
+            on_epoch=on_epoch,
+            should_stop=should_stop,
+            started=started,
+        )
 
         self.network_ = _combine_members(keras, config, members, matrix.shape[1])
         self.preprocessor_ = preprocessor
@@ -241,6 +203,57 @@ class ClvMlp:
             )
         self.fit_seconds_ = time.perf_counter() - started
         return self
+
+    def _train_members(
+        self,
+        keras: Any,
+        matrix: np.ndarray,
+        scaled: np.ndarray,
+        folds: list[np.ndarray],
+        scale: float,
+        *,
+        on_epoch: ProgressCallback | None,
+        should_stop: StopRequest | None,
+        started: float,
+    ) -> tuple[list[Any], list[pd.DataFrame], np.ndarray, np.ndarray]:
+        """Train the ensemble's members in turn, each holding out its fold; sets ``cancelled_``.
+
+        Returns the member networks, their history frames, and per customer the sum and the
+        count of out-of-fold expected values (in money units) for the calibration. After a
+        cancel, members not started yet are skipped.
+        """
+        config = self.config
+        size = scaled.size
+        members = []
+        history_frames = []
+        out_of_fold_sum = np.zeros(size)
+        out_of_fold_count = np.zeros(size)
+        self.cancelled_ = False
+        for member in range(config.ensemble_size):
+            if member > 0 and self.cancelled_:
+                break
+            validation_rows = folds[member % len(folds)]
+            training_rows = np.setdiff1d(np.arange(size), validation_rows, assume_unique=True)
+            with TENSORFLOW_LOCK:
+                network, history, cancelled = self._train_member(
+                    keras,
+                    member,
+                    matrix[training_rows],
+                    scaled[training_rows],
+                    matrix[validation_rows],
+                    scaled[validation_rows],
+                    on_epoch=on_epoch,
+                    should_stop=should_stop,
+                    started=started,
+                )
+            members.append(network)
+            history_frames.append(history)
+            self.cancelled_ = self.cancelled_ or cancelled
+            raw = _predict_raw(network, matrix[validation_rows])
+            expected = raw_to_distribution(raw, config.loss, config.sigma_max)[0] * scale
+            out_of_fold_sum[validation_rows] += expected
+            out_of_fold_count[validation_rows] += 1
+        return members, history_frames, out_of_fold_sum, out_of_fold_count
 
     def _train_member(
         self,
@@ -418,6 +431,33 @@ class _ProgressCallback:
                     self.model.stop_training = True
 
         return ProgressCallback(*args, **kwargs)
+
+
+def _checked_target(features: pd.DataFrame, target: pd.Series | np.ndarray) -> np.ndarray:
+    """The target as a float array, refused (DataError) when training on it cannot work."""
+    y = np.asarray(target, dtype=np.float64)
+    if len(features) != y.size:
+        raise DataError(f"features has {len(features)} rows but the target has {y.size} values.")
+    if y.size < 20:
+        raise DataError(
+            f"Training needs at least 20 customers; got {y.size}. Use more data or an "
+            "earlier cutoff."
+        )
+    if not np.isfinite(y).all() or (y < 0).any():
+        raise DataError("The target must be finite and non-negative (net spend clipped at 0).")
+    if (y > 0).sum() < 2:
+        raise DataError(
+            "Fewer than two training customers bought anything in the horizon, so there is "
+            "nothing to learn. Choose a longer horizon or an earlier cutoff."
+        )
+    return y
+
+
+def _validation_folds(config: MlpConfig, size: int) -> list[np.ndarray]:
+    """``round(1 / validation_fraction)`` (at least 2) sorted folds of a seeded permutation."""
+    rng = np.random.default_rng(config.seed)
+    n_folds = max(2, round(1 / config.validation_fraction))
+    return [np.sort(fold) for fold in np.array_split(rng.permutation(size), n_folds)]
 
 
 def _predict_raw(network: Any, matrix: np.ndarray) -> np.ndarray:

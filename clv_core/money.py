@@ -314,6 +314,30 @@ def _money_columns(sample: pd.DataFrame, taken: set[str]) -> dict[str, tuple[Mon
     return result
 
 
+@dataclass(slots=True)
+class _RoleEditor:
+    """The role assignment being settled: changes skip fixed roles and are marked as content."""
+
+    assignment: dict[Role, str]
+    sources: dict[str, str]
+    fixed: set[Role]
+
+    def assign(self, role: Role, column: str | None) -> None:
+        """Give ``role`` to ``column`` (``None`` clears it), unless the role is fixed."""
+        if role in self.fixed:
+            return
+        if column is None:
+            self.assignment.pop(role, None)
+            self.sources.pop(role.value, None)
+            return
+        self.assignment[role] = column
+        self.sources[role.value] = "content"
+
+    def free(self, column: str) -> bool:
+        """Whether no role holds ``column`` yet."""
+        return column not in self.assignment.values()
+
+
 def settle_money_roles(
     frame: pd.DataFrame,
     assignment: dict[Role, str],
@@ -331,37 +355,43 @@ def settle_money_roles(
     money_roles = {Role.AMOUNT, Role.QUANTITY, Role.UNIT_PRICE}
     taken = {column for role, column in assignment.items() if role not in money_roles}
     columns = _money_columns(sample, taken)
+    roles = _RoleEditor(assignment, sources, fixed)
+    amount, ambiguous = _settle_total(sample, columns, roles)
+    amount = _move_item_counts(columns, roles, amount)
+    _settle_per_unit(sample, columns, roles, amount, ambiguous)
 
-    def assign(role: Role, column: str | None) -> None:
-        if role in fixed:
-            return
-        if column is None:
-            assignment.pop(role, None)
-            sources.pop(role.value, None)
-            return
-        assignment[role] = column
-        sources[role.value] = "content"
 
-    def free(column: str) -> bool:
-        return column not in assignment.values()
+def _settle_total(
+    sample: pd.DataFrame, columns: dict[str, tuple[MoneyKind, _Profile]], roles: _RoleEditor
+) -> tuple[str | None, bool]:
+    """Prefer a paid total as the amount; returns the amount and whether totals were ambiguous.
 
-    # A paid total beats an ordinary total; two ordinary totals that disagree are ambiguous.
-    amount = assignment.get(Role.AMOUNT)
+    A paid total beats an ordinary total; two ordinary totals that disagree are ambiguous.
+    """
+    amount = roles.assignment.get(Role.AMOUNT)
     ambiguous = False
-    if Role.AMOUNT not in fixed:
+    if Role.AMOUNT not in roles.fixed:
         paid = [c for c, (kind, p) in columns.items() if kind is MoneyKind.PAID_TOTAL and p.numeric]
         if paid and (amount is None or columns.get(amount, (None,))[0] is not MoneyKind.PAID_TOTAL):
-            assign(Role.AMOUNT, paid[0])
-            sources[Role.AMOUNT.value] = "header"
+            roles.assign(Role.AMOUNT, paid[0])
+            roles.sources[Role.AMOUNT.value] = "header"
             amount = paid[0]
         elif amount is not None and _rival_totals(sample, columns, amount):
             # Left unassigned: validation names the candidates and the option that decides.
-            assign(Role.AMOUNT, None)
+            roles.assign(Role.AMOUNT, None)
             amount, ambiguous = None, True
+    return amount, ambiguous
 
-    # An "amount" of small whole numbers next to decimal money is a count of items.
+
+def _move_item_counts(
+    columns: dict[str, tuple[MoneyKind, _Profile]], roles: _RoleEditor, amount: str | None
+) -> str | None:
+    """Turn an "amount" of small whole numbers next to decimal money into the quantity.
+
+    Returns the amount column afterwards.
+    """
     small_counts = amount is not None and amount in columns and columns[amount][1].small_counts
-    if amount is not None and Role.AMOUNT not in fixed and small_counts:
+    if amount is not None and Role.AMOUNT not in roles.fixed and small_counts:
         # Only a column named like money decides: whole prices next to a weight or a
         # shipping fee are common.
         money = [
@@ -370,18 +400,29 @@ def settle_money_roles(
             if c != amount
             and profile.money_like
             and kind in (MoneyKind.TOTAL, MoneyKind.PAID_TOTAL)
-            and free(c)
+            and roles.free(c)
         ]
         if money:
-            if Role.QUANTITY not in assignment and Role.QUANTITY not in fixed:
-                assign(Role.QUANTITY, amount)
+            if Role.QUANTITY not in roles.assignment and Role.QUANTITY not in roles.fixed:
+                roles.assign(Role.QUANTITY, amount)
             else:
-                assign(Role.AMOUNT, None)
-            assign(Role.AMOUNT, money[0])
-            amount = assignment.get(Role.AMOUNT)
+                roles.assign(Role.AMOUNT, None)
+            roles.assign(Role.AMOUNT, money[0])
+            amount = roles.assignment.get(Role.AMOUNT)
+    return amount
 
-    quantity = assignment.get(Role.QUANTITY)
-    price = assignment.get(Role.UNIT_PRICE)
+
+def _settle_per_unit(
+    sample: pd.DataFrame,
+    columns: dict[str, tuple[MoneyKind, _Profile]],
+    roles: _RoleEditor,
+    amount: str | None,
+    ambiguous: bool,
+) -> None:
+    """Decide from the content whether money columns are unit prices or line totals."""
+    fixed = roles.fixed
+    quantity = roles.assignment.get(Role.QUANTITY)
+    price = roles.assignment.get(Role.UNIT_PRICE)
     product_column = _product_column(sample)
     product = sample[product_column] if product_column is not None else None
 
@@ -393,30 +434,30 @@ def settle_money_roles(
         if amount is not None and price is None and Role.AMOUNT not in fixed:
             kind = columns.get(amount, (MoneyKind.OTHER,))[0]
             if kind is not MoneyKind.PAID_TOTAL and reading(amount) is _PerUnit.UNIT_PRICE:
-                assign(Role.AMOUNT, None)
-                assign(Role.UNIT_PRICE, amount)
+                roles.assign(Role.AMOUNT, None)
+                roles.assign(Role.UNIT_PRICE, amount)
         elif amount is None and price is not None and Role.UNIT_PRICE not in fixed:
             if Role.AMOUNT not in fixed and reading(price) is _PerUnit.TOTAL:
-                assign(Role.UNIT_PRICE, None)
-                assign(Role.AMOUNT, price)
+                roles.assign(Role.UNIT_PRICE, None)
+                roles.assign(Role.AMOUNT, price)
         elif amount is None and price is None and not ambiguous:
             candidate = next(
                 (
                     c
                     for c, (kind, profile) in columns.items()
-                    if profile.money_like and kind is MoneyKind.OTHER and free(c)
+                    if profile.money_like and kind is MoneyKind.OTHER and roles.free(c)
                 ),
                 None,
             )
             if candidate is not None:
                 if reading(candidate) is _PerUnit.UNIT_PRICE:
-                    assign(Role.UNIT_PRICE, candidate)
+                    roles.assign(Role.UNIT_PRICE, candidate)
                 else:
-                    assign(Role.AMOUNT, candidate)
+                    roles.assign(Role.AMOUNT, candidate)
     elif amount is None and price is not None and not fixed & {Role.AMOUNT, Role.UNIT_PRICE}:
         # Without a quantity every row is one item: its price is what was spent.
-        assign(Role.UNIT_PRICE, None)
-        assign(Role.AMOUNT, price)
+        roles.assign(Role.UNIT_PRICE, None)
+        roles.assign(Role.AMOUNT, price)
 
 
 def _rival_totals(
@@ -572,6 +613,7 @@ def explain_spend(frame: pd.DataFrame, mapping: ColumnMapping) -> SpendExplanati
 def _rejected_columns(
     frame: pd.DataFrame, mapping: ColumnMapping, formula: SpendFormula, used: tuple[str, ...]
 ) -> list[RejectedColumn]:
+    """Numeric columns that are neither spend nor a non-money role, each with its reason."""
     sample = frame.head(_SAMPLE_ROWS)
     non_money = {
         mapping.customer_id,
@@ -591,68 +633,58 @@ def _rejected_columns(
         profile = _profile(sample[column])
         if not profile.numeric:
             continue
-        values = {"column": column, "spend": spend}
-        if column == mapping.cost or kind is MoneyKind.COST:
-            rejected.append(
-                RejectedColumn(
-                    column,
-                    "cost",
-                    f"'{column}' is the shop's cost, not what customers paid",
-                    values,
-                )
-            )
-        elif column == mapping.quantity:
-            rejected.append(
-                RejectedColumn(
-                    column,
-                    "quantity_not_needed",
-                    f"'{column}' counts items; '{spend}' already holds the line total",
-                    values,
-                )
-            )
-        elif kind is MoneyKind.TOTAL and profile.small_counts and column != mapping.amount:
-            rejected.append(
-                RejectedColumn(
-                    column,
-                    "small_whole_numbers",
-                    f"'{column}' holds only small whole numbers (median "
-                    f"{profile.median_abs:g}): a count of items, not money",
-                    values,
-                )
-            )
-        elif column == mapping.unit_price or kind is MoneyKind.UNIT_PRICE:
-            rejected.append(
-                RejectedColumn(
-                    column,
-                    "list_price",
-                    f"'{column}' is a price per unit; '{spend}' is what was charged for the "
-                    "line (after discounts)",
-                    values,
-                )
-            )
-        elif column == mapping.discount or kind is MoneyKind.DISCOUNT:
-            rejected.append(
-                RejectedColumn(
-                    column,
-                    "discount_in_total",
-                    f"'{column}' is not subtracted: '{spend}' is taken as already net of discounts",
-                    values,
-                )
-            )
-        elif kind in (MoneyKind.TOTAL, MoneyKind.PAID_TOTAL):
+        reason = _role_rejection(column, kind, profile, mapping, spend)
+        if reason is None and kind in (MoneyKind.TOTAL, MoneyKind.PAID_TOTAL):
             same = formula is SpendFormula.TOTAL and _agree(sample[used[0]], sample[column])
+            reason = _other_total_rejection(column, spend, same)
+        if reason is not None:
+            key, message = reason
             rejected.append(
-                RejectedColumn(
-                    column,
-                    "same_values" if same else "other_total",
-                    f"'{column}' holds the same values as '{spend}'"
-                    if same
-                    else f"'{column}' is another total; '{spend}' was preferred (choose the "
-                    "amount column to change this)",
-                    values,
-                )
+                RejectedColumn(column, key, message, {"column": column, "spend": spend})
             )
     return rejected
+
+
+def _role_rejection(
+    column: str, kind: MoneyKind, profile: _Profile, mapping: ColumnMapping, spend: str
+) -> tuple[str, str] | None:
+    """``(key, message)`` when ``column`` is a cost, count, unit price or discount, else None."""
+    if column == mapping.cost or kind is MoneyKind.COST:
+        return "cost", f"'{column}' is the shop's cost, not what customers paid"
+    if column == mapping.quantity:
+        return (
+            "quantity_not_needed",
+            f"'{column}' counts items; '{spend}' already holds the line total",
+        )
+    if kind is MoneyKind.TOTAL and profile.small_counts and column != mapping.amount:
+        return (
+            "small_whole_numbers",
+            f"'{column}' holds only small whole numbers (median "
+            f"{profile.median_abs:g}): a count of items, not money",
+        )
+    if column == mapping.unit_price or kind is MoneyKind.UNIT_PRICE:
+        return (
+            "list_price",
+            f"'{column}' is a price per unit; '{spend}' is what was charged for the "
+            "line (after discounts)",
+        )
+    if column == mapping.discount or kind is MoneyKind.DISCOUNT:
+        return (
+            "discount_in_total",
+            f"'{column}' is not subtracted: '{spend}' is taken as already net of discounts",
+        )
+    return None
+
+
+def _other_total_rejection(column: str, spend: str, same: bool) -> tuple[str, str]:
+    """``(key, message)`` for another total column; ``same`` when it repeats the spend values."""
+    if same:
+        return "same_values", f"'{column}' holds the same values as '{spend}'"
+    return (
+        "other_total",
+        f"'{column}' is another total; '{spend}' was preferred (choose the "
+        "amount column to change this)",
+    )
 
 
 # --------------------------------------------------------------------------------------------

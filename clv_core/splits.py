@@ -153,8 +153,31 @@ def check_minimum_data(
     """
     first = pd.Timestamp(transactions["order_date"].min()).normalize()
     last = pd.Timestamp(transactions["order_date"].max()).normalize()
+    problems = _window_problems(windows, first, last, labels_needed_at_evaluation)
+    day = transactions["order_date"]
+    before_training_cutoff = transactions.loc[
+        (day < windows.train_cutoff + pd.Timedelta(days=1)) & (transactions["amount"] >= 0)
+    ]
+    n_customers = before_training_cutoff["customer_id"].nunique()
+    if windows.train_cutoff >= first and n_customers < minimum_customers:
+        problems.append(
+            f"Only {n_customers} customers bought on or before the training cutoff "
+            f"{windows.train_cutoff.date()}; at least {minimum_customers} are needed to train "
+            f"and evaluate (thousands for dependable results)."
+        )
+    if problems:
+        raise DataError("The data cannot support these time windows:", problems=problems)
+    return _data_warnings(before_training_cutoff, windows, first, n_customers)
+
+
+def _window_problems(
+    windows: TimeWindows,
+    first: pd.Timestamp,
+    last: pd.Timestamp,
+    labels_needed_at_evaluation: bool,
+) -> list[str]:
+    """Why the windows do not fit in the data from ``first`` to ``last`` (empty when they do)."""
     problems: list[str] = []
-    warnings: list[str] = []
     horizon = windows.horizon_days
     if windows.train_cutoff < first:
         problems.append(
@@ -174,20 +197,18 @@ def check_minimum_data(
             f"data ends on {last.date()}. Choose a cutoff on or before "
             f"{(last - pd.Timedelta(days=horizon)).date()}."
         )
-    day = transactions["order_date"]
-    before_training_cutoff = transactions.loc[
-        (day < windows.train_cutoff + pd.Timedelta(days=1)) & (transactions["amount"] >= 0)
-    ]
-    n_customers = before_training_cutoff["customer_id"].nunique()
-    if windows.train_cutoff >= first and n_customers < minimum_customers:
-        problems.append(
-            f"Only {n_customers} customers bought on or before the training cutoff "
-            f"{windows.train_cutoff.date()}; at least {minimum_customers} are needed to train "
-            f"and evaluate (thousands for dependable results)."
-        )
-    if problems:
-        raise DataError("The data cannot support these time windows:", problems=problems)
+    return problems
 
+
+def _data_warnings(
+    before_training_cutoff: pd.DataFrame,
+    windows: TimeWindows,
+    first: pd.Timestamp,
+    n_customers: int,
+) -> list[str]:
+    """Warnings about thin data: few customers, short history, few repeat buyers."""
+    warnings: list[str] = []
+    horizon = windows.horizon_days
     if n_customers < RECOMMENDED_CUSTOMERS:
         warnings.append(
             f"Only {n_customers:,} customers at the training cutoff; with fewer than "

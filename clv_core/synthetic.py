@@ -651,48 +651,24 @@ def _draw_population(
     attribute_generator: np.random.Generator,
     acquisition_generator: np.random.Generator,
 ) -> _Population:
-    """Draw every customer's attributes, signup, lifetime and latent rates."""
+    """Draw every customer's attributes, signup, lifetime and latent rates.
+
+    The draws from each generator happen in a fixed order (attributes, rates, order values,
+    return probabilities and browsing from ``attribute_generator``; signup, first order and
+    lifetime from ``acquisition_generator``), so a seed always gives the same population.
+    """
     count = config.n_customers
-    day_count = seasonality.size
     channel = _draw_levels(attribute_generator, _CHANNEL_LEVELS, count)
     region = _draw_levels(attribute_generator, _REGION_LEVELS, count)
     device = _draw_levels(attribute_generator, _DEVICE_LEVELS, count)
     age_group = _draw_levels(attribute_generator, _AGE_GROUP_LEVELS, count)
     is_member = attribute_generator.random(count) < config.member_share
     is_wholesale = attribute_generator.random(count) < config.wholesale_share
-
-    retail_purchase_rate = (
-        config.base_purchase_rate_per_year
-        * attribute_generator.gamma(
-            config.purchase_rate_shape, 1.0 / config.purchase_rate_shape, count
-        )
-        * _multipliers(_CHANNEL_LEVELS, channel, "purchase_rate_multiplier")
-        * np.where(is_member, _MEMBER_PURCHASE_RATE_MULTIPLIER, 1.0)
+    retail_purchase_rate, purchase_rate, dropout_rate = _draw_rates(
+        config, attribute_generator, channel, is_member, is_wholesale
     )
-    purchase_rate = retail_purchase_rate * np.where(
-        is_wholesale, _WHOLESALE_PURCHASE_RATE_MULTIPLIER, 1.0
-    )
-    dropout_rate = (
-        config.base_dropout_rate_per_year
-        * attribute_generator.gamma(
-            config.dropout_rate_shape, 1.0 / config.dropout_rate_shape, count
-        )
-        * _multipliers(_CHANNEL_LEVELS, channel, "dropout_rate_multiplier")
-        * np.where(is_member, _MEMBER_DROPOUT_RATE_MULTIPLIER, 1.0)
-        * np.where(is_wholesale, _WHOLESALE_DROPOUT_RATE_MULTIPLIER, 1.0)
-    )
-    # A log-uniform multiplier gives wholesale order values between 20 and 100 times normal.
-    lowest, highest = _WHOLESALE_VALUE_MULTIPLIER_RANGE
-    wholesale_multiplier = np.exp(
-        attribute_generator.uniform(np.log(lowest), np.log(highest), count)
-    )
-    mean_order_value = (
-        config.base_order_value
-        * attribute_generator.gamma(config.order_value_shape, 1.0 / config.order_value_shape, count)
-        * _multipliers(_REGION_LEVELS, region, "order_value_multiplier")
-        * _multipliers(_DEVICE_LEVELS, device, "order_value_multiplier")
-        * _multipliers(_AGE_GROUP_LEVELS, age_group, "order_value_multiplier")
-        * np.where(is_wholesale, wholesale_multiplier, 1.0)
+    mean_order_value = _draw_mean_order_value(
+        config, attribute_generator, region, device, age_group, is_wholesale
     )
     order_value_sigma = np.where(
         is_wholesale, _WHOLESALE_ORDER_VALUE_SIGMA, _RETAIL_ORDER_VALUE_SIGMA
@@ -700,27 +676,10 @@ def _draw_population(
     return_probability = _draw_return_probability(
         attribute_generator, config.mean_return_probability, channel
     )
-    # Browsing follows the retail rate: wholesale buyers order in bulk, they do not browse more.
-    browsing_minutes = np.round(
-        _BROWSING_MINUTES_AT_BASE_RATE
-        * (retail_purchase_rate / config.base_purchase_rate_per_year) ** _BROWSING_RATE_ELASTICITY
-        * attribute_generator.lognormal(0.0, _BROWSING_NOISE_SIGMA, count),
-        1,
+    browsing_minutes = _draw_browsing_minutes(config, attribute_generator, retail_purchase_rate)
+    signup_time, first_order_time, lifetime_days = _draw_acquisition(
+        config, seasonality, dropout_rate, acquisition_generator
     )
-
-    # Signup days follow growth times seasonality; sorting them numbers customers by signup.
-    day = np.arange(day_count, dtype=np.float64)
-    signup_weight = np.exp(np.log1p(config.annual_growth) * day / _DAYS_PER_YEAR) * seasonality
-    signup_day = acquisition_generator.choice(
-        day_count, size=count, p=signup_weight / signup_weight.sum()
-    )
-    signup_time = np.sort(signup_day + acquisition_generator.random(count))
-    delayed = acquisition_generator.random(count) >= _IMMEDIATE_FIRST_ORDER_SHARE
-    delay = np.where(
-        delayed, acquisition_generator.exponential(_MEAN_FIRST_ORDER_DELAY_DAYS, count), 0.0
-    )
-    first_order_time = signup_time + delay
-    lifetime_days = acquisition_generator.exponential(1.0, count) * _DAYS_PER_YEAR / dropout_rate
     return _Population(
         channel=channel,
         region=region,
@@ -738,6 +697,98 @@ def _draw_population(
         return_probability=return_probability,
         browsing_minutes=browsing_minutes,
     )
+
+
+def _draw_rates(
+    config: SyntheticConfig,
+    generator: np.random.Generator,
+    channel: IntArray,
+    is_member: BoolArray,
+    is_wholesale: BoolArray,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Yearly rates per customer: (retail purchase rate, purchase rate, dropout rate).
+
+    Draws the purchase-rate gammas, then the dropout-rate gammas.
+    """
+    count = channel.size
+    retail_purchase_rate = (
+        config.base_purchase_rate_per_year
+        * generator.gamma(config.purchase_rate_shape, 1.0 / config.purchase_rate_shape, count)
+        * _multipliers(_CHANNEL_LEVELS, channel, "purchase_rate_multiplier")
+        * np.where(is_member, _MEMBER_PURCHASE_RATE_MULTIPLIER, 1.0)
+    )
+    purchase_rate = retail_purchase_rate * np.where(
+        is_wholesale, _WHOLESALE_PURCHASE_RATE_MULTIPLIER, 1.0
+    )
+    dropout_rate = (
+        config.base_dropout_rate_per_year
+        * generator.gamma(config.dropout_rate_shape, 1.0 / config.dropout_rate_shape, count)
+        * _multipliers(_CHANNEL_LEVELS, channel, "dropout_rate_multiplier")
+        * np.where(is_member, _MEMBER_DROPOUT_RATE_MULTIPLIER, 1.0)
+        * np.where(is_wholesale, _WHOLESALE_DROPOUT_RATE_MULTIPLIER, 1.0)
+    )
+    return retail_purchase_rate, purchase_rate, dropout_rate
+
+
+def _draw_mean_order_value(
+    config: SyntheticConfig,
+    generator: np.random.Generator,
+    region: IntArray,
+    device: IntArray,
+    age_group: IntArray,
+    is_wholesale: BoolArray,
+) -> FloatArray:
+    """Each customer's expected order value: the wholesale multipliers first, then the gammas."""
+    count = region.size
+    # A log-uniform multiplier gives wholesale order values between 20 and 100 times normal.
+    lowest, highest = _WHOLESALE_VALUE_MULTIPLIER_RANGE
+    wholesale_multiplier = np.exp(generator.uniform(np.log(lowest), np.log(highest), count))
+    return (
+        config.base_order_value
+        * generator.gamma(config.order_value_shape, 1.0 / config.order_value_shape, count)
+        * _multipliers(_REGION_LEVELS, region, "order_value_multiplier")
+        * _multipliers(_DEVICE_LEVELS, device, "order_value_multiplier")
+        * _multipliers(_AGE_GROUP_LEVELS, age_group, "order_value_multiplier")
+        * np.where(is_wholesale, wholesale_multiplier, 1.0)
+    )
+
+
+def _draw_browsing_minutes(
+    config: SyntheticConfig, generator: np.random.Generator, retail_purchase_rate: FloatArray
+) -> FloatArray:
+    """Average browsing minutes a week, rounded to 0.1.
+
+    Browsing follows the retail rate: wholesale buyers order in bulk, they do not browse more.
+    """
+    return np.round(
+        _BROWSING_MINUTES_AT_BASE_RATE
+        * (retail_purchase_rate / config.base_purchase_rate_per_year) ** _BROWSING_RATE_ELASTICITY
+        * generator.lognormal(0.0, _BROWSING_NOISE_SIGMA, retail_purchase_rate.size),
+        1,
+    )
+
+
+def _draw_acquisition(
+    config: SyntheticConfig,
+    seasonality: FloatArray,
+    dropout_rate: FloatArray,
+    generator: np.random.Generator,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(signup time, first-order time, lifetime in days) per customer, in days since ``start``.
+
+    Signup days follow growth times seasonality; sorting them numbers customers by signup.
+    """
+    count = config.n_customers
+    day_count = seasonality.size
+    day = np.arange(day_count, dtype=np.float64)
+    signup_weight = np.exp(np.log1p(config.annual_growth) * day / _DAYS_PER_YEAR) * seasonality
+    signup_day = generator.choice(day_count, size=count, p=signup_weight / signup_weight.sum())
+    signup_time = np.sort(signup_day + generator.random(count))
+    delayed = generator.random(count) >= _IMMEDIATE_FIRST_ORDER_SHARE
+    delay = np.where(delayed, generator.exponential(_MEAN_FIRST_ORDER_DELAY_DAYS, count), 0.0)
+    first_order_time = signup_time + delay
+    lifetime_days = generator.exponential(1.0, count) * _DAYS_PER_YEAR / dropout_rate
+    return signup_time, first_order_time, lifetime_days
 
 
 def _draw_levels(

@@ -4,7 +4,8 @@ Each job is ``function(spec, folder, reporter)``: ``spec`` holds plain data (val
 settings, the path of a model bundle), never a Keras object. What a job makes that outlives it is
 written into its ``folder``:
 
-* :func:`train_job` (the evaluation of the network and the baselines): the trained network as a
+* :func:`train_job` (the evaluation of the network and the baselines, a
+  :class:`~clv_core.usecases.EvaluationRequest`): the trained network as a
   model bundle in ``folder/model`` and the evaluation in ``evaluation.json`` plus Parquet files
   (:func:`read_evaluation` loads it back as an :class:`~clv_core.evaluation.EvaluationResult`
   without the network; scoring and explaining load the bundle in a worker again).
@@ -30,22 +31,20 @@ from typing import Any
 
 import pandas as pd
 
-from clv_core.bundle import BundleInfo, load_bundle, save_bundle
-from clv_core.evaluation import (
-    EvaluationResult,
-    EvaluationSettings,
-    ModelName,
-    ModelResult,
-    evaluate,
-    evaluate_customer_table,
-)
+from clv_core.bundle import BundleInfo, load_bundle
+from clv_core.evaluation import EvaluationResult, EvaluationSettings, ModelName, ModelResult
 from clv_core.explain import ExplainSettings, Explanation, explain_customers
 from clv_core.features import FeatureOptions
 from clv_core.language import Language
 from clv_core.runner import Reporter
 from clv_core.scoring import ScoredCustomers, score_with_features
-from clv_core.splits import time_windows
-from clv_core.validation import CustomerAttributes, CustomerTable
+from clv_core.usecases import (
+    EvaluationRequest,
+    campaign_drivers,
+    evaluate_models,
+    save_evaluated_bundle,
+)
+from clv_core.validation import CustomerAttributes
 
 __all__ = [
     "EVALUATION_FILE",
@@ -54,7 +53,6 @@ __all__ = [
     "DriversSpec",
     "ExplainSpec",
     "ScoreSpec",
-    "TrainSpec",
     "check_bundle_job",
     "drivers_job",
     "explain_job",
@@ -103,67 +101,22 @@ def _keras_cleared() -> Iterator[None]:
 # -- training -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class TrainSpec:
-    """An evaluation to run: a transaction log (with optional attributes) or a customer table."""
-
-    settings: EvaluationSettings
-    transactions: pd.DataFrame | None = None
-    customers: CustomerAttributes | None = None
-    table: CustomerTable | None = None
-
-
-def train_job(spec: TrainSpec, folder: Path, reporter: Reporter) -> dict[str, Any]:
+def train_job(spec: EvaluationRequest, folder: Path, reporter: Reporter) -> dict[str, Any]:
     """Evaluate every model; write the network's bundle and the evaluation into ``folder``.
 
     Returns ``{"cancelled": bool, "model": bool}``: whether a cancel stopped training early (the
     best weights so far were kept) and whether a network was trained.
     """
     with _keras_cleared():
-        if spec.table is not None:
-            result = evaluate_customer_table(
-                spec.table,
-                spec.settings,
-                on_epoch=reporter.progress,
-                should_stop=reporter.should_stop,
-                on_stage=reporter.stage,
-            )
-        elif spec.transactions is not None:
-            result = evaluate(
-                spec.transactions,
-                spec.settings,
-                customers=spec.customers,
-                on_epoch=reporter.progress,
-                should_stop=reporter.should_stop,
-                on_stage=reporter.stage,
-            )
-        else:
-            raise ValueError("a training job needs transactions or a customer table")
-        cancelled = False
-        if result.mlp is not None:
-            cancelled = bool(result.mlp.cancelled_)
-            save_bundle(
-                result.mlp,
-                folder / MODEL_FOLDER,
-                cutoff=result.settings.cutoff,
-                horizon_days=result.settings.horizon_days,
-                feature_options=result.settings.feature_options,
-                training={
-                    "split": result.settings.split.value,
-                    # Where the training customers' features end: drivers of this bundle are
-                    # explained against those customers (clv_core.usecases.driver_background).
-                    "training_cutoff": time_windows(
-                        result.settings.cutoff,
-                        result.settings.horizon_days,
-                        result.settings.split,
-                    )
-                    .train_cutoff.date()
-                    .isoformat(),
-                    "n_train": result.n_train,
-                    "n_test": result.n_test,
-                },
-            )
+        result = evaluate_models(
+            spec,
+            on_epoch=reporter.progress,
+            should_stop=reporter.should_stop,
+            on_stage=reporter.stage,
+        )
+        save_evaluated_bundle(result, folder / MODEL_FOLDER)
         write_evaluation(result, folder)
+        cancelled = result.mlp is not None and bool(result.mlp.cancelled_)
         return {"cancelled": cancelled, "model": result.mlp is not None}
 
 
@@ -269,7 +222,6 @@ class DriversSpec:
 
 def drivers_job(spec: DriversSpec, folder: Path, reporter: Reporter) -> pd.DataFrame:
     """``customer_id, driver_1 .. driver_3`` of :func:`clv_core.usecases.campaign_drivers`."""
-    from clv_core.usecases import campaign_drivers
 
     with _keras_cleared():
         reporter.stage("loading the model")

@@ -1,28 +1,45 @@
-"""Plotly figures drawn from the tidy frames that ``clv_core`` returns (no matplotlib anywhere)."""
+"""Plotly figures drawn from the data that ``clv_core`` returns (no matplotlib anywhere).
+
+The engine returns tidy frames and SHAP values; every figure and its words are made here, in
+the session's language (or the one passed), with labels from :mod:`clv_core.catalogue` and
+page text from :mod:`clv_ui.i18n`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from clv_core.catalogue import feature_label, format_contribution, format_value
+from clv_core.errors import ConfigError
+from clv_core.language import Language
 from clv_core.mlp import EpochEvent
-from clv_ui.i18n import model_label, t
+from clv_ui.i18n import current_language, model_label, t, text_in
+
+if TYPE_CHECKING:
+    from clv_core.explain import Explanation
 
 __all__ = [
     "action_grid_heatmap",
+    "beeswarm",
     "clv_by_tier",
     "customers_by_first_month",
     "decile_chart",
+    "dependence_plot",
     "gain_chart",
+    "importance_bar",
     "loss_curve",
     "orders_over_time",
     "predicted_vs_actual",
     "spend_distribution",
     "tier_sizes",
+    "waterfall",
 ]
 
 _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "legend_title_text": ""}
@@ -215,3 +232,281 @@ def clv_by_tier(segmented: pd.DataFrame) -> go.Figure:
         title=t("segments.distribution"),
     )
     return figure.update_layout(**_LAYOUT)
+
+
+# -- SHAP explanations (clv_core.explain.Explanation) -------------------------------------------
+
+
+def _check_top(top: int) -> int:
+    if isinstance(top, bool) or not isinstance(top, int | np.integer) or top < 1:
+        raise ConfigError(f"top must be a whole number of at least 1, got {top!r}.")
+    return int(top)
+
+
+def importance_bar(
+    explanation: Explanation, top: int = 15, language: Language | None = None
+) -> go.Figure:
+    """Horizontal bar chart of mean |SHAP value| for the ``top`` features, largest on top."""
+    language = language or current_language()
+    importance = explanation.importance().head(_check_top(top)).iloc[::-1]
+    mean_abs = text_in(language, "shap.mean_abs")
+    figure = go.Figure(
+        go.Bar(
+            x=importance["mean_abs_shap"],
+            y=[feature_label(name, language) for name in importance["feature"]],
+            orientation="h",
+            customdata=importance["feature"],
+            hovertemplate="%{customdata}: %{x:.2f}<extra></extra>",
+            name=mean_abs,
+        )
+    )
+    figure.update_layout(
+        title=text_in(language, "shap.importance_title"),
+        xaxis_title=mean_abs,
+        height=max(300, 28 * len(importance) + 120),
+        margin={"l": 10},
+    )
+    return figure
+
+
+@dataclass(slots=True)
+class _Unranked:
+    """The beeswarm's grey points: categories and missing values, which have no rank."""
+
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+
+
+def beeswarm(
+    explanation: Explanation, top: int = 15, language: Language | None = None
+) -> go.Figure:
+    """One row of points per feature (``top`` by importance): every customer's SHAP value.
+
+    Points are spread vertically in proportion to how crowded their SHAP value is (seeded),
+    and coloured by the rank of the customer's feature value within that feature (low to high).
+    Categories and missing values have no rank and are grey, in one extra trace.
+    """
+    language = language or current_language()
+    names = list(explanation.importance()["feature"].head(_check_top(top)))[::-1]
+    jitter_rng = np.random.default_rng(0)
+    figure = go.Figure()
+    unranked = _Unranked()
+    for position, name in enumerate(names):
+        _swarm_row(figure, explanation, name, position, jitter_rng, unranked, language)
+    if unranked.x:
+        figure.add_trace(
+            go.Scatter(
+                x=unranked.x,
+                y=unranked.y,
+                mode="markers",
+                name=text_in(language, "shap.no_rank"),
+                text=unranked.text,
+                hovertemplate="%{text}<br>SHAP %{x:+.2f}<extra></extra>",
+                marker={"color": "rgba(128,128,128,0.6)", "size": 5},
+            )
+        )
+    figure.add_vline(x=0, line_width=1, line_color="grey")
+    figure.update_layout(
+        title=text_in(language, "shap.beeswarm_title"),
+        xaxis_title=text_in(language, "shap.value"),
+        yaxis={
+            "tickmode": "array",
+            "tickvals": list(range(len(names))),
+            "ticktext": [feature_label(name, language) for name in names],
+            "range": [-0.6, len(names) - 0.4],
+        },
+        coloraxis={
+            "colorscale": "Bluered",
+            "cmin": 0,
+            "cmax": 1,
+            "colorbar": {"title": {"text": text_in(language, "shap.value_rank")}, "tickvals": []},
+        },
+        legend={"orientation": "h", "y": -0.15},
+        height=max(320, 36 * len(names) + 140),
+        margin={"l": 10},
+    )
+    return figure
+
+
+def _swarm_row(
+    figure: go.Figure,
+    explanation: Explanation,
+    name: str,
+    position: int,
+    rng: np.random.Generator,
+    unranked: _Unranked,
+    language: Language,
+) -> None:
+    """One feature's row of the beeswarm: ranked points as a trace, the others kept aside."""
+    shap_values = explanation.wide()[name].to_numpy(dtype=np.float64)
+    offsets = _swarm_offsets(shap_values, rng)
+    label = feature_label(name, language)
+    raw = explanation.feature_values()[name]
+    numeric = (
+        pd.Series(np.nan, index=raw.index)
+        if name in explanation.categorical_features
+        else pd.to_numeric(raw, errors="coerce")
+    )
+    ranked = numeric.notna().to_numpy()
+    customer = text_in(language, "shap.customer")
+    hover = [
+        f"{customer} {customer_id}<br>{label} = {format_value(value, language)}"
+        for customer_id, value in zip(raw.index, raw.to_numpy(), strict=True)
+    ]
+    if ranked.any():
+        figure.add_trace(
+            go.Scatter(
+                x=shap_values[ranked],
+                y=position + offsets[ranked],
+                mode="markers",
+                name=label,
+                text=[h for h, keep in zip(hover, ranked, strict=True) if keep],
+                hovertemplate="%{text}<br>SHAP %{x:+.2f}<extra></extra>",
+                marker={
+                    "color": numeric[ranked].rank(pct=True).to_numpy(),
+                    "coloraxis": "coloraxis",
+                    "size": 5,
+                },
+                showlegend=False,
+            )
+        )
+    unranked.x += list(shap_values[~ranked])
+    unranked.y += list(position + offsets[~ranked])
+    unranked.text += [h for h, keep in zip(hover, ranked, strict=True) if not keep]
+
+
+def _swarm_offsets(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Vertical offsets in (-0.4, 0.4), wider where many customers share similar values."""
+    if values.size == 0:
+        return np.zeros(0)
+    bins = np.histogram_bin_edges(values, bins=min(50, max(1, values.size // 5)))
+    counts, _ = np.histogram(values, bins=bins)
+    which = np.clip(np.searchsorted(bins, values, side="right") - 1, 0, counts.size - 1)
+    crowding = counts[which] / max(int(counts.max()), 1)
+    return rng.uniform(-0.4, 0.4, values.size) * crowding
+
+
+def dependence_plot(
+    explanation: Explanation, feature: str, language: Language | None = None
+) -> go.Figure:
+    """SHAP value of one feature against its value, one point per customer.
+
+    A numeric feature is a scatter plot (customers with a missing value are left out and
+    counted in a note); a categorical one a box per category with all points shown.
+    """
+    language = language or current_language()
+    data = explanation.dependence(feature)
+    label = feature_label(feature, language)
+    customer = text_in(language, "shap.customer")
+    figure = go.Figure()
+    if feature in explanation.categorical_features:
+        figure.add_trace(
+            go.Box(
+                x=data["feature_value"].map(lambda value: format_value(value, language)),
+                y=data["shap_value"],
+                boxpoints="all",
+                jitter=0.4,
+                pointpos=0,
+                name=label,
+                customdata=data["customer_id"],
+                hovertemplate=f"{customer} %{{customdata}}<br>%{{x}}<br>"
+                "SHAP %{y:+.2f}<extra></extra>",
+            )
+        )
+    else:
+        numbers = pd.to_numeric(data["feature_value"], errors="coerce")
+        present = numbers.notna()
+        figure.add_trace(
+            go.Scatter(
+                x=numbers[present],
+                y=data["shap_value"][present],
+                mode="markers",
+                name=label,
+                customdata=data["customer_id"][present],
+                hovertemplate=f"{customer} %{{customdata}}<br>{label} = %{{x}}<br>"
+                "SHAP %{y:+.2f}<extra></extra>",
+                marker={"size": 6, "opacity": 0.7},
+            )
+        )
+        absent = int((~present).sum())
+        if absent:
+            figure.add_annotation(
+                text=text_in(language, "shap.missing_note", count=absent),
+                xref="paper",
+                yref="paper",
+                x=1,
+                y=1.06,
+                showarrow=False,
+            )
+    figure.add_hline(y=0, line_width=1, line_color="grey")
+    figure.update_layout(
+        title=text_in(language, "shap.dependence_title", feature=label),
+        xaxis_title=label,
+        yaxis_title=text_in(language, "shap.value"),
+        showlegend=False,
+    )
+    return figure
+
+
+def waterfall(
+    explanation: Explanation,
+    customer_id: Hashable,
+    top: int = 10,
+    language: Language | None = None,
+) -> go.Figure:
+    """From the average customer to this customer's predicted CLV, one step per feature.
+
+    The ``top`` features with the largest absolute SHAP values get a step each (largest first);
+    the rest are summed into one step, so the last bar ends exactly at the prediction (up to
+    the explanation's ``additivity_error``).
+
+    Raises
+    ------
+    DataError
+        ``customer_id`` was not explained.
+    """
+    language = language or current_language()
+    top = _check_top(top)
+    position = explanation.customer_position(customer_id)
+    shap_row = explanation.wide().iloc[position]
+    value_row = explanation.feature_values().iloc[position]
+    order = np.argsort(-np.abs(shap_row.to_numpy()), kind="stable")
+    shown = [explanation.features[i] for i in order[:top]]
+    rest = [explanation.features[i] for i in order[top:]]
+    labels = [text_in(language, "shap.base")]
+    steps = [explanation.base_value]
+    for name in shown:
+        value = format_value(value_row[name], language)
+        labels.append(f"{feature_label(name, language)} = {value}")
+        steps.append(float(shap_row[name]))
+    if rest:
+        labels.append(text_in(language, "shap.other", count=len(rest)))
+        steps.append(float(shap_row[rest].sum()))
+    prediction = float(explanation.predictions.iloc[position])
+    labels.append(text_in(language, "shap.prediction"))
+    steps.append(prediction)
+    figure = go.Figure(
+        go.Waterfall(
+            orientation="h",
+            measure=["absolute"] + ["relative"] * (len(steps) - 2) + ["total"],
+            y=labels,
+            x=steps,
+            text=[f"{explanation.base_value:.1f}"]
+            + [format_contribution(step) for step in steps[1:-1]]
+            + [f"{prediction:.1f}"],
+            textposition="outside",
+            connector={"line": {"color": "grey", "width": 1}},
+        )
+    )
+    figure.update_layout(
+        title=text_in(
+            language, "shap.waterfall_title", customer=customer_id, prediction=f"{prediction:.1f}"
+        ),
+        xaxis_title=text_in(language, "shap.prediction"),
+        yaxis={"autorange": "reversed"},
+        height=max(320, 30 * len(labels) + 140),
+        margin={"l": 10},
+        showlegend=False,
+    )
+    return figure

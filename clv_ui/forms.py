@@ -92,6 +92,57 @@ def _number(container: Any, current: MlpConfig, name: str, **options: Any) -> An
     )
 
 
+def _advanced_controls(current: MlpConfig) -> dict[str, Any]:
+    """The "Advanced" expander of the Train form; returns each control's raw value by field."""
+    with st.expander(t("train.advanced")):
+        left, middle, right = st.columns(3)
+        with left:
+            activation = _choice(
+                "activation",
+                [k.value for k in Activation],
+                current.activation.value,
+                "mlp_activation",
+            )
+            optimizer = _choice(
+                "optimizer",
+                [k.value for k in OptimizerKind],
+                current.optimizer.value,
+                "mlp_optimizer",
+            )
+            calibration = _choice(
+                "calibration",
+                [k.value for k in Calibration],
+                current.calibration.value,
+                "mlp_calibration",
+            )
+        dropout = _number(middle, current, "dropout_rate")
+        l2 = _number(middle, current, "l2", format="%.6f")
+        batch_size = _number(middle, current, "batch_size")
+        patience = _number(right, current, "patience")
+        validation = _number(right, current, "validation_fraction")
+        sigma_max = _number(right, current, "sigma_max")
+        coverage = _number(middle, current, "interval_coverage")
+        batch_norm = left.checkbox(
+            t("mlp.batch_norm"),
+            current.batch_norm,
+            help=t("mlp.batch_norm_help"),
+            key="mlp_batch_norm",
+        )
+    return {
+        "activation": activation,
+        "optimizer": optimizer,
+        "calibration": calibration,
+        "dropout_rate": dropout,
+        "l2": l2,
+        "batch_size": batch_size,
+        "patience": patience,
+        "validation_fraction": validation,
+        "sigma_max": sigma_max,
+        "interval_coverage": coverage,
+        "batch_norm": batch_norm,
+    }
+
+
 def mlp_config_form(current: MlpConfig, split: SplitKind) -> TrainingRequest | None:
     """The Train form; returns the request when the Train button is pressed.
 
@@ -123,60 +174,27 @@ def mlp_config_form(current: MlpConfig, split: SplitKind) -> TrainingRequest | N
             help=t("train.split_help"),
             key="train_split",
         )
-        with st.expander(t("train.advanced")):
-            left, middle, right = st.columns(3)
-            with left:
-                activation = _choice(
-                    "activation",
-                    [k.value for k in Activation],
-                    current.activation.value,
-                    "mlp_activation",
-                )
-                optimizer = _choice(
-                    "optimizer",
-                    [k.value for k in OptimizerKind],
-                    current.optimizer.value,
-                    "mlp_optimizer",
-                )
-                calibration = _choice(
-                    "calibration",
-                    [k.value for k in Calibration],
-                    current.calibration.value,
-                    "mlp_calibration",
-                )
-            dropout = _number(middle, current, "dropout_rate")
-            l2 = _number(middle, current, "l2", format="%.6f")
-            batch_size = _number(middle, current, "batch_size")
-            patience = _number(right, current, "patience")
-            validation = _number(right, current, "validation_fraction")
-            sigma_max = _number(right, current, "sigma_max")
-            coverage = _number(middle, current, "interval_coverage")
-            batch_norm = left.checkbox(
-                t("mlp.batch_norm"),
-                current.batch_norm,
-                help=t("mlp.batch_norm_help"),
-                key="mlp_batch_norm",
-            )
+        advanced = _advanced_controls(current)
         submitted = st.form_submit_button(t("train.start"), type="primary")
     if not submitted:
         return None
     config = MlpConfig(
         hidden_layers=_layers(layers),
-        activation=Activation(activation),
-        dropout_rate=float(dropout),
-        l2=float(l2),
-        batch_norm=bool(batch_norm),
-        optimizer=OptimizerKind(optimizer),
+        activation=Activation(advanced["activation"]),
+        dropout_rate=float(advanced["dropout_rate"]),
+        l2=float(advanced["l2"]),
+        batch_norm=bool(advanced["batch_norm"]),
+        optimizer=OptimizerKind(advanced["optimizer"]),
         learning_rate=float(learning_rate),
-        batch_size=int(batch_size),
+        batch_size=int(advanced["batch_size"]),
         max_epochs=int(epochs),
-        patience=int(patience),
-        validation_fraction=float(validation),
+        patience=int(advanced["patience"]),
+        validation_fraction=float(advanced["validation_fraction"]),
         loss=LossKind(loss),
-        sigma_max=float(sigma_max),
+        sigma_max=float(advanced["sigma_max"]),
         ensemble_size=int(ensemble),
-        calibration=Calibration(calibration),
-        interval_coverage=float(coverage),
+        calibration=Calibration(advanced["calibration"]),
+        interval_coverage=float(advanced["interval_coverage"]),
         seed=int(seed),
     )
     return TrainingRequest(config=config, split=SplitKind(split_value))

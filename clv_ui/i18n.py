@@ -1,8 +1,10 @@
 """The one catalogue of UI text, in English and 简体中文.
 
 Every string a page shows comes from :data:`STRINGS` through :func:`t`, which reads the session's
-language. Validation issue keys, metric names and model names have their own labels here too, so
-a report or a metrics table reads naturally in both languages.
+language. The labels of the engine's codes (features, tiers, churn bands, actions, row issues)
+live in the engine's catalogue, :mod:`clv_core.catalogue`, because the command line writes them
+into files too; :func:`issue_label` and the charts take them from there. Metric, model, role and
+money-explanation labels are page text and live here.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from clv_core.issues import ISSUE_DESCRIPTIONS, RowIssue
+from clv_core.catalogue import ISSUE_LABELS, Label, pick
 from clv_core.language import Language
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "money_label",
     "role_label",
     "t",
+    "text_in",
 ]
 
 LANGUAGE_NAMES: Mapping[Language, str] = {Language.EN: "English", Language.ZH: "简体中文"}
@@ -395,6 +398,35 @@ STRINGS: Mapping[str, tuple[str, str]] = {
         "Average prediction {base:,.2f}; additivity error {error:.2g}.",
         "平均预测 {base:,.2f}；可加性误差 {error:.2g}。",
     ),
+    # SHAP figures on the Explain page ({} fields are filled by clv_ui.charts).
+    "shap.mean_abs": (
+        "mean |SHAP value| (effect on predicted CLV)",
+        "平均 |SHAP 值|（对预测 CLV 的影响）",
+    ),
+    "shap.value": ("SHAP value (effect on predicted CLV)", "SHAP 值（对预测 CLV 的影响）"),
+    "shap.importance_title": (
+        "Which features move predicted CLV most",
+        "对预测 CLV 影响最大的特征",
+    ),
+    "shap.beeswarm_title": (
+        "Effect of each feature on every explained customer",
+        "各特征对每位客户的影响",
+    ),
+    "shap.value_rank": ("feature value<br>(low to high)", "特征值<br>（低到高）"),
+    "shap.no_rank": ("category or missing", "类别或缺失"),
+    "shap.dependence_title": ("How {feature} moves predicted CLV", "{feature} 如何影响预测 CLV"),
+    "shap.missing_note": (
+        "{count} customer(s) with a missing value not shown",
+        "未显示 {count} 位取值缺失的客户",
+    ),
+    "shap.waterfall_title": (
+        "Why customer {customer} is predicted {prediction}",
+        "客户 {customer} 的预测值为 {prediction} 的原因",
+    ),
+    "shap.base": ("average customer", "平均客户"),
+    "shap.prediction": ("predicted CLV", "预测 CLV"),
+    "shap.other": ("{count} other features", "其余 {count} 个特征"),
+    "shap.customer": ("customer", "客户"),
     # Segments page.
     "segments.title": ("Segments & export", "分层与导出"),
     "segments.model_source": ("Model", "模型"),
@@ -493,37 +525,6 @@ STRINGS: Mapping[str, tuple[str, str]] = {
         "data without retraining.",
         "模型包包含在截止日训练的网络；之后可在此上传，为新数据打分而无需重新训练。",
     ),
-}
-
-# Row-issue reasons in Chinese; the English is the engine's own (clv_core.issues).
-_ISSUE_ZH: Mapping[str, str] = {
-    "missing_customer_id": "客户 ID 为空",
-    "missing_date": "订单日期为空",
-    "unparsable_date": "订单日期无法识别",
-    "date_too_early": "订单日期早于 1970 年",
-    "future_date": "订单日期在未来",
-    "missing_amount": "金额为空",
-    "non_numeric_amount": "金额不是数字",
-    "duplicate_row": "与前面某行完全重复",
-    "duplicate_customer_id": "客户 ID 重复",
-    "missing_target": "目标值为空",
-    "non_numeric_target": "目标值不是数字",
-    "amount_text_cleaned": "金额文本已清洗（符号、分隔符）",
-    "amount_from_quantity_and_price": "金额 = 数量 × 单价",
-    "timezone_removed": "已去除时区偏移",
-    "negative_target_clipped": "负目标值已设为 0",
-    "unparsable_value_set_missing": "无法解析的值已设为缺失",
-    "order_lines_combined": "订单行已合并到订单",
-    "guest_customer_id": "客户 ID 为游客占位符",
-    "unknown_order": "明细所属订单不在订单表中",
-    "order_cancelled": "订单已取消/关闭：不计为消费",
-    "order_refunded": "订单已退款/退货：不计为消费",
-    "order_unpaid": "订单未付款/待支付：不计为消费",
-    "lines_combined_into_baskets": "明细已合并为购物篮（同一客户同一天或同一时间）",
-    "discount_subtracted": "已扣减行优惠",
-    "order_fields_filled": "空的订单字段已按同一订单首行补全",
-    "order_total_on_other_line": "订单总额仅在订单首行（只计一次）",
-    "return_made_negative": "正数金额改为负数（退货或取消单）",
 }
 
 _MONEY_LABELS: Mapping[str, tuple[str, str]] = {
@@ -641,8 +642,8 @@ def current_language() -> Language:
     return Language(language)
 
 
-def _pick(pair: tuple[str, str], language: Language) -> str:
-    return pair[1] if language is Language.ZH else pair[0]
+def _pick(pair: Label, language: Language) -> str:
+    return pick(pair, language)
 
 
 def t(key: str, **values: object) -> str:
@@ -651,16 +652,22 @@ def t(key: str, **values: object) -> str:
     An unknown key is a programming error and raises ``KeyError``: every string lives in
     :data:`STRINGS`.
     """
-    text = _pick(STRINGS[key], current_language())
+    return text_in(current_language(), key, **values)
+
+
+def text_in(language: Language, key: str, **values: object) -> str:
+    """The text for ``key`` in ``language`` (what :func:`t` does for the session language)."""
+    text = _pick(STRINGS[key], language)
     return text.format(**values) if values else text
 
 
 def issue_label(key: str) -> str:
-    """Label of a validation issue key (``clv_core.validation.RowIssue``); the key if unknown."""
-    if key not in ISSUE_DESCRIPTIONS:
-        return key
-    english = ISSUE_DESCRIPTIONS[RowIssue(key)]
-    return _pick((english, _ISSUE_ZH.get(key, english)), current_language())
+    """Label of a validation issue code (``clv_core.issues.RowIssue``); the code if unknown.
+
+    The wording comes from the engine's catalogue of labels (:mod:`clv_core.catalogue`).
+    """
+    label = ISSUE_LABELS.get(key)
+    return _pick(label, current_language()) if label else key
 
 
 def money_label(key: str, values: Mapping[str, str]) -> str:

@@ -438,6 +438,6 @@ class TrainingJob:
 def start_training_job(
     state: WorkbenchState, spec: Any, settings: EvaluationSettings
 ) -> TrainingJob:
-    """Queue an evaluation of this session (a :class:`~clv_core.tasks.TrainSpec`)."""
+    """Queue an evaluation of this session (a :class:`~clv_core.usecases.EvaluationRequest`)."""
     job = submit(state, "clv_core.tasks:train_job", spec)
     return TrainingJob(settings, job, session_runner(state))

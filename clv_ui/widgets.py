@@ -415,7 +415,7 @@ _PROFILE_FORMATS = {
 
 def segment_profile_table(profile: pd.DataFrame) -> None:
     """The segment profile with headers in the session's language and formatted numbers."""
-    from clv_core.explain import feature_label
+    from clv_core.catalogue import feature_label
 
     language = current_language().value
     config: dict[str, str | ColumnConfig] = {}

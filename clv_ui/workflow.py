@@ -17,7 +17,7 @@ from clv_core.columns import ColumnMapping, detect_input_shape
 from clv_core.evaluation import EvaluationResult, EvaluationSettings
 from clv_core.explain import ExplainSettings, Explanation
 from clv_core.features import FeatureOptions
-from clv_core.kinds import InputShape, SplitKind
+from clv_core.kinds import InputShape
 from clv_core.language import Language
 from clv_core.validation import ValidationOptions
 from clv_ui import cache
@@ -303,22 +303,23 @@ def set_windows(state: WorkbenchState, cutoff: dt.date, horizon_days: int) -> No
 
 def start_training(state: WorkbenchState, request: TrainingRequest) -> TrainingJob:
     """Queue an evaluation of every model with ``request`` on the server's workers."""
-    from clv_core.tasks import TrainSpec
+    from clv_core.usecases import EvaluationRequest, table_settings
 
     data = state.data
     if state.job is not None and not state.job.finished:
         state.job.discard()  # its result would be thrown away: free its worker now
     state.config, state.split = request.config, request.split
     if data.transactions is None and data.customer_table is not None:
-        # A per-customer table has no dates: the cutoff only labels the result.
-        reference = data.customer_table.reference_date
-        settings = EvaluationSettings(
-            cutoff=reference.date() if reference is not None else dt.date.today(),
-            horizon_days=data.horizon_days,
-            split=request.split,
-            config=request.config,
+        settings = table_settings(
+            data.customer_table,
+            EvaluationSettings(
+                cutoff=dt.date.today(),
+                horizon_days=data.horizon_days,
+                split=request.split,
+                config=request.config,
+            ),
         )
-        spec = TrainSpec(settings, table=data.customer_table)
+        spec = EvaluationRequest(settings, table=data.customer_table)
     else:
         if data.transactions is None or data.cutoff is None:
             raise ValueError("start_training needs validated data; guard the page first.")
@@ -328,7 +329,7 @@ def start_training(state: WorkbenchState, request: TrainingRequest) -> TrainingJ
             split=request.split,
             config=request.config,
         )
-        spec = TrainSpec(settings, data.transactions.frame, data.customers)
+        spec = EvaluationRequest(settings, data.transactions.frame, data.customers)
     state.job = start_training_job(state, spec, settings)
     return state.job
 
@@ -337,31 +338,20 @@ def explain_result(
     state: WorkbenchState, result: EvaluationResult, settings: ExplainSettings
 ) -> Explanation:
     """SHAP values of the test customers against the training customers of ``result``."""
-    from clv_core.scoring import training_background
-    from clv_core.splits import time_windows
     from clv_core.tasks import ExplainSpec
+    from clv_core.usecases import evaluation_background
 
     data = state.data
     model_dir = state.models.get(result.settings.split)
     if model_dir is None:
         raise ValueError("explain_result needs a trained network; guard the page first.")
-    if result.train_features is not None:
-        background = result.train_features
-    else:
-        if data.transactions is None:
-            raise ValueError("explain_result needs the training customers; guard the page first.")
-        windows = time_windows(
-            result.settings.cutoff, result.settings.horizon_days, result.settings.split
-        )
-        background = training_background(
-            data.transactions.frame,
-            windows.train_cutoff.date(),
-            customers=data.customers,
-            feature_options=result.settings.feature_options,
-            fallback=result.test_features,
-        )
-        if result.settings.split is SplitKind.CUSTOMER:
-            background = background.drop(index=result.test_features.index, errors="ignore")
+    if result.train_features is None and data.transactions is None:
+        raise ValueError("explain_result needs the training customers; guard the page first.")
+    background = evaluation_background(
+        result,
+        data.transactions.frame if data.transactions is not None else None,
+        data.customers,
+    )
     spec = ExplainSpec(model_dir, result.test_features, background, settings)
     explanation: Explanation = run_and_wait(
         state, "clv_core.tasks:explain_job", spec, t("explain.running")

@@ -57,6 +57,7 @@ if not use_sample:
 if state.data.table is None and not use_sample and not uploads:
     st.stop()
 
+from clv_core.usecases import attributes_report  # noqa: E402
 from clv_ui import workflow  # noqa: E402  (see the module docstring)
 from clv_ui.jobs import session_runner  # noqa: E402
 from clv_ui.widgets import (  # noqa: E402
@@ -116,7 +117,11 @@ with st.expander(t("data.report"), expanded=True):
                 columns=data.customers.frame.shape[1],
             )
         )
-        validation_report(data.customers.report)
+        validation_report(
+            attributes_report(data.transactions, data.customers)
+            if data.transactions is not None
+            else data.customers.report
+        )
 if data.transactions is not None and data.transactions.money is not None:
     money_panel(state, data.transactions.money, data.transactions.report.summary)
 st.subheader(t("data.preview"))

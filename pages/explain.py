@@ -3,15 +3,10 @@
 import streamlit as st
 
 from clv_core.errors import ClvError
-from clv_core.explain import (
-    ExplainSettings,
-    beeswarm,
-    dependence_plot,
-    importance_bar,
-    waterfall,
-)
+from clv_core.explain import ExplainSettings
 from clv_ui import workflow
-from clv_ui.i18n import current_language, t
+from clv_ui.charts import beeswarm, dependence_plot, importance_bar, waterfall
+from clv_ui.i18n import t
 from clv_ui.shell import require
 from clv_ui.state import get_state
 
@@ -52,7 +47,6 @@ explanation = state.explanation
 if explanation is None:
     st.stop()
 
-language = current_language().value
 st.caption(t("explain.base_value", base=explanation.base_value, error=explanation.additivity_error))
 importance_tab, swarm_tab, dependence_tab, customer_tab = st.tabs(
     [
@@ -62,12 +56,12 @@ importance_tab, swarm_tab, dependence_tab, customer_tab = st.tabs(
         t("explain.waterfall"),
     ]
 )
-importance_tab.plotly_chart(importance_bar(explanation, language=language), key="importance")
-swarm_tab.plotly_chart(beeswarm(explanation, language=language), key="beeswarm")
+importance_tab.plotly_chart(importance_bar(explanation), key="importance")
+swarm_tab.plotly_chart(beeswarm(explanation), key="beeswarm")
 with dependence_tab:
     ranked = explanation.importance()["feature"].tolist()
     feature = st.selectbox(t("explain.feature"), ranked, key="explain_feature")
-    st.plotly_chart(dependence_plot(explanation, feature, language=language), key="dependence")
+    st.plotly_chart(dependence_plot(explanation, feature), key="dependence")
 with customer_tab:
     query = st.text_input(t("explain.search"), key="explain_search").strip()
     ids = [str(customer) for customer in explanation.customer_ids]
@@ -76,4 +70,4 @@ with customer_tab:
         st.info(t("explain.no_match", query=query))
         st.stop()
     customer = st.selectbox(t("explain.customer"), matches, key="explain_customer")
-    st.plotly_chart(waterfall(explanation, customer, language=language), key="waterfall")
+    st.plotly_chart(waterfall(explanation, customer), key="waterfall")

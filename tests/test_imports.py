@@ -15,10 +15,17 @@ PACKAGES = ("clv_core", "clv_ui")
 
 
 def _modules() -> dict[str, Path]:
+    """Every module of the packages, subpackages included, by dotted name.
+
+    ``clv_core/loading/text.py`` is ``clv_core.loading.text``; an ``__init__.py`` is its package.
+    """
     found = {}
     for package in PACKAGES:
-        for path in sorted((ROOT / package).glob("*.py")):
-            found[package if path.stem == "__init__" else f"{package}.{path.stem}"] = path
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            found[".".join(parts)] = path
     return found
 
 
@@ -77,6 +84,7 @@ def test_no_import_circles() -> None:
     graph = {name: _imports(path, modules) - {name} for name, path in modules.items()}
     assert len(graph) > 30
     assert "clv_core.roles" in graph["clv_core.money"], "the walker sees imports"
+    assert "clv_core.loading.header" in graph["clv_core.loading.text"], "and subpackages"
     assert _circles(graph) == []
 
 

@@ -13,7 +13,8 @@ from clv_core.config import MlpConfig
 from clv_core.evaluation import EvaluationResult, EvaluationSettings
 from clv_core.loading import load_table
 from clv_core.runner import JobRunner, JobState, RunnerSettings
-from clv_core.tasks import MODEL_FOLDER, TrainSpec, read_evaluation
+from clv_core.tasks import MODEL_FOLDER, read_evaluation
+from clv_core.usecases import EvaluationRequest
 from clv_core.validation import validate_customers, validate_transactions
 from clv_ui.state import STATE_KEY, DataState, WorkbenchState
 from clv_ui.workflow import default_windows
@@ -55,7 +56,9 @@ def tiny_job_folder(sample_data_state: DataState, tmp_path_factory: pytest.TempP
         horizon_days=sample_data_state.horizon_days,
         config=TINY,
     )
-    spec = TrainSpec(settings, sample_data_state.transactions.frame, sample_data_state.customers)
+    spec = EvaluationRequest(
+        settings, sample_data_state.transactions.frame, sample_data_state.customers
+    )
     job = JobRunner(RunnerSettings(workers=0)).submit(
         "clv_core.tasks:train_job", spec, owner="fixture", folder=tmp_path_factory.mktemp("job")
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from clv_core.catalogue import ISSUE_LABELS
 from clv_core.issues import ISSUE_DESCRIPTIONS, RowIssue
 from clv_core.language import Language
 from clv_ui import i18n
@@ -12,7 +13,7 @@ from clv_ui import i18n
 def test_every_row_issue_has_chinese_and_the_engines_english(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert set(i18n._ISSUE_ZH) == {issue.value for issue in RowIssue}
+    assert set(ISSUE_LABELS) == {issue.value for issue in RowIssue}
     assert set(ISSUE_DESCRIPTIONS) == set(RowIssue)
     monkeypatch.setattr(i18n, "current_language", lambda: Language.EN)
     for issue in RowIssue:

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from clv_core.errors import ConfigError
 from clv_core.evaluation import EvaluationResult, EvaluationSettings, ModelName
 from clv_core.runner import JobRunner, JobState, RunnerSettings
-from clv_core.tasks import TrainSpec
+from clv_core.usecases import EvaluationRequest
 from clv_ui import jobs
 from clv_ui.forms import TrainingRequest
 from clv_ui.jobs import JobStatus, TrainingJob, runner_settings, start_training_job
@@ -26,7 +26,9 @@ from tests.app.conftest import TINY
 WORKERS = 2
 
 
-def _spec(state: WorkbenchState, seed: int = TINY.seed) -> tuple[TrainSpec, EvaluationSettings]:
+def _spec(
+    state: WorkbenchState, seed: int = TINY.seed
+) -> tuple[EvaluationRequest, EvaluationSettings]:
     data = state.data
     assert data.transactions is not None and data.cutoff is not None
     settings = EvaluationSettings(
@@ -35,7 +37,7 @@ def _spec(state: WorkbenchState, seed: int = TINY.seed) -> tuple[TrainSpec, Eval
         config=replace(TINY, seed=seed),
         models=(ModelName.MLP,),
     )
-    return TrainSpec(settings, data.transactions.frame, data.customers), settings
+    return EvaluationRequest(settings, data.transactions.frame, data.customers), settings
 
 
 def test_inline_job_records_every_epoch_and_returns_the_network_as_a_bundle(

@@ -932,6 +932,48 @@ def test_score_filters_one_campaign(
     assert_user_error(run_cli(capsys, *arguments), "Gold")
 
 
+@pytest.mark.slow
+def test_score_to_parquet_carries_language_independent_codes(
+    ziln_bundle: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    outputs = {}
+    for language in ("en", "zh"):
+        out = tmp_path / f"scored-{language}.parquet"
+        arguments = score_arguments(ziln_bundle, out)
+        arguments[-1:-1] = ["--segments", "--language", language]
+        status, stdout, _ = run_cli(capsys, *arguments)
+        assert status == 0
+        outputs[language] = (pd.read_parquet(out), json.loads(stdout))
+    (english, summary), (chinese, chinese_summary) = outputs["en"], outputs["zh"]
+    codes = ["tier_code", "churn_band_code", "action_code"]
+    columns = list(english.columns)
+    assert columns[columns.index("action") + 1 : columns.index("action") + 4] == codes
+    pd.testing.assert_frame_equal(english[codes], chinese[codes])
+    assert set(english.loc[english["tier"] == "High value", "tier_code"]) == {"tier_1"}
+    assert set(chinese.loc[chinese["tier"] == "高价值", "tier_code"]) == {"tier_1"}
+    assert set(english["churn_band_code"]) <= {"low", "medium", "high"}
+    tiers = summary["segments"]["tier"]
+    assert [row["code"] for row in tiers] == ["tier_1", "tier_2", "tier_3", "tier_4"]
+    assert [row["label"] for row in tiers] == ["High value", "Potential", "Regular", "Low value"]
+    assert sum(row["customers"] for row in tiers) == len(english)
+    assert tiers[0]["predicted_clv"] == pytest.approx(
+        english.loc[english["tier_code"] == "tier_1", "predicted_clv"].sum(), abs=0.01
+    )
+    for column in ("tier", "churn_band", "action"):
+        drop_labels = [
+            {k: v for k, v in row.items() if k != "label"} for row in summary["segments"][column]
+        ]
+        assert drop_labels == [
+            {k: v for k, v in row.items() if k != "label"}
+            for row in chinese_summary["segments"][column]
+        ]
+    csv_out = tmp_path / "scored.csv"
+    arguments = score_arguments(ziln_bundle, csv_out)
+    arguments[-1:-1] = ["--segments"]
+    assert run_cli(capsys, *arguments)[0] == 0
+    assert "tier_code" not in read_scored_csv(csv_out.read_bytes()).columns
+
+
 # ------------------------------------------------------------------------------------------
 # Raw exports: money semantics, two-file exports, suggestions as flags
 # ------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""SHAP explanations: exact additivity in money, original features, tidy tables, figures, errors."""
+"""SHAP explanations: exact additivity in money, original features, tidy tables, errors."""
 
 from __future__ import annotations
 
@@ -11,25 +11,12 @@ import pandas as pd
 import pytest
 
 from clv_core.calibration import MonotoneCalibrator, PowerCalibrator
+from clv_core.catalogue import feature_label, format_value
 from clv_core.config import MlpConfig
 from clv_core.errors import ConfigError, DataError, NotFittedError
-from clv_core.explain import (
-    EXPLAINED_SPACE,
-    ExplainSettings,
-    Explanation,
-    _apply_calibration,
-    _batched_shap_values,
-    _build_explained_model,
-    _calibration_graph,
-    _format_value,
-    _shap_patched,
-    beeswarm,
-    dependence_plot,
-    explain_customers,
-    feature_label,
-    importance_bar,
-    waterfall,
-)
+from clv_core.explain import EXPLAINED_SPACE, ExplainSettings, Explanation, explain_customers
+from clv_core.explain.deep import _batched_shap_values, _shap_patched
+from clv_core.explain.graph import _apply_calibration, _build_explained_model, _calibration_graph
 from clv_core.features import LABEL_COLUMN
 from clv_core.mlp import ClvMlp, import_keras
 
@@ -172,7 +159,7 @@ def test_top_drivers_are_the_largest_contributions_in_words(explanation: Explana
             match = DRIVER_PATTERN.match(text)
             assert match, text
             assert match["label"] == feature_label(feature)
-            assert match["value"] == _format_value(values.loc[customer, feature], "missing")
+            assert match["value"] == format_value(values.loc[customer, feature])
             assert float(match["shap"]) == pytest.approx(wide.loc[customer, feature], abs=0.051)
     magnitudes = [
         abs(float(DRIVER_PATTERN.match(drivers[f"driver_{rank}"].iloc[0])["shap"]))  # type: ignore[index]
@@ -191,25 +178,25 @@ def test_top_drivers_in_chinese_and_other_counts(explanation: Explanation) -> No
     assert all_drivers.shape[1] == len(explanation.features) + 1
 
 
-def test_feature_labels() -> None:
-    assert feature_label("orders_last_90d") == "orders in last 90 days"
-    assert feature_label("orders_last_90d", "zh") == "近90天订单数"
-    assert feature_label("spend_last_45d") == "spend in last 45 days"
-    assert feature_label("days_since_signup", "zh") == "注册至今天数"
-    assert feature_label("days_since_last_visit") == "days since last visit"
-    assert feature_label("channel", "zh") == "获客渠道"
-    assert feature_label("用户等级") == "用户等级"
-    assert feature_label("my_custom_score", "zh") == "my_custom_score"
-
-
-def test_value_formatting() -> None:
-    assert _format_value(4.0, "missing") == "4"
-    assert _format_value(175.666667, "missing") == "175.67"
-    assert _format_value(12345.678, "missing") == "12346"
-    assert _format_value(0.04104, "missing") == "0.041"
-    assert _format_value(float("nan"), "缺失") == "缺失"
-    assert _format_value(None, "missing") == "missing"
-    assert _format_value("social", "missing") == "social"
+def test_driver_records_are_the_drivers_as_codes(explanation: Explanation) -> None:
+    records = explanation.driver_records(3)
+    assert list(records.columns) == [
+        "customer_id",
+        "rank",
+        "feature",
+        "feature_value",
+        "shap_value",
+    ]
+    assert len(records) == 3 * len(explanation.customer_ids)
+    assert set(records["feature"]) <= set(explanation.features)
+    first = records[records["customer_id"] == explanation.customer_ids[0]]
+    assert list(first["rank"]) == [1, 2, 3]
+    wide = explanation.wide().iloc[0]
+    expected = wide.abs().sort_values(ascending=False, kind="stable").index[:3]
+    assert list(first["feature"]) == list(expected)
+    np.testing.assert_array_equal(first["shap_value"].to_numpy(), wide[expected].to_numpy())
+    words = explanation.top_drivers(3)
+    assert words["driver_1"].iloc[0].startswith(feature_label(first["feature"].iloc[0]) + " = ")
 
 
 def test_a_seed_gives_the_same_explanation(tiny_model: ClvMlp, features: pd.DataFrame) -> None:
@@ -313,7 +300,7 @@ def test_tensorflow_gradients_are_restored_when_explaining_fails(
 ) -> None:
     from tensorflow.python.eager import execute as tf_execute
 
-    import clv_core.explain as explain_module
+    import clv_core.explain.deep as explain_module
 
     original = tf_execute.record_gradient
 
@@ -327,59 +314,17 @@ def test_tensorflow_gradients_are_restored_when_explaining_fails(
     assert tf_execute.record_gradient is original
 
 
-def test_figures_are_plotly_and_draw_nothing_with_matplotlib(explanation: Explanation) -> None:
-    import plotly.graph_objects as go
-
-    bar = importance_bar(explanation, top=5)
-    swarm = beeswarm(explanation, top=6)
-    numeric = dependence_plot(explanation, "orders_last_365d")
-    categorical = dependence_plot(explanation, "channel", language="zh")
-    customer = explanation.customer_ids[0]
-    steps = waterfall(explanation, customer, top=4)
-    for figure in (bar, swarm, numeric, categorical, steps):
-        assert isinstance(figure, go.Figure)
-    # shap may import pyplot itself in some versions; building the figures must create none.
-    pyplot = sys.modules.get("matplotlib.pyplot")
-    assert pyplot is None or pyplot.get_fignums() == []
-
-    assert [trace.type for trace in bar.data] == ["bar"]
-    top5 = list(explanation.importance()["feature"].head(5))
-    assert list(bar.data[0].customdata) == top5[::-1]
-
-    top6 = list(explanation.importance()["feature"].head(6))
-    numeric_top = [name for name in top6 if name not in explanation.categorical_features]
-    scatter_names = [trace.name for trace in swarm.data if trace.marker.coloraxis]
-    assert scatter_names == [feature_label(name) for name in top6[::-1] if name in numeric_top]
-    assert sum(len(trace.x) for trace in swarm.data) == 6 * len(explanation.customer_ids)
-    assert list(swarm.layout.yaxis.ticktext) == [feature_label(name) for name in top6[::-1]]
-
-    assert [trace.type for trace in numeric.data] == ["scatter"]
-    assert [trace.type for trace in categorical.data] == ["box"]
-    assert "获客渠道" in categorical.layout.title.text
-
-    (trace,) = steps.data
-    assert trace.type == "waterfall"
-    assert list(trace.measure) == ["absolute"] + ["relative"] * 5 + ["total"]
-    assert trace.y[-2] == f"{len(explanation.features) - 4} other features"
-    assert sum(trace.x[:-1]) == pytest.approx(trace.x[-1], abs=1e-3)
-    assert trace.x[-1] == pytest.approx(explanation.predictions.iloc[0])
-
-
 def test_user_errors_are_explained(
     explanation: Explanation, tiny_model: ClvMlp, features: pd.DataFrame
 ) -> None:
     with pytest.raises(DataError, match=r"'nobody' is not among the \d+ explained customers"):
-        waterfall(explanation, "nobody")
+        explanation.customer_position("nobody")
     with pytest.raises(DataError, match="'colour' is not one of the explained features"):
         explanation.dependence("colour")
-    with pytest.raises(DataError, match="not one of the explained features"):
-        dependence_plot(explanation, "colour")
     with pytest.raises(ConfigError, match=r"language: 'fr' is not one of \['en', 'zh'\]"):
         explanation.top_drivers(language="fr")
     with pytest.raises(ConfigError, match="n must be a whole number from 1 to 38"):
         explanation.top_drivers(n=0)
-    with pytest.raises(ConfigError, match="top must be a whole number"):
-        importance_bar(explanation, top=0)
     with pytest.raises(DataError, match="no customers to explain"):
         explain_customers(tiny_model, features.iloc[:0], features)
     with pytest.raises(DataError, match="background table is empty"):

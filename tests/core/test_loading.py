@@ -21,7 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clv_core.errors import ConfigError, DataError
-from clv_core.loading import _SAMPLE_BYTES, LoadedTable, LoadLimits, load_table
+from clv_core.loading import LoadedTable, LoadLimits, load_table
+from clv_core.loading.source import _SAMPLE_BYTES
 
 # The same file as importlib.resources.files("lifetimes") / "datasets" / "CDNOW_master.txt",
 # found without importing lifetimes: its import sets a global pandas option, which would leak

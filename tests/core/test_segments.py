@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clv_core.catalogue import ACTION_LABELS
 from clv_core.errors import ConfigError, DataError
 from clv_core.segments import (
     ACTION_GRID,
-    BAND_LABELS,
     Language,
     TierKind,
     TierScheme,
@@ -24,6 +24,7 @@ from clv_core.segments import (
     churn_bands,
     grid_row,
     quantile_tier_sizes,
+    segment_codes,
     segment_customers,
     segment_profile,
 )
@@ -338,12 +339,12 @@ def test_churn_band_errors(call: object, error: type[Exception], message: str) -
 
 
 def test_action_grid_constant_has_twelve_distinct_bilingual_cells() -> None:
-    cells = [cell for row in ACTION_GRID for cell in row]
+    cells = [ACTION_LABELS[code] for row in ACTION_GRID for code in row]
     assert len(ACTION_GRID) == 4 and all(len(row) == 3 for row in ACTION_GRID)
-    assert len({cell.en for cell in cells}) == 12 and len({cell.zh for cell in cells}) == 12
-    assert ACTION_GRID[0][2].en == "Win back now" and ACTION_GRID[0][2].zh == "立即挽回"
-    assert ACTION_GRID[0][0].en == "Reward and retain"
-    assert ACTION_GRID[3][2].en == "Do not spend"
+    assert len({en for en, _ in cells}) == 12 and len({zh for _, zh in cells}) == 12
+    assert ACTION_LABELS[ACTION_GRID[0][2]] == ("Win back now", "立即挽回")
+    assert ACTION_LABELS[ACTION_GRID[0][0]][0] == "Reward and retain"
+    assert ACTION_LABELS[ACTION_GRID[3][2]][0] == "Do not spend"
 
 
 @pytest.mark.parametrize(
@@ -445,7 +446,7 @@ def test_segment_customers_leaves_bands_missing_without_any_churn_signal(
 ) -> None:
     segmented = segment_customers(scored.drop(columns="p_purchase"), horizon_days=90)
     assert segmented["churn_band"].isna().all() and segmented["action"].isna().all()
-    assert list(segmented["churn_band"].cat.categories) == list(BAND_LABELS[Language.EN])
+    assert list(segmented["churn_band"].cat.categories) == ["Low", "Medium", "High"]
     assert segmented["tier"].notna().all()
     with pytest.raises(ConfigError, match="horizon_days must be a positive"):
         segment_customers(scored.drop(columns="p_purchase"), horizon_days=-1)
@@ -519,3 +520,22 @@ def test_profile_option_errors_list_the_choices(
     unrelated = pd.Series([1.0], index=["nobody"])
     with pytest.raises(DataError, match="share no customer id"):
         segment_profile(segmented, actual=unrelated)
+
+
+def test_segment_codes_do_not_depend_on_the_language(scored: pd.DataFrame) -> None:
+    english = segment_customers(scored, horizon_days=90)
+    chinese = segment_customers(scored, horizon_days=90, language="zh")
+    codes = segment_codes(english)
+    pd.testing.assert_frame_equal(codes, segment_codes(chinese))
+    assert list(codes.columns) == ["tier_code", "churn_band_code", "action_code"]
+    top = english["tier"] == "High value"
+    assert set(codes.loc[top, "tier_code"]) == {"tier_1"}
+    assert set(codes.loc[english["tier"] == "Low value", "tier_code"]) == {"tier_4"}
+    for band, code in (("Low", "low"), ("Medium", "medium"), ("High", "high")):
+        assert set(codes.loc[english["churn_band"] == band, "churn_band_code"]) <= {code}
+    for label, code in zip(english["action"], codes["action_code"], strict=True):
+        assert ACTION_LABELS[code][0] == label
+    without_bands = segment_customers(scored.drop(columns="p_purchase"), horizon_days=90)
+    bare = segment_codes(without_bands)
+    assert bare["churn_band_code"].isna().all() and bare["action_code"].isna().all()
+    assert bare["tier_code"].notna().all()

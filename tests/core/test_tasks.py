@@ -24,10 +24,9 @@ from clv_core.tasks import (
     DriversSpec,
     ExplainSpec,
     ScoreSpec,
-    TrainSpec,
     read_evaluation,
 )
-from clv_core.usecases import campaign_drivers
+from clv_core.usecases import EvaluationRequest, campaign_drivers
 from clv_core.validation import validate_customers
 from tests.conftest import TINY_CONFIG
 
@@ -52,7 +51,7 @@ def test_train_job_gives_the_evaluation_and_network_of_evaluate(
     settings = EvaluationSettings(
         cutoff=dt.date(2024, 12, 31), horizon_days=365, config=TINY_CONFIG
     )
-    summary = _run("train_job", TrainSpec(settings, _log(small_world)), tmp_path)
+    summary = _run("train_job", EvaluationRequest(settings, _log(small_world)), tmp_path)
     assert summary == {"cancelled": False, "model": True}
     direct = evaluate(_log(small_world), settings)
     read = read_evaluation(tmp_path, settings)

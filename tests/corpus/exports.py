@@ -92,6 +92,7 @@ __all__ = [
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 ObjectArray = npt.NDArray[np.object_]
+TextArray = npt.NDArray[np.str_]
 MomentArray = npt.NDArray[np.datetime64]
 
 # The reason keys under which a correct engine reports the excluded lines of each count (the
@@ -556,41 +557,60 @@ def _erp_invoice_date_text(moment: MomentArray) -> list[str]:
     ]
 
 
-def _build_erp_invoice_lines(directory: Path, rng: np.random.Generator) -> CorpusExport:
-    """Simulate a year of invoices of 150 customers and guests; write the ERP line export."""
-    customer_numbers = np.sort(rng.choice(np.arange(12346, 18288), _ERP_CUSTOMERS, replace=False))
-    customer_country = rng.choice(_ERP_COUNTRIES, size=_ERP_CUSTOMERS, p=_ERP_COUNTRY_WEIGHTS)
-    catalogue = _erp_catalogue(rng)
-
+def _erp_invoice_owners(rng: np.random.Generator) -> IntArray:
+    """Owner of each sale invoice: every customer's invoices first, then guest invoices (-1)."""
     invoices_per_customer = 1 + rng.poisson(_ERP_MEAN_EXTRA_INVOICES, _ERP_CUSTOMERS)
     customer_invoice_owner = np.repeat(np.arange(_ERP_CUSTOMERS), invoices_per_customer)
     n_guest_invoices = round(_ERP_GUEST_INVOICES_PER_CUSTOMER_INVOICE * customer_invoice_owner.size)
-    invoice_owner = np.concatenate([customer_invoice_owner, np.full(n_guest_invoices, -1)])
-    n_invoices = invoice_owner.size
-    invoice_day = rng.integers(0, _ERP_DAYS, n_invoices)
-    sales = _erp_sale_lines(rng, catalogue, n_invoices, invoice_owner < 0)
-    cancellation_lines, cancellation_owner, cancellation_day = _erp_cancellations(
-        rng, catalogue, sales, invoice_owner, invoice_day
-    )
+    return np.concatenate([customer_invoice_owner, np.full(n_guest_invoices, -1)])
 
-    # Documents: sale invoices first, then cancellations; numbers follow the time order.
-    document_owner = np.concatenate([invoice_owner, cancellation_owner])
-    document_day = np.concatenate([invoice_day, cancellation_day])
-    is_cancellation = np.arange(document_owner.size) >= n_invoices
-    minute = rng.integers(8 * 60, 20 * 60, document_owner.size)
-    moment = np.datetime64(_ERP_START, "m") + (document_day * 1440 + minute).astype(
-        "timedelta64[m]"
-    )
-    moment = _separate_moments(document_owner, moment, np.timedelta64(1, "m"))
+
+@dataclass(frozen=True, slots=True)
+class _ErpDocuments:
+    """Sale invoices, then cancellation documents: one entry per document."""
+
+    owner: IntArray
+    moment: MomentArray
+    number: IntArray
+    name: ObjectArray
+    country: TextArray
+    is_cancellation: BoolArray
+
+
+def _erp_documents(
+    rng: np.random.Generator,
+    customer_country: TextArray,
+    owner: IntArray,
+    day: IntArray,
+    n_invoices: int,
+) -> _ErpDocuments:
+    """Times, numbers, names and countries of the documents (the first ``n_invoices`` are sales).
+
+    Numbers follow the time order; cancellations are named ``C`` + number. Guest documents get
+    a country of their own.
+    """
+    is_cancellation = np.arange(owner.size) >= n_invoices
+    minute = rng.integers(8 * 60, 20 * 60, owner.size)
+    moment = np.datetime64(_ERP_START, "m") + (day * 1440 + minute).astype("timedelta64[m]")
+    moment = _separate_moments(owner, moment, np.timedelta64(1, "m"))
     time_order = np.lexsort((np.arange(moment.size), moment))
     number = np.empty(moment.size, dtype=np.int64)
     number[time_order] = _ERP_FIRST_INVOICE_NUMBER + np.arange(moment.size)
-    document_name = np.where(is_cancellation, "C", "").astype(object) + number.astype(str)
-    guest_country = rng.choice(_ERP_COUNTRIES, size=document_owner.size, p=_ERP_COUNTRY_WEIGHTS)
-    document_country = np.where(
-        document_owner >= 0, customer_country[np.maximum(document_owner, 0)], guest_country
+    guest_country = rng.choice(_ERP_COUNTRIES, size=owner.size, p=_ERP_COUNTRY_WEIGHTS)
+    return _ErpDocuments(
+        owner=owner,
+        moment=moment,
+        number=number,
+        name=np.where(is_cancellation, "C", "").astype(object) + number.astype(str),
+        country=np.where(owner >= 0, customer_country[np.maximum(owner, 0)], guest_country),
+        is_cancellation=is_cancellation,
     )
 
+
+def _erp_lines_in_number_order(
+    sales: pd.DataFrame, cancellation_lines: pd.DataFrame, number: IntArray, n_invoices: int
+) -> pd.DataFrame:
+    """Sale and cancellation lines with their ``document`` index, ordered by document number."""
     lines = pd.concat(
         [
             sales.rename(columns={"invoice": "document"}),
@@ -600,9 +620,34 @@ def _build_erp_invoice_lines(directory: Path, rng: np.random.Generator) -> Corpu
     )
     lines["position"] = np.arange(len(lines))
     lines["number"] = number[lines["document"].to_numpy()]
-    lines = lines.sort_values(["number", "position"], kind="stable").reset_index(drop=True)
+    return lines.sort_values(["number", "position"], kind="stable").reset_index(drop=True)
+
+
+def _build_erp_invoice_lines(directory: Path, rng: np.random.Generator) -> CorpusExport:
+    """Simulate a year of invoices of 150 customers and guests; write the ERP line export."""
+    customer_numbers = np.sort(rng.choice(np.arange(12346, 18288), _ERP_CUSTOMERS, replace=False))
+    customer_country = rng.choice(_ERP_COUNTRIES, size=_ERP_CUSTOMERS, p=_ERP_COUNTRY_WEIGHTS)
+    catalogue = _erp_catalogue(rng)
+
+    invoice_owner = _erp_invoice_owners(rng)
+    n_invoices = invoice_owner.size
+    invoice_day = rng.integers(0, _ERP_DAYS, n_invoices)
+    sales = _erp_sale_lines(rng, catalogue, n_invoices, invoice_owner < 0)
+    cancellation_lines, cancellation_owner, cancellation_day = _erp_cancellations(
+        rng, catalogue, sales, invoice_owner, invoice_day
+    )
+
+    # Documents: sale invoices first, then cancellations; numbers follow the time order.
+    documents = _erp_documents(
+        rng,
+        customer_country,
+        np.concatenate([invoice_owner, cancellation_owner]),
+        np.concatenate([invoice_day, cancellation_day]),
+        n_invoices,
+    )
+    lines = _erp_lines_in_number_order(sales, cancellation_lines, documents.number, n_invoices)
     document = lines["document"].to_numpy()
-    owner = document_owner[document]
+    owner = documents.owner[document]
     product = lines["product"].to_numpy()
     quantity = lines["quantity"].to_numpy()
     price = lines["price"].to_numpy()
@@ -611,14 +656,14 @@ def _build_erp_invoice_lines(directory: Path, rng: np.random.Generator) -> Corpu
     customer_text = np.where(known, customer_numbers[np.maximum(owner, 0)].astype(str), "")
     written = pd.DataFrame(
         {
-            "Invoice": document_name[document],
+            "Invoice": documents.name[document],
             "StockCode": catalogue["stock_code"].to_numpy()[product],
             "Description": catalogue["description"].to_numpy()[product],
             "Quantity": quantity.astype(str),
-            "InvoiceDate": _erp_invoice_date_text(moment[document]),
+            "InvoiceDate": _erp_invoice_date_text(documents.moment[document]),
             "Price": _money_text(price),
             "Customer ID": np.where(known, np.char.add(customer_text, ".0"), ""),
-            "Country": document_country[document],
+            "Country": documents.country[document],
         }
     )
     path = directory / "erp_invoice_lines.csv"
@@ -627,8 +672,8 @@ def _build_erp_invoice_lines(directory: Path, rng: np.random.Generator) -> Corpu
     reason = np.where(known, _COUNTED, "no_customer_id").astype(object)
     truth = _ground_truth(
         customer_text.astype(object),
-        document_name[document].astype(object),
-        moment[document],
+        documents.name[document].astype(object),
+        documents.moment[document],
         quantity * price,
         reason,
     )
@@ -636,7 +681,7 @@ def _build_erp_invoice_lines(directory: Path, rng: np.random.Generator) -> Corpu
         "erp_invoice_lines",
         {"transactions": path},
         truth,
-        cancellation_lines=int(is_cancellation[document].sum()),
+        cancellation_lines=int(documents.is_cancellation[document].sum()),
         orders_without_lines=0,
         spend_columns=("Quantity", "Price"),
         description=(
@@ -706,19 +751,50 @@ def _grocery_catalogue(rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
-def _build_grocery_line_items(directory: Path, rng: np.random.Generator) -> CorpusExport:
-    """Simulate loyalty-card visits of 170 households; write the grocery line-item log."""
-    household = _distinct_integers(rng, 100, 2600, _GROCERY_CUSTOMERS)
-    catalogue = _grocery_catalogue(rng)
-
+def _grocery_visits(rng: np.random.Generator) -> tuple[IntArray, IntArray]:
+    """Owner and day of each visit (basket): one to four distinct days per customer."""
     visits = 1 + rng.binomial(
         _GROCERY_MAXIMUM_EXTRA_VISITS, _GROCERY_EXTRA_VISIT_PROBABILITY, _GROCERY_CUSTOMERS
     )
     # Distinct visit days per customer: the first few columns of a random permutation per row.
     day_choice = rng.random((_GROCERY_CUSTOMERS, _GROCERY_DAYS)).argsort(axis=1)
     taken = np.arange(day_choice.shape[1]) < visits[:, None]
-    basket_owner = np.repeat(np.arange(_GROCERY_CUSTOMERS), visits)
-    basket_day = day_choice[taken]
+    return np.repeat(np.arange(_GROCERY_CUSTOMERS), visits), day_choice[taken]
+
+
+def _grocery_returns(
+    rng: np.random.Generator,
+    catalogue: pd.DataFrame,
+    product: IntArray,
+    items: IntArray,
+    size: IntArray,
+    basket: IntArray,
+) -> tuple[IntArray, IntArray, int]:
+    """End a few visits with one returned item (a cheap product, one unit) instead of a purchase.
+
+    Returns the lines' products and item counts with the returns in place, and the number of
+    visits with a return.
+    """
+    product = product.copy()
+    items = items.copy()
+    n_baskets = size.size
+    n_returns = max(3, round(_GROCERY_RETURN_SHARE * n_baskets))
+    returning = np.sort(rng.choice(n_baskets, size=n_returns, replace=False))
+    last_line = np.cumsum(size)[returning] - 1
+    cheap = np.flatnonzero(catalogue["price"].to_numpy() <= _GROCERY_MAXIMUM_RETURN_PRICE_CENTS)
+    for line in last_line.tolist():
+        others = set(product[line - size[basket[line]] + 1 : line].tolist())
+        product[line] = int(rng.choice([code for code in cheap.tolist() if code not in others]))
+    items[last_line] = -1
+    return product, items, n_returns
+
+
+def _build_grocery_line_items(directory: Path, rng: np.random.Generator) -> CorpusExport:
+    """Simulate loyalty-card visits of 170 households; write the grocery line-item log."""
+    household = _distinct_integers(rng, 100, 2600, _GROCERY_CUSTOMERS)
+    catalogue = _grocery_catalogue(rng)
+
+    basket_owner, basket_day = _grocery_visits(rng)
     n_baskets = basket_owner.size
 
     size = np.minimum(
@@ -736,16 +812,7 @@ def _build_grocery_line_items(directory: Path, rng: np.random.Generator) -> Corp
     items = rng.choice(
         np.asarray(_GROCERY_ITEM_COUNTS), size=product.size, p=_GROCERY_ITEM_COUNT_WEIGHTS
     )
-
-    # A few visits end with one returned item (a cheap product, one unit) instead of a purchase.
-    n_returns = max(3, round(_GROCERY_RETURN_SHARE * n_baskets))
-    returning = np.sort(rng.choice(n_baskets, size=n_returns, replace=False))
-    last_line = np.cumsum(size)[returning] - 1
-    cheap = np.flatnonzero(catalogue["price"].to_numpy() <= _GROCERY_MAXIMUM_RETURN_PRICE_CENTS)
-    for line in last_line.tolist():
-        others = set(product[line - size[basket[line]] + 1 : line].tolist())
-        product[line] = int(rng.choice([code for code in cheap.tolist() if code not in others]))
-    items[last_line] = -1
+    product, items, n_returns = _grocery_returns(rng, catalogue, product, items, size, basket)
 
     sales_cents = items * catalogue["price"].to_numpy()[product]
     cost_share = rng.uniform(*_GROCERY_COST_SHARE_RANGE, size=product.size)
@@ -861,13 +928,13 @@ def _shop_discount(rng: np.random.Generator, gross: IntArray) -> IntArray:
     return np.select([kind == 1, kind == 2], [percent, voucher], 0).astype(np.int64)
 
 
-def _build_shop_orders(directory: Path, rng: np.random.Generator) -> CorpusExport:
-    """Simulate a year of shop orders; write the orders file and the order-lines file."""
+def _shop_emails(rng: np.random.Generator) -> ObjectArray:
+    """Distinct ``first.last@domain`` addresses of the shop's customers."""
     pairs = rng.choice(
         len(_SHOP_FIRST_NAMES) * len(_SHOP_LAST_NAMES), _SHOP_CUSTOMERS, replace=False
     )
     domains = rng.choice(_SHOP_DOMAINS, size=_SHOP_CUSTOMERS)
-    emails = np.asarray(
+    return np.asarray(
         [
             f"{_SHOP_FIRST_NAMES[pair // len(_SHOP_LAST_NAMES)]}."
             f"{_SHOP_LAST_NAMES[pair % len(_SHOP_LAST_NAMES)]}@{domain}"
@@ -876,6 +943,26 @@ def _build_shop_orders(directory: Path, rng: np.random.Generator) -> CorpusExpor
         dtype=object,
     )
 
+
+@dataclass(frozen=True, slots=True)
+class _ShopOrders:
+    """The simulated orders, one entry per order slot.
+
+    ``owner`` is the customer's index, -1 for a point-of-sale order without an email and -2
+    for a deleted order whose lines survive in the lines file. ``time_order`` lists the slots
+    oldest first.
+    """
+
+    owner: IntArray
+    moment: MomentArray
+    time_order: IntArray
+    name: ObjectArray
+    status: ObjectArray
+    n_lines: IntArray
+
+
+def _shop_orders(rng: np.random.Generator) -> _ShopOrders:
+    """Order slots with their times, names (numbered in time order), statuses and line counts."""
     # Order slots: customer orders, point-of-sale orders without an email (owner -1) and
     # deleted orders whose lines survive in the lines file (owner -2).
     per_customer = 1 + rng.poisson(_SHOP_MEAN_EXTRA_ORDERS, _SHOP_CUSTOMERS)
@@ -908,9 +995,23 @@ def _build_shop_orders(directory: Path, rng: np.random.Generator) -> CorpusExpor
     )
     empty = rng.choice(np.flatnonzero(owner >= 0), size=_SHOP_EMPTY_ORDERS, replace=False)
     n_lines[empty] = 0
+    return _ShopOrders(owner, moment, time_order, order_name, status, n_lines)
 
-    # Both files list the newest order first, as the platform does.
-    newest_first = time_order[::-1]
+
+@dataclass(frozen=True, slots=True)
+class _ShopLines:
+    """The order lines: their order slot, product, colour and money in cents."""
+
+    slot: IntArray
+    product: IntArray
+    colour: IntArray
+    price: IntArray
+    quantity: IntArray
+    discount: IntArray
+
+
+def _shop_lines(rng: np.random.Generator, newest_first: IntArray, n_lines: IntArray) -> _ShopLines:
+    """The lines of the orders in ``newest_first`` order: products, quantities and discounts."""
     slot = np.repeat(newest_first, n_lines[newest_first])
     sku = rng.integers(0, len(_SHOP_PRODUCTS) * len(_SHOP_COLOURS), slot.size)
     product = sku // len(_SHOP_COLOURS)
@@ -918,65 +1019,99 @@ def _build_shop_orders(directory: Path, rng: np.random.Generator) -> CorpusExpor
     price = np.asarray([entry[2] for entry in _SHOP_PRODUCTS], dtype=np.int64)[product]
     quantity = rng.choice(np.asarray(_SHOP_QUANTITIES), size=slot.size, p=_SHOP_QUANTITY_WEIGHTS)
     discount = _shop_discount(rng, quantity * price)
+    return _ShopLines(slot, product, colour, price, quantity, discount)
 
-    listed = newest_first[owner[newest_first] != -2]
-    summer = (moment >= np.datetime64(_SHOP_SUMMER_TIME[0])) & (
-        moment < np.datetime64(_SHOP_SUMMER_TIME[1])
-    )
-    offset = np.where(summer, "+0200", "+0100")
-    # Paid orders of the last days are not shipped yet.
+
+def _shop_fulfilment(rng: np.random.Generator, orders: _ShopOrders) -> TextArray:
+    """``Fulfillment Status`` per order.
+
+    Paid and partially refunded orders are fulfilled once shipped (those of the last days are
+    not shipped yet), refunded ones either way at random, the others are unfulfilled.
+    """
     window_end = np.datetime64(_SHOP_START, "s") + np.timedelta64(_SHOP_DAYS, "D")
-    shipped = moment < window_end - np.timedelta64(_SHOP_SHIPPING_DAYS, "D")
-    fulfilment = np.where(
-        np.isin(status, ["paid", "partially_refunded"]) & shipped,
+    shipped = orders.moment < window_end - np.timedelta64(_SHOP_SHIPPING_DAYS, "D")
+    return np.where(
+        np.isin(orders.status, ["paid", "partially_refunded"]) & shipped,
         "fulfilled",
         np.where(
-            status == "refunded",
-            rng.choice(["fulfilled", "unfulfilled"], owner.size),
+            orders.status == "refunded",
+            rng.choice(["fulfilled", "unfulfilled"], orders.owner.size),
             "unfulfilled",
         ),
     )
-    created_at = pd.DatetimeIndex(moment).strftime("%Y-%m-%d %H:%M:%S").to_numpy(dtype=object)
-    orders_written = pd.DataFrame(
+
+
+def _write_shop_orders(
+    path: Path, orders: _ShopOrders, emails: ObjectArray, fulfilment: TextArray
+) -> None:
+    """Write the orders file: one row per order that was not deleted, newest first."""
+    newest_first = orders.time_order[::-1]
+    listed = newest_first[orders.owner[newest_first] != -2]
+    summer = (orders.moment >= np.datetime64(_SHOP_SUMMER_TIME[0])) & (
+        orders.moment < np.datetime64(_SHOP_SUMMER_TIME[1])
+    )
+    offset = np.where(summer, "+0200", "+0100")
+    created_at = (
+        pd.DatetimeIndex(orders.moment).strftime("%Y-%m-%d %H:%M:%S").to_numpy(dtype=object)
+    )
+    owner = orders.owner[listed]
+    written = pd.DataFrame(
         {
-            "Name": order_name[listed],
-            "Email": np.where(owner[listed] >= 0, emails[np.maximum(owner[listed], 0)], ""),
-            "Financial Status": status[listed],
+            "Name": orders.name[listed],
+            "Email": np.where(owner >= 0, emails[np.maximum(owner, 0)], ""),
+            "Financial Status": orders.status[listed],
             "Fulfillment Status": fulfilment[listed],
             "Created at": created_at[listed] + " " + offset[listed],
             "Currency": "EUR",
         }
     )
-    lines_written = pd.DataFrame(
+    _write_csv(written, path, encoding="utf-8", line_end="\n")
+
+
+def _write_shop_lines(path: Path, order_name: ObjectArray, lines: _ShopLines) -> None:
+    """Write the order-lines file, joined to the orders by ``Name``."""
+    written = pd.DataFrame(
         {
-            "Name": order_name[slot],
+            "Name": order_name[lines.slot],
             "Lineitem sku": [
                 f"{_SHOP_PRODUCTS[p][0]}-{_SHOP_COLOURS[c][0]}"
-                for p, c in zip(product.tolist(), colour.tolist(), strict=True)
+                for p, c in zip(lines.product.tolist(), lines.colour.tolist(), strict=True)
             ],
             "Lineitem name": [
                 f"{_SHOP_PRODUCTS[p][1]} - {_SHOP_COLOURS[c][1]}"
-                for p, c in zip(product.tolist(), colour.tolist(), strict=True)
+                for p, c in zip(lines.product.tolist(), lines.colour.tolist(), strict=True)
             ],
-            "Lineitem quantity": quantity.astype(str),
-            "Lineitem price": _money_text(price),
-            "Lineitem discount": _money_text(discount),
+            "Lineitem quantity": lines.quantity.astype(str),
+            "Lineitem price": _money_text(lines.price),
+            "Lineitem discount": _money_text(lines.discount),
         }
     )
+    _write_csv(written, path, encoding="utf-8", line_end="\n")
+
+
+def _build_shop_orders(directory: Path, rng: np.random.Generator) -> CorpusExport:
+    """Simulate a year of shop orders; write the orders file and the order-lines file."""
+    emails = _shop_emails(rng)
+    orders = _shop_orders(rng)
+    # Both files list the newest order first, as the platform does.
+    lines = _shop_lines(rng, orders.time_order[::-1], orders.n_lines)
+    fulfilment = _shop_fulfilment(rng, orders)
     orders_path = directory / "shop_orders.csv"
     lines_path = directory / "shop_order_lines.csv"
-    _write_csv(orders_written, orders_path, encoding="utf-8", line_end="\n")
-    _write_csv(lines_written, lines_path, encoding="utf-8", line_end="\n")
+    _write_shop_orders(orders_path, orders, emails, fulfilment)
+    _write_shop_lines(lines_path, orders.name, lines)
 
-    line_owner = owner[slot]
-    reason = np.asarray([_SHOP_STATUS_REASON[value] for value in status[slot]], dtype=object)
+    line_owner = orders.owner[lines.slot]
+    reason = np.asarray(
+        [_SHOP_STATUS_REASON[value] for value in orders.status[lines.slot]], dtype=object
+    )
     reason[line_owner == -1] = "no_customer_id"
     reason[line_owner == -2] = "unknown_order"
     truth = _ground_truth(
         np.where(line_owner >= 0, emails[np.maximum(line_owner, 0)], "").astype(object),
-        order_name[slot],
-        moment[slot],
-        quantity * price - discount,
+        orders.name[lines.slot],
+        orders.moment[lines.slot],
+        lines.quantity * lines.price - lines.discount,
         reason,
     )
     return _make_export(
@@ -1190,16 +1325,32 @@ def _write_reproducible_workbook(workbook: Workbook, path: Path) -> None:
             target.writestr(pinned, source.read(entry.filename))
 
 
-def _build_xlsx_title_row(directory: Path, rng: np.random.Generator) -> CorpusExport:
-    """Simulate a year of back-office orders and refunds; write the titled Excel report."""
+def _xlsx_customers(rng: np.random.Generator) -> ObjectArray:
+    """Distinct business names of the report's customers."""
     picks = rng.choice(len(_XLSX_PREFIXES) * len(_XLSX_KINDS), _XLSX_CUSTOMERS, replace=False)
-    customers = np.asarray(
+    return np.asarray(
         [
             f"{_XLSX_PREFIXES[pick // len(_XLSX_KINDS)]} {_XLSX_KINDS[pick % len(_XLSX_KINDS)]}"
             for pick in picks.tolist()
         ],
         dtype=object,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _XlsxDocuments:
+    """Orders, then refunds: one entry per report row (not yet in row order)."""
+
+    owner: IntArray
+    items: IntArray
+    cents: IntArray
+    moment: MomentArray
+    is_refund: BoolArray
+    n_refunds: int
+
+
+def _xlsx_orders_and_refunds(rng: np.random.Generator) -> _XlsxDocuments:
+    """A year of orders and the refunds of a few of them."""
     per_customer = 1 + rng.poisson(_XLSX_MEAN_EXTRA_ORDERS, _XLSX_CUSTOMERS)
     sale_owner = np.repeat(np.arange(_XLSX_CUSTOMERS), per_customer)
     n_sales = sale_owner.size
@@ -1220,20 +1371,37 @@ def _build_xlsx_title_row(directory: Path, rng: np.random.Generator) -> CorpusEx
 
     owner = np.concatenate([sale_owner, sale_owner[refunded]])
     day = np.concatenate([sale_day, refund_day])
-    items = np.concatenate([sale_items, -refund_items])
-    cents = np.concatenate([sale_cents, -refund_cents.astype(np.int64)])
-    is_refund = np.arange(owner.size) >= n_sales
     minute = rng.integers(8 * 60, 19 * 60, owner.size)
     moment = np.datetime64(_XLSX_START, "m") + (day * 1440 + minute).astype("timedelta64[m]")
-    moment = _separate_moments(owner, moment, np.timedelta64(1, "m"))
+    return _XlsxDocuments(
+        owner=owner,
+        items=np.concatenate([sale_items, -refund_items]),
+        cents=np.concatenate([sale_cents, -refund_cents.astype(np.int64)]),
+        moment=_separate_moments(owner, moment, np.timedelta64(1, "m")),
+        is_refund=np.arange(owner.size) >= n_sales,
+        n_refunds=n_refunds,
+    )
 
-    row_order = np.lexsort((np.arange(owner.size), moment))
-    order_name = np.empty(owner.size, dtype=object)
+
+def _xlsx_order_names(moment: MomentArray, is_refund: BoolArray) -> tuple[IntArray, ObjectArray]:
+    """The rows in time order and their order numbers (``SO-`` orders, ``R-`` refunds)."""
+    row_order = np.lexsort((np.arange(moment.size), moment))
+    order_name = np.empty(moment.size, dtype=object)
     sales_in_time = row_order[~is_refund[row_order]]
     refunds_in_time = row_order[is_refund[row_order]]
     order_name[sales_in_time] = [f"SO-{230001 + rank}" for rank in range(sales_in_time.size)]
     order_name[refunds_in_time] = [f"R-{23001 + rank}" for rank in range(refunds_in_time.size)]
+    return row_order, order_name
 
+
+def _write_xlsx_report(
+    path: Path,
+    documents: _XlsxDocuments,
+    customers: ObjectArray,
+    row_order: IntArray,
+    order_name: ObjectArray,
+) -> None:
+    """Write the titled, formatted workbook: title, empty row, header, one row per document."""
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Sales"
@@ -1243,15 +1411,15 @@ def _build_xlsx_title_row(directory: Path, rng: np.random.Generator) -> CorpusEx
     sheet.append(list(_XLSX_HEADER))
     for cell in sheet[3]:
         cell.font = Font(bold=True)
-    stamps = moment.astype("datetime64[s]").astype(object)
+    stamps = documents.moment.astype("datetime64[s]").astype(object)
     for row in row_order.tolist():
         sheet.append(
             [
                 order_name[row],
-                customers[owner[row]],
+                customers[documents.owner[row]],
                 stamps[row],
-                int(items[row]),
-                float(cents[row]) / 100.0,
+                int(documents.items[row]),
+                float(documents.cents[row]) / 100.0,
                 "EUR",
             ]
         )
@@ -1261,27 +1429,35 @@ def _build_xlsx_title_row(directory: Path, rng: np.random.Generator) -> CorpusEx
         cell.number_format = "#,##0.00"
     for column, width in zip("ABCDEF", (12, 28, 18, 8, 12, 10), strict=True):
         sheet.column_dimensions[column].width = width
-    path = directory / "sales_report.xlsx"
     _write_reproducible_workbook(workbook, path)
 
+
+def _build_xlsx_title_row(directory: Path, rng: np.random.Generator) -> CorpusExport:
+    """Simulate a year of back-office orders and refunds; write the titled Excel report."""
+    customers = _xlsx_customers(rng)
+    documents = _xlsx_orders_and_refunds(rng)
+    row_order, order_name = _xlsx_order_names(documents.moment, documents.is_refund)
+    path = directory / "sales_report.xlsx"
+    _write_xlsx_report(path, documents, customers, row_order, order_name)
+
     truth = _ground_truth(
-        customers[owner[row_order]],
+        customers[documents.owner[row_order]],
         order_name[row_order],
-        moment[row_order],
-        cents[row_order],
-        np.full(owner.size, _COUNTED, dtype=object),
+        documents.moment[row_order],
+        documents.cents[row_order],
+        np.full(documents.owner.size, _COUNTED, dtype=object),
     )
     return _make_export(
         "xlsx_title_row",
         {"transactions": path},
         truth,
-        cancellation_lines=n_refunds,
+        cancellation_lines=documents.n_refunds,
         orders_without_lines=0,
         spend_columns=("Net Amount",),
         description=(
             "Back-office Excel report: a title in A1, row 2 empty, the header in row 3, one row "
             "per order with an Excel datetime Order Date, Items (a count) and a numeric Net "
-            f"Amount in EUR. {n_refunds} refunds are their own rows with an 'R-' order number, "
-            "negative Items and a negative Net Amount."
+            f"Amount in EUR. {documents.n_refunds} refunds are their own rows with an 'R-' order "
+            "number, negative Items and a negative Net Amount."
         ),
     )

@@ -58,6 +58,11 @@ class HostileCase:
     inflates_to: int = 0
 
 
+# What a corpus case writes (bytes, or a writer of its path) and how a group adds its cases.
+_CaseData = bytes | Callable[[Path], object]
+_AddCase = Callable[[HostileCase, _CaseData], None]
+
+
 # --- building blocks ------------------------------------------------------------------------
 
 
@@ -268,12 +273,10 @@ def bundle_zip(members: dict[str, bytes | ZipMember]) -> bytes:
 
 def build_hostile_corpus(folder: Path, *, honest_rows: int = 0) -> list[HostileCase]:
     """Write every hostile file into ``folder``; with ``honest_rows``, honest big logs too."""
-    import pyarrow as pa
-
     folder.mkdir(parents=True, exist_ok=True)
     cases: list[HostileCase] = []
 
-    def add(case: HostileCase, data: bytes | Callable[[Path], None]) -> None:
+    def add(case: HostileCase, data: _CaseData) -> None:
         path = folder / case.file_name
         if callable(data):
             data(path)
@@ -281,8 +284,25 @@ def build_hostile_corpus(folder: Path, *, honest_rows: int = 0) -> list[HostileC
             path.write_bytes(data)
         cases.append(case)
 
-    rows = _rows(20_000)
-    chunk = HEADER + rows
+    # Each group adds its cases through ``add``; this order is the corpus's case order.
+    chunk = HEADER + _rows(20_000)
+    _add_gzip_cases(add, chunk)
+    _add_workbook_container_cases(add)
+    _add_workbook_content_cases(add, chunk)
+    _add_oversized_text_cases(add, chunk)
+    _add_disguised_text_cases(add)
+    _add_parquet_cases(add)
+    _add_formula_case(add)
+    _add_bundle_bomb_cases(add)
+    _add_bundle_malicious_member_cases(add)
+    _add_bundle_extra_entry_cases(add)
+    if honest_rows:
+        cases.extend(write_honest_logs(folder, honest_rows))
+    return cases
+
+
+def _add_gzip_cases(add: _AddCase, chunk: bytes) -> None:
+    """Gzip text: bombs of many members (one with its only bad byte after 2 GB), damage."""
     body = b"C000001,2024-01-01,1.00\n" * 200_000  # 4.6 MB of one row, compressed once
     add(
         HostileCase(
@@ -345,6 +365,10 @@ def build_hostile_corpus(folder: Path, *, honest_rows: int = 0) -> list[HostileC
         ),
         b"\x1f\x8b" + bytes(range(256)) * 40,
     )
+
+
+def _add_workbook_container_cases(add: _AddCase) -> None:
+    """Workbooks whose zip container is a bomb (honest or lying sizes), cut or corrupted."""
     add(
         HostileCase(
             "xlsx_bomb",
@@ -397,6 +421,10 @@ def build_hostile_corpus(folder: Path, *, honest_rows: int = 0) -> list[HostileC
         ),
         bytes(flipped),
     )
+
+
+def _add_workbook_content_cases(add: _AddCase, chunk: bytes) -> None:
+    """Workbooks with out-of-limit cells, and zip archives named .xlsx that are no workbook."""
     add(
         HostileCase(
             "xlsx_long_cell",
@@ -445,6 +473,10 @@ def build_hostile_corpus(folder: Path, *, honest_rows: int = 0) -> list[HostileC
         ),
         b"PK\x03\x04" + bytes(range(256)) * 20,
     )
+
+
+def _add_oversized_text_cases(add: _AddCase, chunk: bytes) -> None:
+    """Delimited text too wide or too long: a million columns, a 100 MB line, huge names."""
     add(
         HostileCase(
             "million_columns",
@@ -500,6 +532,10 @@ def build_hostile_corpus(folder: Path, *, honest_rows: int = 0) -> list[HostileC
         ),
         b"customer_id," + b"n" * 5_000 + b"\nC1,1\n",
     )
+
+
+def _add_disguised_text_cases(add: _AddCase) -> None:
+    """Files named as tables that are not text tables: NUL bytes, an HTML page."""
     add(
         HostileCase(
             "nul_bytes",
@@ -522,6 +558,12 @@ def build_hostile_corpus(folder: Path, *, honest_rows: int = 0) -> list[HostileC
         ),
         b"<html><body><table><tr><td>customer_id</td></tr></table></body></html>",
     )
+
+
+def _add_parquet_cases(add: _AddCase) -> None:
+    """Parquet files: garbage between magic bytes, cut before the footer, a dictionary bomb."""
+    import pyarrow as pa
+
     add(
         HostileCase(
             "parquet_garbage",
@@ -565,6 +607,10 @@ def build_hostile_corpus(folder: Path, *, honest_rows: int = 0) -> list[HostileC
         ),
         parquet_dictionary_bomb(2_000_000, 2000),
     )
+
+
+def _add_formula_case(add: _AddCase) -> None:
+    """An honest CSV whose ids are spreadsheet formulas: it must be read, as text."""
     add(
         HostileCase(
             "formula_cells",
@@ -578,7 +624,10 @@ def build_hostile_corpus(folder: Path, *, honest_rows: int = 0) -> list[HostileC
         + b'"=HYPERLINK(""http://example.invalid"",""x"")",2024-01-02,10\n'
         + b"+SUM(1;2),2024-01-03,5\n@cmd,2024-01-04,3\n-1+1,2024-01-05,2\n",
     )
-    # --- bundles
+
+
+def _add_bundle_bomb_cases(add: _AddCase) -> None:
+    """Model bundles whose meta.json is a 3 GB bomb, with honest or lying declared size."""
     bomb_chunk = b" " * (4 * _MIB)
     add(
         HostileCase(
@@ -616,6 +665,10 @@ def build_hostile_corpus(folder: Path, *, honest_rows: int = 0) -> list[HostileC
             }
         ),
     )
+
+
+def _add_bundle_malicious_member_cases(add: _AddCase) -> None:
+    """Model bundles with a hostile member: a ../ name, deeply nested JSON, a billion units."""
     add(
         HostileCase(
             "bundle_path_traversal",
@@ -677,6 +730,10 @@ def build_hostile_corpus(folder: Path, *, honest_rows: int = 0) -> list[HostileC
             }
         ),
     )
+
+
+def _add_bundle_extra_entry_cases(add: _AddCase) -> None:
+    """Model bundles with entries a bundle never has: a pickle, 60,000 empty members."""
     add(
         HostileCase(
             "bundle_pickle",
@@ -706,9 +763,6 @@ def build_hostile_corpus(folder: Path, *, honest_rows: int = 0) -> list[HostileC
         ),
         write_zip([ZipMember(f"f{i}", b"", 0, 0, deflated=False) for i in range(60_000)]),
     )
-    if honest_rows:
-        cases.extend(write_honest_logs(folder, honest_rows))
-    return cases
 
 
 def write_honest_logs(folder: Path, rows: int) -> list[HostileCase]:

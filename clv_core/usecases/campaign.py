@@ -1,4 +1,4 @@
-"""The jobs analysts run, one function each, shared by the command line and the workbench.
+"""The campaign list: score -> segment -> drivers -> filter -> file.
 
 The command line (``python -m clv_core score``) and the workbench's Segments & export page build
 the same campaign list from the same steps; both call these functions, so the same bundle and
@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -29,10 +30,18 @@ from clv_core.export import build_scored_list, filter_segments
 from clv_core.language import Language
 from clv_core.mlp import ClvMlp
 from clv_core.scoring import ScoredCustomers, score_with_features, training_background
-from clv_core.segments import DEFAULT_CHURN_THRESHOLDS, TierScheme, segment_customers
+from clv_core.segments import (
+    ACTION_GRID,
+    DEFAULT_CHURN_THRESHOLDS,
+    ChurnBand,
+    TierScheme,
+    segment_codes,
+    segment_customers,
+)
 from clv_core.validation import CustomerAttributes
 
 __all__ = [
+    "CHURN_THRESHOLDS",
     "DRIVER_COUNT",
     "DRIVER_SETTINGS",
     "CampaignRequest",
@@ -58,14 +67,17 @@ class CampaignRequest:
     """What goes into a scored campaign list.
 
     ``segments`` adds rank, tier, churn band and action; ``drivers`` adds the top drivers
-    (implies segments); ``tiers``, ``bands`` and ``actions`` keep only those segments (by their
-    label in ``language``); ``passthrough`` copies columns of the attributes table.
+    (implies segments); ``codes`` adds the segments' language-independent codes
+    (``tier_code``, ``churn_band_code``, ``action_code``) for files a program reads;
+    ``tiers``, ``bands`` and ``actions`` keep only those segments (by their label in
+    ``language``); ``passthrough`` copies columns of the attributes table.
     """
 
     as_of: dt.date | None = None
     language: Language = Language.EN
     segments: bool = False
     drivers: bool = False
+    codes: bool = False
     scheme: TierScheme | None = None
     churn_thresholds: tuple[float, float] = CHURN_THRESHOLDS
     passthrough: Sequence[str] = ()
@@ -86,6 +98,49 @@ class CampaignResult:
     listing: pd.DataFrame
     scored: ScoredCustomers
     segmented: pd.DataFrame | None = field(default=None)
+
+    def segment_summary(self) -> dict[str, list[dict[str, Any]]]:
+        """Customers and predicted value of the list per tier, churn band and action, by code.
+
+        ``{"tier": [{"code": "tier_1", "label": "High value", "customers": 12,
+        "predicted_clv": 5310.2}, ...], "churn_band": [...], "action": [...]}``, in segment
+        order, empty segments left out; ``{}`` when the list is not segmented. Programs read
+        the codes, which do not depend on the language.
+        """
+        if self.segmented is None:
+            return {}
+        listed = self.segmented[self.segmented["customer_id"].isin(self.listing["customer_id"])]
+        codes = segment_codes(listed)
+        summary: dict[str, list[dict[str, Any]]] = {}
+        for column in ("tier", "churn_band", "action"):
+            frame = pd.DataFrame(
+                {
+                    "code": codes[f"{column}_code"],
+                    "label": listed[column].astype(object),
+                    "value": listed["predicted_clv"],
+                }
+            ).dropna(subset=["code"])
+            groups = frame.groupby("code", sort=False)
+            rows = [
+                {
+                    "code": str(code),
+                    "label": str(group["label"].iloc[0]),
+                    "customers": len(group),
+                    "predicted_clv": round(float(group["value"].sum()), 2),
+                }
+                for code, group in groups
+            ]
+            summary[column] = sorted(rows, key=lambda row: _segment_order(column, row["code"]))
+        return summary
+
+
+def _segment_order(column: str, code: str) -> tuple[int, str]:
+    """Tiers top first, bands low to high, actions in grid order."""
+    if column == "tier":
+        return int(code.removeprefix("tier_")), code
+    if column == "churn_band":
+        return [band.value for band in ChurnBand].index(code), code
+    return [cell for row in ACTION_GRID for cell in row].index(code), code
 
 
 def segment_scored(
@@ -157,9 +212,20 @@ def campaign_list(
     tiers: Sequence[str] = (),
     bands: Sequence[str] = (),
     actions: Sequence[str] = (),
+    codes: bool = False,
 ) -> pd.DataFrame:
-    """The campaign file's rows and columns, only the chosen segments."""
+    """The campaign file's rows and columns, only the chosen segments.
+
+    With ``codes``, ``tier_code``, ``churn_band_code`` and ``action_code`` follow ``action``.
+    """
     listing = build_scored_list(segmented, drivers, attributes=attributes, passthrough=passthrough)
+    if codes:
+        by_customer = segment_codes(segmented).set_axis(segmented["customer_id"])
+        position = list(listing.columns).index("action") + 1
+        for offset, column in enumerate(by_customer.columns):
+            listing.insert(
+                position + offset, column, by_customer[column].reindex(listing["customer_id"]).array
+            )
     return filter_segments(listing, tiers=list(tiers), bands=list(bands), actions=list(actions))
 
 
@@ -202,5 +268,6 @@ def score_campaign(
         tiers=request.tiers,
         bands=request.bands,
         actions=request.actions,
+        codes=request.codes,
     )
     return CampaignResult(listing, scored, segmented)

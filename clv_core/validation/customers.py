@@ -1,0 +1,298 @@
+"""Customer tables: a customer-attributes table and a per-customer table with a target.
+
+Both are keyed by customer id: rows without an id and repeated ids are dropped and counted, and
+every other column is typed (numeric, date or categorical) with the values that do not fit
+counted. A per-customer table also needs a numeric target, and its date columns become
+``days_since_<column>``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from clv_core.columns import ColumnMapping, detect_roles
+from clv_core.errors import DataError
+from clv_core.issues import RowIssue
+from clv_core.parsing import clean_ids, is_missing, parse_amounts, parse_dates
+from clv_core.validation.report import ValidationReport, _Accounting, _examples, _named
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerAttributes:
+    """A validated customer-attributes table.
+
+    ``frame`` is indexed by ``customer_id`` (str) and holds numeric columns (float64),
+    categorical columns (str) and date columns (datetime64), listed in the three tuples.
+    ``signup_column`` names the signup date column when there is one (it is also in
+    ``date_columns``).
+    """
+
+    frame: pd.DataFrame
+    numeric_columns: tuple[str, ...]
+    categorical_columns: tuple[str, ...]
+    date_columns: tuple[str, ...]
+    signup_column: str | None
+    report: ValidationReport
+
+
+def validate_customers(
+    frame: pd.DataFrame,
+    *,
+    customer_id_column: str | None = None,
+    signup_column: str | None = None,
+    source_name: str = "",
+) -> CustomerAttributes:
+    """Validate a customer-attributes table (one row per customer).
+
+    Every column other than the id is typed: numeric when at least 95% of its values are
+    numbers, a date when at least 90% are dates, otherwise categorical. Values that do not fit
+    the chosen type become missing and are counted. Rows without an id and repeated ids (the
+    first row is kept) are dropped and counted.
+
+    Raises
+    ------
+    DataError
+        No customer id column can be found.
+    """
+    overrides: dict[str, str | None] = {"customer_id": customer_id_column}
+    if signup_column is not None:
+        overrides["signup_date"] = signup_column
+    mapping = detect_roles(frame, overrides={k: v for k, v in overrides.items() if v})
+    if mapping.customer_id is None:
+        raise DataError(
+            "The customer table has no customer id column (e.g. customer_id, user_id, 用户ID). "
+            f"Found columns: {[str(c) for c in frame.columns]}. Name it explicitly."
+        )
+    typed, report = _validate_keyed_table(
+        frame,
+        id_column=mapping.customer_id,
+        skip_columns=(),
+        signup_column=mapping.signup_date,
+        table="customers",
+        source_name=source_name,
+    )
+    return CustomerAttributes(
+        frame=typed.frame,
+        numeric_columns=typed.numeric,
+        categorical_columns=typed.categorical,
+        date_columns=typed.dates,
+        signup_column=mapping.signup_date,
+        report=report,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerTable:
+    """A validated per-customer table with a target column (no transactions).
+
+    ``features`` is indexed by ``customer_id`` and holds the typed feature columns (dates are
+    already turned into ``days_since_<column>`` relative to ``reference_date``); ``target`` is
+    the value to predict, aligned with ``features``.
+    """
+
+    features: pd.DataFrame
+    target: pd.Series
+    numeric_columns: tuple[str, ...]
+    categorical_columns: tuple[str, ...]
+    reference_date: pd.Timestamp | None
+    report: ValidationReport
+    mapping: ColumnMapping
+
+
+def validate_customer_table(
+    frame: pd.DataFrame,
+    mapping: ColumnMapping | None = None,
+    *,
+    reference_date: dt.date | None = None,
+    source_name: str = "",
+) -> CustomerTable:
+    """Validate a per-customer table with a target column (e.g. 用户ID, 注册时间, ..., 终身价值).
+
+    Parameters
+    ----------
+    frame
+        One row per customer.
+    mapping
+        Needs ``customer_id`` and ``target``; ``signup_date`` is optional.
+    reference_date
+        Date against which date columns become "days since"; default: the latest date found in
+        the table's date columns.
+
+    Raises
+    ------
+    DataError
+        The id or target column is missing, or no row has a numeric target.
+    """
+    mapping = mapping or detect_roles(frame)
+    problems = []
+    if mapping.customer_id is None:
+        problems.append("no customer id column (e.g. customer_id, 用户ID)")
+    if mapping.target is None:
+        problems.append("no target column (e.g. lifetime_value, clv, 终身价值)")
+    if problems:
+        raise DataError(
+            f"The per-customer table{_named(source_name)} is missing required columns. "
+            f"Map them explicitly (found columns: {[str(c) for c in frame.columns]}):",
+            problems=problems,
+        )
+    target_column = str(mapping.target)
+    raw_target = frame[target_column]
+    target = parse_amounts(raw_target).values
+
+    rows_read = len(frame)
+    accounting = _Accounting(np.arange(rows_read) + 2)
+    keep = np.ones(rows_read, dtype=bool)
+    missing = is_missing(raw_target)
+    accounting.record(RowIssue.MISSING_TARGET, missing, None, dropped=True)
+    non_numeric = target.isna().to_numpy(bool) & ~missing
+    accounting.record(RowIssue.NON_NUMERIC_TARGET, non_numeric, raw_target, dropped=True)
+    keep &= ~(missing | non_numeric)
+    negative = (target < 0).to_numpy(bool) & keep
+    accounting.record(RowIssue.NEGATIVE_TARGET_CLIPPED, negative, raw_target, dropped=False)
+    if not keep.any():
+        raise DataError(
+            f"The target column '{target_column}' has no numeric value "
+            f"(e.g. {_examples(raw_target, non_numeric | missing)})."
+        )
+    typed, report = _validate_keyed_table(
+        frame,
+        id_column=str(mapping.customer_id),
+        skip_columns=(target_column,),
+        signup_column=mapping.signup_date,
+        table="customer_table",
+        source_name=source_name,
+        accounting=accounting,
+        keep=keep,
+    )
+    target_by_id = pd.Series(
+        target.clip(lower=0).to_numpy()[typed.kept_positions],
+        index=typed.frame.index,
+        name="target",
+    )
+    features, numeric, reference = _dates_to_days(typed, reference_date)
+    return CustomerTable(
+        features=features,
+        target=target_by_id,
+        numeric_columns=numeric,
+        categorical_columns=typed.categorical,
+        reference_date=reference,
+        report=report,
+        mapping=mapping,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _TypedTable:
+    frame: pd.DataFrame
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    dates: tuple[str, ...]
+    kept_positions: np.ndarray
+
+
+def _validate_keyed_table(
+    frame: pd.DataFrame,
+    *,
+    id_column: str,
+    skip_columns: tuple[str, ...],
+    signup_column: str | None,
+    table: str,
+    source_name: str,
+    accounting: _Accounting | None = None,
+    keep: np.ndarray | None = None,
+) -> tuple[_TypedTable, ValidationReport]:
+    """Shared part of customer-table validation: ids, duplicate ids, column typing."""
+    rows_read = len(frame)
+    accounting = accounting or _Accounting(np.arange(rows_read) + 2)
+    keep = np.ones(rows_read, dtype=bool) if keep is None else keep.copy()
+    ids = clean_ids(frame[id_column])
+    missing_id = ids.isna().to_numpy(bool) & keep
+    accounting.record(RowIssue.MISSING_CUSTOMER_ID, missing_id, None, dropped=True)
+    keep &= ~missing_id
+    duplicate = np.zeros(rows_read, dtype=bool)
+    duplicate[keep] = ids[keep].duplicated().to_numpy(bool)
+    accounting.record(RowIssue.DUPLICATE_CUSTOMER_ID, duplicate, ids, dropped=True)
+    keep &= ~duplicate
+
+    kept = frame.loc[keep]
+    typed = pd.DataFrame(index=pd.Index(ids[keep].to_numpy(), name="customer_id"))
+    numeric: list[str] = []
+    categorical: list[str] = []
+    dates: list[str] = []
+    unparsable = np.zeros(int(keep.sum()), dtype=bool)
+    for column in frame.columns:
+        name = str(column)
+        if name == id_column or name in skip_columns:
+            continue
+        values = kept[column].reset_index(drop=True)
+        present = values.notna().to_numpy(bool)
+        kind, converted = _infer_column_type(values, is_signup=name == signup_column)
+        if kind == "categorical":
+            typed[name] = values.astype("string").to_numpy()
+            categorical.append(name)
+            continue
+        failed = present & converted.isna().to_numpy(bool)
+        unparsable |= failed
+        typed[name] = converted.to_numpy()
+        (dates if kind == "date" else numeric).append(name)
+    positions = np.flatnonzero(keep)
+    altered = np.zeros(rows_read, dtype=bool)
+    altered[positions[unparsable]] = True
+    accounting.record(RowIssue.UNPARSABLE_VALUE_SET_MISSING, altered, None, dropped=False)
+    report = accounting.report(
+        table=table,
+        source_name=source_name,
+        rows_read=rows_read,
+        rows_used=int(keep.sum()),
+        warnings=[],
+        summary={"n_customers": int(keep.sum()), "columns": len(typed.columns)},
+    )
+    return _TypedTable(typed, tuple(numeric), tuple(categorical), tuple(dates), positions), report
+
+
+def _infer_column_type(values: pd.Series, *, is_signup: bool) -> tuple[str, pd.Series]:
+    """Decide numeric / date / categorical for an attribute column and convert it."""
+    present = values.dropna()
+    if len(present) == 0:
+        return "categorical", values
+    if is_signup:
+        return "date", parse_dates(values).values
+    numbers = parse_amounts(values).values
+    if numbers[values.notna()].notna().mean() >= 0.95 and not _is_id_like(present):
+        return "numeric", numbers
+    if not pd.api.types.is_numeric_dtype(values):
+        parsed = parse_dates(values).values
+        if parsed[values.notna()].notna().mean() >= 0.9:
+            return "date", parsed
+    return "categorical", values
+
+
+def _is_id_like(values: pd.Series) -> bool:
+    """Zero-padded codes such as postcodes ('01234') are labels, not quantities."""
+    if pd.api.types.is_numeric_dtype(values):
+        return False
+    text = values.astype("string")
+    return bool(text.str.match(r"^0\d").mean() > 0.1)
+
+
+def _dates_to_days(
+    typed: _TypedTable, reference_date: dt.date | None
+) -> tuple[pd.DataFrame, tuple[str, ...], pd.Timestamp | None]:
+    """Replace date columns by ``days_since_<column>`` relative to the reference date."""
+    features = typed.frame.copy()
+    numeric = list(typed.numeric)
+    reference: pd.Timestamp | None = None
+    if typed.dates:
+        if reference_date is not None:
+            reference = pd.Timestamp(reference_date)
+        else:
+            reference = pd.Timestamp(max(features[c].max() for c in typed.dates))
+        for column in typed.dates:
+            days = (reference - features.pop(column)).dt.days.astype("float64")
+            features[f"days_since_{column}"] = days
+            numeric.append(f"days_since_{column}")
+    return features, tuple(numeric), reference
