@@ -6,7 +6,9 @@ A bundle holds exactly three files:
   bundle carrying a Lambda layer (arbitrary code) is refused;
 * ``preprocess.json`` - the fitted preprocessing;
 * ``meta.json`` - feature names in order, the model configuration, the feature windows,
-  cutoff / as-of date and horizon, calibration, training metrics and library versions.
+  cutoff / as-of date and horizon, calibration, training metrics, the input it scores
+  (``input.shape``: ``transactions``, or ``customer_table`` with the table's id and target
+  column names and every column with its type and unit) and library versions.
 
 Any other file (a ``.pkl`` or ``.joblib`` above all) makes the bundle invalid: loading it is
 refused with a message that says so.
@@ -33,9 +35,11 @@ from clv_core.calibration import calibrator_from_dict
 from clv_core.config import MlpConfig
 from clv_core.errors import ConfigError, DataError, NotFittedError
 from clv_core.features import FeatureOptions
+from clv_core.kinds import InputShape
 from clv_core.limits import ZIP_ERRORS, format_bytes, short_error, verify_zip_members
 from clv_core.mlp import ClvMlp, import_keras
 from clv_core.preprocessing import Preprocessor
+from clv_core.validation.customers import TableSpec
 
 __all__ = ["BUNDLE_FILES", "BundleInfo", "load_bundle", "save_bundle", "zip_bundle"]
 
@@ -67,13 +71,24 @@ _WEIGHTS_SLACK_BYTES = 64 * _MIB
 
 @dataclass(frozen=True, slots=True)
 class BundleInfo:
-    """What a bundle says about the model, besides the model itself."""
+    """What a bundle says about the model, besides the model itself.
+
+    ``table`` is the per-customer table's columns for a model trained on such a table (its
+    ``input_shape`` is then :attr:`InputShape.CUSTOMER_TABLE`); ``None`` for a model trained on
+    a transaction log, whose features are rebuilt from orders.
+    """
 
     cutoff: dt.date
     horizon_days: int
     feature_options: FeatureOptions
     training: dict[str, Any]
     meta: dict[str, Any]
+    table: TableSpec | None = None
+
+    @property
+    def input_shape(self) -> InputShape:
+        """What the model scores: a transaction log or a per-customer table."""
+        return InputShape.TRANSACTIONS if self.table is None else InputShape.CUSTOMER_TABLE
 
 
 def save_bundle(
@@ -84,6 +99,7 @@ def save_bundle(
     horizon_days: int,
     feature_options: FeatureOptions,
     training: dict[str, Any] | None = None,
+    table: TableSpec | None = None,
 ) -> Path:
     """Write ``model`` as a bundle folder and return its path.
 
@@ -101,6 +117,10 @@ def save_bundle(
         Windows used to build the features; scoring rebuilds features the same way.
     training
         Facts about training to keep (metrics on validation customers, row counts, ...).
+    table
+        For a model trained on a per-customer table: its columns, their types and units and
+        the target's name (recorded as ``meta.json``'s ``input``); scoring reads new customers
+        against it.
     """
     if model.network_ is None or model.preprocessor_ is None or model.feature_columns_ is None:
         raise NotFittedError("Only a trained model can be saved; call fit first.")
@@ -123,6 +143,11 @@ def save_bundle(
             "calibration": model.calibrator_.to_dict() if model.calibrator_ else None,
             "cancelled": model.cancelled_,
             "training": training or {},
+            "input": (
+                {"shape": InputShape.TRANSACTIONS.value}
+                if table is None
+                else {"shape": InputShape.CUSTOMER_TABLE.value, **table.to_dict()}
+            ),
             "versions": _versions(),
         }
         _write_json(folder / META_FILE, meta)
@@ -336,10 +361,19 @@ def _restore_model(
             ),
             training=dict(meta.get("training", {})),
             meta=meta,
+            table=_table_spec(meta),
         )
     except (KeyError, TypeError, ValueError, ConfigError) as error:
         raise DataError(f"meta.json in {shown_name} is damaged: {error!r}.") from error
     return model, preprocessor, info
+
+
+def _table_spec(meta: dict[str, Any]) -> TableSpec | None:
+    """The per-customer table's spec of ``meta.json``; ``None`` for a log (or an older bundle)."""
+    described = meta.get("input") or {"shape": InputShape.TRANSACTIONS.value}
+    if InputShape(described["shape"]) is InputShape.TRANSACTIONS:
+        return None
+    return TableSpec.from_dict(described)
 
 
 def _check_shapes(

@@ -8,6 +8,7 @@ JSON object on stdout and nothing else there; human-readable progress goes to st
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ import pandas as pd
 
 from clv_core.columns import ROLE_OPTIONS, Role
 from clv_core.errors import ClvError, ConfigError, DataError
+from clv_core.kinds import TABLE_HORIZON_DAYS
 from clv_core.language import Language
 from clv_core.limits import LoadLimits
 from clv_core.usecases.inputs import CheckedInputs
@@ -39,15 +41,33 @@ _ROLE_HELP = {
 }
 
 
-def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_input_arguments(
+    parser: argparse.ArgumentParser, *, tables: bool = False, target: bool = False
+) -> None:
     group = parser.add_argument_group("input")
     group.add_argument(
         "--transactions",
-        required=True,
+        required=not tables,
         type=Path,
         metavar="PATH",
-        help="transaction log: CSV/TSV/TXT, XLSX or Parquet, one row per order",
+        help="transaction log: CSV/TSV/TXT, XLSX or Parquet, one row per order"
+        + (" (or give --customer-table)" if tables else ""),
     )
+    if tables:
+        group.add_argument(
+            "--customer-table",
+            type=Path,
+            metavar="PATH",
+            help="instead of a log, a per-customer table: one row per customer with an id, "
+            "attributes" + (" and the value to predict" if target else " (the model's columns)"),
+        )
+    if target:
+        group.add_argument(
+            "--target-col",
+            metavar="COLUMN",
+            help="the value to predict in --customer-table (default: detected from names such "
+            "as lifetime_value, clv, 终身价值)",
+        )
     group.add_argument(
         "--customers",
         type=Path,
@@ -61,6 +81,12 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
         help="order-lines or payments file of a two-file export; joined to --transactions (the "
         "orders file) on the order id, lines of unknown orders dropped and counted",
     )
+    _add_role_arguments(parser)
+    _add_reading_arguments(group)
+    _add_limit_arguments(parser)
+
+
+def _add_role_arguments(parser: argparse.ArgumentParser) -> None:
     roles = parser.add_argument_group(
         "column roles",
         "set a role's column (else detected from headers and content); 'none' clears a role",
@@ -69,6 +95,10 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
         if role in (Role.SIGNUP_DATE, Role.TARGET):
             continue
         roles.add_argument(option, metavar="COLUMN", help=_ROLE_HELP[role])
+
+
+def _add_reading_arguments(group: Any) -> None:
+    """How the log's rows are read: sheet, date order, baskets, guests, duplicates."""
     group.add_argument("--sheet", help="XLSX sheet name (default: the first sheet)")
     group.add_argument(
         "--dayfirst", action="store_true", help="read dates like 1/2/2024 as day/month/year"
@@ -94,7 +124,6 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep rows identical to an earlier row (default: drop them when "
         "the log has order ids or times of day)",
     )
-    _add_limit_arguments(parser)
 
 
 # What each limit's option means, for --help (the defaults are LoadLimits' own).
@@ -196,9 +225,17 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Fit every model on the same training customers and report the metrics "
         "of the README (Reading the metrics) on the same test customers.",
     )
-    _add_input_arguments(evaluate)
-    evaluate.add_argument("--cutoff", required=True, metavar="YYYY-MM-DD")
-    evaluate.add_argument("--horizon-days", required=True, type=int, metavar="N")
+    _add_input_arguments(evaluate, tables=True, target=True)
+    evaluate.add_argument(
+        "--cutoff", metavar="YYYY-MM-DD", help="required with --transactions: end of the features"
+    )
+    evaluate.add_argument(
+        "--horizon-days",
+        type=int,
+        metavar="N",
+        help="required with --transactions; with --customer-table the period the target covers "
+        f"(a label, default {TABLE_HORIZON_DAYS})",
+    )
     evaluate.add_argument(
         "--split",
         default="customer",
@@ -238,10 +275,17 @@ def _build_parser() -> argparse.ArgumentParser:
         "train",
         help="train the MLP on the latest complete window and write a model bundle",
         description="Train on features at as-of minus the horizon with labels up to as-of "
-        "(default: the last date in the data), then write a bundle folder.",
+        "(default: the last date in the data), then write a bundle folder; or train on every "
+        "customer of --customer-table and its value column.",
     )
-    _add_input_arguments(train)
-    train.add_argument("--horizon-days", required=True, type=int, metavar="N")
+    _add_input_arguments(train, tables=True, target=True)
+    train.add_argument(
+        "--horizon-days",
+        type=int,
+        metavar="N",
+        help="required with --transactions; with --customer-table the period the target covers "
+        f"(a label, default {TABLE_HORIZON_DAYS})",
+    )
     _add_as_of_argument(train)
     train.add_argument("--config", type=Path, metavar="MODEL.json")
     train.add_argument("--out", required=True, type=Path, metavar="BUNDLE_DIR")
@@ -252,10 +296,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "score",
         help="score every customer at as-of with a model bundle",
         description="Predict CLV over the bundle's horizon for every customer seen on or "
-        "before as-of (default: the last date in the data).",
+        "before as-of (default: the last date in the data); with a bundle trained on a "
+        "per-customer table, for every customer of --customer-table.",
     )
     score.add_argument("--model", required=True, type=Path, metavar="BUNDLE_DIR_OR_ZIP")
-    _add_input_arguments(score)
+    _add_input_arguments(score, tables=True)
     _add_as_of_argument(score)
     score.add_argument(
         "--out",
@@ -320,7 +365,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "value + sum of a customer's contributions = predicted CLV.",
     )
     explain.add_argument("--model", required=True, type=Path, metavar="BUNDLE_DIR_OR_ZIP")
-    _add_input_arguments(explain)
+    _add_input_arguments(explain, tables=True)
     _add_as_of_argument(explain)
     explain.add_argument(
         "--sample",
@@ -438,7 +483,7 @@ def _run_features(arguments: argparse.Namespace) -> int:
     if arguments.json:
         print(json.dumps(result, ensure_ascii=False, default=str))
     else:
-        _print_reports(inputs)
+        _print_lines(_report_lines(inputs))
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
         print(
@@ -452,14 +497,21 @@ def _run_features(arguments: argparse.Namespace) -> int:
 def _run_evaluate(arguments: argparse.Namespace) -> int:
     from clv_core.config import MlpConfig, load_config
     from clv_core.evaluation import EvaluationSettings, parse_model_names
-    from clv_core.usecases import EvaluationRequest, evaluate_models
+    from clv_core.usecases import EvaluationRequest, evaluate_models, table_settings
 
     if arguments.predictions_out is not None:
         _check_suffix(arguments.predictions_out, "--predictions-out", (".csv",))
+    table_path = _table_path(arguments)
+    if table_path is None:
+        _require_options(arguments, "--cutoff", "--horizon-days")
     config = load_config(arguments.config) if arguments.config else MlpConfig()
     settings = EvaluationSettings(
-        cutoff=_parse_date_option(arguments.cutoff, "--cutoff").date(),
-        horizon_days=arguments.horizon_days,
+        cutoff=(
+            _parse_date_option(arguments.cutoff, "--cutoff").date()
+            if arguments.cutoff
+            else dt.date.today()
+        ),
+        horizon_days=arguments.horizon_days or TABLE_HORIZON_DAYS,
         split=arguments.split,
         test_size=arguments.test_size,
         seed=arguments.seed,
@@ -467,16 +519,22 @@ def _run_evaluate(arguments: argparse.Namespace) -> int:
         models=parse_model_names(arguments.models),
         config=config,
     )
-    inputs = _load_inputs(arguments)
-    request = EvaluationRequest(settings, inputs.transactions.frame, inputs.customers)
+    if table_path is not None:
+        table = _load_customer_table(arguments, table_path)
+        request = EvaluationRequest(table_settings(table, settings), table=table)
+        validation, report_lines = _table_validation("customer_table", table)
+    else:
+        inputs = _load_inputs(arguments)
+        request = EvaluationRequest(settings, inputs.transactions.frame, inputs.customers)
+        validation, report_lines = inputs.validation(), _report_lines(inputs)
     result = evaluate_models(request, on_stage=None if arguments.json else _print_stage)
     if arguments.predictions_out is not None:
         _write_table(result.predictions.reset_index(), arguments.predictions_out, index=False)
-    output = result.to_dict() | {"validation": inputs.validation()}
+    output = result.to_dict() | {"validation": validation}
     if arguments.json:
         print(json.dumps(output, ensure_ascii=False))
         return 0
-    _print_reports(inputs)
+    _print_lines(report_lines)
     print(result.metrics_table().to_string(index=False), file=sys.stderr)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -485,37 +543,67 @@ def _run_evaluate(arguments: argparse.Namespace) -> int:
 
 def _run_train(arguments: argparse.Namespace) -> int:
     from clv_core.config import load_config
-    from clv_core.usecases import TrainRequest, train_bundle
+    from clv_core.usecases import TrainRequest, train_bundle, train_table_bundle
 
-    request = TrainRequest(
-        horizon_days=arguments.horizon_days,
-        as_of=_optional_date(arguments.as_of, "--as-of"),
-        config=load_config(arguments.config) if arguments.config else None,
-    )
-    inputs = _load_inputs(arguments)
-    trained = train_bundle(
-        inputs, request, arguments.out, on_epoch=None if arguments.json else _print_epoch
-    )
-    output = {"command": "train", **trained.to_dict(), "validation": inputs.validation()}
+    config = load_config(arguments.config) if arguments.config else None
+    on_epoch = None if arguments.json else _print_epoch
+    table_path = _table_path(arguments)
+    if table_path is not None:
+        table = _load_customer_table(arguments, table_path)
+        trained_table = train_table_bundle(
+            table,
+            arguments.out,
+            horizon_days=arguments.horizon_days or TABLE_HORIZON_DAYS,
+            config=config,
+            on_epoch=on_epoch,
+        )
+        validation, report_lines = _table_validation("customer_table", table)
+        facts: dict[str, Any] = {
+            "bundle": str(trained_table.folder),
+            "input": "customer_table",
+            "horizon_days": trained_table.training["horizon_days"],
+            "training": trained_table.training,
+            "warnings": [],
+        }
+        warnings: list[str] = []
+    else:
+        _require_options(arguments, "--horizon-days")
+        request = TrainRequest(
+            horizon_days=arguments.horizon_days,
+            as_of=_optional_date(arguments.as_of, "--as-of"),
+            config=config,
+        )
+        inputs = _load_inputs(arguments)
+        trained = train_bundle(inputs, request, arguments.out, on_epoch=on_epoch)
+        validation, report_lines = inputs.validation(), _report_lines(inputs)
+        facts = {**trained.to_dict(), "input": "transactions"}
+        warnings = list(trained.deployment.warnings)
+    output = {"command": "train", **facts, "validation": validation}
     if arguments.json:
         print(json.dumps(output, ensure_ascii=False))
     else:
-        _print_reports(inputs)
-        for warning in trained.deployment.warnings:
+        _print_lines(report_lines)
+        for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        print(f"wrote model bundle to {trained.folder}", file=sys.stderr)
+        print(f"wrote model bundle to {output['bundle']}", file=sys.stderr)
     return 0
 
 
 def _run_score(arguments: argparse.Namespace) -> int:
     from clv_core.bundle import load_bundle
-    from clv_core.usecases import CampaignRequest, score_campaign
+    from clv_core.usecases import (
+        CampaignRequest,
+        check_new_customers,
+        score_campaign,
+        score_table_campaign,
+    )
 
     _check_suffix(arguments.out, "--out", (".csv", ".xlsx", ".parquet"))
-    if arguments.passthrough and arguments.customers is None:
+    table_path = _table_path(arguments)
+    if arguments.passthrough and arguments.customers is None and table_path is None:
         raise ConfigError("--passthrough needs --customers: the columns come from that table.")
     model, info = load_bundle(arguments.model)
-    inputs = _load_inputs(arguments)
+    _check_bundle_input(info, table_path)
     request = CampaignRequest(
         as_of=_optional_date(arguments.as_of, "--as-of"),
         language=Language(arguments.language),
@@ -528,12 +616,25 @@ def _run_score(arguments: argparse.Namespace) -> int:
         # Parquet is read by programs: it carries the segments' language-independent codes.
         codes=arguments.out.suffix.lower() == ".parquet",
     )
-    campaign = score_campaign(model, info, inputs.transactions.frame, inputs.customers, request)
+    if table_path is not None:
+        customers = check_new_customers(
+            _load_table(arguments, table_path),
+            info,
+            id_column=arguments.customer_col,
+            reference_date=request.as_of,
+        )
+        campaign = score_table_campaign(model, info, customers, request)
+        validation, report_lines = _table_validation("new_customers", customers)
+    else:
+        inputs = _load_inputs(arguments)
+        campaign = score_campaign(model, info, inputs.transactions.frame, inputs.customers, request)
+        validation, report_lines = inputs.validation(), _report_lines(inputs)
     listing = campaign.listing
     _write_output(listing, arguments.out, excel_bom=arguments.excel_bom)
     output = {
         "command": "score",
         "model": str(arguments.model),
+        "input": info.input_shape.value,
         "as_of": campaign.scored.as_of.isoformat(),
         "horizon_days": info.horizon_days,
         "n_customers": len(listing),
@@ -541,12 +642,12 @@ def _run_score(arguments: argparse.Namespace) -> int:
         "columns": [str(column) for column in listing.columns],
         "segments": campaign.segment_summary(),
         "out": str(arguments.out),
-        "validation": inputs.validation(),
+        "validation": validation,
     }
     if arguments.json:
         print(json.dumps(output, ensure_ascii=False))
     else:
-        _print_reports(inputs)
+        _print_lines(report_lines)
         print(
             f"scored {len(listing):,} customers over the next {info.horizon_days} days "
             f"(total {output['predicted_total']:,.2f}) into {arguments.out}",
@@ -558,7 +659,7 @@ def _run_score(arguments: argparse.Namespace) -> int:
 def _run_explain(arguments: argparse.Namespace) -> int:
     from clv_core.bundle import load_bundle
     from clv_core.explain import ExplainSettings
-    from clv_core.usecases import explain_bundle
+    from clv_core.usecases import check_new_customers, explain_bundle, explain_table
 
     _check_suffix(arguments.out, "--out", (".csv", ".parquet"))
     if arguments.sample < 0:
@@ -568,17 +669,28 @@ def _run_explain(arguments: argparse.Namespace) -> int:
         sample_size=arguments.sample or None,
         seed=arguments.seed,
     )
+    table_path = _table_path(arguments)
     model, info = load_bundle(arguments.model)
-    inputs = _load_inputs(arguments)
-    explained = explain_bundle(
-        model,
-        info,
-        inputs.transactions.frame,
-        inputs.customers,
-        as_of=_optional_date(arguments.as_of, "--as-of"),
-        settings=settings,
-    )
-    explanation = explained.explanation
+    _check_bundle_input(info, table_path)
+    as_of = _optional_date(arguments.as_of, "--as-of")
+    if table_path is not None:
+        customers = check_new_customers(
+            _load_table(arguments, table_path),
+            info,
+            id_column=arguments.customer_col,
+            reference_date=as_of,
+        )
+        explanation = explain_table(model, customers, settings)
+        reference = customers.reference_date
+        explained_as_of = reference.date() if reference is not None else info.cutoff
+        validation, report_lines = _table_validation("new_customers", customers)
+    else:
+        inputs = _load_inputs(arguments)
+        explained = explain_bundle(
+            model, info, inputs.transactions.frame, inputs.customers, as_of=as_of, settings=settings
+        )
+        explanation, explained_as_of = explained.explanation, explained.scored.as_of
+        validation, report_lines = inputs.validation(), _report_lines(inputs)
     values = explanation.values.assign(
         feature_value=explanation.values["feature_value"].astype(str)
     )
@@ -586,7 +698,8 @@ def _run_explain(arguments: argparse.Namespace) -> int:
     output = {
         "command": "explain",
         "model": str(arguments.model),
-        "as_of": explained.scored.as_of.isoformat(),
+        "input": info.input_shape.value,
+        "as_of": explained_as_of.isoformat(),
         "explained_space": explanation.space,
         "base_value": round(float(explanation.base_value), 6),
         "n_customers": len(explanation.customer_ids),
@@ -594,18 +707,81 @@ def _run_explain(arguments: argparse.Namespace) -> int:
         "max_additivity_error": float(explanation.additivity_error),
         "importance": explanation.importance().head(10).to_dict(orient="records"),
         "out": str(arguments.out),
-        "validation": inputs.validation(),
+        "validation": validation,
     }
     if arguments.json:
         print(json.dumps(output, ensure_ascii=False, default=float))
     else:
-        _print_reports(inputs)
+        _print_lines(report_lines)
         print(
             f"explained {output['n_customers']:,} customers x {output['n_features']} features "
             f"(base value {output['base_value']:,.2f}) into {arguments.out}",
             file=sys.stderr,
         )
     return 0
+
+
+def _table_path(arguments: argparse.Namespace) -> Path | None:
+    """``--customer-table``, checked against the log options it replaces."""
+    table: Path | None = getattr(arguments, "customer_table", None)
+    if table is not None and arguments.transactions is not None:
+        raise ConfigError(
+            "Give either --transactions (a log of orders) or --customer-table (one row per "
+            "customer), not both."
+        )
+    if table is None and arguments.transactions is None:
+        raise ConfigError(
+            "Give the data: --transactions PATH (a log of orders) or --customer-table PATH "
+            "(one row per customer)."
+        )
+    if table is not None and (arguments.customers is not None or arguments.order_lines):
+        raise ConfigError(
+            "--customers and --order-lines go with --transactions; a per-customer table holds "
+            "the customers' attributes itself."
+        )
+    return table
+
+
+def _require_options(arguments: argparse.Namespace, *options: str) -> None:
+    missing = [
+        option for option in options if getattr(arguments, option[2:].replace("-", "_")) is None
+    ]
+    if missing:
+        raise ConfigError(f"{' and '.join(missing)} required with --transactions.")
+
+
+def _load_table(arguments: argparse.Namespace, path: Path) -> Any:
+    from clv_core.loading import load_table
+
+    return load_table(path, sheet=arguments.sheet, limits=_load_limits(arguments))
+
+
+def _load_customer_table(arguments: argparse.Namespace, path: Path) -> Any:
+    """The per-customer training table: id and target as given or detected."""
+    from clv_core.usecases import check_customer_table
+
+    roles = {"customer_id": arguments.customer_col, "target": arguments.target_col}
+    return check_customer_table(_load_table(arguments, path), roles)
+
+
+def _check_bundle_input(info: Any, table_path: Path | None) -> None:
+    """A table bundle scores tables and a log bundle scores logs; say so otherwise."""
+    from clv_core.kinds import InputShape
+
+    if table_path is None and info.input_shape is InputShape.CUSTOMER_TABLE:
+        raise ConfigError(
+            "This model bundle was trained on a per-customer table "
+            f"(columns {list(info.table.required_columns)}); score it with --customer-table."
+        )
+
+
+def _table_validation(name: str, table: Any) -> tuple[dict[str, Any], list[str]]:
+    """A per-customer table's row accounting as JSON data and as report lines."""
+    data = table.report.to_dict()
+    mapping = getattr(table, "mapping", None)
+    if mapping is not None:
+        data["mapping"] = mapping.to_dict()
+    return {name: data}, list(table.report.describe())
 
 
 def _names(text: str) -> list[str]:
@@ -631,13 +807,17 @@ def _write_output(frame: pd.DataFrame, out: Path, *, excel_bom: bool) -> None:
     write_export(frame, out, excel_bom=excel_bom)
 
 
-def _print_reports(inputs: CheckedInputs) -> None:
-    for report in inputs.reports.values():
-        for line in report.describe():
-            print(line, file=sys.stderr)
+def _report_lines(inputs: CheckedInputs) -> list[str]:
+    """The validation reports (and the spend rule) of a log and its attributes, as lines."""
+    lines = [line for report in inputs.reports.values() for line in report.describe()]
     if inputs.transactions.money is not None:
-        for line in inputs.transactions.money.describe():
-            print(line, file=sys.stderr)
+        lines += list(inputs.transactions.money.describe())
+    return lines
+
+
+def _print_lines(lines: list[str]) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
 
 
 def _print_stage(stage: str) -> None:

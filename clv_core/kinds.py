@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["InputShape", "SplitKind"]
+__all__ = ["TABLE_HORIZON_DAYS", "InputShape", "SplitKind"]
+
+# The period a per-customer table's target covers when the analyst does not say: it only labels
+# the model (a table has no dates to cut windows from).
+TABLE_HORIZON_DAYS = 365
 
 
 class InputShape(StrEnum):

@@ -338,29 +338,68 @@ class ClvMlp:
             central ``interval_coverage`` interval (10th/90th percentiles by default), scaled by
             the same factor as the calibration applied to the customer's expected value.
         """
+        self._check_fitted()
+        outputs = self._member_outputs(self.transform_features(features))
+        return self._combine(outputs, None, features.index)
+
+    def predict_out_of_fold(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Predictions of the training customers by the members that did not train on them.
+
+        ``features`` must be the training features exactly as given to :meth:`fit` (same rows,
+        same order): member *m* held out fold *m* of them (the folds are seeded by the
+        configuration), so each customer is predicted by the members that held them out,
+        averaged, and calibrated as :meth:`predict` does. Those members watched that fold for
+        early stopping, so the figures lean slightly optimistic; they are still predictions
+        of customers the network did not learn from. Customers no member held out (an
+        ensemble smaller than the number of folds) get NaN.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The columns of :meth:`predict`, indexed like ``features``.
+        """
+        self._check_fitted()
+        outputs = self._member_outputs(self.transform_features(features))
+        folds = _validation_folds(self.config, len(features))
+        held_out = np.zeros(outputs.shape[:2])
+        for member in range(outputs.shape[1]):
+            held_out[folds[member % len(folds)], member] = 1.0
+        counts = held_out.sum(axis=1, keepdims=True)
+        weights = np.divide(held_out, counts, out=np.zeros_like(held_out), where=counts > 0)
+        result = self._combine(outputs, weights, features.index)
+        result.loc[counts[:, 0] == 0, :] = np.nan
+        return result
+
+    def _combine(
+        self, outputs: np.ndarray, weights: np.ndarray | None, index: pd.Index
+    ) -> pd.DataFrame:
+        """Each row's members combined: their mean, or ``weights`` (rows x members, each row
+        summing to 1)."""
         _, _, scale = self._check_fitted()
-        matrix = self.transform_features(features)
-        outputs = self._member_outputs(matrix)
         config = self.config
         per_member = [
             raw_to_distribution(outputs[:, m], config.loss, config.sigma_max)
             for m in range(outputs.shape[1])
         ]
-        raw_expected = np.mean([member[0] for member in per_member], axis=0) * scale
+
+        def mixed(values: list[np.ndarray]) -> np.ndarray:
+            if weights is None:
+                return np.mean(values, axis=0)
+            return np.sum(np.column_stack(values) * weights, axis=1)
+
+        raw_expected = mixed([member[0] for member in per_member]) * scale
         expected = (
             self.calibrator_.transform(raw_expected)
             if self.calibrator_ is not None
             else raw_expected
         )
-        result = pd.DataFrame({"predicted_clv": expected}, index=features.index)
+        result = pd.DataFrame({"predicted_clv": expected}, index=index)
         if config.loss is LossKind.ZILN:
             lower_q = (1 - config.interval_coverage) / 2
             upper_q = 1 - lower_q
-            p_purchase = np.mean(
-                [member[1] for member in per_member if member[1] is not None], axis=0
-            )
-            lower = np.mean([_member_quantile(m, lower_q) for m in per_member], axis=0) * scale
-            upper = np.mean([_member_quantile(m, upper_q) for m in per_member], axis=0) * scale
+            p_purchase = mixed([member[1] for member in per_member if member[1] is not None])
+            lower = mixed([_member_quantile(m, lower_q) for m in per_member]) * scale
+            upper = mixed([_member_quantile(m, upper_q) for m in per_member]) * scale
             ratio = np.divide(
                 expected, raw_expected, out=np.ones_like(expected), where=raw_expected > 0
             )

@@ -58,6 +58,7 @@ __all__ = [
     "SyntheticWorld",
     "expected_future_spend",
     "generate_world",
+    "make_new_customers_table",
     "make_seed_table",
     "write_sample_data",
 ]
@@ -573,6 +574,21 @@ def make_seed_table(
 _DEFAULT_CONFIG: Final = SyntheticConfig()
 
 
+def make_new_customers_table(
+    world: SyntheticWorld, training_snapshot: datetime.date, snapshot: datetime.date
+) -> pd.DataFrame:
+    """New customers for a model trained on :func:`make_seed_table` at ``training_snapshot``.
+
+    The customers whose first order falls in ``(training_snapshot, snapshot]``, with the seed
+    table's columns at ``snapshot`` and without the target (``终身价值``): what a shop would
+    export to score the customers it gained since the model was trained.
+    """
+    table = make_seed_table(world, snapshot, 1)
+    known = set(make_seed_table(world, training_snapshot, 1)["用户ID"])
+    new = table[~table["用户ID"].isin(known)]
+    return new.drop(columns="终身价值").reset_index(drop=True)
+
+
 def write_sample_data(folder: Path, config: SyntheticConfig = _DEFAULT_CONFIG) -> list[Path]:
     """Generate a world and write the bundled sample files into ``folder``.
 
@@ -584,6 +600,9 @@ def write_sample_data(folder: Path, config: SyntheticConfig = _DEFAULT_CONFIG) -
       region, device, age_group, membership, browsing_minutes``.
     - ``customers_seed_zh.csv``: GB18030; :func:`make_seed_table` at ``end - 365`` days with a
       365-day horizon.
+    - ``new_customers_seed_zh.csv``: GB18030; :func:`make_new_customers_table`: the customers
+      whose first order falls in the next half year (``end - 365`` to ``end - 184`` days), the
+      seed table's columns at that date, no target.
 
     The bytes depend only on ``config``, so the bundled files can be regenerated exactly.
 
@@ -625,7 +644,19 @@ def write_sample_data(folder: Path, config: SyntheticConfig = _DEFAULT_CONFIG) -
         date_format="%Y-%m-%d",
         float_format="%.2f",
     )
-    return [transactions_path, customers_path, seed_table_path]
+    new_customers_path = folder / "new_customers_seed_zh.csv"
+    _write_csv(
+        make_new_customers_table(
+            world,
+            config.end - datetime.timedelta(days=365),
+            config.end - datetime.timedelta(days=184),
+        ),
+        new_customers_path,
+        encoding="gb18030",
+        date_format="%Y-%m-%d",
+        float_format="%.2f",
+    )
+    return [transactions_path, customers_path, seed_table_path, new_customers_path]
 
 
 def _write_csv(

@@ -9,8 +9,9 @@ written into its ``folder``:
   model bundle in ``folder/model`` and the evaluation in ``evaluation.json`` plus Parquet files
   (:func:`read_evaluation` loads it back as an :class:`~clv_core.evaluation.EvaluationResult`
   without the network; scoring and explaining load the bundle in a worker again).
-* :func:`explain_job`, :func:`drivers_job`, :func:`score_job`, :func:`check_bundle_job`:
-  results small enough to return (SHAP values, scores, a bundle's facts), as plain data.
+* :func:`explain_job`, :func:`drivers_job`, :func:`score_job`, :func:`score_table_job`,
+  :func:`table_drivers_job`, :func:`check_bundle_job`: results small enough to return (SHAP
+  values, scores, a bundle's facts), as plain data.
 
 Only worker processes import TensorFlow: the server that submits these jobs never does, so its
 per-request clean-up (Streamlit's ``keras.backend.clear_session()`` and full garbage collection)
@@ -36,13 +37,18 @@ from clv_core.evaluation import EvaluationResult, EvaluationSettings, ModelName,
 from clv_core.explain import ExplainSettings, Explanation, explain_customers
 from clv_core.features import FeatureOptions
 from clv_core.language import Language
+from clv_core.loading import LoadedTable
 from clv_core.runner import Reporter
 from clv_core.scoring import ScoredCustomers, score_with_features
 from clv_core.usecases import (
     EvaluationRequest,
+    TableScores,
     campaign_drivers,
+    check_new_customers,
     evaluate_models,
     save_evaluated_bundle,
+    score_table,
+    table_drivers,
 )
 from clv_core.validation import CustomerAttributes
 
@@ -53,12 +59,16 @@ __all__ = [
     "DriversSpec",
     "ExplainSpec",
     "ScoreSpec",
+    "ScoreTableSpec",
+    "TableDriversSpec",
     "check_bundle_job",
     "drivers_job",
     "explain_job",
     "prepare_worker",
     "read_evaluation",
     "score_job",
+    "score_table_job",
+    "table_drivers_job",
     "train_job",
     "write_evaluation",
 ]
@@ -114,7 +124,7 @@ def train_job(spec: EvaluationRequest, folder: Path, reporter: Reporter) -> dict
             should_stop=reporter.should_stop,
             on_stage=reporter.stage,
         )
-        save_evaluated_bundle(result, folder / MODEL_FOLDER)
+        save_evaluated_bundle(result, folder / MODEL_FOLDER, table=spec.table)
         write_evaluation(result, folder)
         cancelled = result.mlp is not None and bool(result.mlp.cancelled_)
         return {"cancelled": cancelled, "model": result.mlp is not None}
@@ -256,6 +266,41 @@ def score_job(spec: ScoreSpec, folder: Path, reporter: Reporter) -> ScoredCustom
             customers=spec.customers,
             feature_options=spec.feature_options,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreTableSpec:
+    """Score the customers of a per-customer table with the table bundle at ``model``."""
+
+    model: Path
+    table: LoadedTable
+
+
+def score_table_job(spec: ScoreTableSpec, folder: Path, reporter: Reporter) -> TableScores:
+    """The table checked against the bundle and scored (:func:`clv_core.usecases.score_table`)."""
+    with _keras_cleared():
+        reporter.stage("loading the model")
+        model, info = load_bundle(spec.model)
+        reporter.stage("scoring")
+        return score_table(model, info, check_new_customers(spec.table, info))
+
+
+@dataclass(frozen=True, slots=True)
+class TableDriversSpec:
+    """Top drivers of a table's scored customers (:func:`clv_core.usecases.table_drivers`)."""
+
+    model: Path
+    features: pd.DataFrame
+    language: Language = Language.EN
+
+
+def table_drivers_job(spec: TableDriversSpec, folder: Path, reporter: Reporter) -> pd.DataFrame:
+    """``customer_id, driver_1 .. driver_3`` of a table's customers."""
+    with _keras_cleared():
+        reporter.stage("loading the model")
+        model, _ = load_bundle(spec.model)
+        reporter.stage("computing SHAP values")
+        return table_drivers(model, spec.features, language=spec.language)
 
 
 @dataclass(frozen=True, slots=True)

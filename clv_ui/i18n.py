@@ -57,9 +57,11 @@ STRINGS: Mapping[str, tuple[str, str]] = {
         "请先训练模型（训练页）。",
     ),
     "guard.customer_table": (
-        "This page needs a transaction log: scoring customers at a date and segmenting them use "
-        "their orders. A per-customer table can be trained, evaluated and explained.",
-        "此页面需要交易记录：按日期打分和分层需要客户的订单。带目标列的客户表可以训练、评估和解释。",
+        "This model was trained on a transaction log: it scores customers from their orders at "
+        "a date. Load a log on the Data page, or choose a model trained on a per-customer "
+        "table.",
+        "该模型基于交易记录训练：它按日期根据客户的订单打分。请在数据页加载交易记录，或选择基于客户表"
+        "训练的模型。",
     ),
     # Data page.
     "data.title": ("Data", "数据"),
@@ -449,6 +451,45 @@ STRINGS: Mapping[str, tuple[str, str]] = {
         "Features at this day; the default is the last order date in the data.",
         "使用该日的特征；默认是数据中最后的订单日期。",
     ),
+    "segments.new_customers": ("New customers to score (optional)", "待打分的新客户（可选）"),
+    "segments.new_customers_help": (
+        "A per-customer table with the columns the model was trained on (the value column is "
+        "not needed; other columns are ignored). Without it, the training table itself is "
+        "scored, each customer out of fold.",
+        "包含模型训练时各列的客户表（无需价值列，其他列将被忽略）。不上传时，对训练表本身打分，"
+        "每位客户均为交叉拟合预测。",
+    ),
+    "segments.need_new_customers": (
+        "This model was trained on a per-customer table: upload a table of customers with its "
+        "columns ({columns}) above to score them.",
+        "该模型基于客户表训练：请在上方上传包含相同列（{columns}）的客户表以进行打分。",
+    ),
+    "segments.table_scored": (
+        "Scored: {name} ({n} customers, dates counted back from {date}).",
+        "已打分：{name}（{n} 位客户，日期自 {date} 起倒推）。",
+    ),
+    "segments.training_table_note": (
+        "These are the training customers: each is predicted by the ensemble members that did "
+        "not train on them (prediction_basis = out_of_fold), next to the known value "
+        "(known_value); customers the evaluation held out (held_out) are predicted by the whole "
+        "network.",
+        "这些是训练客户：每位客户由未用其训练的集成成员预测（prediction_basis = out_of_fold），"
+        "并列出已知价值（known_value）；评估时留出的客户（held_out）由完整网络预测。",
+    ),
+    "segments.no_bands_no_zeros": (
+        "No churn bands: the training value has no zeros, so the network's purchase "
+        "probability says nothing about churn, and a per-customer table has no order dates for "
+        "the recency rule. Tiers, the profile and the list are complete.",
+        "无流失风险分段：训练价值中没有 0，网络的购买概率无法反映流失；客户表也没有订单日期可用于"
+        "最近购买规则。价值分层、概况和名单不受影响。",
+    ),
+    "segments.no_bands_point_loss": (
+        "No churn bands: this network predicts the value only (not the ZILN loss), and a "
+        "per-customer table has no order dates for the recency rule. Tiers, the profile and "
+        "the list are complete.",
+        "无流失风险分段：该网络只预测价值（未使用 ZILN 损失），客户表也没有订单日期可用于最近购买"
+        "规则。价值分层、概况和名单不受影响。",
+    ),
     "segments.tiers": ("Value tiers", "价值分层"),
     "segments.tier_kind": ("Tier rule", "分层规则"),
     "segments.tier_kind_help": (
@@ -521,9 +562,11 @@ STRINGS: Mapping[str, tuple[str, str]] = {
     "segments.download_xlsx": ("Scored list (XLSX)", "打分名单（XLSX）"),
     "segments.download_bundle": ("Model bundle (.zip)", "模型包（.zip）"),
     "segments.bundle_note": (
-        "The bundle holds the network trained at the cutoff; upload it here later to score new "
-        "data without retraining.",
-        "模型包包含在截止日训练的网络；之后可在此上传，为新数据打分而无需重新训练。",
+        "The bundle holds the trained network and what it needs (the features of a log, or the "
+        "columns of a per-customer table); upload it on the Segments & export page, or give it "
+        "to python -m clv_core score, to score new data without retraining.",
+        "模型包包含训练好的网络及其所需信息（交易记录的特征，或客户表的列）；之后可在分层与导出页上传，"
+        "或交给 python -m clv_core score，为新数据打分而无需重新训练。",
     ),
 }
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from clv_core.loading import LoadedTable
     from clv_core.runner import JobRunner
     from clv_core.scoring import ScoredCustomers
+    from clv_core.usecases import TableScores
     from clv_core.validation import (
         CustomerAttributes,
         CustomerTable,
@@ -116,6 +117,11 @@ class WorkbenchState:
     # (model, as-of date, language), kept until the data or a model changes.
     scores: dict[tuple[str, str], ScoredCustomers] = field(default_factory=dict)
     drivers: dict[tuple[str, str, str], pd.DataFrame] = field(default_factory=dict)
+    # A table of new customers uploaded on the Segments page (for a model trained on a
+    # per-customer table), and the table scores keyed by (model, table digest).
+    new_customers: LoadedTable | None = None
+    new_customers_digest: str = ""
+    table_scores: dict[tuple[str, str], TableScores] = field(default_factory=dict)
     # Who owns this session's jobs on the server's worker pool, and where their files go.
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     folder: Path | None = None
@@ -167,6 +173,7 @@ class WorkbenchState:
         """Drop the kept scores and drivers (a model was trained or uploaded, or data changed)."""
         self.scores = {}
         self.drivers = {}
+        self.table_scores = {}
 
 
 def get_state() -> WorkbenchState:

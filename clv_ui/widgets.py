@@ -3,8 +3,7 @@ live training panel, the campaign list and its downloads (the guards are in ``cl
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
@@ -487,26 +486,42 @@ def quick_look(orders: pd.DataFrame) -> None:
 def campaign_list(
     state: WorkbenchState,
     segmented: pd.DataFrame,
-    features: pd.DataFrame,
     *,
-    use_bundle: bool,
-    as_of: dt.date,
+    attributes: pd.DataFrame | None,
+    drivers_of: Callable[[], pd.DataFrame],
+    extra: pd.DataFrame | None = None,
 ) -> None:
-    """Export options, segment filters, a preview and the downloads of the campaign list."""
-    language = current_language()
+    """Export options, segment filters, a preview and the downloads of the campaign list.
+
+    ``attributes`` offers its columns to copy into the list; ``drivers_of`` computes the top
+    drivers when asked for; ``extra`` (indexed by customer id) is joined to the list as it is
+    (a training table's known value and prediction basis).
+    """
     st.subheader(t("segments.filters"))
-    attributes = state.data.customers.frame if state.data.customers is not None else None
     options = export_options_form([] if attributes is None else list(attributes.columns))
+
+    def listing(
+        tiers: Sequence[str] = (), bands: Sequence[str] = (), actions: Sequence[str] = ()
+    ) -> pd.DataFrame:
+        made = usecases.campaign_list(
+            segmented,
+            drivers,
+            attributes=attributes,
+            passthrough=options.passthrough,
+            tiers=tiers,
+            bands=bands,
+            actions=actions,
+        )
+        if extra is not None and len(extra.columns):
+            made = made.join(extra, on="customer_id")
+        return made
+
     try:
         drivers = None
         if options.drivers:
             with st.spinner(t("segments.computing_drivers")):
-                drivers = workflow.top_drivers(
-                    state, features, use_bundle=use_bundle, as_of=as_of, language=language
-                )
-        scored = usecases.campaign_list(
-            segmented, drivers, attributes=attributes, passthrough=options.passthrough
-        )
+                drivers = drivers_of()
+        scored = listing()
     except ClvError as error:
         st.error(str(error))
         st.stop()
@@ -520,15 +535,7 @@ def campaign_list(
     actions = right.multiselect(
         t("segments.filter_actions"), list(segmented["action"].cat.categories), key="filter_actions"
     )
-    selected = usecases.campaign_list(
-        segmented,
-        drivers,
-        attributes=attributes,
-        passthrough=options.passthrough,
-        tiers=tiers,
-        bands=bands,
-        actions=actions,
-    )
+    selected = listing(tiers=tiers, bands=bands, actions=actions)
     st.caption(t("segments.selected", n=len(selected), total=len(scored)))
     # The preview keeps the file's column names (what the download will contain).
     money = st.column_config.NumberColumn(format="%,.2f")

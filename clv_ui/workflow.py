@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -27,6 +28,10 @@ from clv_ui.jobs import TrainingJob, run_and_wait, session_folder, start_trainin
 from clv_ui.shell import CUSTOMERS_INPUT, ORDER_LINES_INPUT, Upload, content_digest
 from clv_ui.state import DataState, WorkbenchState
 
+if TYPE_CHECKING:
+    from clv_core.loading import LoadedTable
+    from clv_core.usecases import TableScores
+
 __all__ = [
     "SAMPLE_CUSTOMERS",
     "SAMPLE_TRANSACTIONS",
@@ -35,15 +40,21 @@ __all__ = [
     "check_table",
     "default_windows",
     "explain_result",
+    "forget_new_customers",
     "ingest_customers",
     "ingest_order_lines",
     "ingest_table",
     "load_bundle_upload",
+    "load_new_customers",
     "read_uploads",
     "score_and_segment",
+    "score_table_and_segment",
+    "scores_tables",
     "set_options",
     "set_windows",
     "start_training",
+    "table_to_score",
+    "table_top_drivers",
     "use_sample",
 ]
 
@@ -456,6 +467,99 @@ def top_drivers(
         )
         state.drivers[key] = run_and_wait(
             state, "clv_core.tasks:drivers_job", spec, t("segments.computing_drivers")
+        )
+    return state.drivers[key]
+
+
+def load_new_customers(
+    state: WorkbenchState, data: bytes, file_name: str, limit_mb: int, *, digest: str = ""
+) -> None:
+    """Read an uploaded table of new customers (checked against the model when scored)."""
+    digest = digest or content_digest(data)
+    if digest == state.new_customers_digest:
+        return
+    state.new_customers = cache.load_upload(data, file_name, limit_mb)
+    state.new_customers_digest = digest
+    state.forget_scores()
+
+
+def forget_new_customers(state: WorkbenchState) -> None:
+    """Drop the uploaded new customers (their input was cleared): the training table is next."""
+    if state.new_customers is not None:
+        state.new_customers, state.new_customers_digest = None, ""
+        state.forget_scores()
+
+
+def scores_tables(state: WorkbenchState, *, use_bundle: bool) -> bool:
+    """Whether the chosen model scores per-customer tables (not transaction logs)."""
+    if use_bundle and state.bundle_info is not None:
+        return state.bundle_info.input_shape is InputShape.CUSTOMER_TABLE
+    return state.data.customer_table is not None and not state.has_transactions
+
+
+def table_to_score(state: WorkbenchState) -> tuple[LoadedTable, str] | None:
+    """The uploaded new customers, else the session's training table; ``None`` when neither."""
+    if state.new_customers is not None:
+        return state.new_customers, state.new_customers_digest
+    data = state.data
+    if data.customer_table is not None and data.table is not None:
+        return data.table, data.table_digest
+    return None
+
+
+def score_table_and_segment(
+    state: WorkbenchState,
+    *,
+    use_bundle: bool,
+    settings: SegmentSettings,
+    language: Language,
+) -> tuple[pd.DataFrame, TableScores]:
+    """Score a per-customer table (new customers, else the training table) and segment it."""
+    from clv_core.tasks import ScoreTableSpec
+    from clv_core.usecases import segment_scored
+
+    model, horizon, _ = _scoring_model(state, use_bundle=use_bundle)
+    chosen = table_to_score(state)
+    if chosen is None:
+        raise ValueError("score_table_and_segment needs a table; guard the page first.")
+    table, digest = chosen
+    key = (_model_key(state, use_bundle=use_bundle), digest)
+    if key not in state.table_scores:
+        state.table_scores[key] = run_and_wait(
+            state,
+            "clv_core.tasks:score_table_job",
+            ScoreTableSpec(model, table),
+            t("segments.scoring"),
+        )
+    scores = state.table_scores[key]
+    segmented = segment_scored(
+        scores.scored,
+        scheme=settings.scheme,
+        horizon_days=horizon,
+        language=language,
+        churn_thresholds=settings.churn_thresholds,
+    )
+    return segmented, scores
+
+
+def table_top_drivers(
+    state: WorkbenchState,
+    features: pd.DataFrame,
+    *,
+    use_bundle: bool,
+    language: Language,
+) -> pd.DataFrame:
+    """Top drivers of a table's scored customers, as the command line computes them."""
+    from clv_core.tasks import TableDriversSpec
+
+    chosen = table_to_score(state)
+    digest = chosen[1] if chosen is not None else ""
+    key = (_model_key(state, use_bundle=use_bundle), f"table-{digest}", language.value)
+    if key not in state.drivers:
+        model, _, _ = _scoring_model(state, use_bundle=use_bundle)
+        spec = TableDriversSpec(model, features, language)
+        state.drivers[key] = run_and_wait(
+            state, "clv_core.tasks:table_drivers_job", spec, t("segments.computing_drivers")
         )
     return state.drivers[key]
 

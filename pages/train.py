@@ -25,4 +25,13 @@ except ClvError as error:
 job_panel(state)
 if state.job is not None and state.job.finished and state.job.result is not None:
     st.success(t("train.finished"))
+    if state.model_dir is not None:
+        st.download_button(
+            t("segments.download_bundle"),
+            workflow.bundle_zip(state.model_dir),
+            "clv_model_bundle.zip",
+            "application/zip",
+            key="train_download_bundle",
+            help=t("segments.bundle_note"),
+        )
     st.page_link("pages/evaluate.py", label=t("train.next"), icon=":material/arrow_forward:")

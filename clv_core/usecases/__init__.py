@@ -13,6 +13,8 @@ evaluate every model                   :mod:`~clv_core.usecases.models` (:func:`
 save the evaluated network, train one  :mod:`~clv_core.usecases.models` (:func:`train_bundle`)
 score, segment, drivers, campaign list :mod:`~clv_core.usecases.campaign` (:func:`score_campaign`)
 explain an evaluation or a bundle      :mod:`~clv_core.usecases.explaining`
+per-customer tables: check, train,     :mod:`~clv_core.usecases.tables`
+score new customers, explain
 =====================================  ====================================================
 """
 
@@ -41,29 +43,57 @@ from clv_core.usecases.models import (
     table_settings,
     train_bundle,
 )
+from clv_core.usecases.tables import (
+    KNOWN_VALUE,
+    PREDICTION_BASIS,
+    TABLE_HORIZON_DAYS,
+    TableBundle,
+    TableScores,
+    check_customer_table,
+    check_new_customers,
+    explain_table,
+    score_table,
+    score_table_campaign,
+    table_drivers,
+    train_table_bundle,
+    training_order,
+)
 
 __all__ = [
     "CHURN_THRESHOLDS",
     "DRIVER_COUNT",
     "DRIVER_SETTINGS",
+    "KNOWN_VALUE",
+    "PREDICTION_BASIS",
+    "TABLE_HORIZON_DAYS",
     "BundleExplanation",
     "CampaignRequest",
     "CampaignResult",
     "CheckedInputs",
     "EvaluationRequest",
+    "TableBundle",
+    "TableScores",
     "TrainRequest",
     "TrainedBundle",
     "attributes_report",
     "campaign_drivers",
     "campaign_list",
+    "check_customer_table",
     "check_inputs",
+    "check_new_customers",
     "driver_background",
     "evaluate_models",
     "evaluation_background",
     "explain_bundle",
+    "explain_table",
     "save_evaluated_bundle",
     "score_campaign",
+    "score_table",
+    "score_table_campaign",
     "segment_scored",
+    "table_drivers",
     "table_settings",
     "train_bundle",
+    "train_table_bundle",
+    "training_order",
 ]

@@ -29,8 +29,9 @@ from clv_core.evaluation import (
 )
 from clv_core.mlp import ProgressCallback, StopRequest
 from clv_core.scoring import DeploymentModel, train_for_deployment
-from clv_core.splits import time_windows
+from clv_core.splits import split_customers, time_windows
 from clv_core.usecases.inputs import CheckedInputs
+from clv_core.usecases.tables import table_training_facts
 from clv_core.validation import CustomerAttributes, CustomerTable
 
 __all__ = [
@@ -91,11 +92,39 @@ def evaluate_models(
     )
 
 
-def save_evaluated_bundle(result: EvaluationResult, folder: Path) -> Path | None:
-    """The evaluated network as a model bundle in ``folder``; ``None`` when none was trained."""
+def save_evaluated_bundle(
+    result: EvaluationResult, folder: Path, table: CustomerTable | None = None
+) -> Path | None:
+    """The evaluated network as a model bundle in ``folder``; ``None`` when none was trained.
+
+    ``table`` is the per-customer table the evaluation ran on (``None`` for a log): the bundle
+    then records its columns, and which customers trained the network (by the split's test
+    share and seed, and a digest of their ids).
+    """
     if result.mlp is None:
         return None
     settings = result.settings
+    if table is not None:
+        train = split_customers(
+            table.features.index, test_size=settings.test_size, seed=settings.seed
+        )
+        return save_bundle(
+            result.mlp,
+            folder,
+            cutoff=settings.cutoff,
+            horizon_days=settings.horizon_days,
+            feature_options=settings.feature_options,
+            training=table_training_facts(
+                table,
+                train.train,
+                split=settings.split.value,
+                test_size=settings.test_size,
+                seed=settings.seed,
+                n_test=result.n_test,
+                horizon_days=settings.horizon_days,
+            ),
+            table=table.spec,
+        )
     windows = time_windows(settings.cutoff, settings.horizon_days, settings.split)
     return save_bundle(
         result.mlp,

@@ -28,6 +28,7 @@ Where a table is validated, by module:
   counted once, lines combined into orders or daily baskets);
 * :mod:`~clv_core.validation.customers`: :func:`validate_customers` and
   :func:`validate_customer_table`;
+* :mod:`~clv_core.validation.new_customers`: :func:`validate_new_customers`;
 * :mod:`~clv_core.validation.report`: :class:`ValidationReport` and the row accounting behind it;
 * :mod:`~clv_core.validation.options`: :class:`ValidationOptions`.
 """
@@ -40,9 +41,11 @@ from clv_core.validation.checks import GUEST_PLACEHOLDERS, NUMERIC_GUEST_PLACEHO
 from clv_core.validation.customers import (
     CustomerAttributes,
     CustomerTable,
+    TableSpec,
     validate_customer_table,
     validate_customers,
 )
+from clv_core.validation.new_customers import NewCustomers, validate_new_customers
 from clv_core.validation.options import ValidationOptions
 from clv_core.validation.report import ValidationReport
 from clv_core.validation.transactions import Transactions, validate_transactions
@@ -53,9 +56,11 @@ __all__ = [
     "NUMERIC_GUEST_PLACEHOLDERS",
     "CustomerAttributes",
     "CustomerTable",
+    "NewCustomers",
     "ParsedAmounts",
     "ParsedDates",
     "RowIssue",
+    "TableSpec",
     "Transactions",
     "ValidationOptions",
     "ValidationReport",
@@ -64,5 +69,6 @@ __all__ = [
     "parse_dates",
     "validate_customer_table",
     "validate_customers",
+    "validate_new_customers",
     "validate_transactions",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,13 @@ from clv_core.columns import ColumnMapping, detect_roles
 from clv_core.errors import DataError
 from clv_core.issues import RowIssue
 from clv_core.parsing import clean_ids, is_missing, parse_amounts, parse_dates
-from clv_core.validation.report import ValidationReport, _Accounting, _examples, _named
+from clv_core.validation.report import (
+    ValidationReport,
+    _Accounting,
+    _examples,
+    _named,
+    note_cells,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +108,92 @@ class CustomerTable:
     reference_date: pd.Timestamp | None
     report: ValidationReport
     mapping: ColumnMapping
+    date_columns: tuple[str, ...] = ()
+
+    @property
+    def spec(self) -> TableSpec:
+        """What a model trained on this table needs from a table of new customers."""
+        return TableSpec(
+            id_column=str(self.mapping.customer_id),
+            target_column=str(self.mapping.target),
+            numeric_columns=tuple(
+                name
+                for name in self.numeric_columns
+                if name not in {f"days_since_{column}" for column in self.date_columns}
+            ),
+            categorical_columns=self.categorical_columns,
+            date_columns=self.date_columns,
+            reference_date=(
+                self.reference_date.date().isoformat() if self.reference_date is not None else None
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    """The columns of a per-customer table a model was trained on, as the user named them.
+
+    ``numeric_columns`` are numbers as they are; ``categorical_columns`` text levels (levels not
+    seen in training share one "other" slot); ``date_columns`` become
+    ``days_since_<column>``: whole days before the table's reference date (the latest date in
+    the table unless one is given). ``target_column`` is the value the model learned to
+    predict; ``reference_date`` is the training table's.
+    """
+
+    id_column: str
+    target_column: str
+    numeric_columns: tuple[str, ...]
+    categorical_columns: tuple[str, ...]
+    date_columns: tuple[str, ...]
+    reference_date: str | None = None
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        """Every column a table of new customers must have (the id aside), in table order."""
+        return (*self.numeric_columns, *self.categorical_columns, *self.date_columns)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, with each column's type and unit (what a bundle's meta.json records)."""
+        columns = [
+            {"name": name, "type": "number", "feature": name, "unit": "as in the table"}
+            for name in self.numeric_columns
+        ]
+        columns += [
+            {"name": name, "type": "category", "feature": name, "unit": "text level"}
+            for name in self.categorical_columns
+        ]
+        columns += [
+            {
+                "name": name,
+                "type": "date",
+                "feature": f"days_since_{name}",
+                "unit": "days before the table's reference date",
+            }
+            for name in self.date_columns
+        ]
+        return {
+            "id_column": self.id_column,
+            "target_column": self.target_column,
+            "columns": columns,
+            "reference_date": self.reference_date,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TableSpec:
+        """The spec :meth:`to_dict` wrote (KeyError/TypeError/ValueError when damaged)."""
+        columns = list(data["columns"])
+        by_type: dict[str, list[str]] = {"number": [], "category": [], "date": []}
+        for column in columns:
+            by_type[str(column["type"])].append(str(column["name"]))
+        reference = data.get("reference_date")
+        return cls(
+            id_column=str(data["id_column"]),
+            target_column=str(data["target_column"]),
+            numeric_columns=tuple(by_type["number"]),
+            categorical_columns=tuple(by_type["category"]),
+            date_columns=tuple(by_type["date"]),
+            reference_date=str(reference) if reference is not None else None,
+        )
 
 
 def validate_customer_table(
@@ -182,6 +275,7 @@ def validate_customer_table(
         reference_date=reference,
         report=report,
         mapping=mapping,
+        date_columns=typed.dates,
     )
 
 
@@ -224,6 +318,7 @@ def _validate_keyed_table(
     categorical: list[str] = []
     dates: list[str] = []
     unparsable = np.zeros(int(keep.sum()), dtype=bool)
+    cells = np.full(int(keep.sum()), "", dtype=object)  # the first unreadable cell of each row
     for column in frame.columns:
         name = str(column)
         if name == id_column or name in skip_columns:
@@ -236,13 +331,22 @@ def _validate_keyed_table(
             categorical.append(name)
             continue
         failed = present & converted.isna().to_numpy(bool)
+        note_cells(cells, failed & ~unparsable, name, values)
         unparsable |= failed
         typed[name] = converted.to_numpy()
         (dates if kind == "date" else numeric).append(name)
     positions = np.flatnonzero(keep)
     altered = np.zeros(rows_read, dtype=bool)
     altered[positions[unparsable]] = True
-    accounting.record(RowIssue.UNPARSABLE_VALUE_SET_MISSING, altered, None, dropped=False)
+    described = np.full(rows_read, "", dtype=object)
+    described[positions] = cells
+    accounting.record(
+        RowIssue.UNPARSABLE_VALUE_SET_MISSING,
+        altered,
+        pd.Series(described),
+        dropped=False,
+        quote=False,
+    )
     report = accounting.report(
         table=table,
         source_name=source_name,

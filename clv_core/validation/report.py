@@ -28,7 +28,8 @@ class ValidationReport:
     Attributes
     ----------
     table
-        Which table this is: ``"transactions"``, ``"customers"`` or ``"customer_table"``.
+        Which table this is: ``"transactions"``, ``"customers"``, ``"customer_table"`` or
+        ``"new_customers"``.
     rows_read, rows_used
         Data rows in the input and rows that made it into the output.
     dropped
@@ -136,8 +137,13 @@ class _Accounting:
         values: pd.Series | None,
         *,
         dropped: bool,
+        quote: bool = True,
     ) -> None:
-        """Count the rows in ``mask`` for ``issue`` and keep a few examples."""
+        """Count the rows in ``mask`` for ``issue`` and keep a few examples.
+
+        ``values`` gives each example's text (quoted; ``quote=False`` when it is already
+        written out, such as ``column='text'``).
+        """
         count = int(mask.sum())
         if count == 0:
             return
@@ -149,8 +155,10 @@ class _Accounting:
             row = int(self.row_numbers[position])
             if values is None:
                 examples.append(f"row {row}")
-            else:
+            elif quote:
                 examples.append(f"row {row}: {values.iloc[position]!r}")
+            else:
+                examples.append(f"row {row}: {values.iloc[position]}")
         self.examples[issue.value] = self.examples.get(issue.value, ()) + tuple(examples)
 
     def examples_of(self, values: pd.Series, mask: np.ndarray) -> str:
@@ -183,6 +191,12 @@ class _Accounting:
 
 def _examples(values: pd.Series, mask: np.ndarray) -> str:
     return _Accounting(np.arange(len(values)) + 2).examples_of(values, mask)
+
+
+def note_cells(cells: np.ndarray, rows: np.ndarray, column: str, values: pd.Series) -> None:
+    """Write ``column='value'`` into ``cells`` at ``rows`` (examples of unreadable cells)."""
+    for position in np.flatnonzero(rows):
+        cells[position] = f"{column}={values.iloc[position]!r}"
 
 
 def _named(source_name: str) -> str:

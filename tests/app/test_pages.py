@@ -13,6 +13,7 @@ from clv_core.cli import main as cli_main
 from clv_core.columns import InputShape
 from clv_core.evaluation import ModelName
 from clv_core.language import Language
+from clv_core.loading import load_table
 from clv_ui.state import STATE_KEY, WorkbenchState
 from clv_ui.workflow import bundle_zip
 from tests.app.conftest import SAMPLE, TINY
@@ -228,11 +229,54 @@ def test_upload_of_a_chinese_customer_table(make_app: Callable[..., AppTest]) ->
     assert result is not None and _state(app).model_dir is not None
     assert result.n_customers == 1704
     assert "needs a transaction log" in str(result.results[ModelName.BGNBD_GG].error)
+    assert [button.label for button in app.get("download_button")] == ["Model bundle (.zip)"]
     app.switch_page("pages/evaluate.py").run()
     assert not app.exception
-    # ... but scoring new data at a date needs a transaction log.
+    # The training table itself is scored out of fold, next to the known value ...
     app.switch_page("pages/segments.py").run()
-    assert "per-customer" in app.info[0].value.lower()
+    assert not app.exception and not app.error
+    assert any("out_of_fold" in info.value for info in app.info)
+    preview = next(frame.value for frame in app.dataframe if "rank" in frame.value.columns)
+    assert {"known_value", "prediction_basis"} <= set(preview.columns)
+    basis = set(preview["prediction_basis"])
+    assert "held_out" in basis and "out_of_fold" in basis
+    assert len(app.get("plotly_chart")) == 3
+    # ... and a table of new customers gets its tiered list.
+    new = (SAMPLE / "new_customers_seed_zh.csv").read_bytes()
+    app.file_uploader(key="upload_new_customers").upload("new.csv", new, "text/csv").run()
+    assert not app.exception and not app.error
+    preview = next(frame.value for frame in app.dataframe if "rank" in frame.value.columns)
+    assert len(preview) == 500 and "known_value" not in preview.columns  # the first 500 shown
+    assert set(preview["tier"]) <= {"High value", "Potential", "Regular", "Low value"}
+    assert any("523 customers" in caption.value for caption in app.caption)
+    labels = [button.label for button in app.get("download_button")]
+    assert labels == ["Scored list (CSV)", "Scored list (XLSX)", "Model bundle (.zip)"]
+
+
+def test_a_table_bundle_scores_new_customers_without_any_data(
+    make_app: Callable[..., AppTest], tmp_path: Path
+) -> None:
+    from clv_core.usecases import check_customer_table, train_table_bundle
+
+    table = check_customer_table(load_table(SAMPLE / "customers_seed_zh.csv"))
+    folder = train_table_bundle(table, tmp_path / "bundle", config=TINY).folder
+    app = make_app(WorkbenchState(config=TINY), "pages/segments.py")
+    assert app.info, "without data or a model the page guards"
+    app.file_uploader(key="upload_bundle").upload(
+        "model.zip", bundle_zip(folder), "application/zip"
+    ).run()
+    assert not app.exception
+    assert "upload a table of customers" in app.info[-1].value
+    new = (SAMPLE / "new_customers_seed_zh.csv").read_bytes()
+    app.file_uploader(key="upload_new_customers").upload("new.csv", new, "text/csv").run()
+    assert not app.exception and not app.error
+    assert len(_state(app).table_scores) == 1
+    labels = [button.label for button in app.get("download_button")]
+    assert labels == ["Scored list (CSV)", "Scored list (XLSX)"]
+    missing = b"\xd3\xc3\xbb\xa7ID,x\nC1,1\n"  # GB18030 "用户ID" and an unrelated column
+    app.file_uploader(key="upload_new_customers").upload("bad.csv", missing, "text/csv").run()
+    assert not app.exception
+    assert "the model was trained on" in app.error[0].value
 
 
 def test_segments_page_offers_downloads(

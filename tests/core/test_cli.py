@@ -31,6 +31,7 @@ SAMPLE_DATA = REPOSITORY / "sample_data"
 TRANSACTIONS = SAMPLE_DATA / "transactions.csv"
 CUSTOMERS = SAMPLE_DATA / "customers.csv"
 SEED_TABLE_ZH = SAMPLE_DATA / "customers_seed_zh.csv"
+NEW_CUSTOMERS_ZH = SAMPLE_DATA / "new_customers_seed_zh.csv"
 _LIFETIMES = importlib.util.find_spec("lifetimes")
 assert _LIFETIMES is not None and _LIFETIMES.submodule_search_locations is not None
 CDNOW = Path(_LIFETIMES.submodule_search_locations[0]) / "datasets" / "CDNOW_master.txt"
@@ -972,6 +973,192 @@ def test_score_to_parquet_carries_language_independent_codes(
     arguments[-1:-1] = ["--segments"]
     assert run_cli(capsys, *arguments)[0] == 0
     assert "tier_code" not in read_scored_csv(csv_out.read_bytes()).columns
+
+
+# ------------------------------------------------------------------------------------------
+# Per-customer tables: evaluate, train, score new customers, explain
+# ------------------------------------------------------------------------------------------
+
+TABLE_CONFIG = {"hidden_layers": [8], "ensemble_size": 5, "max_epochs": 3, "seed": 1}
+
+
+@pytest.fixture(scope="module")
+def table_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("table")
+    config = write_json(folder / "config.json", TABLE_CONFIG)
+    status = main(
+        [
+            "train",
+            "--customer-table",
+            str(SEED_TABLE_ZH),
+            "--target-col",
+            "终身价值",
+            "--config",
+            str(config),
+            "--out",
+            str(folder / "bundle"),
+            "--json",
+        ]
+    )
+    assert status == 0
+    return folder / "bundle", json.loads((folder / "bundle" / "meta.json").read_text("utf-8"))
+
+
+def test_evaluate_a_customer_table(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    config = write_json(tmp_path / "config.json", SMALL_CONFIG)
+    status, stdout, _ = run_cli(
+        capsys,
+        "evaluate",
+        "--customer-table",
+        SEED_TABLE_ZH,
+        "--models",
+        "mlp,lightgbm",
+        "--config",
+        config,
+        "--json",
+    )
+    assert status == 0
+    output = json.loads(stdout)
+    assert (output["n_customers"], output["n_train"], output["n_test"]) == (1704, 1363, 341)
+    assert set(output["models"]) == {"mlp", "lightgbm"}
+    assert output["cutoff"] == "2024-12-31"  # the table's latest signup date
+    report = output["validation"]["customer_table"]
+    assert report["rows_read"] == report["rows_used"] == 1704
+    assert report["mapping"]["target"] == "终身价值"
+
+
+def test_train_on_a_table_then_score_new_customers_and_the_table_itself(
+    table_bundle: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bundle, meta = table_bundle
+    assert meta["input"]["shape"] == "customer_table"
+    assert meta["input"]["target_column"] == "终身价值"
+    assert [column["name"] for column in meta["input"]["columns"]] == [
+        "购买次数",
+        "平均购买金额",
+        "浏览时长",
+        "注册时间",
+    ]
+    new_out = tmp_path / "new.xlsx"
+    status, stdout, _ = run_cli(
+        capsys,
+        *score_table_arguments(bundle, NEW_CUSTOMERS_ZH, new_out),
+        "--explain",
+        "--language",
+        "zh",
+    )
+    assert status == 0
+    output = json.loads(stdout)
+    scored = read_scored_xlsx(new_out.read_bytes())
+    assert output["input"] == "customer_table" and output["n_customers"] == len(scored) == 523
+    assert "known_value" not in scored and scored["driver_1"].notna().all()
+    assert set(scored["tier"]) == {"高价值", "潜力", "一般", "低价值"}
+    assert output["as_of"] == "2025-06-30"  # the new table's own latest date
+
+    own_out = tmp_path / "own.csv"
+    status, stdout, _ = run_cli(capsys, *score_table_arguments(bundle, SEED_TABLE_ZH, own_out))
+    assert status == 0
+    own = read_scored_csv(own_out.read_bytes())
+    assert set(own["prediction_basis"]) == {"out_of_fold"}
+    truth = pd.read_csv(SEED_TABLE_ZH, encoding="gb18030", dtype={"用户ID": str})
+    known = own.set_index("customer_id")["known_value"].loc[truth["用户ID"]]
+    np.testing.assert_allclose(known.to_numpy(), truth["终身价值"].clip(lower=0).to_numpy())
+
+
+def score_table_arguments(bundle: Path, table: Path, out: Path) -> list[object]:
+    return [
+        "score",
+        "--model",
+        bundle,
+        "--customer-table",
+        table,
+        "--segments",
+        "--out",
+        out,
+        "--json",
+    ]
+
+
+def test_explain_a_table_and_the_scores_match_the_engine(
+    table_bundle: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bundle, _ = table_bundle
+    out = tmp_path / "shap.csv"
+    status, stdout, _ = run_cli(
+        capsys,
+        "explain",
+        "--model",
+        bundle,
+        "--customer-table",
+        NEW_CUSTOMERS_ZH,
+        "--sample",
+        "40",
+        "--out",
+        out,
+        "--json",
+    )
+    assert status == 0
+    output = json.loads(stdout)
+    assert output["input"] == "customer_table"
+    assert (output["n_customers"], output["n_features"]) == (40, 4)
+    values = pd.read_csv(out)
+    assert set(values["feature"]) == {"购买次数", "平均购买金额", "浏览时长", "days_since_注册时间"}
+
+
+def test_table_errors_are_one_clear_message(
+    table_bundle: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bundle, _ = table_bundle
+    out = tmp_path / "out.csv"
+    assert_user_error(
+        run_cli(capsys, "score", "--model", bundle, "--transactions", TRANSACTIONS, "--out", out),
+        r"trained on a per-customer table .*score it with --customer-table",
+    )
+    assert_user_error(
+        run_cli(capsys, "score", "--model", bundle, "--out", out),
+        r"Give the data: --transactions PATH .* or --customer-table PATH",
+    )
+    assert_user_error(
+        run_cli(
+            capsys,
+            "score",
+            "--model",
+            bundle,
+            "--customer-table",
+            NEW_CUSTOMERS_ZH,
+            "--transactions",
+            TRANSACTIONS,
+            "--out",
+            out,
+        ),
+        "not both",
+    )
+    missing = tmp_path / "missing.csv"
+    pd.read_csv(NEW_CUSTOMERS_ZH, encoding="gb18030").drop(columns="浏览时长").to_csv(
+        missing, index=False
+    )
+    assert_user_error(
+        run_cli(capsys, "score", "--model", bundle, "--customer-table", missing, "--out", out),
+        r"lacks 1 column\(s\) the model was trained on: \['浏览时长'\]",
+    )
+    texts = tmp_path / "texts.csv"
+    pd.read_csv(NEW_CUSTOMERS_ZH, encoding="gb18030").assign(购买次数="n/a").to_csv(
+        texts, index=False
+    )
+    assert_user_error(
+        run_cli(capsys, "score", "--model", bundle, "--customer-table", texts, "--out", out),
+        r"Column '购买次数' .* holds no number",
+    )
+    empty = tmp_path / "empty.csv"
+    empty.write_text("用户ID,注册时间,购买次数,平均购买金额,浏览时长\n", encoding="utf-8")
+    assert_user_error(
+        run_cli(capsys, "score", "--model", bundle, "--customer-table", empty, "--out", out),
+        r"empty\.csv|no rows",
+    )
+    assert_user_error(
+        run_cli(capsys, "evaluate", "--transactions", TRANSACTIONS, "--json"),
+        r"--cutoff and --horizon-days required with --transactions",
+    )
 
 
 # ------------------------------------------------------------------------------------------

@@ -121,3 +121,33 @@ def test_ziln_distribution_by_hand() -> None:
     assert expected[0] == pytest.approx(0.5 * math.exp(1.0 + sigma[0] ** 2 / 2))
     log_target, *_ = raw_to_distribution(np.array([[math.log1p(9.0)]]), LossKind.LOG_MSE, 2.0)
     assert log_target[0] == pytest.approx(9.0)
+
+
+def test_out_of_fold_predictions_come_from_the_member_that_held_each_customer_out(
+    tiny_model: ClvMlp, small_training_table: pd.DataFrame
+) -> None:
+    from clv_core.mlp import _validation_folds
+
+    features, _ = split_table(small_training_table)
+    out_of_fold = tiny_model.predict_out_of_fold(features)
+    assert list(out_of_fold.columns) == list(tiny_model.predict(features).columns)
+    folds = _validation_folds(tiny_model.config, len(features))
+    outputs = tiny_model._member_outputs(tiny_model.transform_features(features))
+    held_out = np.zeros(len(features), dtype=bool)
+    for member in range(tiny_model.config.ensemble_size):
+        rows = folds[member]
+        held_out[rows] = True
+        raw = raw_to_distribution(outputs[rows, member], LossKind.ZILN, tiny_model.config.sigma_max)
+        expected = raw[0] * tiny_model.target_scale_
+        assert tiny_model.calibrator_ is not None
+        np.testing.assert_allclose(
+            out_of_fold["predicted_clv"].to_numpy()[rows],
+            tiny_model.calibrator_.transform(expected),
+            rtol=1e-12,
+        )
+        np.testing.assert_allclose(out_of_fold["p_purchase"].to_numpy()[rows], raw[1], rtol=1e-12)
+    # Two members, five folds: the customers of the other three folds were held out by none.
+    assert out_of_fold.loc[~held_out].isna().all().all()
+    assert out_of_fold.loc[held_out].notna().all().all()
+    in_sample = tiny_model.predict(features)["predicted_clv"].to_numpy()[held_out]
+    assert not np.allclose(out_of_fold["predicted_clv"].to_numpy()[held_out], in_sample)

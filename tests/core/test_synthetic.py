@@ -404,6 +404,7 @@ def test_write_sample_data_round_trips(tmp_path: Path) -> None:
         "transactions.csv",
         "customers.csv",
         "customers_seed_zh.csv",
+        "new_customers_seed_zh.csv",
     ]
     world = generate_world(config)
 
@@ -433,6 +434,13 @@ def test_write_sample_data_round_trips(tmp_path: Path) -> None:
     expected_table = make_seed_table(world, datetime.date(2024, 12, 31), 365)
     assert seed_table["用户ID"].tolist() == expected_table["用户ID"].tolist()
     np.testing.assert_allclose(seed_table["终身价值"], expected_table["终身价值"], atol=1e-9)
+
+    new_customers = pd.read_csv(paths[3], encoding="gb18030")
+    assert list(new_customers.columns) == list(SEED_TABLE_COLUMNS[:-1])
+    assert not set(new_customers["用户ID"]) & set(seed_table["用户ID"])
+    later = make_seed_table(world, datetime.date(2025, 6, 30), 1)
+    assert set(new_customers["用户ID"]) == set(later["用户ID"]) - set(seed_table["用户ID"])
+    assert len(new_customers) > 0
 
 
 def test_bundled_sample_files_are_reproducible(tmp_path: Path) -> None:

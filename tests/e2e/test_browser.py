@@ -1,4 +1,5 @@
-"""End to end in a real browser: upload, train, evaluate, explain, download the scored list.
+"""End to end in a real browser: upload, train, evaluate, explain, download the scored list;
+and a per-customer table from upload to the scored list of new customers.
 
 Starts ``streamlit run app.py`` on a free localhost port and drives it with Playwright in
 Debian's headless Chromium (``/usr/bin/chromium``; ``.ci/run`` installs it). Screenshots go to
@@ -214,8 +215,67 @@ def test_a_raw_erp_export_shows_how_spend_is_computed(
     main.screenshot(path=str(screenshots / "data_erp_export.png"))
 
 
-def download_scored_list(page: Page, button: str, target: Path) -> pd.DataFrame:
-    """Click a download button, save the file and read it back as the export module does."""
+def test_a_customer_table_from_upload_to_new_customers_scored(
+    page: Page, screenshots: Path, tmp_path: Path
+) -> None:
+    """The article's own flow: a per-customer table trains the network; the bundle downloaded
+    from the Train page and a table of new customers give the tiered list, and the command
+    line scores the same bundle and table identically."""
+    import zipfile
+
+    from playwright.sync_api import expect
+
+    from clv_core.cli import main as cli_main
+
+    main = page.locator('[data-testid="stMain"]')
+    expect(main.get_by_role("button", name="Use sample data")).to_be_visible()
+    main.get_by_test_id("stRadio").get_by_text("Per-customer table with a target").click()
+    expect(main.get_by_text("Per-customer table", exact=True)).to_be_visible()
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
+        str(ROOT / "sample_data" / "customers_seed_zh.csv")
+    )
+    expect(main.get_by_text("Validation report")).to_be_visible()
+    expect(main.get_by_text("1,704").first).to_be_visible()
+    navigate(page, "Train")
+    for field, value in (("layers", "8"), ("ensemble", "1"), ("epochs", "5")):
+        page.get_by_label(ENGLISH[field], exact=True).fill(value)
+    page.get_by_label(ENGLISH["epochs"], exact=True).press("Tab")
+    main.get_by_role("button", name="Train", exact=True).click()
+    expect(main.get_by_text("Training finished.")).to_be_visible()
+    bundle = download(page, "Model bundle (.zip)", tmp_path / "bundle.zip")
+    with zipfile.ZipFile(bundle) as archive:
+        assert "meta.json" in archive.namelist()
+        assert '"customer_table"' in archive.read("meta.json").decode("utf-8")
+
+    navigate(page, "Segments & export")
+    new_customers = ROOT / "sample_data" / "new_customers_seed_zh.csv"
+    uploader = main.get_by_test_id("stFileUploader").filter(has_text="New customers to score")
+    uploader.locator('input[type="file"]').set_input_files(str(new_customers))
+    expect(main.get_by_text("523 of 523 customers selected.")).to_be_visible()
+    main.screenshot(path=str(screenshots / "segments_table.png"))
+    scored = download_scored_list(page, "Scored list (CSV)", tmp_path / "new_scored.csv")
+    assert len(scored) == 523 and scored["customer_id"].is_unique
+    assert set(scored["tier"]) == {"High value", "Potential", "Regular", "Low value"}
+
+    cli_out = tmp_path / "cli_scored.csv"
+    status = cli_main(
+        [
+            "score",
+            "--model",
+            str(bundle),
+            "--customer-table",
+            str(new_customers),
+            "--segments",
+            "--out",
+            str(cli_out),
+        ]
+    )
+    assert status == 0
+    pd.testing.assert_frame_equal(read_scored_csv(cli_out.read_bytes()), scored, check_exact=True)
+
+
+def download(page: Page, button: str, target: Path) -> Path:
+    """Click a download button of the page and save the file."""
     from playwright.sync_api import expect
 
     download_button = page.locator('[data-testid="stMain"]').get_by_role(
@@ -225,4 +285,9 @@ def download_scored_list(page: Page, button: str, target: Path) -> pd.DataFrame:
     with page.expect_download() as download_info:
         download_button.click()
     download_info.value.save_as(target)
-    return read_scored_csv(target.read_bytes())
+    return target
+
+
+def download_scored_list(page: Page, button: str, target: Path) -> pd.DataFrame:
+    """Click a download button, save the file and read it back as the export module does."""
+    return read_scored_csv(download(page, button, target).read_bytes())
