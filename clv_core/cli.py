@@ -508,10 +508,10 @@ def _run_evaluate(arguments: argparse.Namespace) -> int:
     settings = EvaluationSettings(
         cutoff=(
             _parse_date_option(arguments.cutoff, "--cutoff").date()
-            if arguments.cutoff
+            if arguments.cutoff is not None
             else dt.date.today()
         ),
-        horizon_days=arguments.horizon_days or TABLE_HORIZON_DAYS,
+        horizon_days=_table_horizon(arguments),
         split=arguments.split,
         test_size=arguments.test_size,
         seed=arguments.seed,
@@ -553,7 +553,7 @@ def _run_train(arguments: argparse.Namespace) -> int:
         trained_table = train_table_bundle(
             table,
             arguments.out,
-            horizon_days=arguments.horizon_days or TABLE_HORIZON_DAYS,
+            horizon_days=_table_horizon(arguments),
             config=config,
             on_epoch=on_epoch,
         )
@@ -740,6 +740,12 @@ def _table_path(arguments: argparse.Namespace) -> Path | None:
             "the customers' attributes itself."
         )
     return table
+
+
+def _table_horizon(arguments: argparse.Namespace) -> int:
+    """``--horizon-days`` as given (checked where it is used), else a table's default label."""
+    given: int | None = arguments.horizon_days
+    return TABLE_HORIZON_DAYS if given is None else given
 
 
 def _require_options(arguments: argparse.Namespace, *options: str) -> None:

@@ -35,7 +35,7 @@ import pandas as pd
 from clv_core.bundle import BundleInfo, save_bundle
 from clv_core.columns import detect_roles
 from clv_core.config import MlpConfig
-from clv_core.errors import ClvError, DataError
+from clv_core.errors import ClvError, ConfigError, DataError
 from clv_core.explain import ExplainSettings, Explanation, explain_customers
 from clv_core.features import FeatureOptions
 from clv_core.kinds import TABLE_HORIZON_DAYS
@@ -166,6 +166,11 @@ def train_table_bundle(
     should_stop: StopRequest | None = None,
 ) -> TableBundle:
     """Train the network on every customer of ``table`` and write the bundle to ``out``."""
+    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
+        raise ConfigError(
+            f"horizon_days must be a positive number of days (the period the value covers), "
+            f"got {horizon_days!r}."
+        )
     features = training_order(table.features)
     model = ClvMlp(config or MlpConfig()).fit(
         features, table.target.loc[features.index], on_epoch=on_epoch, should_stop=should_stop

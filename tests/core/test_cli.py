@@ -1159,6 +1159,19 @@ def test_table_errors_are_one_clear_message(
         run_cli(capsys, "evaluate", "--transactions", TRANSACTIONS, "--json"),
         r"--cutoff and --horizon-days required with --transactions",
     )
+    assert_user_error(
+        run_cli(
+            capsys,
+            "train",
+            "--customer-table",
+            SEED_TABLE_ZH,
+            "--horizon-days",
+            "0",
+            "--out",
+            tmp_path / "never",
+        ),
+        "horizon_days must be a positive number of days",
+    )
 
 
 # ------------------------------------------------------------------------------------------
