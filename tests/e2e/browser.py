@@ -3,6 +3,7 @@ browser benchmarks (``benchmarks/app_benchmark.py``, ``benchmarks/load_benchmark
 
 from __future__ import annotations
 
+import collections
 import os
 import socket
 import subprocess
@@ -60,8 +61,15 @@ class StreamlitServer:
             self.process.wait()
             raise RuntimeError(f"streamlit did not start in {folder}:\n" + "".join(lines))
         self.ready_seconds = time.perf_counter() - self.started
-        # Keep reading so the server never blocks on a full pipe.
-        threading.Thread(target=self.process.stdout.read, daemon=True).start()
+        # Keep reading so the server never blocks on a full pipe; the last lines are kept for
+        # a failing test's report.
+        self.output: collections.deque[str] = collections.deque(lines, maxlen=300)
+        threading.Thread(target=self._read_output, daemon=True).start()
+
+    def _read_output(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
 
     @property
     def url(self) -> str:

@@ -34,11 +34,20 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def app_url() -> Iterator[str]:
+def server() -> Iterator[StreamlitServer]:
     """A real Streamlit server for this module, stopped afterwards."""
-    server = StreamlitServer(ROOT)
+    running = StreamlitServer(ROOT)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def app_url(server: StreamlitServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The server's address; a failing test's report ends with what the server printed."""
     yield server.url
-    server.stop()
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        print("--- streamlit server output (last lines) ---\n" + "".join(server.output))
 
 
 def navigate(page: Page, title: str) -> None:
