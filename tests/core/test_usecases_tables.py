@@ -165,3 +165,18 @@ def test_a_log_bundle_refuses_a_table(tmp_path: Path, loaded: LoadedTable) -> No
     log_info = BundleInfo(dt.date(2024, 12, 31), 365, FeatureOptions(), {}, {})
     with pytest.raises(DataError, match="trained on a transaction log"):
         check_new_customers(loaded, log_info)
+
+
+def test_unseen_categories_share_the_other_slot(loaded: LoadedTable, tmp_path: Path) -> None:
+    channels = np.array(["app", "web", "小程序"])[np.arange(len(loaded.frame)) % 3]
+    with_channel = loaded.frame.assign(渠道=channels)
+    training = LoadedTable(frame=with_channel, source_name="t.csv", **_same_facts(loaded))
+    trained = train_table_bundle(check_customer_table(training), tmp_path / "b", config=CONFIG)
+    model, info = load_bundle(Path(trained.folder))
+    assert info.table is not None and info.table.categorical_columns == ("渠道",)
+    unseen = with_channel.head(30).drop(columns="终身价值").assign(渠道="抖音")
+    new = check_new_customers(
+        LoadedTable(frame=unseen, source_name="new.csv", **_same_facts(loaded)), info
+    )
+    listing = score_table_campaign(model, info, new, CampaignRequest(segments=True)).listing
+    assert len(listing) == 30 and np.isfinite(listing["predicted_clv"]).all()
