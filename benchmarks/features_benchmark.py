@@ -17,7 +17,9 @@ stage separately:
 2. ``detect_roles`` + ``validate_transactions`` (date and amount parsing, duplicates, the row
    account; dates after the synthetic window's end count as future dates);
 3. ``build_features(transactions.frame, cutoff=2024-12-31)``;
-4. ``build_labels(transactions.frame, cutoff, horizon_days=365, customers=features.index)``.
+4. ``build_labels(transactions.frame, cutoff, horizon_days=365, customers=features.index)``;
+5. the same features and labels as SQL on DuckDB (``clv_core.sql.duckdb_engine``) from the same
+   validated frame, with the largest difference to the pandas results.
 
 The raw loaded table is released after validation, as the CLI does. For the 1M size a further
 fresh process validates the same file (untimed), keeps the rows on or before the cutoff and times
@@ -41,7 +43,12 @@ inherited. Generating and writing the data is not part of any stage; ``generate_
 
 Run from the repository root::
 
-    python benchmarks/features_benchmark.py [--sizes 1M,10M] [--repeat 1] [--out result.json]
+    python benchmarks/features_benchmark.py [--sizes 1M,10M] [--repeat 1] [--spark] \\
+        [--out result.json]
+
+With ``--spark`` a further process per size times the same features on local Spark
+(``runs.<size>.spark``): session start, features, labels, and the largest difference to the
+pandas features. One 2-core machine is not a cluster: the figure is an indication only.
 """
 
 from __future__ import annotations
@@ -79,7 +86,7 @@ HORIZON_DAYS: Final = 365
 LATEST_VALID_DATE: Final = dt.date(2025, 12, 31)
 CSV_HEADER: Final = b"order_id,customer_id,order_date,amount\n"
 MEGABYTE: Final = 1_000_000
-STAGES: Final = ("load", "validate", "features", "labels")
+STAGES: Final = ("load", "validate", "features", "labels", "duckdb_features", "duckdb_labels")
 
 Result = dict[str, Any]
 
@@ -240,12 +247,35 @@ def run_pipeline(csv_path: Path) -> Result:
     with stage("labels", memory, result):
         labels = build_labels(transactions.frame, CUTOFF, HORIZON_DAYS, features.index)
     result["labelled_customers"] = len(labels)
+    _time_duckdb(transactions.frame, features, labels, memory, result)
     result["read_validate_features_s"] = (
         result["load_s"] + result["validate_s"] + result["features_s"]
     )
     result["peak_rss_mb"] = memory.overall_peak_mb()
     result["stage_peak_method"] = memory.method
     return result
+
+
+def _time_duckdb(
+    transactions: Any, features: Any, labels: Any, memory: PeakMemory, result: Result
+) -> None:
+    """The same features and labels as SQL on DuckDB, timed, and their largest difference."""
+    import numpy as np
+
+    from clv_core.sql.duckdb_engine import duckdb_features, duckdb_labels
+
+    with stage("duckdb_features", memory, result):
+        duck = duckdb_features(transactions, CUTOFF)
+    with stage("duckdb_labels", memory, result):
+        duck_labels = duckdb_labels(transactions, CUTOFF, HORIZON_DAYS, duck.index)
+    reference = features.to_numpy(dtype=np.float64)
+    difference = np.abs(duck.to_numpy(dtype=np.float64) - reference) / np.maximum(
+        1.0, np.abs(reference)
+    )
+    result["duckdb_max_relative_difference"] = float(np.nanmax(difference))
+    result["duckdb_labels_max_difference"] = float(
+        np.max(np.abs(duck_labels.to_numpy() - labels.to_numpy()))
+    )
 
 
 def compare_with_lifetimes(csv_path: Path) -> Result:
@@ -292,8 +322,49 @@ def compare_with_lifetimes(csv_path: Path) -> Result:
     result["customers_build_features"] = len(features)
     # Above 1, build_features is the faster of the two.
     result["build_features_speedup"] = result["summary_s"] / result["build_features_s"]
+    from clv_core.sql.duckdb_engine import duckdb_features
+
+    with stage("duckdb_features", memory, result):
+        duckdb_features(history, CUTOFF)
+    result["duckdb_features_speedup"] = result["summary_s"] / result["duckdb_features_s"]
     result["peak_rss_mb"] = memory.overall_peak_mb()
     result["stage_peak_method"] = memory.method
+    return result
+
+
+def run_spark(csv_path: Path) -> Result:
+    """Features and labels on local Spark (all cores) from the validated rows, timed."""
+    import numpy as np
+
+    from clv_core.columns import detect_roles
+    from clv_core.features import build_features
+    from clv_core.loading import load_table
+    from clv_core.sql.spark_engine import spark_features, spark_labels, spark_session
+    from clv_core.validation import ValidationOptions, validate_transactions
+
+    loaded = load_table(csv_path)
+    frame = validate_transactions(
+        loaded.frame,
+        detect_roles(loaded.frame),
+        options=ValidationOptions(latest_valid_date=LATEST_VALID_DATE),
+    ).frame
+    del loaded
+    result: Result = {"rows": len(frame)}
+    started = time.perf_counter()
+    with spark_session() as session:
+        result["spark_start_s"] = time.perf_counter() - started
+        result["spark_cores"] = session.sparkContext.defaultParallelism
+        began = time.perf_counter()
+        features = spark_features(frame, CUTOFF)
+        result["spark_features_s"] = time.perf_counter() - began
+        began = time.perf_counter()
+        spark_labels(frame, CUTOFF, HORIZON_DAYS, features.index)
+        result["spark_labels_s"] = time.perf_counter() - began
+    reference = build_features(frame, CUTOFF).to_numpy(dtype=np.float64)
+    difference = np.abs(features.to_numpy(dtype=np.float64) - reference)
+    result["spark_max_relative_difference"] = float(
+        np.nanmax(difference / np.maximum(1.0, np.abs(reference)))
+    )
     return result
 
 
@@ -301,6 +372,7 @@ WORKERS: Final[dict[str, Callable[[str, Path], Result]]] = {
     "generate": generate_csv,
     "pipeline": lambda _size, csv_path: run_pipeline(csv_path),
     "lifetimes": lambda _size, csv_path: compare_with_lifetimes(csv_path),
+    "spark": lambda _size, csv_path: run_spark(csv_path),
 }
 
 
@@ -355,7 +427,9 @@ def rounded(result: Result) -> Result:
     }
 
 
-def benchmark_size(size: str, folder: Path, repeat: int, with_lifetimes: bool) -> Result:
+def benchmark_size(
+    size: str, folder: Path, repeat: int, with_lifetimes: bool, with_spark: bool = False
+) -> Result:
     """Generate one size, run the pipeline ``repeat`` times (and lifetimes), delete the CSV."""
     csv_path = folder / f"transactions_{size}.csv"
     progress(f"{size}: generating {CUSTOMERS_PER_SIZE[size]:,} customers and writing the CSV")
@@ -386,6 +460,9 @@ def benchmark_size(size: str, folder: Path, repeat: int, with_lifetimes: bool) -
             progress(f"{size}: lifetimes comparison, run {index + 1} of {repeat}")
             comparisons.append(run_worker("lifetimes", size, csv_path))
         report["lifetimes"] = combine_repeats(comparisons)
+    if with_spark:
+        progress(f"{size}: local Spark")
+        report["spark"] = run_worker("spark", size, csv_path)
     csv_path.unlink()
     return report
 
@@ -440,6 +517,11 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         help="fresh processes per size; stage times are their median (default: 1)",
     )
     parser.add_argument("--out", type=Path, help="also write the JSON to this file")
+    parser.add_argument(
+        "--spark",
+        action="store_true",
+        help="also time the features on local Spark (needs Java 17+ and requirements-spark.txt)",
+    )
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -459,7 +541,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="clv-features-benchmark-") as folder:
         for size in arguments.sizes:
             report = benchmark_size(
-                size, Path(folder), arguments.repeat, with_lifetimes=size == LIFETIMES_SIZE
+                size,
+                Path(folder),
+                arguments.repeat,
+                with_lifetimes=size == LIFETIMES_SIZE,
+                with_spark=arguments.spark,
             )
             lifetimes_summary = report.pop("lifetimes", lifetimes_summary)
             runs[size] = report

@@ -213,6 +213,20 @@ def _build_parser() -> argparse.ArgumentParser:
         "--out", required=True, type=Path, metavar="PATH", help="output file, .csv or .parquet"
     )
     features.add_argument(
+        "--engine",
+        default="pandas",
+        choices=["pandas", "duckdb", "spark"],
+        help="what computes the features and labels: the pandas reference, or the same "
+        "definitions as one SQL text on DuckDB or on Apache Spark (identical results; Spark's "
+        "master from CLV_SPARK_MASTER, default local[*], or from spark-submit)",
+    )
+    features.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help="with --engine duckdb: the most memory DuckDB may use, e.g. 4GB; beyond it DuckDB "
+        "spills to a temporary folder",
+    )
+    features.add_argument(
         "--json",
         action="store_true",
         help="print one JSON object with the row accounting on stdout",
@@ -455,6 +469,8 @@ def _run_features(arguments: argparse.Namespace) -> int:
 
     out: Path = arguments.out
     _check_suffix(out, "--out", (".csv", ".parquet"))
+    if arguments.memory_limit is not None and arguments.engine != "duckdb":
+        raise ConfigError("--memory-limit goes with --engine duckdb.")
     inputs = _load_inputs(arguments)
     transactions = inputs.transactions.frame
     cutoff = pd.Timestamp(_parse_date_option(arguments.cutoff, "--cutoff"))
@@ -462,15 +478,30 @@ def _run_features(arguments: argparse.Namespace) -> int:
     if arguments.horizon_days is not None:
         windows = time_windows(cutoff, arguments.horizon_days, SplitKind.CUSTOMER)
         warnings = check_minimum_data(transactions, windows, minimum_customers=1)
-    features = build_features(transactions, cutoff, customers=inputs.customers)
-    if arguments.horizon_days is not None:
-        features["future_spend"] = build_labels(
-            transactions, cutoff, arguments.horizon_days, features.index
+    if arguments.engine == "duckdb":
+        from clv_core.sql.duckdb_engine import duckdb_features, duckdb_labels
+
+        limit = arguments.memory_limit
+        features = duckdb_features(
+            transactions, cutoff, customers=inputs.customers, memory_limit=limit
         )
+        if arguments.horizon_days is not None:
+            features["future_spend"] = duckdb_labels(
+                transactions, cutoff, arguments.horizon_days, features.index, memory_limit=limit
+            )
+    elif arguments.engine == "spark":
+        features = _spark_features(arguments, transactions, cutoff, inputs.customers)
+    else:
+        features = build_features(transactions, cutoff, customers=inputs.customers)
+        if arguments.horizon_days is not None:
+            features["future_spend"] = build_labels(
+                transactions, cutoff, arguments.horizon_days, features.index
+            )
     _write_table(features, out)
 
     result = {
         "command": "features",
+        "engine": arguments.engine,
         "cutoff": str(cutoff.date()),
         "horizon_days": arguments.horizon_days,
         "n_customers": len(features),
@@ -740,6 +771,21 @@ def _table_path(arguments: argparse.Namespace) -> Path | None:
             "the customers' attributes itself."
         )
     return table
+
+
+def _spark_features(
+    arguments: argparse.Namespace, transactions: pd.DataFrame, cutoff: Any, customers: Any
+) -> pd.DataFrame:
+    """Features (and labels) by the Spark engine, in one Spark session."""
+    from clv_core.sql.spark_engine import spark_features, spark_labels, spark_session
+
+    with spark_session():
+        features = spark_features(transactions, cutoff, customers=customers)
+        if arguments.horizon_days is not None:
+            features["future_spend"] = spark_labels(
+                transactions, cutoff, arguments.horizon_days, features.index
+            )
+    return features
 
 
 def _table_horizon(arguments: argparse.Namespace) -> int:

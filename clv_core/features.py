@@ -29,15 +29,19 @@ from clv_core.validation import CustomerAttributes
 __all__ = [
     "BTYD_COLUMNS",
     "LABEL_COLUMN",
+    "MONEY_EPSILON",
     "FeatureOptions",
     "build_features",
     "build_labels",
     "build_training_table",
     "categorical_feature_columns",
+    "feature_column_order",
     "numeric_feature_columns",
 ]
 
 LABEL_COLUMN = "future_spend"
+# Net money below this is floating-point residue of orders and their returns, not spend.
+MONEY_EPSILON = 1e-9
 BTYD_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 _DAY = np.timedelta64(1, "D")
 
@@ -187,7 +191,7 @@ def build_features(
     columns.update(_window_features(codes, past_day, past_amount, cutoff_day, n_customers, options))
 
     frame = pd.DataFrame(columns, index=customer_index)
-    frame = frame[_column_order(options)]
+    frame = frame[feature_column_order(options)]
     if customers is not None:
         frame = _join_attributes(frame, customers, cutoff_day)
     return frame
@@ -318,9 +322,18 @@ def _window_features(
     length = options.trend_window_days
     recent_orders, recent_spend = count_and_spend(age < length)
     previous_orders, previous_spend = count_and_spend((age >= length) & (age < 2 * length))
-    result["spend_trend"] = _trend(np.clip(recent_spend, 0, None), np.clip(previous_spend, 0, None))
+    result["spend_trend"] = _trend(_spent(recent_spend), _spent(previous_spend))
     result["order_trend"] = _trend(recent_orders, previous_orders)
     return result
+
+
+def _spent(net: np.ndarray) -> np.ndarray:
+    """Net spend of a window for the trend: 0 unless above :data:`MONEY_EPSILON`.
+
+    A window whose orders were all returned nets to 0 only up to floating-point residue
+    (1e-14, of either sign, depending on the order of summation); that residue is not spend.
+    """
+    return np.where(net > MONEY_EPSILON, net, 0.0)
 
 
 def _trend(recent: np.ndarray, previous: np.ndarray) -> np.ndarray:
@@ -328,7 +341,9 @@ def _trend(recent: np.ndarray, previous: np.ndarray) -> np.ndarray:
     return np.divide(recent - previous, total, out=np.zeros_like(total), where=total > 0)
 
 
-def _column_order(options: FeatureOptions) -> list[str]:
+def feature_column_order(options: FeatureOptions) -> list[str]:
+    """The history feature columns :func:`build_features` returns, in order (before the
+    attributes)."""
     windows = [
         name
         for window in options.window_days
@@ -438,7 +453,8 @@ def build_labels(
     codes = position_of_id[all_codes[in_horizon]]
     known = codes >= 0
     amounts = transactions["amount"].to_numpy(dtype=np.float64)[in_horizon][known]
-    spend = np.bincount(codes[known], weights=amounts, minlength=len(customers))
+    # An empty horizon gives integer zeros from bincount: spend is money, always float.
+    spend = np.bincount(codes[known], weights=amounts, minlength=len(customers)).astype(np.float64)
     return pd.Series(np.clip(spend, 0, None), index=customers, name=LABEL_COLUMN)
 
 

@@ -18,7 +18,7 @@ SHAP background size, the tier and churn rules) live here and in the settings th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,7 @@ __all__ = [
     "CampaignRequest",
     "CampaignResult",
     "campaign_drivers",
+    "campaign_from_scores",
     "campaign_list",
     "driver_background",
     "score_campaign",
@@ -244,26 +245,40 @@ def score_campaign(
         customers=customers,
         feature_options=info.feature_options,
     )
+    return campaign_from_scores(
+        scored,
+        request,
+        horizon_days=info.horizon_days,
+        drivers_of=lambda: campaign_drivers(
+            model, info, transactions, customers, scored.features, language=request.language
+        ),
+        attributes=customers.frame if customers is not None else None,
+    )
+
+
+def campaign_from_scores(
+    scored: ScoredCustomers,
+    request: CampaignRequest,
+    *,
+    horizon_days: int,
+    drivers_of: Callable[[], pd.DataFrame],
+    attributes: pd.DataFrame | None,
+) -> CampaignResult:
+    """The campaign list of scored customers: segments, drivers (``drivers_of``, called only
+    when asked for), the attributes to copy and the chosen segments."""
     if not request.segmented:
         return CampaignResult(scored.predictions, scored)
     segmented = segment_scored(
         scored,
-        horizon_days=info.horizon_days,
+        horizon_days=horizon_days,
         language=request.language,
         scheme=request.scheme,
         churn_thresholds=request.churn_thresholds,
     )
-    drivers = (
-        campaign_drivers(
-            model, info, transactions, customers, scored.features, language=request.language
-        )
-        if request.drivers
-        else None
-    )
     listing = campaign_list(
         segmented,
-        drivers,
-        attributes=customers.frame if customers is not None else None,
+        drivers_of() if request.drivers else None,
+        attributes=attributes,
         passthrough=request.passthrough,
         tiers=request.tiers,
         bands=request.bands,

@@ -26,7 +26,7 @@ import contextlib
 import datetime as dt
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -49,8 +49,7 @@ from clv_core.usecases.campaign import (
     DRIVER_SETTINGS,
     CampaignRequest,
     CampaignResult,
-    campaign_list,
-    segment_scored,
+    campaign_from_scores,
 )
 from clv_core.validation import (
     CustomerTable,
@@ -285,37 +284,16 @@ def score_table_campaign(
     with them, and :attr:`TableScores.bands_note` says why.
     """
     scores = score_table(model, info, customers)
-    scored, extra = scores.scored, scores.extra
-    if not request.segmented:
-        listing = scored.predictions
-        if len(extra.columns):
-            listing = listing.join(extra, on="customer_id")
-        return CampaignResult(listing, scored)
-    segmented = segment_scored(
-        scored,
+    result = campaign_from_scores(
+        scores.scored,
+        request,
         horizon_days=info.horizon_days,
-        language=request.language,
-        scheme=request.scheme,
-        churn_thresholds=request.churn_thresholds,
-    )
-    drivers = (
-        table_drivers(model, scored.features, language=request.language)
-        if request.drivers
-        else None
-    )
-    listing = campaign_list(
-        segmented,
-        drivers,
+        drivers_of=lambda: table_drivers(model, scores.scored.features, language=request.language),
         attributes=customers.features,
-        passthrough=request.passthrough,
-        tiers=request.tiers,
-        bands=request.bands,
-        actions=request.actions,
-        codes=request.codes,
     )
-    if len(extra.columns):
-        listing = listing.join(extra, on="customer_id")
-    return CampaignResult(listing, scored, segmented)
+    if not len(scores.extra.columns):
+        return result
+    return replace(result, listing=result.listing.join(scores.extra, on="customer_id"))
 
 
 def explain_table(

@@ -155,6 +155,42 @@ def test_features_json_and_csv(
     assert (written["future_spend"] > 0).any()
 
 
+def test_features_on_duckdb_equal_the_reference(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    reference, duck = tmp_path / "pandas.csv", tmp_path / "duckdb.csv"
+    assert run_cli(capsys, *features_arguments(reference))[0] == 0
+    status, stdout, _ = run_cli(
+        capsys,
+        *features_arguments(duck),
+        "--engine",
+        "duckdb",
+        "--memory-limit",
+        "1GB",
+        "--json",
+    )
+    assert status == 0 and json.loads(stdout)["engine"] == "duckdb"
+    expected = pd.read_csv(reference, index_col="customer_id")
+    actual = pd.read_csv(duck, index_col="customer_id")
+    pd.testing.assert_frame_equal(actual, expected, rtol=1e-9)
+    assert_user_error(
+        run_cli(capsys, *features_arguments(duck), "--memory-limit", "1GB"),
+        "--memory-limit goes with --engine duckdb",
+    )
+
+
+@pytest.mark.slow
+def test_features_on_spark_equal_the_reference(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    reference, spark = tmp_path / "pandas.csv", tmp_path / "spark.csv"
+    assert run_cli(capsys, *features_arguments(reference))[0] == 0
+    status, stdout, _ = run_cli(capsys, *features_arguments(spark), "--engine", "spark", "--json")
+    assert status == 0 and json.loads(stdout)["engine"] == "spark"
+    expected = pd.read_csv(reference, index_col="customer_id")
+    pd.testing.assert_frame_equal(pd.read_csv(spark, index_col="customer_id"), expected, rtol=1e-9)
+
+
 def test_features_parquet_matches_csv(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     csv_out, parquet_out = tmp_path / "features.csv", tmp_path / "features.parquet"
     assert run_cli(capsys, *features_arguments(csv_out))[0] == 0

@@ -114,14 +114,10 @@ def test_at_least_fifteen_numeric_features(six_customer_log: pd.DataFrame) -> No
     assert features.notna().all().sum() >= 15
 
 
-def test_matches_lifetimes_summary_on_cdnow() -> None:
+def lifetimes_summary(transactions: pd.DataFrame, cutoff: str) -> pd.DataFrame:
+    """``lifetimes``' BTYD summary of the orders on or before ``cutoff`` (daily), ids as str."""
     from lifetimes.utils import summary_data_from_transaction_data
 
-    path = importlib.resources.files("lifetimes") / "datasets" / "CDNOW_master.txt"
-    raw = pd.read_csv(str(path), sep=r"\s+", dtype=str)
-    transactions = validate_transactions(raw).frame
-    cutoff = "1997-09-30"
-    features = build_features(transactions, cutoff)
     history = transactions[transactions["order_date"] <= cutoff]
     expected = summary_data_from_transaction_data(
         history,
@@ -132,7 +128,21 @@ def test_matches_lifetimes_summary_on_cdnow() -> None:
         freq="D",
     )
     expected.index = expected.index.astype(str)
-    expected = expected.reindex(features.index)
+    return expected
+
+
+def cdnow_transactions() -> pd.DataFrame:
+    """The CDNOW log shipped inside the lifetimes wheel, validated."""
+    path = importlib.resources.files("lifetimes") / "datasets" / "CDNOW_master.txt"
+    raw = pd.read_csv(str(path), sep=r"\s+", dtype=str)
+    return validate_transactions(raw).frame
+
+
+def test_matches_lifetimes_summary_on_cdnow() -> None:
+    transactions = cdnow_transactions()
+    cutoff = "1997-09-30"
+    features = build_features(transactions, cutoff)
+    expected = lifetimes_summary(transactions, cutoff).reindex(features.index)
     assert len(features) == len(expected) == 23570
     for column in BTYD_COLUMNS:
         np.testing.assert_allclose(features[column], expected[column], atol=1e-9)
@@ -226,3 +236,10 @@ def test_a_cutoff_long_after_the_last_order_gives_zero_windows(
     features = build_features(six_customer_log, pd.Timestamp("2030-01-01"))
     assert (features["spend_last_30d"] == 0).all()
     assert (features["spend_trend"] == 0).all()
+
+
+def test_labels_are_money_even_when_nobody_bought_in_the_horizon(
+    six_customer_log: pd.DataFrame,
+) -> None:
+    labels = build_labels(six_customer_log, "2025-01-01", 30, pd.Index(["A", "B"]))
+    assert labels.dtype == np.float64 and (labels == 0).all()

@@ -1,0 +1,229 @@
+"""The per-customer features and labels as SQL: one canonical text, run by a SQL engine.
+
+:func:`feature_sql` and :func:`label_sql` write the same features and labels as
+:func:`clv_core.features.build_features` / :func:`~clv_core.features.build_labels` (the pandas
+reference) as one query each, over a table ``orders`` with the columns
+
+* ``row_id`` (BIGINT): the order's position in the validated log (ties of one day are broken
+  by it, as the reference's stable sort does);
+* ``customer_id`` (VARCHAR);
+* ``day`` (INTEGER): the order date as whole days since 1970-01-01 (time of day dropped);
+* ``amount`` (DOUBLE): negative for returns.
+
+The SQL keeps to a portable subset (common table expressions, ``GROUP BY``, ``ROW_NUMBER``
+and ``LAG`` windows, ``CASE``, ``COUNT(DISTINCT ...)``), so other engines can run the same text
+through a dialect translator. :mod:`clv_core.sql.duckdb` runs it on DuckDB. The queries return
+one row per customer sorted by ``customer_id``; the attribute columns are joined afterwards by
+the same code as the reference.
+"""
+
+from __future__ import annotations
+
+from clv_core.features import MONEY_EPSILON, FeatureOptions, feature_column_order
+
+__all__ = ["feature_columns", "feature_sql", "label_sql"]
+
+
+def feature_columns(options: FeatureOptions) -> list[str]:
+    """The feature columns the query returns after ``customer_id``, in the reference's order."""
+    return feature_column_order(options)
+
+
+def _window_sums(options: FeatureOptions) -> str:
+    """Per-customer order counts and net spend in the recent windows and the trend windows."""
+    parts = []
+    for window in options.window_days:
+        parts.append(
+            f"SUM(CASE WHEN age < {window} AND amount >= 0 THEN 1 ELSE 0 END) AS orders_{window}"
+        )
+        parts.append(f"SUM(CASE WHEN age < {window} THEN amount ELSE 0 END) AS spend_{window}")
+    length = options.trend_window_days
+    recent = f"age < {length}"
+    previous = f"age >= {length} AND age < {2 * length}"
+    parts += [
+        f"SUM(CASE WHEN {recent} AND amount >= 0 THEN 1 ELSE 0 END) AS recent_orders",
+        f"SUM(CASE WHEN {recent} THEN amount ELSE 0 END) AS recent_spend",
+        f"SUM(CASE WHEN {previous} AND amount >= 0 THEN 1 ELSE 0 END) AS previous_orders",
+        f"SUM(CASE WHEN {previous} THEN amount ELSE 0 END) AS previous_spend",
+    ]
+    return ",\n        ".join(parts)
+
+
+def _trend(recent: str, previous: str) -> str:
+    """(recent - previous) / (recent + previous), 0 when both are 0."""
+    return (
+        f"CASE WHEN ({recent}) + ({previous}) > 0 "
+        f"THEN (({recent}) - ({previous})) / (({recent}) + ({previous})) ELSE 0.0 END"
+    )
+
+
+def feature_sql(cutoff_day: int, options: FeatureOptions) -> str:
+    """The query of every customer's features at ``cutoff_day`` (days since 1970-01-01)."""
+    return _history_sql(cutoff_day, options) + _feature_select(cutoff_day, options)
+
+
+def _history_sql(cutoff_day: int, options: FeatureOptions) -> str:
+    """The common table expressions: history, purchase days, order values, returns, windows."""
+    return _day_ctes(cutoff_day) + _order_ctes(options)
+
+
+def _day_ctes(cutoff_day: int) -> str:
+    """History up to the cutoff, purchases, purchase days (BTYD summary, gaps), months."""
+    return f"""
+WITH past AS (
+    SELECT row_id, customer_id, day, amount, {cutoff_day} - day AS age
+    FROM orders
+    WHERE day <= {cutoff_day}
+),
+purchases AS (
+    SELECT * FROM past WHERE amount >= 0
+),
+daily AS (
+    SELECT customer_id, day, SUM(amount) AS spend
+    FROM purchases
+    GROUP BY customer_id, day
+),
+daily_ranked AS (
+    SELECT
+        customer_id,
+        day,
+        spend,
+        ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY day) AS position,
+        day - LAG(day) OVER (PARTITION BY customer_id ORDER BY day) AS gap
+    FROM daily
+),
+btyd AS (
+    SELECT
+        customer_id,
+        COUNT(*) AS active_days,
+        MIN(day) AS first_day,
+        MAX(day) AS last_day,
+        SUM(spend) AS total_daily,
+        MAX(CASE WHEN position = 1 THEN spend END) AS first_spend,
+        COUNT(gap) AS gap_count,
+        SUM(CAST(gap AS DOUBLE)) AS gap_sum,
+        SUM(CAST(gap AS DOUBLE) * gap) AS gap_square_sum
+    FROM daily_ranked
+    GROUP BY customer_id
+),
+months AS (
+    SELECT
+        customer_id,
+        COUNT(DISTINCT EXTRACT(YEAR FROM CAST(DATE '1970-01-01' + CAST(day AS INTEGER) AS DATE))
+            * 12 + EXTRACT(MONTH FROM CAST(DATE '1970-01-01' + CAST(day AS INTEGER) AS DATE)))
+            AS active_months
+    FROM purchases
+    GROUP BY customer_id
+),
+"""
+
+
+def _order_ctes(options: FeatureOptions) -> str:
+    """Order values, returns and the recent windows of every customer."""
+    return f"""
+ranked_orders AS (
+    SELECT
+        customer_id,
+        amount,
+        ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY day, row_id) AS first_rank,
+        ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY day DESC, row_id DESC) AS last_rank
+    FROM purchases
+),
+order_values AS (
+    SELECT
+        customer_id,
+        COUNT(*) AS n_orders,
+        SUM(amount) AS gross_spend,
+        MAX(amount) AS max_order_value,
+        MAX(CASE WHEN first_rank = 1 THEN amount END) AS first_order_value,
+        MAX(CASE WHEN last_rank = 1 THEN amount END) AS last_order_value
+    FROM ranked_orders
+    GROUP BY customer_id
+),
+returns AS (
+    SELECT customer_id, COUNT(*) AS n_returns, 0.0 - SUM(amount) AS return_amount
+    FROM past
+    WHERE amount < 0
+    GROUP BY customer_id
+),
+windows AS (
+    SELECT
+        customer_id,
+        {_window_sums(options)}
+    FROM past
+    GROUP BY customer_id
+)
+"""
+
+
+def _feature_select(cutoff_day: int, options: FeatureOptions) -> str:
+    """The final ``SELECT``: one row of features per customer with a purchase, by id."""
+    windows = []
+    for window in options.window_days:
+        windows.append(f"CAST(COALESCE(w.orders_{window}, 0) AS DOUBLE) AS orders_last_{window}d")
+        windows.append(f"CAST(COALESCE(w.spend_{window}, 0) AS DOUBLE) AS spend_last_{window}d")
+    # Net spend at or below MONEY_EPSILON is summation residue of returned orders, not spend.
+    recent_spend = f"CASE WHEN w.recent_spend > {MONEY_EPSILON!r} THEN w.recent_spend ELSE 0.0 END"
+    previous_spend = (
+        f"CASE WHEN w.previous_spend > {MONEY_EPSILON!r} THEN w.previous_spend ELSE 0.0 END"
+    )
+    recent_orders = "CAST(COALESCE(w.recent_orders, 0) AS DOUBLE)"
+    previous_orders = "CAST(COALESCE(w.previous_orders, 0) AS DOUBLE)"
+    frequency = "CAST(b.active_days - 1 AS DOUBLE)"
+    return f"""
+SELECT
+    b.customer_id AS customer_id,
+    {frequency} AS frequency,
+    CAST(b.last_day - b.first_day AS DOUBLE) AS recency,
+    CAST({cutoff_day} - b.first_day AS DOUBLE) AS "T",
+    CASE WHEN b.active_days > 1
+        THEN (b.total_daily - b.first_spend) / {frequency} ELSE 0.0 END AS monetary_value,
+    CAST(v.n_orders AS DOUBLE) AS n_orders,
+    CAST(b.active_days AS DOUBLE) AS active_days,
+    CAST(m.active_months AS DOUBLE) AS active_months,
+    v.n_orders * 30.0 / ({cutoff_day} - b.first_day + 1.0) AS orders_per_month,
+    v.gross_spend AS gross_spend,
+    v.gross_spend - COALESCE(r.return_amount, 0.0) AS net_spend,
+    v.gross_spend / v.n_orders AS average_order_value,
+    v.first_order_value AS first_order_value,
+    v.last_order_value AS last_order_value,
+    v.max_order_value AS max_order_value,
+    CAST(COALESCE(r.n_returns, 0) AS DOUBLE) AS n_returns,
+    COALESCE(r.return_amount, 0.0) AS return_amount,
+    CASE WHEN v.gross_spend > 0
+        THEN COALESCE(r.return_amount, 0.0) / v.gross_spend ELSE 0.0 END AS return_share,
+    CAST({cutoff_day} - b.last_day AS DOUBLE) AS days_since_last_purchase,
+    CASE WHEN b.gap_count > 0 THEN b.gap_sum / b.gap_count END AS mean_days_between_purchases,
+    CASE WHEN b.gap_count > 1 THEN SQRT(GREATEST(
+        b.gap_square_sum / b.gap_count - (b.gap_sum / b.gap_count) * (b.gap_sum / b.gap_count),
+        0.0)) END AS std_days_between_purchases,
+    {(", " + chr(10) + "    ").join(windows)},
+    {_trend(recent_spend, previous_spend)} AS spend_trend,
+    {_trend(recent_orders, previous_orders)} AS order_trend
+FROM btyd AS b
+JOIN order_values AS v ON v.customer_id = b.customer_id
+JOIN months AS m ON m.customer_id = b.customer_id
+LEFT JOIN returns AS r ON r.customer_id = b.customer_id
+LEFT JOIN windows AS w ON w.customer_id = b.customer_id
+ORDER BY b.customer_id
+"""
+
+
+def label_sql(cutoff_day: int, horizon_days: int) -> str:
+    """The query of every customer's net spend in ``(cutoff, cutoff + horizon]``, clipped at 0.
+
+    Customers to label are in a table ``labelled(customer_id)``; those without orders in the
+    horizon get 0. Returns in the horizon reduce the spend.
+    """
+    return f"""
+WITH horizon AS (
+    SELECT customer_id, SUM(amount) AS spend
+    FROM orders
+    WHERE day > {cutoff_day} AND day <= {cutoff_day + horizon_days}
+    GROUP BY customer_id
+)
+SELECT l.customer_id AS customer_id, GREATEST(COALESCE(h.spend, 0.0), 0.0) AS future_spend
+FROM labelled AS l
+LEFT JOIN horizon AS h ON h.customer_id = l.customer_id
+ORDER BY l.position
+"""

@@ -1,0 +1,75 @@
+"""What the SQL engines share: the orders and customers as Arrow tables in, pandas frames out.
+
+Both engines hand the validated orders over as the ``orders`` relation of :mod:`clv_core.sql`
+and the customers to label as ``labelled``, and turn the query results back into the
+reference's frames: features indexed by ``customer_id`` in the reference's column order (the
+attribute columns joined by the reference's own code), labels as a ``future_spend`` series.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from clv_core.features import LABEL_COLUMN, FeatureOptions, _day_numbers, _join_attributes
+from clv_core.sql import feature_columns
+from clv_core.validation import CustomerAttributes
+
+__all__ = ["features_frame", "labelled_table", "labels_series", "orders_table"]
+
+
+def orders_table(transactions: pd.DataFrame) -> Any:
+    """The ``orders`` relation: row position, customer id, day number and amount."""
+    import pyarrow as pa
+
+    return pa.table(
+        {
+            "row_id": pa.array(np.arange(len(transactions), dtype=np.int64)),
+            "customer_id": pa.array(
+                transactions["customer_id"].astype(str).to_numpy(), pa.string()
+            ),
+            "day": pa.array(_day_numbers(transactions["order_date"]).astype(np.int32)),
+            "amount": pa.array(transactions["amount"].to_numpy(dtype=np.float64)),
+        }
+    )
+
+
+def labelled_table(customers: pd.Index) -> Any:
+    """The ``labelled`` relation: the customers to label, with their position."""
+    import pyarrow as pa
+
+    return pa.table(
+        {
+            "customer_id": pa.array(customers.astype(str).to_numpy(), pa.string()),
+            "position": pa.array(np.arange(len(customers), dtype=np.int64)),
+        }
+    )
+
+
+def features_frame(
+    result: pd.DataFrame,
+    options: FeatureOptions,
+    cutoff_day: int,
+    customers: CustomerAttributes | None,
+) -> pd.DataFrame:
+    """The feature query's result as the reference's frame (attributes joined)."""
+    index = pd.Index(result["customer_id"].to_numpy(dtype=object).astype(str), name="customer_id")
+    features = pd.DataFrame(
+        {
+            name: result[name].to_numpy(dtype=np.float64, na_value=np.nan)
+            for name in feature_columns(options)
+        },
+        index=index,
+    )
+    if customers is not None:
+        features = _join_attributes(features, customers, cutoff_day)
+    return features
+
+
+def labels_series(result: pd.DataFrame, customers: pd.Index) -> pd.Series:
+    """The label query's result as the reference's ``future_spend`` series."""
+    return pd.Series(
+        result["future_spend"].to_numpy(dtype=np.float64), index=customers, name=LABEL_COLUMN
+    )
