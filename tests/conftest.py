@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import pandas as pd
 import pytest
@@ -79,3 +80,10 @@ def tiny_model(small_training_table: pd.DataFrame) -> ClvMlp:
     """A tiny pre-fitted ZILN ensemble (2 members, 3 epochs): most tests never train."""
     features = small_training_table.drop(columns=LABEL_COLUMN)
     return ClvMlp(TINY_CONFIG).fit(features, small_training_table[LABEL_COLUMN])
+
+
+# Local Spark needs Java; .ci/run installs it, so in CI these tests always run.
+NEEDS_JAVA = pytest.mark.skipif(
+    shutil.which("java") is None and not os.environ.get("JAVA_HOME"),
+    reason="needs Java 17+ for local Spark (.ci/run installs default-jre-headless)",
+)

@@ -25,6 +25,7 @@ from clv_core.bundle import BUNDLE_FILES, zip_bundle
 from clv_core.cli import main
 from clv_core.export import read_scored_csv, read_scored_xlsx
 from clv_core.metrics import METRIC_NAMES
+from tests.conftest import NEEDS_JAVA
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = REPOSITORY / "sample_data"
@@ -179,6 +180,7 @@ def test_features_on_duckdb_equal_the_reference(
     )
 
 
+@NEEDS_JAVA
 @pytest.mark.slow
 def test_features_on_spark_equal_the_reference(
     capsys: pytest.CaptureFixture[str], tmp_path: Path

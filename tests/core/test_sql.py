@@ -17,6 +17,7 @@ from clv_core.sql import feature_columns, feature_sql
 from clv_core.sql.duckdb_engine import duckdb_features, duckdb_labels
 from clv_core.synthetic import SyntheticConfig, generate_world
 from clv_core.validation import CustomerAttributes, validate_customers, validate_transactions
+from tests.conftest import NEEDS_JAVA
 from tests.core.test_features import cdnow_transactions, lifetimes_summary
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
@@ -137,6 +138,7 @@ def spark() -> Iterator[object]:
         yield session
 
 
+@NEEDS_JAVA
 @pytest.mark.slow
 def test_spark_runs_the_same_query_with_the_same_results(
     spark: object, six_customer_log: pd.DataFrame
