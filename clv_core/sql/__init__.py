@@ -11,8 +11,10 @@ reference) as one query each, over a table ``orders`` with the columns
 * ``amount`` (DOUBLE): negative for returns.
 
 The SQL keeps to a portable subset (common table expressions, ``GROUP BY``, ``ROW_NUMBER``
-and ``LAG`` windows, ``CASE``, ``COUNT(DISTINCT ...)``), so other engines can run the same text
-through a dialect translator. :mod:`clv_core.sql.duckdb` runs it on DuckDB. The queries return
+and ``LAG`` windows, ``ARG_MIN``/``ARG_MAX``, ``CASE``, ``COUNT(DISTINCT ...)``), so other
+engines can run the same text through a dialect translator (Spark's ``MIN_BY``/``MAX_BY``).
+:mod:`clv_core.sql.duckdb_engine` runs it on DuckDB, :mod:`clv_core.sql.spark_engine` on
+Spark. The queries return
 one row per customer sorted by ``customer_id``; the attribute columns are joined afterwards by
 the same code as the reference.
 """
@@ -22,6 +24,10 @@ from __future__ import annotations
 from clv_core.features import MONEY_EPSILON, FeatureOptions, feature_column_order
 
 __all__ = ["feature_columns", "feature_sql", "label_sql"]
+
+# First and last orders are the smallest and largest (day, row) keys: day * _ROW_SPAN + row_id,
+# which stays exact in 64 bits for logs of fewer than 10^10 rows.
+_ROW_SPAN = 10_000_000_000
 
 
 def feature_columns(options: FeatureOptions) -> list[str]:
@@ -121,23 +127,15 @@ months AS (
 def _order_ctes(options: FeatureOptions) -> str:
     """Order values, returns and the recent windows of every customer."""
     return f"""
-ranked_orders AS (
-    SELECT
-        customer_id,
-        amount,
-        ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY day, row_id) AS first_rank,
-        ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY day DESC, row_id DESC) AS last_rank
-    FROM purchases
-),
 order_values AS (
     SELECT
         customer_id,
         COUNT(*) AS n_orders,
         SUM(amount) AS gross_spend,
         MAX(amount) AS max_order_value,
-        MAX(CASE WHEN first_rank = 1 THEN amount END) AS first_order_value,
-        MAX(CASE WHEN last_rank = 1 THEN amount END) AS last_order_value
-    FROM ranked_orders
+        ARG_MIN(amount, CAST(day AS BIGINT) * {_ROW_SPAN} + row_id) AS first_order_value,
+        ARG_MAX(amount, CAST(day AS BIGINT) * {_ROW_SPAN} + row_id) AS last_order_value
+    FROM purchases
     GROUP BY customer_id
 ),
 returns AS (
