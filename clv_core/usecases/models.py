@@ -108,38 +108,33 @@ def save_evaluated_bundle(
         train = split_customers(
             table.features.index, test_size=settings.test_size, seed=settings.seed
         )
-        return save_bundle(
-            result.mlp,
-            folder,
-            cutoff=settings.cutoff,
+        training = table_training_facts(
+            table,
+            train.train,
+            split=settings.split.value,
+            test_size=settings.test_size,
+            seed=settings.seed,
+            n_test=result.n_test,
             horizon_days=settings.horizon_days,
-            feature_options=settings.feature_options,
-            training=table_training_facts(
-                table,
-                train.train,
-                split=settings.split.value,
-                test_size=settings.test_size,
-                seed=settings.seed,
-                n_test=result.n_test,
-                horizon_days=settings.horizon_days,
-            ),
-            table=table.spec,
         )
-    windows = time_windows(settings.cutoff, settings.horizon_days, settings.split)
-    return save_bundle(
-        result.mlp,
-        folder,
-        cutoff=settings.cutoff,
-        horizon_days=settings.horizon_days,
-        feature_options=settings.feature_options,
-        training={
+    else:
+        windows = time_windows(settings.cutoff, settings.horizon_days, settings.split)
+        training = {
             "split": settings.split.value,
             # Where the training customers' features end: drivers of this bundle are
             # explained against those customers (clv_core.usecases.driver_background).
             "training_cutoff": windows.train_cutoff.date().isoformat(),
             "n_train": result.n_train,
             "n_test": result.n_test,
-        },
+        }
+    return save_bundle(
+        result.mlp,
+        folder,
+        cutoff=settings.cutoff,
+        horizon_days=settings.horizon_days,
+        feature_options=settings.feature_options,
+        training=training,
+        table=table.spec if table is not None else None,
     )
 
 

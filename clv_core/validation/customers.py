@@ -288,6 +288,42 @@ class _TypedTable:
     kept_positions: np.ndarray
 
 
+def account_ids(
+    values: pd.Series, accounting: _Accounting, keep: np.ndarray | None = None
+) -> tuple[pd.Series, np.ndarray]:
+    """The cleaned ids and the rows kept: rows without an id and repeated ids (the first row
+    kept) are dropped and counted."""
+    keep = np.ones(len(values), dtype=bool) if keep is None else keep.copy()
+    ids = clean_ids(values)
+    missing_id = ids.isna().to_numpy(bool) & keep
+    accounting.record(RowIssue.MISSING_CUSTOMER_ID, missing_id, None, dropped=True)
+    keep &= ~missing_id
+    duplicate = np.zeros(len(values), dtype=bool)
+    duplicate[keep] = ids[keep].duplicated().to_numpy(bool)
+    accounting.record(RowIssue.DUPLICATE_CUSTOMER_ID, duplicate, ids, dropped=True)
+    keep &= ~duplicate
+    return ids, keep
+
+
+def days_before(
+    dates: dict[str, pd.Series], reference_date: dt.date | None
+) -> tuple[dict[str, pd.Series], pd.Timestamp | None]:
+    """``days_since_<column>`` of each date column: whole days before the reference date
+    (default: the latest of these dates)."""
+    if not dates:
+        return {}, None
+    reference = (
+        pd.Timestamp(reference_date)
+        if reference_date is not None
+        else pd.Timestamp(max(values.max() for values in dates.values()))
+    )
+    days = {
+        f"days_since_{name}": (reference - values).dt.days.astype("float64")
+        for name, values in dates.items()
+    }
+    return days, reference
+
+
 def _validate_keyed_table(
     frame: pd.DataFrame,
     *,
@@ -302,15 +338,7 @@ def _validate_keyed_table(
     """Shared part of customer-table validation: ids, duplicate ids, column typing."""
     rows_read = len(frame)
     accounting = accounting or _Accounting(np.arange(rows_read) + 2)
-    keep = np.ones(rows_read, dtype=bool) if keep is None else keep.copy()
-    ids = clean_ids(frame[id_column])
-    missing_id = ids.isna().to_numpy(bool) & keep
-    accounting.record(RowIssue.MISSING_CUSTOMER_ID, missing_id, None, dropped=True)
-    keep &= ~missing_id
-    duplicate = np.zeros(rows_read, dtype=bool)
-    duplicate[keep] = ids[keep].duplicated().to_numpy(bool)
-    accounting.record(RowIssue.DUPLICATE_CUSTOMER_ID, duplicate, ids, dropped=True)
-    keep &= ~duplicate
+    ids, keep = account_ids(frame[id_column], accounting, keep)
 
     kept = frame.loc[keep]
     typed = pd.DataFrame(index=pd.Index(ids[keep].to_numpy(), name="customer_id"))
@@ -336,17 +364,7 @@ def _validate_keyed_table(
         typed[name] = converted.to_numpy()
         (dates if kind == "date" else numeric).append(name)
     positions = np.flatnonzero(keep)
-    altered = np.zeros(rows_read, dtype=bool)
-    altered[positions[unparsable]] = True
-    described = np.full(rows_read, "", dtype=object)
-    described[positions] = cells
-    accounting.record(
-        RowIssue.UNPARSABLE_VALUE_SET_MISSING,
-        altered,
-        pd.Series(described),
-        dropped=False,
-        quote=False,
-    )
+    accounting.record_unreadable(keep, unparsable, cells)
     report = accounting.report(
         table=table,
         source_name=source_name,
@@ -388,15 +406,9 @@ def _dates_to_days(
 ) -> tuple[pd.DataFrame, tuple[str, ...], pd.Timestamp | None]:
     """Replace date columns by ``days_since_<column>`` relative to the reference date."""
     features = typed.frame.copy()
-    numeric = list(typed.numeric)
-    reference: pd.Timestamp | None = None
-    if typed.dates:
-        if reference_date is not None:
-            reference = pd.Timestamp(reference_date)
-        else:
-            reference = pd.Timestamp(max(features[c].max() for c in typed.dates))
-        for column in typed.dates:
-            days = (reference - features.pop(column)).dt.days.astype("float64")
-            features[f"days_since_{column}"] = days
-            numeric.append(f"days_since_{column}")
-    return features, tuple(numeric), reference
+    days, reference = days_before(
+        {column: features.pop(column) for column in typed.dates}, reference_date
+    )
+    for name, values in days.items():
+        features[name] = values
+    return features, (*typed.numeric, *days), reference

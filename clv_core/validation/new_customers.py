@@ -19,9 +19,8 @@ import pandas as pd
 
 from clv_core.columns import detect_roles
 from clv_core.errors import DataError
-from clv_core.issues import RowIssue
-from clv_core.parsing import clean_ids, parse_amounts, parse_dates
-from clv_core.validation.customers import TableSpec
+from clv_core.parsing import parse_amounts, parse_dates
+from clv_core.validation.customers import TableSpec, account_ids, days_before
 from clv_core.validation.report import ValidationReport, _Accounting, _named, note_cells
 
 __all__ = ["NewCustomers", "validate_new_customers"]
@@ -71,13 +70,7 @@ def validate_new_customers(
         if column not in {identifier, spec.target_column, *spec.required_columns}
     )
     accounting = _Accounting(np.arange(len(frame)) + 2)
-    ids = clean_ids(frame[identifier])
-    keep = ids.notna().to_numpy(bool).copy()
-    accounting.record(RowIssue.MISSING_CUSTOMER_ID, ~keep, None, dropped=True)
-    duplicate = np.zeros(len(frame), dtype=bool)
-    duplicate[keep] = ids[keep].duplicated().to_numpy(bool)
-    accounting.record(RowIssue.DUPLICATE_CUSTOMER_ID, duplicate, ids, dropped=True)
-    keep &= ~duplicate
+    ids, keep = account_ids(frame[identifier], accounting)
     if not keep.any():
         raise DataError(
             f"No row of the table{where} has a customer id in '{identifier}'; fill the ids or "
@@ -154,26 +147,10 @@ def _typed_features(
         name: _read_column(kept[name], "date", rows, (failed_any, cells), where)
         for name in spec.date_columns
     }
-    reference = None
-    if dates:
-        reference = (
-            pd.Timestamp(reference_date)
-            if reference_date is not None
-            else pd.Timestamp(max(values.max() for values in dates.values()))
-        )
-        for name, values in dates.items():
-            features[f"days_since_{name}"] = (reference - values).dt.days.astype("float64")
-    altered = np.zeros(len(keep), dtype=bool)
-    altered[np.flatnonzero(keep)[failed_any]] = True
-    described = np.full(len(keep), "", dtype=object)
-    described[np.flatnonzero(keep)] = cells
-    accounting.record(
-        RowIssue.UNPARSABLE_VALUE_SET_MISSING,
-        altered,
-        pd.Series(described),
-        dropped=False,
-        quote=False,
-    )
+    days, reference = days_before(dates, reference_date)
+    for name, values in days.items():
+        features[name] = values
+    accounting.record_unreadable(keep, failed_any, cells)
     return features, reference
 
 

@@ -161,6 +161,22 @@ class _Accounting:
                 examples.append(f"row {row}: {values.iloc[position]}")
         self.examples[issue.value] = self.examples.get(issue.value, ()) + tuple(examples)
 
+    def record_unreadable(self, keep: np.ndarray, failed: np.ndarray, cells: np.ndarray) -> None:
+        """Count the kept rows with a value set missing; ``failed`` and ``cells`` (each row's
+        first unreadable ``column='value'``) are aligned with the kept rows."""
+        positions = np.flatnonzero(keep)
+        altered = np.zeros(len(keep), dtype=bool)
+        altered[positions[failed]] = True
+        described = np.full(len(keep), "", dtype=object)
+        described[positions] = cells
+        self.record(
+            RowIssue.UNPARSABLE_VALUE_SET_MISSING,
+            altered,
+            pd.Series(described),
+            dropped=False,
+            quote=False,
+        )
+
     def examples_of(self, values: pd.Series, mask: np.ndarray) -> str:
         """A few ``row N: 'value'`` examples of the rows in ``mask``, for a message."""
         positions = np.flatnonzero(mask)[:_EXAMPLES_PER_ISSUE]
