@@ -79,3 +79,42 @@ def test_the_cli_and_the_app_write_the_same_campaign_file(
     assert uploaded == cli, "the same network uploaded as a bundle"
     header = cli.splitlines()[0].decode()
     assert "driver_1" in header and "tier" in header
+
+
+def _app_table_file(state: WorkbenchState) -> bytes:
+    """The Segments page's CSV for a per-customer table: drivers on, no filter."""
+    segmented, scores = workflow.score_table_and_segment(
+        state,
+        use_bundle=True,
+        settings=SegmentSettings(TierScheme(), CHURN_THRESHOLDS),
+        language=Language.EN,
+    )
+    features = scores.scored.features
+    drivers = workflow.table_top_drivers(state, features, use_bundle=True, language=Language.EN)
+    listing = campaign_list(segmented, drivers, attributes=features)
+    if len(scores.extra.columns):
+        listing = listing.join(scores.extra, on="customer_id")
+    return to_csv_bytes(listing, excel_bom=False)
+
+
+@pytest.mark.parametrize("table", ["new_customers_seed_zh.csv", "customers_seed_zh.csv"])
+def test_the_cli_and_the_app_score_a_customer_table_alike(table: str, tmp_path: Path) -> None:
+    from clv_core.loading import load_table
+    from clv_core.usecases import check_customer_table, train_table_bundle
+    from tests.app.conftest import TINY
+
+    training = check_customer_table(load_table(SAMPLE / "customers_seed_zh.csv"))
+    folder = train_table_bundle(training, tmp_path / "bundle", config=TINY).folder
+    bundle = tmp_path / "bundle.zip"
+    bundle.write_bytes(zip_bundle(folder))
+    state = WorkbenchState(config=TINY)
+    workflow.load_bundle_upload(state, bundle.read_bytes())
+    data = (SAMPLE / table).read_bytes()
+    workflow.load_new_customers(state, data, table, 200)
+    own = _app_table_file(state)
+    out = tmp_path / "cli.csv"
+    arguments = ["score", "--model", str(bundle), "--customer-table", str(SAMPLE / table)]
+    assert main([*arguments, "--explain", "--out", str(out)]) == 0
+    assert own == out.read_bytes()
+    header = own.splitlines()[0].decode()
+    assert ("known_value" in header) == (table == "customers_seed_zh.csv")
