@@ -103,11 +103,11 @@ def call_job(spec: CallSpec, folder: Path | None, reporter: Reporter) -> Any:
 
 
 def validate_customer_table_with_roles(
-    frame: pd.DataFrame, roles: dict[str, str | None], source_name: str
+    frame: pd.DataFrame, roles: dict[str, str | None], source_name: str, first_row: int = 2
 ) -> CustomerTable:
     """Detect a per-customer table's roles (``roles`` set first) and validate it."""
     mapping = detect_roles(frame, overrides=roles)
-    return validate_customer_table(frame, mapping, source_name=source_name)
+    return validate_customer_table(frame, mapping, source_name=source_name, first_row=first_row)
 
 
 def _out_of_memory(what: str) -> DataError:

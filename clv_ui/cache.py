@@ -114,11 +114,14 @@ def validate_transactions_cached(
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def validate_customers_cached(
-    _frame: pd.DataFrame, key: ContentKey, source_name: str
+    _frame: pd.DataFrame, key: ContentKey, source_name: str, first_row: int = 2
 ) -> CustomerAttributes:
     """Validated customer attributes (in a reader)."""
     result: CustomerAttributes = in_reader(
-        "clv_core.validation:validate_customers", _frame, source_name=source_name
+        "clv_core.validation:validate_customers",
+        _frame,
+        source_name=source_name,
+        first_row=first_row,
     )
     return result
 
@@ -129,9 +132,14 @@ def validate_customer_table_cached(
     key: ContentKey,
     roles: tuple[tuple[str, str | None], ...],
     source_name: str,
+    first_row: int = 2,
 ) -> CustomerTable:
     """A validated per-customer table with a target (in a reader)."""
     result: CustomerTable = in_reader(
-        "clv_core.reader:validate_customer_table_with_roles", _frame, dict(roles), source_name
+        "clv_core.reader:validate_customer_table_with_roles",
+        _frame,
+        dict(roles),
+        source_name,
+        first_row,
     )
     return result

@@ -183,7 +183,7 @@ def apply_mapping(state: WorkbenchState, mapping: ColumnMapping) -> None:
     state.clear_models()
     if data.shape is InputShape.CUSTOMER_TABLE:
         data.customer_table = cache.validate_customer_table_cached(
-            data.table.frame, data.table_key(), roles, name
+            data.table.frame, data.table_key(), roles, name, data.table.first_data_row
         )
         return
     if data.source is None:
@@ -239,7 +239,7 @@ def ingest_customers(
     on_stage("data.stage_validate", file_name)
     digest = digest or content_digest(data)
     state.data.customers = cache.validate_customers_cached(
-        table.frame, (digest, file_name), table.source_name
+        table.frame, (digest, file_name), table.source_name, table.first_data_row
     )
     state.data.customers_digest = digest
     state.clear_models()

@@ -83,6 +83,10 @@ def check_inputs(
     reports = {"transactions": transactions.report}
     customers = None
     if attributes is not None:
-        customers = validate_customers(attributes.frame, source_name=attributes.source_name)
+        customers = validate_customers(
+            attributes.frame,
+            source_name=attributes.source_name,
+            first_row=attributes.first_data_row,
+        )
         reports["customers"] = attributes_report(transactions, customers, attributes.notes)
     return CheckedInputs(transactions, customers, reports)

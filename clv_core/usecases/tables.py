@@ -94,7 +94,9 @@ def check_customer_table(
     validate a per-customer training table."""
     chosen = {role: column for role, column in (roles or {}).items() if column}
     mapping = detect_roles(table.frame, overrides=chosen)
-    return validate_customer_table(table.frame, mapping, source_name=table.source_name)
+    return validate_customer_table(
+        table.frame, mapping, source_name=table.source_name, first_row=table.first_data_row
+    )
 
 
 def check_new_customers(
@@ -116,6 +118,7 @@ def check_new_customers(
         id_column=id_column,
         reference_date=reference_date,
         source_name=table.source_name,
+        first_row=table.first_data_row,
     )
 
 

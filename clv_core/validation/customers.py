@@ -52,6 +52,7 @@ def validate_customers(
     customer_id_column: str | None = None,
     signup_column: str | None = None,
     source_name: str = "",
+    first_row: int = 2,
 ) -> CustomerAttributes:
     """Validate a customer-attributes table (one row per customer).
 
@@ -81,6 +82,7 @@ def validate_customers(
         signup_column=mapping.signup_date,
         table="customers",
         source_name=source_name,
+        first_row=first_row,
     )
     return CustomerAttributes(
         frame=typed.frame,
@@ -202,6 +204,7 @@ def validate_customer_table(
     *,
     reference_date: dt.date | None = None,
     source_name: str = "",
+    first_row: int = 2,
 ) -> CustomerTable:
     """Validate a per-customer table with a target column (e.g. 用户ID, 注册时间, ..., 终身价值).
 
@@ -214,6 +217,9 @@ def validate_customer_table(
     reference_date
         Date against which date columns become "days since"; default: the latest date found in
         the table's date columns.
+    first_row
+        The file row of the first data row (after a title above the header), so that messages
+        name rows as the file shows them.
 
     Raises
     ------
@@ -237,7 +243,7 @@ def validate_customer_table(
     target = parse_amounts(raw_target).values
 
     rows_read = len(frame)
-    accounting = _Accounting(np.arange(rows_read) + 2)
+    accounting = _Accounting(np.arange(rows_read) + first_row)
     keep = np.ones(rows_read, dtype=bool)
     missing = is_missing(raw_target)
     accounting.record(RowIssue.MISSING_TARGET, missing, None, dropped=True)
@@ -334,10 +340,11 @@ def _validate_keyed_table(
     source_name: str,
     accounting: _Accounting | None = None,
     keep: np.ndarray | None = None,
+    first_row: int = 2,
 ) -> tuple[_TypedTable, ValidationReport]:
     """Shared part of customer-table validation: ids, duplicate ids, column typing."""
     rows_read = len(frame)
-    accounting = accounting or _Accounting(np.arange(rows_read) + 2)
+    accounting = accounting or _Accounting(np.arange(rows_read) + first_row)
     ids, keep = account_ids(frame[id_column], accounting, keep)
 
     kept = frame.loc[keep]

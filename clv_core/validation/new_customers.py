@@ -49,11 +49,12 @@ def validate_new_customers(
     id_column: str | None = None,
     reference_date: dt.date | None = None,
     source_name: str = "",
+    first_row: int = 2,
 ) -> NewCustomers:
     """Check and type a table of new customers against the columns a model was trained on.
 
     ``reference_date`` is the day date columns count back from (default: the latest date in
-    the table's date columns).
+    the table's date columns); ``first_row`` the file row of the first data row.
     """
     where = _named(source_name)
     if len(frame) == 0:
@@ -69,7 +70,7 @@ def validate_new_customers(
         for column in frame.columns
         if column not in {identifier, spec.target_column, *spec.required_columns}
     )
-    accounting = _Accounting(np.arange(len(frame)) + 2)
+    accounting = _Accounting(np.arange(len(frame)) + first_row)
     ids, keep = account_ids(frame[identifier], accounting)
     if not keep.any():
         raise DataError(

@@ -109,3 +109,10 @@ def test_the_spec_of_a_training_table_round_trips_through_json() -> None:
     assert TableSpec.from_dict(spec.to_dict()) == spec
     units = {column["name"]: column["unit"] for column in spec.to_dict()["columns"]}
     assert units["注册时间"] == "days before the table's reference date"
+
+
+def test_row_numbers_start_where_the_file_data_starts() -> None:
+    table = _table()
+    table.loc[0, "用户ID"] = ""
+    checked = validate_new_customers(table, SPEC, first_row=5)
+    assert checked.report.examples["missing_customer_id"] == ("row 5",)

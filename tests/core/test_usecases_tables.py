@@ -180,3 +180,18 @@ def test_unseen_categories_share_the_other_slot(loaded: LoadedTable, tmp_path: P
     )
     listing = score_table_campaign(model, info, new, CampaignRequest(segments=True)).listing
     assert len(listing) == 30 and np.isfinite(listing["predicted_clv"]).all()
+
+
+def test_rows_are_named_as_the_file_shows_them_under_a_title(
+    loaded: LoadedTable, tmp_path: Path
+) -> None:
+    frame = loaded.frame.astype(str).copy()
+    frame.loc[5, "用户ID"] = ""
+    path = tmp_path / "table.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame([["客户价值导出 2025-01-02"]]).to_excel(writer, index=False, header=False)
+        frame.to_excel(writer, index=False, startrow=2)
+    titled = load_table(path)
+    assert titled.first_data_row == 4
+    table = check_customer_table(titled)
+    assert table.report.examples["missing_customer_id"] == ("row 9",)
