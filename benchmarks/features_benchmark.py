@@ -368,7 +368,26 @@ def run_spark(csv_path: Path) -> Result:
     return result
 
 
+def lifetimes_rfm(csv_path: Path) -> Result:
+    """What a lifetimes user runs: read the CSV with pandas, the RFM summary at the cutoff."""
+    import pandas as pd
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    log = pd.read_csv(csv_path, parse_dates=["order_date"])
+    log = log[log["order_date"] < pd.Timestamp(CUTOFF) + pd.Timedelta(days=1)]
+    summary = summary_data_from_transaction_data(
+        log,
+        "customer_id",
+        "order_date",
+        monetary_value_col="amount",
+        observation_period_end=CUTOFF.isoformat(),
+        freq="D",
+    )
+    return {"customers": len(summary)}
+
+
 WORKERS: Final[dict[str, Callable[[str, Path], Result]]] = {
+    "lifetimes_rfm": lambda _size, csv_path: lifetimes_rfm(csv_path),
     "generate": generate_csv,
     "pipeline": lambda _size, csv_path: run_pipeline(csv_path),
     "lifetimes": lambda _size, csv_path: compare_with_lifetimes(csv_path),
@@ -401,6 +420,134 @@ def run_worker(worker: str, size: str, csv_path: Path) -> Result:
         raise RuntimeError(f"The {worker} worker for {size} failed (exit {completed.returncode}).")
     result: Result = json.loads(completed.stdout)
     return result
+
+
+def timed_process(command: Sequence[str], spill_glob: str | None = None) -> Result:
+    """Run a command to its end: wall seconds, peak resident memory (MB) and, when
+    ``spill_glob`` names DuckDB's spill folders, the most bytes they held at once (polled)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        list(command), cwd=REPOSITORY_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    spill = 0
+    while spill_glob is not None and process.poll() is None:
+        spill = max(spill, _folder_bytes(spill_glob))
+        time.sleep(0.5)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    if status != 0:
+        raise RuntimeError(f"{' '.join(command[:4])} failed: {stderr[-2000:]}")
+    result: Result = {"s": seconds, "peak_rss_mb": usage.ru_maxrss * 1024 / MEGABYTE}
+    if spill_glob is not None:
+        result["spill_mb"] = spill / MEGABYTE
+    return result
+
+
+def _folder_bytes(pattern: str) -> int:
+    total = 0
+    for folder in Path(tempfile.gettempdir()).glob(pattern):
+        for file in folder.rglob("*"):
+            with contextlib.suppress(OSError):
+                total += file.stat().st_size
+    return total
+
+
+def features_command(path: Path, engine: str, out: Path, *extra: str) -> list[str]:
+    """``python -m clv_core features`` as an analyst runs it, with the label."""
+    return [
+        sys.executable,
+        "-m",
+        "clv_core",
+        "features",
+        "--transactions",
+        str(path),
+        "--cutoff",
+        CUTOFF.isoformat(),
+        "--horizon-days",
+        str(HORIZON_DAYS),
+        "--engine",
+        engine,
+        "--out",
+        str(out),
+        *extra,
+    ]
+
+
+def whole_processes(size: str, csv_path: Path, repeat: int) -> Result:
+    """The CLI on DuckDB and on pandas, and lifetimes' RFM, each a whole fresh process."""
+    out = csv_path.with_suffix(".features.parquet")
+    lifetimes = [sys.executable, str(Path(__file__).resolve()), "--worker", "lifetimes_rfm"]
+    lifetimes += ["--sizes", size, "--csv", str(csv_path)]
+    commands = {
+        "duckdb": features_command(csv_path, "duckdb", out),
+        "pandas": features_command(csv_path, "pandas", out),
+        "lifetimes_rfm": lifetimes,
+    }
+    result: Result = {}
+    for name, command in commands.items():
+        runs = []
+        for index in range(repeat):
+            progress(f"{size}: whole process, {name}, run {index + 1} of {repeat}")
+            runs.append(timed_process(command))
+        result[f"{name}_s"] = statistics.median(run["s"] for run in runs)
+        result[f"{name}_peak_rss_mb"] = max(run["peak_rss_mb"] for run in runs)
+    out.unlink(missing_ok=True)
+    result["duckdb_vs_lifetimes"] = result["duckdb_s"] / result["lifetimes_rfm_s"]
+    result["pandas_vs_lifetimes"] = result["pandas_s"] / result["lifetimes_rfm_s"]
+    return rounded(result)
+
+
+def parquet_out_of_core(rows: int, folder: Path, memory_limit: str) -> Result:
+    """Generate a ``rows``-row Parquet log with DuckDB, then run the CLI on it under a limit."""
+    import duckdb
+
+    path = folder / f"transactions_{rows}.parquet"
+    customers = max(rows // 10, 1)
+    progress(f"parquet: writing {rows:,} rows ({customers:,} customers) with DuckDB")
+    started = time.perf_counter()
+    connection = duckdb.connect()
+    connection.execute(f"SET memory_limit = '{memory_limit}'")
+    connection.execute(
+        f"""
+COPY (
+    SELECT
+        'O' || lpad(CAST(i AS VARCHAR), 10, '0') AS order_id,
+        'C' || lpad(CAST(hash(i) % {customers} AS VARCHAR), 9, '0') AS customer_id,
+        TIMESTAMP '2023-01-01' + to_seconds(CAST(hash(i * 7 + 1) % (3 * 365 * 86400) AS BIGINT))
+            AS order_date,
+        CASE WHEN hash(i * 11 + 3) % 20 = 0 THEN -1 ELSE 1 END
+            * round(5 + (hash(i * 13 + 5) % 50000) / 100.0, 2) AS amount
+    FROM range({rows}) AS t(i)
+) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)
+"""
+    )
+    connection.close()
+    write_seconds = time.perf_counter() - started
+    parquet_mb = path.stat().st_size / MEGABYTE
+    progress(f"parquet: {parquet_mb:,.0f} MB; running the CLI")
+    out = folder / "features_parquet.parquet"
+    run = timed_process(
+        features_command(path, "duckdb", out, "--memory-limit", memory_limit),
+        spill_glob="clv-duckdb-*",
+    )
+    import pyarrow.parquet as pq
+
+    customers_out = pq.read_metadata(out).num_rows
+    path.unlink()
+    out.unlink()
+    return rounded(
+        {
+            "rows": rows,
+            "parquet_mb": parquet_mb,
+            "write_s": write_seconds,
+            "memory_limit": memory_limit,
+            "features_s": run["s"],
+            "peak_rss_mb": run["peak_rss_mb"],
+            "spill_mb": run["spill_mb"],
+            "customers": customers_out,
+        }
+    )
 
 
 def combine_repeats(results: Sequence[Result]) -> Result:
@@ -460,6 +607,7 @@ def benchmark_size(
             progress(f"{size}: lifetimes comparison, run {index + 1} of {repeat}")
             comparisons.append(run_worker("lifetimes", size, csv_path))
         report["lifetimes"] = combine_repeats(comparisons)
+    report["whole_process"] = whole_processes(size, csv_path, repeat)
     if with_spark:
         progress(f"{size}: local Spark")
         report["spark"] = run_worker("spark", size, csv_path)
@@ -522,6 +670,17 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="also time the features on local Spark (needs Java 17+ and requirements-spark.txt)",
     )
+    parser.add_argument(
+        "--parquet-rows",
+        type=positive_int,
+        help="also write a Parquet log of this many rows with DuckDB and time the CLI on it "
+        "under --memory-limit (e.g. 100000000)",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        default="8GB",
+        help="DuckDB's memory limit for the Parquet run (default: 8GB)",
+    )
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -549,6 +708,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             lifetimes_summary = report.pop("lifetimes", lifetimes_summary)
             runs[size] = report
+        if arguments.parquet_rows is not None:
+            runs["parquet"] = parquet_out_of_core(
+                arguments.parquet_rows, Path(folder), arguments.memory_limit
+            )
     output = {
         "benchmark": "features",
         "machine": machine_description(),

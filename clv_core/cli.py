@@ -214,11 +214,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     features.add_argument(
         "--engine",
-        default="pandas",
-        choices=["pandas", "duckdb", "spark"],
-        help="what computes the features and labels: the pandas reference, or the same "
-        "definitions as one SQL text on DuckDB or on Apache Spark (identical results; Spark's "
-        "master from CLV_SPARK_MASTER, default local[*], or from spark-submit)",
+        default="duckdb",
+        choices=["duckdb", "pandas", "spark"],
+        help="what validates the log and computes the features and labels (identical results): "
+        "DuckDB (default; SQL, a Parquet log is streamed, so it may be larger than memory), the "
+        "pandas reference, or Apache Spark (master from CLV_SPARK_MASTER, default local[*], "
+        "or from spark-submit)",
     )
     features.add_argument(
         "--memory-limit",
@@ -434,87 +435,100 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _load_inputs(arguments: argparse.Namespace) -> CheckedInputs:
     """Read the files named on the command line and run the data check on them."""
-    from clv_core.loading import load_table
     from clv_core.usecases import check_inputs
-    from clv_core.validation import ValidationOptions
+
+    read = _reader(arguments)
+    return check_inputs(
+        read(arguments.transactions, arguments.sheet),
+        order_lines=read(arguments.order_lines),
+        attributes=read(arguments.customers),
+        roles=_roles(arguments),
+        options=_validation_options(arguments),
+    )
+
+
+def _reader(arguments: argparse.Namespace) -> Any:
+    """``read(path, sheet=None)``: the file loaded with the command line's limits (or None)."""
+    from clv_core.loading import load_table
 
     limits = _load_limits(arguments)
 
     def read(path: Path | None, sheet: str | None = None) -> Any:
         return None if path is None else load_table(path, sheet=sheet, limits=limits)
 
+    return read
+
+
+def _roles(arguments: argparse.Namespace) -> dict[str, str | None]:
+    """The column roles named on the command line (``none``: the log has no such column)."""
     roles: dict[str, str | None] = {}
     for role, option in ROLE_OPTIONS.items():
         value = getattr(arguments, option[2:].replace("-", "_"), None)
         if value is not None:
             roles[role.value] = None if value.strip().lower() == "none" else value
-    options = ValidationOptions(
+    return roles
+
+
+def _validation_options(arguments: argparse.Namespace) -> Any:
+    from clv_core.validation import ValidationOptions
+
+    return ValidationOptions(
         dayfirst=True if arguments.dayfirst else None,
         drop_duplicate_rows=False if arguments.keep_duplicate_rows else None,
         combine_baskets=not arguments.no_baskets,
         guest_ids=tuple(arguments.guest_id),
     )
-    return check_inputs(
-        read(arguments.transactions, arguments.sheet),
-        order_lines=read(arguments.order_lines),
-        attributes=read(arguments.customers),
-        roles=roles,
-        options=options,
-    )
 
 
 def _run_features(arguments: argparse.Namespace) -> int:
-    from clv_core.features import build_features, build_labels
-    from clv_core.splits import SplitKind, check_minimum_data, time_windows
+    from clv_core.usecases.features import FeatureRequest, ParquetLog, log_features
 
     out: Path = arguments.out
     _check_suffix(out, "--out", (".csv", ".parquet"))
-    if arguments.memory_limit is not None and arguments.engine != "duckdb":
-        raise ConfigError("--memory-limit goes with --engine duckdb.")
-    inputs = _load_inputs(arguments)
-    transactions = inputs.transactions.frame
-    cutoff = pd.Timestamp(_parse_date_option(arguments.cutoff, "--cutoff"))
-    warnings: list[str] = []
-    if arguments.horizon_days is not None:
-        windows = time_windows(cutoff, arguments.horizon_days, SplitKind.CUSTOMER)
-        warnings = check_minimum_data(transactions, windows, minimum_customers=1)
-    if arguments.engine == "duckdb":
-        from clv_core.sql.duckdb_engine import duckdb_features, duckdb_labels
-
-        limit = arguments.memory_limit
-        features = duckdb_features(
-            transactions, cutoff, customers=inputs.customers, memory_limit=limit
-        )
-        if arguments.horizon_days is not None:
-            features["future_spend"] = duckdb_labels(
-                transactions, cutoff, arguments.horizon_days, features.index, memory_limit=limit
-            )
-    elif arguments.engine == "spark":
-        features = _spark_features(arguments, transactions, cutoff, inputs.customers)
+    request = FeatureRequest(
+        cutoff=pd.Timestamp(_parse_date_option(arguments.cutoff, "--cutoff")),
+        horizon_days=arguments.horizon_days,
+        engine=arguments.engine,
+        memory_limit=arguments.memory_limit,
+        roles=_roles(arguments),
+        options=_validation_options(arguments),
+    )
+    read = _reader(arguments)
+    path: Path = arguments.transactions
+    table: Any
+    if arguments.engine == "duckdb" and arguments.order_lines is None and _is_parquet(path):
+        # DuckDB streams a Parquet log itself: it may be larger than memory.
+        table = ParquetLog(path, max_columns=_load_limits(arguments).max_columns)
     else:
-        features = build_features(transactions, cutoff, customers=inputs.customers)
-        if arguments.horizon_days is not None:
-            features["future_spend"] = build_labels(
-                transactions, cutoff, arguments.horizon_days, features.index
-            )
+        table = read(path, arguments.sheet)
+    run = log_features(
+        table,
+        request,
+        order_lines=read(arguments.order_lines),
+        attributes=read(arguments.customers),
+    )
+    features, warnings = run.features, run.warnings
+    cutoff = request.cutoff
     _write_table(features, out)
 
     result = {
         "command": "features",
         "engine": arguments.engine,
+        "validated_by": run.validated_by,
+        "why_pandas": run.why_pandas,
         "cutoff": str(cutoff.date()),
         "horizon_days": arguments.horizon_days,
         "n_customers": len(features),
         "n_features": features.shape[1] - (arguments.horizon_days is not None),
         "feature_names": [c for c in features.columns if c != "future_spend"],
         "out": str(out),
-        "validation": inputs.validation(),
+        "validation": run.validation(),
         "warnings": warnings,
     }
     if arguments.json:
         print(json.dumps(result, ensure_ascii=False, default=str))
     else:
-        _print_lines(_report_lines(inputs))
+        _print_lines(run.report_lines())
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
         print(
@@ -557,7 +571,7 @@ def _run_evaluate(arguments: argparse.Namespace) -> int:
     else:
         inputs = _load_inputs(arguments)
         request = EvaluationRequest(settings, inputs.transactions.frame, inputs.customers)
-        validation, report_lines = inputs.validation(), _report_lines(inputs)
+        validation, report_lines = inputs.validation(), inputs.report_lines()
     result = evaluate_models(request, on_stage=None if arguments.json else _print_stage)
     if arguments.predictions_out is not None:
         _write_table(result.predictions.reset_index(), arguments.predictions_out, index=False)
@@ -606,7 +620,7 @@ def _run_train(arguments: argparse.Namespace) -> int:
         )
         inputs = _load_inputs(arguments)
         trained = train_bundle(inputs, request, arguments.out, on_epoch=on_epoch)
-        validation, report_lines = inputs.validation(), _report_lines(inputs)
+        validation, report_lines = inputs.validation(), inputs.report_lines()
         facts = {**trained.to_dict(), "input": "transactions"}
         warnings = list(trained.deployment.warnings)
     output = {"command": "train", **facts, "validation": validation}
@@ -659,7 +673,7 @@ def _run_score(arguments: argparse.Namespace) -> int:
     else:
         inputs = _load_inputs(arguments)
         campaign = score_campaign(model, info, inputs.transactions.frame, inputs.customers, request)
-        validation, report_lines = inputs.validation(), _report_lines(inputs)
+        validation, report_lines = inputs.validation(), inputs.report_lines()
     listing = campaign.listing
     _write_output(listing, arguments.out, excel_bom=arguments.excel_bom)
     output = {
@@ -721,7 +735,7 @@ def _run_explain(arguments: argparse.Namespace) -> int:
             model, info, inputs.transactions.frame, inputs.customers, as_of=as_of, settings=settings
         )
         explanation, explained_as_of = explained.explanation, explained.scored.as_of
-        validation, report_lines = inputs.validation(), _report_lines(inputs)
+        validation, report_lines = inputs.validation(), inputs.report_lines()
     values = explanation.values.assign(
         feature_value=explanation.values["feature_value"].astype(str)
     )
@@ -773,19 +787,15 @@ def _table_path(arguments: argparse.Namespace) -> Path | None:
     return table
 
 
-def _spark_features(
-    arguments: argparse.Namespace, transactions: pd.DataFrame, cutoff: Any, customers: Any
-) -> pd.DataFrame:
-    """Features (and labels) by the Spark engine, in one Spark session."""
-    from clv_core.sql.spark_engine import spark_features, spark_labels, spark_session
-
-    with spark_session():
-        features = spark_features(transactions, cutoff, customers=customers)
-        if arguments.horizon_days is not None:
-            features["future_spend"] = spark_labels(
-                transactions, cutoff, arguments.horizon_days, features.index
-            )
-    return features
+def _is_parquet(path: Path) -> bool:
+    """Whether a path names a Parquet file (by its first bytes; a glob by its suffix)."""
+    if any(character in str(path) for character in "*?["):
+        return path.suffix.lower() == ".parquet"
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4) == b"PAR1"
+    except OSError:
+        return False
 
 
 def _table_horizon(arguments: argparse.Namespace) -> int:
@@ -857,14 +867,6 @@ def _write_output(frame: pd.DataFrame, out: Path, *, excel_bom: bool) -> None:
     except OSError as error:
         raise DataError(f"Could not create the folder for '{out}': {error}.") from error
     write_export(frame, out, excel_bom=excel_bom)
-
-
-def _report_lines(inputs: CheckedInputs) -> list[str]:
-    """The validation reports (and the spend rule) of a log and its attributes, as lines."""
-    lines = [line for report in inputs.reports.values() for line in report.describe()]
-    if inputs.transactions.money is not None:
-        lines += list(inputs.transactions.money.describe())
-    return lines
 
 
 def _print_lines(lines: list[str]) -> None:

@@ -41,11 +41,13 @@ if TYPE_CHECKING:
 __all__ = [
     "MoneyCheck",
     "MoneyKind",
+    "MoneyTotals",
     "MoneyWarning",
     "RejectedColumn",
     "SpendExplanation",
     "SpendFormula",
     "amount_candidates",
+    "assess_money",
     "check_money",
     "explain_spend",
     "money_kind",
@@ -780,6 +782,32 @@ class MoneyCheck:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class MoneyTotals:
+    """The aggregates of validated money the plausibility figures and warnings are made of.
+
+    Computed from pandas frames by :func:`check_money` and by SQL in
+    :mod:`clv_core.sql.validation`; either way :func:`assess_money` turns them into the check.
+    ``top_spend_customer``/``top_orders_customer`` are the first customer (in order of first
+    appearance) with the largest positive spend / the most orders.
+    """
+
+    median_purchase: float
+    p99_purchase: float
+    n_lines: int
+    negative_lines: int
+    zero_lines: int
+    n_orders: int
+    n_customers: int
+    mean_orders: float
+    median_orders: float
+    max_orders: int
+    top_orders_customer: str
+    positive_spend: float
+    top_spend: float
+    top_spend_customer: str
+
+
 def check_money(
     frame: pd.DataFrame,
     mapping: ColumnMapping,
@@ -807,7 +835,6 @@ def check_money(
         Rows whose order total stands on another line of the order (set to 0 by validation);
         they are not lines of their own in the figures.
     """
-    explanation = explain_spend(frame, mapping)
     lines = line_amounts[used if counted_once is None else used & ~counted_once]
     order_values = orders["amount"]
     purchases = order_values[order_values > 0]
@@ -816,35 +843,81 @@ def check_money(
     n_orders = pd.Series(np.bincount(codes), index=customers)
     spend = pd.Series(np.bincount(codes, weights=order_values.to_numpy(float)), index=customers)
     positive_spend = spend.clip(lower=0)
-    figures = {
-        "median_order_value": _rounded(float(purchases.median())),
-        "p99_order_value": _rounded(float(purchases.quantile(0.99))),
-        "negative_line_share": _rounded(float((lines < 0).mean()), 4),
-        "zero_line_share": _rounded(float((lines == 0).mean()), 4),
-        "orders_per_customer_mean": _rounded(float(n_orders.mean())),
-        "orders_per_customer_median": _rounded(float(n_orders.median())),
-        "lines_per_order": _rounded(len(lines) / max(len(orders), 1)),
-        "top_customer_spend_share": _rounded(
-            float(positive_spend.max() / positive_spend.sum()) if positive_spend.sum() > 0 else 0.0,
-            4,
-        ),
-    }
+    totals = MoneyTotals(
+        median_purchase=float(purchases.median()),
+        p99_purchase=float(purchases.quantile(0.99)),
+        n_lines=len(lines),
+        negative_lines=int((lines < 0).sum()),
+        zero_lines=int((lines == 0).sum()),
+        n_orders=len(orders),
+        n_customers=len(n_orders),
+        mean_orders=float(n_orders.mean()),
+        median_orders=float(n_orders.median()),
+        max_orders=int(n_orders.max()) if len(n_orders) else 0,
+        top_orders_customer=str(n_orders.idxmax()) if len(n_orders) else "",
+        positive_spend=float(positive_spend.sum()),
+        top_spend=float(positive_spend.max()) if len(n_orders) else 0.0,
+        top_spend_customer=str(positive_spend.idxmax()) if positive_spend.sum() > 0 else "",
+    )
     currencies: dict[str, int] = {}
     if mapping.currency is not None:
         counts = frame.loc[used, mapping.currency].astype("string").str.strip().value_counts()
         currencies = {str(name): int(count) for name, count in counts.items()}
     sample_rows = np.flatnonzero(used)[:_SAMPLE_ROWS]
-    sample = frame.iloc[sample_rows]
+    return assess_money(
+        frame.head(_SAMPLE_ROWS),
+        mapping,
+        totals,
+        sample=frame.iloc[sample_rows],
+        sample_amounts=line_amounts.iloc[sample_rows],
+        first_lines=lines.iloc[:_SAMPLE_ROWS],
+        currencies=currencies,
+    )
+
+
+def assess_money(
+    head: pd.DataFrame,
+    mapping: ColumnMapping,
+    totals: MoneyTotals,
+    *,
+    sample: pd.DataFrame,
+    sample_amounts: pd.Series,
+    first_lines: pd.Series,
+    currencies: Mapping[str, int],
+) -> MoneyCheck:
+    """The money check from its aggregates and the first rows.
+
+    ``head`` is the loaded table's first rows, ``sample`` its first used rows with their spend
+    ``sample_amounts``, and ``first_lines`` the spend of the first lines used (each at most
+    50,000 rows).
+    """
+    figures = {
+        "median_order_value": _rounded(totals.median_purchase),
+        "p99_order_value": _rounded(totals.p99_purchase),
+        "negative_line_share": _rounded(_share(totals.negative_lines, totals.n_lines), 4),
+        "zero_line_share": _rounded(_share(totals.zero_lines, totals.n_lines), 4),
+        "orders_per_customer_mean": _rounded(totals.mean_orders),
+        "orders_per_customer_median": _rounded(totals.median_orders),
+        "lines_per_order": _rounded(totals.n_lines / max(totals.n_orders, 1)),
+        "top_customer_spend_share": _rounded(
+            totals.top_spend / totals.positive_spend if totals.positive_spend > 0 else 0.0, 4
+        ),
+    }
     warnings = [
         *_spend_is_cost(sample, mapping),
         *_amount_is_unit_price(sample, mapping),
-        *_small_integer_spend(sample, mapping, lines),
+        *_small_integer_spend(sample, mapping, first_lines),
         *_order_value_below_price(sample, mapping, figures["median_order_value"]),
-        *_cost_above_spend(sample, mapping, line_amounts.iloc[sample_rows]),
-        *_dominant_customer(spend, n_orders),
+        *_cost_above_spend(sample, mapping, sample_amounts),
+        *_dominant_customer(totals),
         *_mixed_currencies(currencies, mapping),
     ]
-    return MoneyCheck(explanation, figures, currencies, tuple(warnings))
+    return MoneyCheck(explain_spend(head, mapping), figures, currencies, tuple(warnings))
+
+
+def _share(part: int, whole: int) -> float:
+    """``part / whole``; NaN for nothing (as the mean of an empty selection)."""
+    return part / whole if whole else float("nan")
 
 
 def _rounded(value: float, digits: int = 2) -> float:
@@ -1001,17 +1074,16 @@ def explain_spend_columns(mapping: ColumnMapping) -> tuple[str, ...]:
     return tuple(str(column) for column in (mapping.quantity, mapping.unit_price))
 
 
-def _dominant_customer(spend: pd.Series, n_orders: pd.Series) -> list[MoneyWarning]:
+def _dominant_customer(totals: MoneyTotals) -> list[MoneyWarning]:
     """One id holding most of the spend or orders is often a guest or placeholder account."""
-    if len(spend) < 10:
+    if totals.n_customers < 10:
         return []
-    positive = spend.clip(lower=0)
-    total = float(positive.sum())
-    top_spend = str(positive.idxmax()) if total > 0 else ""
-    spend_share = float(positive.max() / total) if total > 0 else 0.0
-    top_orders = str(n_orders.idxmax())
-    order_share = float(n_orders.max() / n_orders.sum())
-    many_orders = order_share >= 0.2 and n_orders.max() >= 20 * max(float(n_orders.median()), 1)
+    total = totals.positive_spend
+    top_spend = totals.top_spend_customer if total > 0 else ""
+    spend_share = totals.top_spend / total if total > 0 else 0.0
+    top_orders = totals.top_orders_customer
+    order_share = totals.max_orders / totals.n_orders
+    many_orders = order_share >= 0.2 and totals.max_orders >= 20 * max(totals.median_orders, 1)
     if spend_share > 0.5:
         key, customer, share, what = "dominant_customer_spend", top_spend, spend_share, "spend"
     elif many_orders:

@@ -27,11 +27,14 @@ __all__ = [
     "MINIMUM_CUSTOMERS",
     "RECOMMENDED_CUSTOMERS",
     "CustomerSplit",
+    "HistoryFacts",
     "SplitKind",
     "TimeWindows",
     "as_day",
+    "check_history",
     "check_minimum_data",
     "deployment_windows",
+    "history_facts",
     "split_customers",
     "time_windows",
 ]
@@ -123,6 +126,37 @@ def deployment_windows(as_of: dt.date | str | pd.Timestamp, horizon_days: int) -
     )
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryFacts:
+    """What :func:`check_history` needs of a log: its first and last day, and the customers
+    with a purchase (amount >= 0) on or before the training cutoff, of whom ``n_repeat``
+    bought on more than one day."""
+
+    first: pd.Timestamp
+    last: pd.Timestamp
+    n_customers: int
+    n_repeat: int
+
+
+def history_facts(transactions: pd.DataFrame, train_cutoff: pd.Timestamp) -> HistoryFacts:
+    """The :class:`HistoryFacts` of validated orders."""
+    day = transactions["order_date"]
+    before = transactions.loc[
+        (day < train_cutoff + pd.Timedelta(days=1)) & (transactions["amount"] >= 0)
+    ]
+    purchase_days = (
+        before.assign(day=before["order_date"].dt.normalize())
+        .groupby("customer_id")["day"]
+        .nunique()
+    )
+    return HistoryFacts(
+        first=pd.Timestamp(day.min()).normalize(),
+        last=pd.Timestamp(day.max()).normalize(),
+        n_customers=len(purchase_days),
+        n_repeat=int((purchase_days > 1).sum()),
+    )
+
+
 def check_minimum_data(
     transactions: pd.DataFrame,
     windows: TimeWindows,
@@ -151,14 +185,25 @@ def check_minimum_data(
         Every problem that makes the set-up impossible, listed together: too few customers at the
         training cutoff, a cutoff before the data starts, label windows running past the data end.
     """
-    first = pd.Timestamp(transactions["order_date"].min()).normalize()
-    last = pd.Timestamp(transactions["order_date"].max()).normalize()
+    return check_history(
+        history_facts(transactions, windows.train_cutoff),
+        windows,
+        labels_needed_at_evaluation=labels_needed_at_evaluation,
+        minimum_customers=minimum_customers,
+    )
+
+
+def check_history(
+    facts: HistoryFacts,
+    windows: TimeWindows,
+    *,
+    labels_needed_at_evaluation: bool = True,
+    minimum_customers: int = MINIMUM_CUSTOMERS,
+) -> list[str]:
+    """:func:`check_minimum_data` from the log's :class:`HistoryFacts`."""
+    first, last = facts.first, facts.last
     problems = _window_problems(windows, first, last, labels_needed_at_evaluation)
-    day = transactions["order_date"]
-    before_training_cutoff = transactions.loc[
-        (day < windows.train_cutoff + pd.Timedelta(days=1)) & (transactions["amount"] >= 0)
-    ]
-    n_customers = before_training_cutoff["customer_id"].nunique()
+    n_customers = facts.n_customers
     if windows.train_cutoff >= first and n_customers < minimum_customers:
         problems.append(
             f"Only {n_customers} customers bought on or before the training cutoff "
@@ -167,7 +212,7 @@ def check_minimum_data(
         )
     if problems:
         raise DataError("The data cannot support these time windows:", problems=problems)
-    return _data_warnings(before_training_cutoff, windows, first, n_customers)
+    return _data_warnings(facts, windows)
 
 
 def _window_problems(
@@ -200,39 +245,30 @@ def _window_problems(
     return problems
 
 
-def _data_warnings(
-    before_training_cutoff: pd.DataFrame,
-    windows: TimeWindows,
-    first: pd.Timestamp,
-    n_customers: int,
-) -> list[str]:
+def _data_warnings(facts: HistoryFacts, windows: TimeWindows) -> list[str]:
     """Warnings about thin data: few customers, short history, few repeat buyers."""
     warnings: list[str] = []
     horizon = windows.horizon_days
+    n_customers = facts.n_customers
     if n_customers < RECOMMENDED_CUSTOMERS:
         warnings.append(
             f"Only {n_customers:,} customers at the training cutoff; with fewer than "
             f"{RECOMMENDED_CUSTOMERS:,} the metrics are noisy and the network may underfit."
         )
-    history_days = (windows.train_cutoff - first).days
+    history_days = (windows.train_cutoff - facts.first).days
     if history_days < horizon:
         warnings.append(
             f"The history before the training cutoff ({history_days} days) is shorter than the "
             f"horizon ({horizon} days): features see less than one horizon of behaviour."
         )
-    purchase_days = (
-        before_training_cutoff.assign(day=before_training_cutoff["order_date"].dt.normalize())
-        .groupby("customer_id")["day"]
-        .nunique()
-    )
-    if len(purchase_days) and (purchase_days > 1).sum() == 0:
+    if n_customers and facts.n_repeat == 0:
         warnings.append(
             "No customer bought on more than one day before the training cutoff: BG/NBD cannot "
             "learn repeat behaviour and every model sees one-time buyers only."
         )
-    elif len(purchase_days) and (purchase_days > 1).mean() < 0.05:
+    elif n_customers and facts.n_repeat / n_customers < 0.05:
         warnings.append(
-            f"Only {(purchase_days > 1).mean():.1%} of customers are repeat buyers before the "
+            f"Only {facts.n_repeat / n_customers:.1%} of customers are repeat buyers before the "
             "training cutoff; repeat-purchase models will be uncertain."
         )
     return warnings

@@ -23,11 +23,11 @@ from clv_core.sql import feature_sql, label_sql
 from clv_core.sql.frames import features_frame, labelled_table, labels_series, orders_table
 from clv_core.validation import CustomerAttributes
 
-__all__ = ["duckdb_features", "duckdb_labels"]
+__all__ = ["duckdb_connection", "duckdb_features", "duckdb_labels", "features_in", "labels_in"]
 
 
 @contextmanager
-def _connection(memory_limit: str | None) -> Iterator[Any]:
+def duckdb_connection(memory_limit: str | None) -> Iterator[Any]:
     """A fresh in-memory DuckDB connection; with a memory limit it spills to a temp folder."""
     import duckdb
 
@@ -71,16 +71,28 @@ def duckdb_features(
     memory_limit: str | None = None,
 ) -> pd.DataFrame:
     """:func:`clv_core.features.build_features`, computed by DuckDB from the same orders."""
+    with duckdb_connection(memory_limit) as connection:
+        connection.register("orders", orders_table(transactions))
+        first = pd.Timestamp(transactions["order_date"].min()) if len(transactions) else None
+        return features_in(connection, cutoff, first, customers=customers, options=options)
+
+
+def features_in(
+    connection: Any,
+    cutoff: dt.date | str | pd.Timestamp,
+    first_date: pd.Timestamp | None,
+    *,
+    customers: CustomerAttributes | None = None,
+    options: FeatureOptions | None = None,
+) -> pd.DataFrame:
+    """The features of the ``orders`` already in ``connection`` (``first_date``: its first)."""
     options = options or FeatureOptions()
     cutoff_day = _cutoff_day(cutoff)
-    with _connection(memory_limit) as connection:
-        connection.register("orders", orders_table(transactions))
-        frame = connection.execute(feature_sql(cutoff_day, options)).df()
+    frame = connection.execute(feature_sql(cutoff_day, options)).df()
     if frame.empty:
-        first = pd.Timestamp(transactions["order_date"].min()).date() if len(transactions) else None
         raise DataError(
             f"No customer has a purchase on or before the cutoff {pd.Timestamp(cutoff).date()}"
-            + (f"; the data starts on {first}." if first else ".")
+            + (f"; the data starts on {first_date.date()}." if first_date is not None else ".")
             + " Choose a later cutoff."
         )
     return features_frame(frame, options, cutoff_day, customers)
@@ -95,10 +107,23 @@ def duckdb_labels(
     memory_limit: str | None = None,
 ) -> pd.Series:
     """:func:`clv_core.features.build_labels` for ``customers``, computed by DuckDB."""
+    with duckdb_connection(memory_limit) as connection:
+        connection.register("orders", orders_table(transactions))
+        return labels_in(connection, cutoff, horizon_days, customers)
+
+
+def labels_in(
+    connection: Any,
+    cutoff: dt.date | str | pd.Timestamp,
+    horizon_days: int,
+    customers: pd.Index,
+) -> pd.Series:
+    """The labels of ``customers`` from the ``orders`` already in ``connection``."""
     if horizon_days < 1:
         raise ConfigError(f"horizon_days must be a positive number of days, got {horizon_days}.")
-    with _connection(memory_limit) as connection:
-        connection.register("orders", orders_table(transactions))
-        connection.register("labelled", labelled_table(customers))
+    connection.register("labelled", labelled_table(customers))
+    try:
         frame = connection.execute(label_sql(_cutoff_day(cutoff), horizon_days)).df()
+    finally:
+        connection.unregister("labelled")
     return labels_series(frame, customers)

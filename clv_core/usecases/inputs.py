@@ -15,6 +15,7 @@ from typing import Any
 from clv_core.columns import ColumnMapping
 from clv_core.intake import transaction_source, validate_source
 from clv_core.loading import LoadedTable
+from clv_core.money import MoneyCheck
 from clv_core.validation import (
     CustomerAttributes,
     Transactions,
@@ -23,7 +24,14 @@ from clv_core.validation import (
     validate_customers,
 )
 
-__all__ = ["CheckedInputs", "attributes_report", "check_inputs"]
+__all__ = [
+    "CheckedInputs",
+    "attributes_report",
+    "check_inputs",
+    "report_lines",
+    "unmatched_report",
+    "validation_data",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +49,30 @@ class CheckedInputs:
 
     def validation(self) -> dict[str, Any]:
         """Row accounting of every input table, as JSON-ready data."""
-        data = {name: report.to_dict() for name, report in self.reports.items()}
-        data["transactions"]["mapping"] = self.mapping.to_dict()
-        if self.transactions.money is not None:
-            data["transactions"]["money"] = self.transactions.money.to_dict()
-        return data
+        return validation_data(self.reports, self.mapping, self.transactions.money)
+
+    def report_lines(self) -> list[str]:
+        """The reports (and the spend rule) of every input table, as lines for a terminal."""
+        return report_lines(self.reports, self.transactions.money)
+
+
+def validation_data(
+    reports: Mapping[str, ValidationReport], mapping: ColumnMapping, money: MoneyCheck | None
+) -> dict[str, Any]:
+    """The row accounting of a log (its roles and money check) and its attributes, as JSON."""
+    data = {name: report.to_dict() for name, report in reports.items()}
+    data["transactions"]["mapping"] = mapping.to_dict()
+    if money is not None:
+        data["transactions"]["money"] = money.to_dict()
+    return data
+
+
+def report_lines(reports: Mapping[str, ValidationReport], money: MoneyCheck | None) -> list[str]:
+    """The validation reports (and the spend rule) of a log and its attributes, as lines."""
+    lines = [line for report in reports.values() for line in report.describe()]
+    if money is not None:
+        lines += list(money.describe())
+    return lines
 
 
 def attributes_report(
@@ -54,6 +81,13 @@ def attributes_report(
     """The attributes table's report, warning about customers of the log without a row in it."""
     known = transactions.frame["customer_id"].isin(customers.frame.index)
     unmatched = int(transactions.frame.loc[~known, "customer_id"].nunique())
+    return unmatched_report(customers, unmatched, notes)
+
+
+def unmatched_report(
+    customers: CustomerAttributes, unmatched: int, notes: tuple[str, ...] = ()
+) -> ValidationReport:
+    """The attributes table's report, given how many of the log's customers it lacks."""
     warnings = list(notes)
     if unmatched:
         warnings.append(

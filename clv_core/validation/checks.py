@@ -209,17 +209,21 @@ def _account_duplicates(
         accounting.record(RowIssue.DUPLICATE_ROW, duplicate, None, dropped=True)
         keep &= ~duplicate
     elif duplicate.any():
-        reason = (
-            "the export lists order lines, and one item can appear twice on an order"
-            if line_level
-            else "the log has no order id and no time of day, so they may be separate orders"
-        )
-        warnings.append(
-            f"{int(duplicate.sum()):,} rows are exact copies of an earlier row "
-            f"(e.g. {accounting.examples_of(frame[str(mapping.order_date)], duplicate)}). They "
-            f"were kept because {reason}; drop duplicate rows explicitly if they are "
-            "double-counted exports."
-        )
+        examples = accounting.examples_of(frame[str(mapping.order_date)], duplicate)
+        warnings.append(_duplicates_warning(int(duplicate.sum()), examples, line_level=line_level))
+
+
+def _duplicates_warning(count: int, examples: str, *, line_level: bool) -> str:
+    """The warning about exact copies of rows that are kept (``examples``: a few rows)."""
+    reason = (
+        "the export lists order lines, and one item can appear twice on an order"
+        if line_level
+        else "the log has no order id and no time of day, so they may be separate orders"
+    )
+    return (
+        f"{count:,} rows are exact copies of an earlier row (e.g. {examples}). They were kept "
+        f"because {reason}; drop duplicate rows explicitly if they are double-counted exports."
+    )
 
 
 def _duplicate_rows(frame: pd.DataFrame, dates: pd.Series, amount_column: str | None) -> np.ndarray:

@@ -236,12 +236,17 @@ def _summary_with_returns(
     unmatched_refunds = _refunds_without_sale(clean)
     summary["n_refunds_without_sale"] = unmatched_refunds
     if unmatched_refunds:
-        warnings.append(
-            f"{unmatched_refunds:,} returns or refunds have no earlier purchase by the same "
-            "customer in this file (the sale is probably older than the export); they are "
-            "kept and netted."
-        )
+        warnings.append(_refunds_warning(unmatched_refunds))
     return summary
+
+
+def _refunds_warning(count: int) -> str:
+    """The warning about returns without an earlier purchase in the file."""
+    return (
+        f"{count:,} returns or refunds have no earlier purchase by the same "
+        "customer in this file (the sale is probably older than the export); they are "
+        "kept and netted."
+    )
 
 
 def _transaction_summary(clean: pd.DataFrame) -> dict[str, Any]:

@@ -1,0 +1,109 @@
+"""One interface over the SQL engines: run a query, keep a result as a table, hand data in.
+
+The validation and feature SQL of :mod:`clv_core.sql` is written once, in DuckDB's dialect kept
+to a portable subset; :class:`DuckDBRunner` runs it as it is and :class:`SparkRunner` translates
+it to Spark SQL (:func:`clv_core.sql.spark_engine.to_spark_sql`) first. Intermediate results are
+kept as temporary tables (DuckDB) or cached temporary views (Spark) under the names the next
+queries use.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import pandas as pd
+
+__all__ = ["DuckDBRunner", "SparkRunner", "SqlRunner"]
+
+
+class SqlRunner(Protocol):
+    """What the SQL validation and features need of an engine."""
+
+    def keep(self, name: str, query: str) -> None:
+        """Run ``query`` and keep its result as the table ``name`` (replacing one)."""
+
+    def rows(self, query: str) -> list[tuple[Any, ...]]:
+        """The result rows of ``query`` (small results only)."""
+
+    def frame(self, query: str) -> pd.DataFrame:
+        """The result of ``query`` as a pandas frame (small results only)."""
+
+    def arrow(self, query: str) -> Any:
+        """The result of ``query`` as an Arrow table."""
+
+    def register(self, name: str, table: Any) -> None:
+        """Make an Arrow table (small, from this process) the table ``name``."""
+
+    def drop(self, name: str) -> None:
+        """Forget a table made by :meth:`register`."""
+
+
+class DuckDBRunner:
+    """Queries on a DuckDB connection."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def keep(self, name: str, query: str) -> None:
+        self.connection.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}")
+
+    def rows(self, query: str) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self.connection.execute(query).fetchall()]
+
+    def frame(self, query: str) -> pd.DataFrame:
+        frame: pd.DataFrame = self.connection.execute(query).df()
+        return frame
+
+    def arrow(self, query: str) -> Any:
+        return self.connection.execute(query).to_arrow_table()
+
+    def register(self, name: str, table: Any) -> None:
+        self.connection.register(name, table)
+
+    def drop(self, name: str) -> None:
+        self.connection.unregister(name)
+
+
+class SparkRunner:
+    """Queries on a Spark session, translated to Spark SQL; kept tables are cached views."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self._kept: dict[str, Any] = {}
+
+    def _sql(self, query: str) -> Any:
+        from clv_core.sql.spark_engine import to_spark_sql
+
+        return self.session.sql(to_spark_sql(query))
+
+    def keep(self, name: str, query: str) -> None:
+        result = self._sql(query).persist()
+        # Materialise before the view it was computed from is replaced.
+        result.count()
+        result.createOrReplaceTempView(name)
+        previous = self._kept.pop(name, None)
+        if previous is not None:
+            previous.unpersist()
+        self._kept[name] = result
+
+    def rows(self, query: str) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._sql(query).collect()]
+
+    def frame(self, query: str) -> pd.DataFrame:
+        frame: pd.DataFrame = self._sql(query).toArrow().to_pandas()
+        return frame
+
+    def arrow(self, query: str) -> Any:
+        return self._sql(query).toArrow()
+
+    def register(self, name: str, table: Any) -> None:
+        self.session.createDataFrame(table).createOrReplaceTempView(name)
+
+    def drop(self, name: str) -> None:
+        self.session.catalog.dropTempView(name)
+
+    def release(self) -> None:
+        """Unpersist every kept table."""
+        for result in self._kept.values():
+            result.unpersist()
+        self._kept.clear()

@@ -1,0 +1,770 @@
+"""Transaction validation as SQL on DuckDB, with the same row accounting as the pandas reference.
+
+:func:`validate_in_duckdb` runs :func:`clv_core.validation.validate_transactions` for the
+common shape of a log (one spend column, ISO dates or native timestamps, plain numbers or native
+numbers; an order id, extra columns, guests, duplicates, missing and future cells allowed) as
+queries over a relation ``raw`` and leaves the clean orders in a DuckDB table ``orders`` that the
+feature and label SQL of :mod:`clv_core.sql` read directly. The report (counts by reason, the
+example rows, the warnings, the summary) and the money check equal the reference's; a test
+compares them on logs with every reason in them.
+
+Everything the SQL does not cover, :func:`lane_problem` names, and the caller falls back to the
+pandas reference: quantity x unit price, discounts, order statuses, currencies, two-file exports,
+cancellation documents told by the order id, order-level cells left empty on an order's other
+lines, dates in other forms than ``YYYY-MM-DD[ HH:MM[:SS[.ffffff]]]`` and amounts written with
+currency signs, separators or exponents (the Python parsers clean those).
+
+``raw`` has the columns ``c0 .. c{k}`` (the table's columns in order, as text from a CSV or
+native types from Parquet) and ``__row`` (the row's 0-based position in the file).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from clv_core.columns import ColumnMapping
+from clv_core.issues import RowIssue
+from clv_core.money import MoneyCheck, MoneyTotals, assess_money
+from clv_core.validation.checks import (
+    _CANCELLATION_FIRST_CHARACTERS,
+    _CANCELLATION_MAX_SHARE,
+    _EARLIEST_PLAUSIBLE_DATE,
+    _PLACEHOLDER_MIN_ROWS,
+    _PLACEHOLDER_TIMES_MEDIAN,
+    GUEST_PLACEHOLDERS,
+    NUMERIC_GUEST_PLACEHOLDERS,
+    _duplicates_warning,
+)
+from clv_core.validation.options import ValidationOptions
+from clv_core.validation.orders import _total_repeats_on_lines
+from clv_core.validation.report import ValidationReport, _Accounting
+from clv_core.validation.transactions import _check_rows_used, _refunds_warning
+
+__all__ = [
+    "SqlSource",
+    "lane_problem",
+    "mapped_columns",
+    "register_frame",
+    "register_parquet",
+    "validate_in_duckdb",
+    "with_padding",
+]
+
+# The characters Python's str.strip() removes (what the reference strips from ids and cells).
+_WHITESPACE = "".join(chr(code) for code in range(0x3001) if chr(code).isspace())
+_ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?"
+_PLAIN_NUMBER = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)"
+# pandas keeps nanosecond timestamps, which end in 2262.
+_TIMESTAMP_RANGE = ("1678-01-02", "2262-04-10")
+_TEXT_TYPES = {"VARCHAR"}
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
+_FLOAT_TYPES = {"FLOAT", "DOUBLE"}
+_TIMESTAMP_TYPES = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
+_SAMPLE_ROWS = 50_000
+_EXAMPLES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SqlSource:
+    """The loaded table as the relation ``raw`` of a DuckDB connection.
+
+    ``columns`` are the table's column names in order (``raw`` names them ``c0 ..``),
+    ``types`` their DuckDB types; ``frame`` is the loaded pandas table when there is one (its
+    first rows serve the money check), else those rows are read from ``raw``.
+    """
+
+    connection: Any
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+    n_rows: int
+    frame: pd.DataFrame | None = None
+    padded: frozenset[str] = frozenset()
+
+    def name(self, column: str) -> str:
+        """The ``raw`` name of a table column."""
+        return f"c{self.columns.index(column)}"
+
+    def kind(self, column: str) -> str:
+        """The DuckDB type of a table column, without its precision."""
+        return self.types[self.columns.index(column)].split("(")[0]
+
+    def rows(self, positions: Sequence[int], columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The rows at ``positions`` (in that order), with the table's column names."""
+        names = list(self.columns if columns is None else columns)
+        if self.frame is not None:
+            return self.frame[names].iloc[list(positions)]
+        if not positions:
+            return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
+        selected = ", ".join(f'{self.name(name)} AS "{index}"' for index, name in enumerate(names))
+        table = pd.DataFrame({"__row": np.asarray(positions, dtype=np.int64)})
+        self.connection.register("__wanted", table)
+        try:
+            rows = self.connection.execute(
+                f"SELECT {selected} FROM raw JOIN __wanted USING (__row) ORDER BY __row"
+            ).df()
+        finally:
+            self.connection.unregister("__wanted")
+        rows.columns = names
+        order = np.argsort(np.argsort(np.asarray(positions)))
+        return rows.iloc[order].reset_index(drop=True)
+
+
+def register_frame(connection: Any, frame: pd.DataFrame) -> SqlSource:
+    """Register a loaded pandas table as ``raw`` (Arrow columns, no copy of the text)."""
+    import pyarrow as pa
+
+    arrays = [pa.array(frame[column], from_pandas=True) for column in frame.columns]
+    arrays.append(pa.array(np.arange(len(frame), dtype=np.int64)))
+    names = [f"c{index}" for index in range(frame.shape[1])] + ["__row"]
+    connection.register("raw", pa.Table.from_arrays(arrays, names=names))
+    return _source(connection, tuple(map(str, frame.columns)), len(frame), frame)
+
+
+def register_parquet(connection: Any, path: str, columns: Sequence[str]) -> SqlSource:
+    """Register a Parquet file (or glob) as ``raw``, read by DuckDB as it streams."""
+    escaped = path.replace("'", "''")
+    selected = ", ".join(
+        f'"{column.replace(chr(34), chr(34) * 2)}" AS c{index}'
+        for index, column in enumerate(columns)
+    )
+    connection.execute(
+        f"CREATE VIEW raw AS SELECT {selected}, file_row_number AS __row "
+        f"FROM read_parquet('{escaped}', file_row_number = true)"
+    )
+    n_rows = int(connection.execute("SELECT COUNT(*) FROM raw").fetchall()[0][0])
+    return _source(connection, tuple(columns), n_rows, None)
+
+
+def _source(
+    connection: Any, columns: tuple[str, ...], n_rows: int, frame: pd.DataFrame | None
+) -> SqlSource:
+    described = connection.execute("DESCRIBE raw").fetchall()
+    types = tuple(str(row[1]) for row in described if row[0] != "__row")
+    return SqlSource(connection, columns, types, n_rows, frame)
+
+
+def lane_problem(
+    source: SqlSource, mapping: ColumnMapping, options: ValidationOptions
+) -> str | None:
+    """Why this table needs the pandas reference (``None`` when the SQL covers it).
+
+    ``source`` must come from :func:`with_padding` for the mapped columns.
+    """
+    del options  # every validation option is covered
+    for role in ("quantity", "unit_price", "discount", "status", "currency"):
+        if getattr(mapping, role) is not None:
+            return f"the log has a {role.replace('_', ' ')} column"
+    if None in (mapping.customer_id, mapping.order_date, mapping.amount):
+        return "a required column is not mapped"
+    ids = [mapping.customer_id] + ([mapping.order_id] if mapping.order_id is not None else [])
+    for column in ids:
+        if source.kind(str(column)) not in _TEXT_TYPES | _INTEGER_TYPES:
+            return f"the id column '{column}' is {source.kind(str(column))}"
+    date_kind = source.kind(str(mapping.order_date))
+    if date_kind not in _TEXT_TYPES | _TIMESTAMP_TYPES:
+        return f"the date column is {date_kind}"
+    amount_kind = source.kind(str(mapping.amount))
+    if amount_kind not in _TEXT_TYPES | _INTEGER_TYPES | _FLOAT_TYPES | {"DECIMAL"}:
+        return f"the amount column is {amount_kind}"
+    facts = _facts(source, mapping)
+    if facts["bad_dates"]:
+        return "some dates are not written YYYY-MM-DD[ HH:MM[:SS]]"
+    if facts["bad_amounts"]:
+        return "some amounts are not plain numbers"
+    if mapping.order_id is not None and not _unique_orders(facts, source.n_rows):
+        if facts["empty_order_cells"]:
+            return "order-level cells are left empty on some order lines"
+        if _total_repeats_on_lines(source.rows(range(min(source.n_rows, 50_000))), mapping):
+            return "the amount is an order total repeated on the order's lines"
+    return None
+
+
+def mapped_columns(mapping: ColumnMapping) -> list[str]:
+    """The columns validation reads (ids, date, spend)."""
+    roles = (mapping.customer_id, mapping.order_id, mapping.order_date, mapping.amount)
+    return [str(column) for column in roles if column is not None]
+
+
+def with_padding(source: SqlSource, columns: Sequence[str]) -> SqlSource:
+    """``source`` knowing which of these text columns have cells with surrounding whitespace
+    (stripping every cell is slow; the loaders have usually stripped them already)."""
+    text = [column for column in dict.fromkeys(columns) if source.kind(column) in _TEXT_TYPES]
+    if not text:
+        return source
+    spaces = ", ".join(_quoted(character) for character in _WHITESPACE)
+    checks = ", ".join(
+        f"BOOL_OR(left({name}, 1) IN ({spaces}) OR right({name}, 1) IN ({spaces}))"
+        for name in (source.name(column) for column in text)
+    )
+    row = source.connection.execute(f"SELECT {checks} FROM raw").fetchall()[0]
+    padded = frozenset(column for column, flag in zip(text, row, strict=True) if flag)
+    return replace(source, padded=padded)
+
+
+def _text_sql(source: SqlSource, column: str) -> str:
+    """A text column's cells stripped as Python's ``str.strip()`` does."""
+    name = source.name(column)
+    return f"TRIM({name}, {_quoted(_WHITESPACE)})" if column in source.padded else name
+
+
+def _id_sql(source: SqlSource, column: str) -> str:
+    """The cleaned id as text: stripped, empty as NULL (the ``.0`` rule is applied later)."""
+    if source.kind(column) in _INTEGER_TYPES:
+        return f"CAST({source.name(column)} AS VARCHAR)"
+    return f"NULLIF({_text_sql(source, column)}, '')"
+
+
+def _blank_sql(source: SqlSource, column: str) -> str:
+    """Whether a cell is missing (NULL, NaN, or whitespace-only text)."""
+    name = source.name(column)
+    kind = source.kind(column)
+    if kind in _TEXT_TYPES:
+        return f"({name} IS NULL OR {_text_sql(source, column)} = '')"
+    if kind in _FLOAT_TYPES:
+        return f"({name} IS NULL OR isnan({name}))"
+    return f"({name} IS NULL)"
+
+
+def _value_sql(source: SqlSource, column: str, target: str) -> str:
+    if source.kind(column) in _TEXT_TYPES:
+        return f"TRY_CAST({_text_sql(source, column)} AS {target})"
+    return f"CAST({source.name(column)} AS {target})"
+
+
+def _facts(source: SqlSource, mapping: ColumnMapping) -> dict[str, Any]:
+    """One pass over ``raw``: what decides whether the SQL covers the table."""
+    date, amount = str(mapping.order_date), str(mapping.amount)
+    date_blank, amount_blank = _blank_sql(source, date), _blank_sql(source, amount)
+    checks = {
+        "bad_dates": "FALSE",
+        "bad_amounts": "FALSE",
+        "distinct_orders": "0",
+        "missing_orders": "0",
+        "empty_order_cells": "0",
+    }
+    if source.kind(date) in _TEXT_TYPES:
+        value = _value_sql(source, date, "TIMESTAMP")
+        text = _text_sql(source, date)
+        checks["bad_dates"] = (
+            f"BOOL_OR(NOT {date_blank} AND (NOT regexp_full_match({text}, '{_ISO_DATE}') "
+            f"OR {value} IS NULL OR {value} NOT BETWEEN '{_TIMESTAMP_RANGE[0]}' "
+            f"AND '{_TIMESTAMP_RANGE[1]}'))"
+        )
+    else:
+        value = f"CAST({source.name(date)} AS TIMESTAMP)"
+        checks["bad_dates"] = (
+            f"BOOL_OR({value} NOT BETWEEN '{_TIMESTAMP_RANGE[0]}' AND '{_TIMESTAMP_RANGE[1]}')"
+        )
+    if source.kind(amount) in _TEXT_TYPES:
+        text = _text_sql(source, amount)
+        checks["bad_amounts"] = (
+            f"BOOL_OR(NOT {amount_blank} AND NOT regexp_full_match({text}, '{_PLAIN_NUMBER}'))"
+        )
+    elif source.kind(amount) in _FLOAT_TYPES:
+        checks["bad_amounts"] = f"BOOL_OR(isinf({source.name(amount)}))"
+    if mapping.order_id is not None:
+        order = _id_sql(source, str(mapping.order_id))
+        checks["distinct_orders"] = f"COUNT(DISTINCT {order})"
+        checks["missing_orders"] = f"COUNT(*) FILTER (WHERE {order} IS NULL)"
+        checks["empty_order_cells"] = _empty_cells_sql(source, mapping)
+    selected = ", ".join(f"{sql} AS {key}" for key, sql in checks.items())
+    row = source.connection.execute(f"SELECT {selected} FROM raw").fetchall()[0]
+    return dict(zip(checks, row, strict=True))
+
+
+def _empty_cells_sql(source: SqlSource, mapping: ColumnMapping) -> str:
+    """Empty cells as the reference's order-level step sees them (NULL or exactly '')."""
+    parts = []
+    for column in (str(mapping.customer_id), str(mapping.order_date), str(mapping.amount)):
+        name = source.name(column)
+        kind = source.kind(column)
+        if kind in _TEXT_TYPES:
+            parts.append(f"{name} IS NULL OR {name} = ''")
+        elif kind in _FLOAT_TYPES:
+            parts.append(f"{name} IS NULL OR isnan({name})")
+        else:
+            parts.append(f"{name} IS NULL")
+    return "COUNT(*) FILTER (WHERE " + " OR ".join(f"({part})" for part in parts) + ")"
+
+
+def _unique_orders(facts: dict[str, Any], n_rows: int) -> bool:
+    """pandas' ``is_unique`` of the cleaned order ids (all missing ids count as one value)."""
+    missing = int(facts["missing_orders"])
+    return int(facts["distinct_orders"]) + min(missing, 1) == n_rows and missing <= 1
+
+
+@dataclass(frozen=True, slots=True)
+class SqlValidation:
+    """What :func:`validate_in_duckdb` found; the clean orders are the table ``orders``."""
+
+    report: ValidationReport
+    money: MoneyCheck
+    first_date: pd.Timestamp
+    last_date: pd.Timestamp
+
+
+def validate_in_duckdb(
+    source: SqlSource,
+    mapping: ColumnMapping,
+    options: ValidationOptions,
+    *,
+    source_name: str = "",
+    first_row: int = 2,
+) -> SqlValidation:
+    """Validate ``raw`` as the reference does and create the table ``orders``.
+
+    ``orders`` has the columns of :mod:`clv_core.sql` (``row_id``, ``customer_id``, ``day``,
+    ``amount``) plus ``order_ts``. Call :func:`lane_problem` first: the SQL assumes the table is
+    one it covers. Raises :class:`~clv_core.errors.DataError` as the reference does when no row
+    is left.
+    """
+    connection = source.connection
+    latest = pd.Timestamp(options.latest_valid_date or dt.date.today()) + pd.Timedelta(days=1)
+    customer_rule = _whole_number_rule(source, str(mapping.customer_id))
+    order_rule = (
+        _whole_number_rule(source, str(mapping.order_id)) if mapping.order_id is not None else None
+    )
+    unique = _orders_unique(source, mapping, order_rule)
+    connection.execute(_lines_sql(source, mapping, customer_rule, order_rule, unique=unique))
+    has_time = bool(
+        connection.execute(
+            "SELECT BOOL_OR(ts IS NOT NULL AND ts <> date_trunc('day', ts)) FROM lines"
+        ).fetchall()[0][0]
+    )
+    drop_duplicates = options.drop_duplicate_rows
+    if drop_duplicates is None:
+        drop_duplicates = (mapping.order_id is not None or has_time) and unique
+    guests = _guest_sql(connection, options)
+    connection.execute(_reasons_sql(guests, drop_duplicates=drop_duplicates, latest=latest))
+    accounting = _Accounting(np.arange(0))
+    warnings: list[str] = []
+    _count_reasons(source, mapping, accounting, first_row)
+    if not drop_duplicates:
+        _warn_duplicates(source, mapping, first_row, warnings, unique=unique)
+    cancellations = mapping.order_id is not None and _mark_cancellations(connection)
+    if cancellations:
+        _flip_returns(source, mapping, accounting, first_row)
+    rows_used = int(connection.execute("SELECT COUNT(*) FROM lines WHERE kept").fetchall()[0][0])
+    _check_rows_used(accounting, rows_read=source.n_rows, rows_used=rows_used, warnings=warnings)
+    combined = _create_orders(connection, mapping, options, unique=unique)
+    if combined:
+        key = (
+            RowIssue.ORDER_LINES_COMBINED
+            if mapping.order_id is not None
+            else RowIssue.LINES_COMBINED_INTO_BASKETS
+        )
+        accounting.altered[key.value] = combined
+    summary, refunds = _summary(connection)
+    summary["amount_source"] = f"column '{mapping.amount}'"
+    if cancellations:
+        summary["n_cancellation_lines"] = int(
+            connection.execute("SELECT COUNT(*) FROM lines WHERE kept AND cancellation").fetchall()[
+                0
+            ][0]
+        )
+    summary["n_refunds_without_sale"] = refunds
+    if refunds:
+        warnings.append(_refunds_warning(refunds))
+    money = _money(source, mapping, rows_used)
+    summary["spend_rule"] = money.explanation.sentence
+    report = accounting.report(
+        table="transactions",
+        source_name=source_name,
+        rows_read=source.n_rows,
+        rows_used=rows_used,
+        warnings=warnings,
+        summary=summary,
+    )
+    return SqlValidation(report, money, summary["first_date"], summary["last_date"])
+
+
+def _whole_number_rule(source: SqlSource, column: str) -> bool:
+    """The reference's ``1001.0`` rule: every text id a whole number written with ``.0``."""
+    if source.kind(column) not in _TEXT_TYPES:
+        return False
+    cleaned = _id_sql(source, column)
+    row = source.connection.execute(
+        f"SELECT COUNT(*), BOOL_AND(regexp_full_match(id, '[0-9]+\\.0+')) "
+        f"FROM (SELECT {cleaned} AS id FROM raw) WHERE id IS NOT NULL"
+    ).fetchall()[0]
+    return bool(row[0]) and bool(row[1])
+
+
+def _orders_unique(source: SqlSource, mapping: ColumnMapping, order_rule: bool | None) -> bool:
+    """Whether the cleaned order ids are unique as pandas' ``is_unique`` says (True without)."""
+    if mapping.order_id is None:
+        return True
+    order = _cleaned(_id_sql(source, str(mapping.order_id)), bool(order_rule))
+    row = source.connection.execute(
+        f"SELECT COUNT(DISTINCT id), COUNT(*) FILTER (WHERE id IS NULL) "
+        f"FROM (SELECT {order} AS id FROM raw)"
+    ).fetchall()[0]
+    return _unique_orders({"distinct_orders": row[0], "missing_orders": row[1]}, source.n_rows)
+
+
+def _cleaned(sql: str, whole_numbers: bool) -> str:
+    return f"regexp_replace({sql}, '\\.0+$', '')" if whole_numbers else sql
+
+
+def _lines_sql(
+    source: SqlSource,
+    mapping: ColumnMapping,
+    customer_rule: bool,
+    order_rule: bool | None,
+    *,
+    unique: bool,
+) -> str:
+    """The table ``lines``: each row's cleaned id, parsed date and amount, duplicate flag."""
+    date, amount = str(mapping.order_date), str(mapping.amount)
+    customer = _cleaned(_id_sql(source, str(mapping.customer_id)), customer_rule)
+    order = (
+        _cleaned(_id_sql(source, str(mapping.order_id)), bool(order_rule))
+        if mapping.order_id is not None
+        else "CAST(NULL AS VARCHAR)"
+    )
+    every_column = ", ".join(f"c{index}" for index in range(len(source.columns)))
+    # Unique order ids make every row different: no window over every column is needed.
+    duplicate = (
+        "FALSE"
+        if mapping.order_id is not None and unique
+        else f"ROW_NUMBER() OVER (PARTITION BY {every_column} ORDER BY __row) > 1"
+    )
+    return f"""
+CREATE OR REPLACE TEMP TABLE lines AS
+SELECT
+    __row,
+    {customer} AS customer_id,
+    {order} AS order_id,
+    {_blank_sql(source, date)} AS date_missing,
+    {_value_sql(source, date, "TIMESTAMP")} AS ts,
+    {_blank_sql(source, amount)} AS amount_missing,
+    {_value_sql(source, amount, "DOUBLE")} AS amount,
+    {duplicate} AS duplicate,
+    FALSE AS cancellation
+FROM raw
+"""
+
+
+def _guest_sql(connection: Any, options: ValidationOptions) -> str:
+    """The condition that a cleaned id is a guest placeholder (numbers only when busy)."""
+    words = GUEST_PLACEHOLDERS | {str(value).strip().lower() for value in options.guest_ids}
+    listed = ", ".join(_quoted(word) for word in sorted(words))
+    numbers = ", ".join(_quoted(number) for number in sorted(NUMERIC_GUEST_PLACEHOLDERS))
+    busy = connection.execute(
+        f"""
+WITH counts AS (
+    SELECT customer_id, COUNT(*) AS n FROM lines WHERE customer_id IS NOT NULL GROUP BY 1
+)
+SELECT customer_id, n, (SELECT MEDIAN(n) FROM counts) AS typical
+FROM counts WHERE lower(customer_id) IN ({numbers})
+"""
+    ).fetchall()
+    chosen = [
+        customer
+        for customer, count, typical in busy
+        if count >= max(_PLACEHOLDER_MIN_ROWS, _PLACEHOLDER_TIMES_MEDIAN * float(typical))
+    ]
+    condition = f"lower(customer_id) IN ({listed})"
+    if chosen:
+        condition += f" OR customer_id IN ({', '.join(_quoted(c) for c in chosen)})"
+    return condition
+
+
+def _reasons_sql(guests: str, *, drop_duplicates: bool, latest: pd.Timestamp) -> str:
+    """Each row's reason to be dropped, in the reference's order of checks (NULL: kept)."""
+    duplicate = f"WHEN duplicate THEN '{RowIssue.DUPLICATE_ROW.value}'" if drop_duplicates else ""
+    return f"""
+CREATE OR REPLACE TEMP TABLE lines AS
+SELECT *, reason IS NULL AS kept FROM (
+    SELECT *, CASE
+        WHEN customer_id IS NULL THEN '{RowIssue.MISSING_CUSTOMER_ID.value}'
+        WHEN {guests} THEN '{RowIssue.GUEST_CUSTOMER_ID.value}'
+        {duplicate}
+        WHEN date_missing THEN '{RowIssue.MISSING_DATE.value}'
+        WHEN ts < TIMESTAMP '{_EARLIEST_PLAUSIBLE_DATE}' THEN '{RowIssue.DATE_TOO_EARLY.value}'
+        WHEN ts >= TIMESTAMP '{latest}' THEN '{RowIssue.FUTURE_DATE.value}'
+        WHEN amount_missing THEN '{RowIssue.MISSING_AMOUNT.value}'
+    END AS reason
+    FROM lines
+)
+"""
+
+
+# Which value each reason's examples quote (None: the row number only), as the reference does.
+_EXAMPLE_VALUES: dict[RowIssue, str | None] = {
+    RowIssue.MISSING_CUSTOMER_ID: None,
+    RowIssue.GUEST_CUSTOMER_ID: "customer",
+    RowIssue.DUPLICATE_ROW: None,
+    RowIssue.MISSING_DATE: None,
+    RowIssue.DATE_TOO_EARLY: "date",
+    RowIssue.FUTURE_DATE: "date",
+    RowIssue.MISSING_AMOUNT: None,
+}
+
+
+def _count_reasons(
+    source: SqlSource, mapping: ColumnMapping, accounting: _Accounting, first_row: int
+) -> None:
+    """Counts and example rows of every reason, in the reference's order."""
+    rows = source.connection.execute(
+        f"""
+SELECT reason, COUNT(*), LIST(__row ORDER BY __row)[1:{_EXAMPLES}],
+    LIST(customer_id ORDER BY __row)[1:{_EXAMPLES}]
+FROM lines WHERE reason IS NOT NULL GROUP BY reason
+"""
+    ).fetchall()
+    found = {reason: (count, positions, ids) for reason, count, positions, ids in rows}
+    for issue, quoted in _EXAMPLE_VALUES.items():
+        if issue.value not in found:
+            continue
+        count, positions, ids = found[issue.value]
+        accounting.dropped[issue.value] = int(count)
+        if quoted is None:
+            values: list[str] = [f"row {position + first_row}" for position in positions]
+        elif quoted == "customer":
+            values = [
+                f"row {position + first_row}: {customer!r}"
+                for position, customer in zip(positions, ids, strict=True)
+            ]
+        else:
+            cells = source.rows(positions, [str(mapping.order_date)]).iloc[:, 0]
+            values = [
+                f"row {position + first_row}: {cells.iloc[index]!r}"
+                for index, position in enumerate(positions)
+            ]
+        accounting.examples[issue.value] = tuple(values)
+
+
+def _warn_duplicates(
+    source: SqlSource,
+    mapping: ColumnMapping,
+    first_row: int,
+    warnings: list[str],
+    *,
+    unique: bool,
+) -> None:
+    """The reference's warning about exact copies that are kept."""
+    dropped_before = (RowIssue.MISSING_CUSTOMER_ID.value, RowIssue.GUEST_CUSTOMER_ID.value)
+    count, positions = source.connection.execute(
+        f"""
+SELECT COUNT(*), LIST(__row ORDER BY __row)[1:{_EXAMPLES}]
+FROM lines WHERE duplicate AND (reason IS NULL OR reason NOT IN {dropped_before})
+"""
+    ).fetchall()[0]
+    if not count:
+        return
+    cells = source.rows(positions, [str(mapping.order_date)]).iloc[:, 0]
+    examples = ", ".join(
+        f"row {position + first_row}: {cells.iloc[index]!r}"
+        for index, position in enumerate(positions)
+    )
+    warnings.append(_duplicates_warning(int(count), examples, line_level=not unique))
+
+
+_CANCELLATION_SQL = "(?i)(?:C|CN|CR|R|RMA|RET|退|退货|退款)[-_ ]?[0-9]+"
+_ORDINARY_SQL = "#?[A-Za-z]{0,4}[-_ ]?[0-9]+"
+
+
+def _mark_cancellations(connection: Any) -> bool:
+    """Mark the lines of cancellation documents told by the order id (the reference's rule:
+    a letter prefix on a minority of ids next to ordinary numeric ids); whether there are any."""
+    # A cheap first-character filter keeps the pattern to the few candidates.
+    firsts = ", ".join(_quoted(character) for character in _CANCELLATION_FIRST_CHARACTERS)
+    matches, n_rows = connection.execute(
+        f"SELECT COUNT(*) FILTER (WHERE left(order_id, 1) IN ({firsts}) "
+        f"AND regexp_full_match(order_id, '{_CANCELLATION_SQL}')), COUNT(*) FROM lines"
+    ).fetchall()[0]
+    if not matches or matches / n_rows > _CANCELLATION_MAX_SHARE:
+        return False
+    ordinary, share = connection.execute(
+        f"""
+SELECT COUNT(*), AVG(CASE WHEN regexp_full_match(order_id, '{_ORDINARY_SQL}') THEN 1.0
+    ELSE 0.0 END)
+FROM (
+    SELECT order_id FROM lines
+    WHERE order_id IS NOT NULL AND NOT regexp_full_match(order_id, '{_CANCELLATION_SQL}')
+    ORDER BY __row LIMIT 50000
+)
+"""
+    ).fetchall()[0]
+    if not ordinary or share < 0.95:
+        return False
+    connection.execute(
+        "CREATE OR REPLACE TEMP TABLE lines AS SELECT * REPLACE "
+        f"(COALESCE(regexp_full_match(order_id, '{_CANCELLATION_SQL}'), FALSE) AS cancellation) "
+        "FROM lines"
+    )
+    return True
+
+
+def _flip_returns(
+    source: SqlSource, mapping: ColumnMapping, accounting: _Accounting, first_row: int
+) -> None:
+    """Positive amounts on cancellation lines are returns: made negative, counted."""
+    connection = source.connection
+    flip = "kept AND cancellation AND amount > 0"
+    count, positions = connection.execute(
+        f"SELECT COUNT(*), LIST(__row ORDER BY __row)[1:{_EXAMPLES}] FROM lines WHERE {flip}"
+    ).fetchall()[0]
+    if not count:
+        return
+    connection.execute(
+        "CREATE OR REPLACE TEMP TABLE lines AS SELECT * REPLACE "
+        f"(CASE WHEN {flip} THEN -amount ELSE amount END AS amount) FROM lines"
+    )
+    cells = source.rows(positions, [str(mapping.amount)]).iloc[:, 0]
+    accounting.altered[RowIssue.RETURN_MADE_NEGATIVE.value] = int(count)
+    accounting.examples[RowIssue.RETURN_MADE_NEGATIVE.value] = tuple(
+        f"row {position + first_row}: {cells.iloc[index]!r}"
+        for index, position in enumerate(positions)
+    )
+
+
+def _create_orders(
+    connection: Any, mapping: ColumnMapping, options: ValidationOptions, *, unique: bool
+) -> int:
+    """The table ``orders`` from the kept lines; returns the lines combined away."""
+    n_rows = int(connection.execute("SELECT COUNT(*) FROM lines").fetchall()[0][0])
+    columns = "row_id, customer_id, order_ts, amount"
+    if mapping.order_id is not None and not unique:
+        # Lines without an order id are orders of their own, after the combined orders.
+        select = f"""
+SELECT MIN(__row) AS row_id, customer_id, MIN(ts) AS order_ts, FSUM(amount) AS amount
+FROM lines WHERE kept AND order_id IS NOT NULL GROUP BY customer_id, order_id
+UNION ALL
+SELECT {n_rows} + __row, customer_id, ts, amount FROM lines WHERE kept AND order_id IS NULL
+"""
+    elif mapping.order_id is None and options.combine_baskets:
+        select = """
+SELECT MIN(__row) AS row_id, customer_id, ts AS order_ts, FSUM(amount) AS amount
+FROM lines WHERE kept GROUP BY customer_id, ts
+"""
+    else:
+        select = "SELECT __row, customer_id, ts, amount FROM lines WHERE kept"
+    connection.execute(
+        f"""
+CREATE OR REPLACE TEMP TABLE orders AS
+SELECT
+    row_id,
+    customer_id,
+    CAST(datediff('day', DATE '1970-01-01', CAST(order_ts AS DATE)) AS INTEGER) AS day,
+    amount,
+    order_ts
+FROM ({select}) AS combined ({columns})
+"""
+    )
+    kept = int(connection.execute("SELECT COUNT(*) FROM lines WHERE kept").fetchall()[0][0])
+    orders = int(connection.execute("SELECT COUNT(*) FROM orders").fetchall()[0][0])
+    return kept - orders
+
+
+def _summary(connection: Any) -> tuple[dict[str, Any], int]:
+    """The reference's summary of the clean orders, and the returns without an earlier sale."""
+    row = connection.execute(
+        """
+WITH per_customer AS (
+    SELECT customer_id, COUNT(*) AS n, MIN(order_ts) FILTER (WHERE amount > 0) AS first_purchase_ts
+    FROM orders GROUP BY customer_id
+)
+SELECT
+    (SELECT COUNT(*) FROM per_customer),
+    (SELECT COUNT(*) FROM orders),
+    (SELECT MIN(order_ts) FROM orders),
+    (SELECT MAX(order_ts) FROM orders),
+    (SELECT COUNT(*) FILTER (WHERE amount < 0) FROM orders),
+    (SELECT FSUM(amount) FILTER (WHERE amount < 0) FROM orders),
+    (SELECT COUNT(*) FILTER (WHERE amount = 0) FROM orders),
+    (SELECT FSUM(amount) FROM orders),
+    (SELECT AVG(CASE WHEN n > 1 THEN 1.0 ELSE 0.0 END) FROM per_customer),
+    (SELECT COUNT(*) FROM orders AS o JOIN per_customer AS p USING (customer_id)
+        WHERE o.amount < 0
+        AND (p.first_purchase_ts IS NULL OR p.first_purchase_ts > o.order_ts))
+"""
+    ).fetchall()[0]
+    summary = {
+        "n_customers": int(row[0]),
+        "n_orders": int(row[1]),
+        "first_date": pd.Timestamp(row[2]),
+        "last_date": pd.Timestamp(row[3]),
+        "n_returns": int(row[4]),
+        "returns_amount": round(abs(float(row[5] or 0.0)), 2),
+        "n_zero_amount": int(row[6]),
+        "net_amount": round(float(row[7] or 0.0), 2),
+        "repeat_customer_share": round(float(row[8] or 0.0), 4),
+    }
+    return summary, int(row[9])
+
+
+def _money(source: SqlSource, mapping: ColumnMapping, rows_used: int) -> MoneyCheck:
+    """The reference's money check from SQL aggregates and the first used rows."""
+    connection = source.connection
+    row = connection.execute(
+        """
+WITH per_customer AS (
+    SELECT customer_id, COUNT(*) AS n, GREATEST(FSUM(amount), 0.0) AS positive,
+        MIN(row_id) AS first_row
+    FROM orders GROUP BY customer_id
+)
+SELECT
+    (SELECT quantile_cont(amount, 0.5) FILTER (WHERE amount > 0) FROM orders),
+    (SELECT quantile_cont(amount, 0.99) FILTER (WHERE amount > 0) FROM orders),
+    (SELECT COUNT(*) FILTER (WHERE amount < 0) FROM lines WHERE kept),
+    (SELECT COUNT(*) FILTER (WHERE amount = 0) FROM lines WHERE kept),
+    (SELECT COUNT(*) FROM orders),
+    (SELECT COUNT(*) FROM per_customer),
+    (SELECT AVG(n) FROM per_customer),
+    (SELECT MEDIAN(n) FROM per_customer),
+    (SELECT MAX(n) FROM per_customer),
+    (SELECT customer_id FROM per_customer ORDER BY n DESC, first_row LIMIT 1),
+    (SELECT FSUM(positive) FROM per_customer),
+    (SELECT MAX(positive) FROM per_customer),
+    (SELECT customer_id FROM per_customer ORDER BY positive DESC, first_row LIMIT 1)
+"""
+    ).fetchall()[0]
+    totals = MoneyTotals(
+        median_purchase=_float(row[0]),
+        p99_purchase=_float(row[1]),
+        n_lines=rows_used,
+        negative_lines=int(row[2]),
+        zero_lines=int(row[3]),
+        n_orders=int(row[4]),
+        n_customers=int(row[5]),
+        mean_orders=_float(row[6]),
+        median_orders=_float(row[7]),
+        max_orders=int(row[8] or 0),
+        top_orders_customer=str(row[9] or ""),
+        positive_spend=float(row[10] or 0.0),
+        top_spend=float(row[11] or 0.0),
+        top_spend_customer=str(row[12] or "") if (row[10] or 0.0) > 0 else "",
+    )
+    first = connection.execute(
+        f"SELECT __row, amount FROM lines WHERE kept ORDER BY __row LIMIT {_SAMPLE_ROWS}"
+    ).fetchnumpy()
+    positions = first["__row"].astype(np.int64)
+    amounts = pd.Series(np.asarray(first["amount"], dtype=np.float64))
+    sample = source.rows(positions.tolist())
+    head = source.rows(list(range(min(source.n_rows, _SAMPLE_ROWS))))
+    return assess_money(
+        head,
+        mapping,
+        totals,
+        sample=sample,
+        sample_amounts=pd.Series(amounts.to_numpy(), index=sample.index),
+        first_lines=amounts,
+        currencies={},
+    )
+
+
+def _float(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _quoted(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"

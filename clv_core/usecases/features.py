@@ -1,0 +1,305 @@
+"""Features (and labels) of a transaction log, on the engine the analyst chose.
+
+:func:`log_features` is what ``python -m clv_core features`` runs. With the default engine,
+DuckDB, the log is validated and its features are computed as SQL
+(:mod:`clv_core.sql.validation`, :mod:`clv_core.sql`) without the clean orders ever becoming a
+pandas frame; a Parquet log is read by DuckDB as it streams, so a log larger than memory works
+under a memory limit (DuckDB spills to disk). A log the SQL does not cover (see
+:func:`clv_core.sql.validation.lane_problem`) is validated by the pandas reference and its
+features are still computed by DuckDB; ``pandas`` and ``spark`` run the reference or Spark after
+the reference's validation. Every route gives the same features, labels and row accounting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from clv_core.columns import ColumnMapping, detect_roles
+from clv_core.errors import ConfigError
+from clv_core.loading import LoadedTable, load_table
+from clv_core.money import MoneyCheck
+from clv_core.splits import HistoryFacts, SplitKind, check_history, time_windows
+from clv_core.usecases.inputs import (
+    check_inputs,
+    report_lines,
+    unmatched_report,
+    validation_data,
+)
+from clv_core.validation import (
+    CustomerAttributes,
+    ValidationOptions,
+    ValidationReport,
+    validate_customers,
+)
+
+__all__ = ["ENGINES", "FeatureRequest", "FeatureResult", "ParquetLog", "log_features"]
+
+ENGINES = ("duckdb", "pandas", "spark")
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureRequest:
+    """What to compute: features at ``cutoff``, labels over ``horizon_days`` when given."""
+
+    cutoff: pd.Timestamp
+    horizon_days: int | None = None
+    engine: str = "duckdb"
+    memory_limit: str | None = None
+    roles: Mapping[str, str | None] = field(default_factory=dict)
+    options: ValidationOptions = field(default_factory=ValidationOptions)
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}.")
+        if self.memory_limit is not None and self.engine != "duckdb":
+            raise ConfigError("--memory-limit goes with --engine duckdb.")
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureResult:
+    """The features (with ``future_spend`` when labelled) and how the log was checked.
+
+    ``validated_by`` is ``"duckdb"`` or ``"pandas"``; ``why_pandas`` says why the SQL did not
+    validate a log on the DuckDB engine.
+    """
+
+    features: pd.DataFrame
+    reports: dict[str, ValidationReport]
+    mapping: ColumnMapping
+    money: MoneyCheck | None
+    warnings: list[str]
+    validated_by: str
+    why_pandas: str | None = None
+
+    def validation(self) -> dict[str, Any]:
+        """Row accounting of every input table, as JSON-ready data."""
+        return validation_data(self.reports, self.mapping, self.money)
+
+    def report_lines(self) -> list[str]:
+        """The reports and the spend rule, as lines for a terminal."""
+        return report_lines(self.reports, self.money)
+
+
+@dataclass(frozen=True, slots=True)
+class ParquetLog:
+    """A Parquet log (a file or a glob of files) that DuckDB reads itself."""
+
+    path: Path
+    max_columns: int | None = None
+
+
+def log_features(
+    table: LoadedTable | ParquetLog,
+    request: FeatureRequest,
+    *,
+    order_lines: LoadedTable | None = None,
+    attributes: LoadedTable | None = None,
+) -> FeatureResult:
+    """Validate a log and compute its features (and labels) on the requested engine."""
+    why = None
+    if request.engine == "duckdb" and order_lines is None:
+        from clv_core.sql.duckdb_engine import duckdb_connection
+
+        with duckdb_connection(request.memory_limit) as connection:
+            outcome = _in_duckdb(connection, table, request, attributes)
+        if isinstance(outcome, FeatureResult):
+            return outcome
+        why = outcome
+    loaded = table if isinstance(table, LoadedTable) else load_table(table.path)
+    return _reference(loaded, request, order_lines, attributes, why)
+
+
+def _in_duckdb(
+    connection: Any,
+    table: LoadedTable | ParquetLog,
+    request: FeatureRequest,
+    attributes: LoadedTable | None,
+) -> FeatureResult | str:
+    """Validation and features as SQL; the reason instead when the SQL does not cover the log."""
+    from clv_core.sql.duckdb_engine import features_in, labels_in
+    from clv_core.sql.validation import (
+        lane_problem,
+        mapped_columns,
+        register_frame,
+        register_parquet,
+        validate_in_duckdb,
+        with_padding,
+    )
+
+    if isinstance(table, LoadedTable):
+        source = register_frame(connection, table.frame)
+        source_name, first_row, notes = table.source_name, table.first_data_row, table.notes
+    else:
+        source = register_parquet(connection, str(table.path), _parquet_columns(table))
+        source_name, first_row, notes = table.path.name, 2, ()
+    if isinstance(table, LoadedTable):
+        mapping = detect_roles(table.frame, overrides=dict(request.roles))
+    else:
+        head = source.rows(list(range(min(source.n_rows, _ROLE_SAMPLE_ROWS))))
+        mapping = detect_roles(head, overrides=dict(request.roles))
+    source = with_padding(source, mapped_columns(mapping))
+    problem = lane_problem(source, mapping, request.options)
+    if problem is not None:
+        return problem
+    checked = validate_in_duckdb(
+        source, mapping, request.options, source_name=source_name, first_row=first_row
+    )
+    reports = {"transactions": checked.report.with_warnings(*notes)}
+    customers = None
+    if attributes is not None:
+        customers = validate_customers(
+            attributes.frame,
+            source_name=attributes.source_name,
+            first_row=attributes.first_data_row,
+        )
+        reports["customers"] = unmatched_report(
+            customers, _unmatched(connection, customers), attributes.notes
+        )
+    cutoff, horizon = request.cutoff, request.horizon_days
+    warnings: list[str] = []
+    if horizon is not None:
+        windows = time_windows(cutoff, horizon, SplitKind.CUSTOMER)
+        warnings = check_history(
+            _history(connection, windows.train_cutoff), windows, minimum_customers=1
+        )
+    features = features_in(connection, cutoff, checked.first_date, customers=customers)
+    if horizon is not None:
+        features["future_spend"] = labels_in(connection, cutoff, horizon, features.index)
+    return FeatureResult(features, reports, mapping, checked.money, warnings, validated_by="duckdb")
+
+
+# Roles of a Parquet log DuckDB reads are detected on its first rows.
+_ROLE_SAMPLE_ROWS = 50_000
+
+
+def _parquet_columns(table: ParquetLog) -> list[str]:
+    """The Parquet log's column names, checked against the column limit."""
+    import duckdb
+
+    from clv_core.errors import DataError
+
+    escaped = str(table.path).replace("'", "''")
+    try:
+        described = duckdb.execute(f"DESCRIBE SELECT * FROM read_parquet('{escaped}')").fetchall()
+    except duckdb.Error as error:
+        raise DataError(
+            f"'{table.path}' could not be read as Parquet ({str(error).splitlines()[0]}). "
+            "Check the path, or write the log again as Parquet or CSV."
+        ) from error
+    columns = [str(row[0]) for row in described]
+    if table.max_columns is not None and len(columns) > table.max_columns:
+        raise DataError(
+            f"'{table.path.name}' has {len(columns):,} columns, more than the "
+            f"{table.max_columns:,} that can be loaded here. Write only the columns you need."
+        )
+    return columns
+
+
+def _unmatched(connection: Any, customers: CustomerAttributes) -> int:
+    """How many of the log's customers have no row in the attributes table."""
+    import pyarrow as pa
+
+    ids = pa.table({"customer_id": pa.array(customers.frame.index.astype(str), pa.string())})
+    connection.register("attribute_ids", ids)
+    try:
+        row = connection.execute(
+            "SELECT COUNT(DISTINCT customer_id) FROM orders "
+            "WHERE customer_id NOT IN (SELECT customer_id FROM attribute_ids)"
+        ).fetchall()[0]
+    finally:
+        connection.unregister("attribute_ids")
+    return int(row[0])
+
+
+def _history(connection: Any, train_cutoff: pd.Timestamp) -> HistoryFacts:
+    """The log's :class:`~clv_core.splits.HistoryFacts`, from the ``orders`` table."""
+    end = train_cutoff + pd.Timedelta(days=1)
+    row = connection.execute(
+        f"""
+WITH before AS (
+    SELECT customer_id, COUNT(DISTINCT day) AS days FROM orders
+    WHERE order_ts < TIMESTAMP '{end}' AND amount >= 0 GROUP BY customer_id
+)
+SELECT (SELECT MIN(order_ts) FROM orders), (SELECT MAX(order_ts) FROM orders),
+    (SELECT COUNT(*) FROM before), (SELECT COUNT(*) FILTER (WHERE days > 1) FROM before)
+"""
+    ).fetchall()[0]
+    return HistoryFacts(
+        first=pd.Timestamp(row[0]).normalize(),
+        last=pd.Timestamp(row[1]).normalize(),
+        n_customers=int(row[2]),
+        n_repeat=int(row[3]),
+    )
+
+
+def _reference(
+    table: LoadedTable,
+    request: FeatureRequest,
+    order_lines: LoadedTable | None,
+    attributes: LoadedTable | None,
+    why_pandas: str | None,
+) -> FeatureResult:
+    """Validation by the pandas reference; features by the requested engine."""
+    from clv_core.features import build_features, build_labels
+    from clv_core.splits import check_minimum_data
+
+    inputs = check_inputs(
+        table,
+        order_lines=order_lines,
+        attributes=attributes,
+        roles=request.roles,
+        options=request.options,
+    )
+    transactions = inputs.transactions.frame
+    cutoff, horizon = request.cutoff, request.horizon_days
+    warnings: list[str] = []
+    if horizon is not None:
+        windows = time_windows(cutoff, horizon, SplitKind.CUSTOMER)
+        warnings = check_minimum_data(transactions, windows, minimum_customers=1)
+    if request.engine == "duckdb":
+        from clv_core.sql.duckdb_engine import duckdb_features, duckdb_labels
+
+        limit = request.memory_limit
+        features = duckdb_features(
+            transactions, cutoff, customers=inputs.customers, memory_limit=limit
+        )
+        if horizon is not None:
+            features["future_spend"] = duckdb_labels(
+                transactions, cutoff, horizon, features.index, memory_limit=limit
+            )
+    elif request.engine == "spark":
+        features = _spark_features(transactions, cutoff, horizon, inputs.customers)
+    else:
+        features = build_features(transactions, cutoff, customers=inputs.customers)
+        if horizon is not None:
+            features["future_spend"] = build_labels(transactions, cutoff, horizon, features.index)
+    return FeatureResult(
+        features,
+        inputs.reports,
+        inputs.mapping,
+        inputs.transactions.money,
+        warnings,
+        validated_by="pandas",
+        why_pandas=why_pandas,
+    )
+
+
+def _spark_features(
+    transactions: pd.DataFrame,
+    cutoff: pd.Timestamp,
+    horizon: int | None,
+    customers: CustomerAttributes | None,
+) -> pd.DataFrame:
+    """Features (and labels) by the Spark engine, in one Spark session."""
+    from clv_core.sql.spark_engine import spark_features, spark_labels, spark_session
+
+    with spark_session():
+        features = spark_features(transactions, cutoff, customers=customers)
+        if horizon is not None:
+            features["future_spend"] = spark_labels(transactions, cutoff, horizon, features.index)
+    return features

@@ -1,0 +1,197 @@
+"""Validation as SQL on DuckDB: the same row accounting, money check and features as pandas.
+
+Every log is validated twice by :func:`clv_core.usecases.features.log_features`, once with the
+DuckDB engine (SQL validation, SQL features) and once with the pandas reference, and the two
+results must agree: counts by reason, example rows, warnings, summary, money figures, features
+and labels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clv_core.loading import load_table
+from clv_core.synthetic import SyntheticConfig, generate_world
+from clv_core.usecases.features import FeatureRequest, FeatureResult, ParquetLog, log_features
+from clv_core.validation import ValidationOptions
+
+OPTIONS = ValidationOptions(latest_valid_date=dt.date(2024, 12, 31))
+CUTOFF = pd.Timestamp("2024-06-30")
+
+
+def run_both(
+    table: object, *, options: ValidationOptions = OPTIONS, horizon: int | None = 90
+) -> tuple[FeatureResult, FeatureResult]:
+    """The DuckDB run (asserted to validate in SQL) and the pandas reference run."""
+    request = FeatureRequest(cutoff=CUTOFF, horizon_days=horizon, options=options)
+    duck = log_features(table, request)  # type: ignore[arg-type]
+    assert duck.validated_by == "duckdb", duck.why_pandas
+    reference_table = table if not isinstance(table, ParquetLog) else load_table(table.path)
+    reference = log_features(
+        reference_table,  # type: ignore[arg-type]
+        FeatureRequest(cutoff=CUTOFF, horizon_days=horizon, options=options, engine="pandas"),
+    )
+    return duck, reference
+
+
+def assert_same(duck: FeatureResult, reference: FeatureResult) -> None:
+    expected, actual = reference.validation(), duck.validation()
+    assert actual["transactions"]["dropped"] == expected["transactions"]["dropped"]
+    assert list(actual["transactions"]["dropped"]) == list(expected["transactions"]["dropped"])
+    assert actual == expected
+    assert duck.report_lines() == reference.report_lines()
+    assert duck.warnings == reference.warnings
+    assert actual_features_equal(duck.features, reference.features)
+
+
+def actual_features_equal(actual: pd.DataFrame, expected: pd.DataFrame) -> bool:
+    assert actual.index.equals(expected.index)
+    assert list(actual.columns) == list(expected.columns)
+    np.testing.assert_allclose(
+        actual.to_numpy(np.float64), expected.to_numpy(np.float64), rtol=1e-9, atol=1e-9
+    )
+    return True
+
+
+def messy_lines(with_order_id: bool, seed: int = 0, *, order_lines: bool = False) -> pd.DataFrame:
+    """A shop export with every problem the SQL validates: guests, blanks, duplicates,
+    dates before 1970 and in the future, missing amounts, returns, cancellation documents,
+    ids written as ``1001.0`` and, with ``order_lines``, orders of several lines (then without
+    empty cells: the reference fills those from the order's other lines, which the SQL leaves
+    to it)."""
+    world = generate_world(SyntheticConfig(n_customers=400, seed=seed))
+    log = world.transactions.copy()
+    log = log[log["order_date"] >= "2023-06-01"].reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "Order ID": [f"{100000 + i}" for i in range(len(log))],
+            "Customer": log["customer_id"].str.replace("C", "", regex=False).astype(int).astype(str)
+            + ".0",
+            "Order Date": log["order_date"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "Amount": log["amount"].map(lambda value: f"{value:.2f}"),
+            "Channel": rng.choice(["web", "app", "store"], len(log)),
+        }
+    ).astype(object)
+    n = len(frame)
+    picks = rng.choice(n, size=80, replace=False)
+    blank = "guest" if order_lines else None
+    frame.loc[picks[0:5], "Customer"] = blank
+    frame.loc[picks[5:10], "Customer"] = "guest"
+    frame.loc[picks[10:40], "Customer"] = "0.0"
+    frame.loc[picks[40:44], "Order Date"] = "2031-01-01" if order_lines else None
+    frame.loc[picks[44:46], "Order Date"] = "1965-03-01"
+    frame.loc[picks[46:49], "Order Date"] = "2031-01-05 10:00:00"
+    frame.loc[picks[49:53], "Amount"] = "0" if order_lines else None
+    frame.loc[picks[53:58], "Order ID"] = [f"C{100000 + int(p)}" for p in picks[53:58]]
+    frame.loc[picks[53:58], "Amount"] = "19.90"
+    frame.loc[picks[58:60], "Amount"] = "0"
+    if order_lines:
+        # An order of three lines, and one line more of another order.
+        frame.loc[picks[60:63], "Order ID"] = frame.loc[picks[60], "Order ID"]
+        frame.loc[picks[60:63], "Customer"] = frame.loc[picks[60], "Customer"]
+        frame.loc[picks[63], ["Order ID", "Customer"]] = frame.loc[
+            picks[64], ["Order ID", "Customer"]
+        ].to_numpy()
+    if order_lines or not with_order_id:
+        # Exact copies (with unique order ids a copy would repeat its order's id).
+        frame = pd.concat([frame, frame.iloc[picks[70:76]]], ignore_index=True)
+    if not with_order_id:
+        frame = frame.drop(columns="Order ID")
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("with_order_id", "order_lines"), [(True, False), (True, True), (False, False)]
+)
+def test_a_messy_csv_export(tmp_path: Path, with_order_id: bool, order_lines: bool) -> None:
+    path = tmp_path / "export.csv"
+    messy_lines(with_order_id, order_lines=order_lines).to_csv(path, index=False)
+    duck, reference = run_both(load_table(path))
+    assert_same(duck, reference)
+    dropped = duck.validation()["transactions"]["dropped"]
+    for reason in ("guest_customer_id", "future_date"):
+        assert dropped[reason] > 0, reason
+    assert dropped["date_too_early"] == 2
+    if not order_lines:
+        for reason in ("missing_customer_id", "missing_date", "missing_amount"):
+            assert dropped[reason] > 0, reason
+    if with_order_id:
+        assert duck.validation()["transactions"]["altered"]["return_made_negative"] >= 1
+    if order_lines:
+        assert duck.validation()["transactions"]["altered"]["order_lines_combined"] >= 3
+        assert any("6 rows are exact copies" in line for line in duck.report_lines())
+    if not with_order_id:
+        assert dropped["duplicate_row"] == 6
+
+
+def test_duplicates_kept_with_a_warning_and_baskets_without_times(tmp_path: Path) -> None:
+    frame = messy_lines(with_order_id=False, seed=1)
+    frame["Order Date"] = frame["Order Date"].str.slice(0, 10)
+    path = tmp_path / "daily.csv"
+    frame.to_csv(path, index=False)
+    duck, reference = run_both(load_table(path))
+    assert_same(duck, reference)
+    assert any("exact copies" in warning for warning in duck.report_lines())
+    assert duck.validation()["transactions"]["altered"]["lines_combined_into_baskets"] > 0
+
+
+def test_guest_ids_and_switches(tmp_path: Path) -> None:
+    frame = messy_lines(with_order_id=True, seed=2)
+    path = tmp_path / "export.csv"
+    frame.to_csv(path, index=False)
+    customer = str(frame["Customer"].dropna().iloc[0])
+    options = ValidationOptions(
+        latest_valid_date=dt.date(2024, 12, 31),
+        guest_ids=(customer.removesuffix(".0"),),
+        drop_duplicate_rows=False,
+        combine_baskets=False,
+    )
+    duck, reference = run_both(load_table(path), options=options, horizon=None)
+    assert_same(duck, reference)
+
+
+def test_a_typed_parquet_log_read_by_duckdb(tmp_path: Path) -> None:
+    world = generate_world(SyntheticConfig(n_customers=300, seed=3))
+    log = world.transactions.copy()
+    log["amount"] = log["amount"].astype(float)
+    log.loc[[3, 17], "amount"] = np.nan
+    log.loc[[5], "order_date"] = pd.Timestamp("2030-02-01")
+    path = tmp_path / "log.parquet"
+    log.to_parquet(path, index=False)
+    duck, reference = run_both(ParquetLog(path))
+    assert_same(duck, reference)
+    dropped = duck.validation()["transactions"]["dropped"]
+    assert set(dropped) == {"missing_amount", "future_date"}
+    assert dropped["missing_amount"] == 2
+
+
+def test_what_the_sql_does_not_cover_is_validated_by_pandas(tmp_path: Path) -> None:
+    path = tmp_path / "lines.csv"
+    path.write_text(
+        "order_id,customer_id,order_date,quantity,unit_price\n"
+        "1,a,2024-01-05,2,9.50\n2,b,2024-02-01,1,20\n3,a,2024-03-01,1,5\n"
+    )
+    request = FeatureRequest(cutoff=CUTOFF, options=OPTIONS)
+    run = log_features(load_table(path), request)
+    assert run.validated_by == "pandas"
+    assert run.why_pandas == "the log has a quantity column"
+    pandas_run = log_features(
+        load_table(path),
+        FeatureRequest(cutoff=CUTOFF, options=OPTIONS, engine="pandas"),
+    )
+    assert run.validation() == pandas_run.validation()
+    actual_features_equal(run.features, pandas_run.features)
+
+
+def test_slash_dates_fall_back(tmp_path: Path) -> None:
+    path = tmp_path / "slash.csv"
+    path.write_text("customer_id,order_date,amount\na,05/01/2024,10\nb,17/02/2024,20\n")
+    run = log_features(load_table(path), FeatureRequest(cutoff=CUTOFF, options=OPTIONS))
+    assert run.validated_by == "pandas"
+    assert run.why_pandas is not None and "YYYY-MM-DD" in run.why_pandas
