@@ -360,12 +360,36 @@ def run_spark(csv_path: Path) -> Result:
         began = time.perf_counter()
         spark_labels(frame, CUTOFF, HORIZON_DAYS, features.index)
         result["spark_labels_s"] = time.perf_counter() - began
+        # The whole log on Spark: Spark reads the CSV, validates and computes (the SQL lane).
+        from clv_core.usecases.features import FeatureRequest, SparkLog, log_features
+        from clv_core.validation import ValidationOptions as Options
+
+        request = FeatureRequest(
+            cutoff=pd_timestamp(CUTOFF),
+            horizon_days=HORIZON_DAYS,
+            engine="spark",
+            options=Options(latest_valid_date=LATEST_VALID_DATE),
+        )
+        began = time.perf_counter()
+        whole = log_features(SparkLog(str(csv_path)), request)
+        result["spark_read_validate_features_labels_s"] = time.perf_counter() - began
+        result["spark_validated_by"] = whole.validated_by
     reference = build_features(frame, CUTOFF).to_numpy(dtype=np.float64)
     difference = np.abs(features.to_numpy(dtype=np.float64) - reference)
     result["spark_max_relative_difference"] = float(
         np.nanmax(difference / np.maximum(1.0, np.abs(reference)))
     )
+    whole_features = whole.features.drop(columns="future_spend").to_numpy(dtype=np.float64)
+    result["spark_log_max_relative_difference"] = float(
+        np.nanmax(np.abs(whole_features - reference) / np.maximum(1.0, np.abs(reference)))
+    )
     return result
+
+
+def pd_timestamp(day: dt.date) -> Any:
+    import pandas as pd
+
+    return pd.Timestamp(day)
 
 
 def lifetimes_rfm(csv_path: Path) -> Result:
@@ -430,13 +454,17 @@ def timed_process(command: Sequence[str], spill_glob: str | None = None) -> Resu
         list(command), cwd=REPOSITORY_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     spill = 0
-    while spill_glob is not None and process.poll() is None:
-        spill = max(spill, _folder_bytes(spill_glob))
+    while True:
+        # wait4 (not Popen.poll, which would reap the child first) gives this child's usage.
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG if spill_glob else 0)
+        if pid != 0:
+            break
+        spill = max(spill, _folder_bytes(str(spill_glob)))
         time.sleep(0.5)
-    _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
     stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
-    if status != 0:
+    if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:4])} failed: {stderr[-2000:]}")
     result: Result = {"s": seconds, "peak_rss_mb": usage.ru_maxrss * 1024 / MEGABYTE}
     if spill_glob is not None:

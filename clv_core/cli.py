@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -22,7 +22,9 @@ from clv_core.errors import ClvError, ConfigError, DataError
 from clv_core.kinds import TABLE_HORIZON_DAYS
 from clv_core.language import Language
 from clv_core.limits import LoadLimits
-from clv_core.usecases.inputs import CheckedInputs
+
+if TYPE_CHECKING:
+    from clv_core.usecases.inputs import CheckedInputs
 
 __all__ = ["main"]
 
@@ -48,7 +50,7 @@ def _add_input_arguments(
     group.add_argument(
         "--transactions",
         required=not tables,
-        type=Path,
+        type=_location,
         metavar="PATH",
         help="transaction log: CSV/TSV/TXT, XLSX or Parquet, one row per order"
         + (" (or give --customer-table)" if tables else ""),
@@ -325,6 +327,14 @@ def _build_parser() -> argparse.ArgumentParser:
         help="output file: .csv, .xlsx or .parquet",
     )
     score.add_argument(
+        "--engine",
+        default="local",
+        choices=["local", "spark"],
+        help="where the log is validated, its features computed and the network run: this "
+        "machine (default) or Apache Spark (the bundle is shipped to every executor and loaded "
+        "once there; Parquet and s3a:// or hdfs:// paths are read by Spark itself)",
+    )
+    score.add_argument(
         "--segments",
         action="store_true",
         help="add rank, percentile, value tier, churn-risk band and action columns",
@@ -481,7 +491,12 @@ def _validation_options(arguments: argparse.Namespace) -> Any:
 
 
 def _run_features(arguments: argparse.Namespace) -> int:
-    from clv_core.usecases.features import FeatureRequest, ParquetLog, log_features
+    from clv_core.usecases.features import (
+        FeatureRequest,
+        ParquetLog,
+        SparkLog,
+        log_features,
+    )
 
     out: Path = arguments.out
     _check_suffix(out, "--out", (".csv", ".parquet"))
@@ -494,11 +509,14 @@ def _run_features(arguments: argparse.Namespace) -> int:
         options=_validation_options(arguments),
     )
     read = _reader(arguments)
-    path: Path = arguments.transactions
+    path: Path | str = arguments.transactions
     table: Any
     if arguments.engine == "duckdb" and arguments.order_lines is None and _is_parquet(path):
         # DuckDB streams a Parquet log itself: it may be larger than memory.
-        table = ParquetLog(path, max_columns=_load_limits(arguments).max_columns)
+        table = ParquetLog(Path(path), max_columns=_load_limits(arguments).max_columns)
+    elif arguments.engine == "spark" and arguments.order_lines is None and _spark_reads(path):
+        # Spark reads Parquet and remote paths itself (on a cluster, on its executors).
+        table = SparkLog(str(path))
     else:
         table = read(path, arguments.sheet)
     run = log_features(
@@ -661,7 +679,15 @@ def _run_score(arguments: argparse.Namespace) -> int:
         # Parquet is read by programs: it carries the segments' language-independent codes.
         codes=arguments.out.suffix.lower() == ".parquet",
     )
-    if table_path is not None:
+    if arguments.engine == "spark":
+        if table_path is not None:
+            raise ConfigError("--engine spark scores transaction logs, not per-customer tables.")
+        if arguments.order_lines is not None:
+            raise ConfigError("--engine spark reads one log file; join the order lines first.")
+        scores = _score_on_spark(arguments, model, info, request)
+        campaign = scores.campaign
+        validation, report_lines = scores.validation(), scores.report_lines()
+    elif table_path is not None:
         customers = check_new_customers(
             _load_table(arguments, table_path),
             info,
@@ -787,15 +813,46 @@ def _table_path(arguments: argparse.Namespace) -> Path | None:
     return table
 
 
-def _is_parquet(path: Path) -> bool:
-    """Whether a path names a Parquet file (by its first bytes; a glob by its suffix)."""
-    if any(character in str(path) for character in "*?["):
-        return path.suffix.lower() == ".parquet"
+def _is_parquet(path: Path | str) -> bool:
+    """Whether a path names a Parquet file (by its first bytes; a glob or URL by its suffix)."""
+    if isinstance(path, str) or any(character in str(path) for character in "*?["):
+        return str(path).lower().rstrip("/").endswith(".parquet")
     try:
         with path.open("rb") as handle:
             return handle.read(4) == b"PAR1"
     except OSError:
         return False
+
+
+def _location(text: str) -> Path | str:
+    """A local path, or a URL kept as written (``s3a://bucket/log.parquet``) for Spark."""
+    return text if "://" in text else Path(text)
+
+
+def _score_on_spark(arguments: argparse.Namespace, model: Any, info: Any, request: Any) -> Any:
+    """The score command's log scored on Spark."""
+    from clv_core.usecases.features import SparkLog
+    from clv_core.usecases.spark_scoring import score_log_on_spark
+
+    read = _reader(arguments)
+    path: Path | str = arguments.transactions
+    table = SparkLog(str(path)) if _spark_reads(path) else read(path, arguments.sheet)
+    return score_log_on_spark(
+        Path(arguments.model),
+        model,
+        info,
+        table,
+        request,
+        roles=_roles(arguments),
+        options=_validation_options(arguments),
+        attributes=read(arguments.customers),
+    )
+
+
+def _spark_reads(path: Path | str) -> bool:
+    """Whether Spark reads the log itself: a path with a scheme (``s3a://``, ``hdfs://``) or a
+    Parquet file; a local CSV or workbook is read by the Python reader and handed to Spark."""
+    return "://" in str(path) or _is_parquet(path)
 
 
 def _table_horizon(arguments: argparse.Namespace) -> int:

@@ -46,7 +46,6 @@ from clv_core.loading.source import (
     check_archive_sizes,
 )
 from clv_core.loading.text import _load_delimited
-from clv_core.loading.workbook import _load_workbook
 
 __all__ = ["LoadLimits", "LoadedTable", "check_archive_sizes", "load_table"]
 
@@ -130,6 +129,8 @@ def load_table(
     if container == "xlsx":
         if resolved.extension not in _WORKBOOK_EXTENSIONS:
             notes.append(f"'{resolved.name}' is an Excel workbook and was read as one")
+        from clv_core.loading.workbook import _load_workbook
+
         return _load_workbook(resolved, sheet=sheet, limits=limits, notes=notes)
     if container == "parquet":
         if resolved.extension not in _PARQUET_EXTENSIONS:

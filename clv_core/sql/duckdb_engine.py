@@ -18,12 +18,12 @@ from typing import Any
 import pandas as pd
 
 from clv_core.errors import ConfigError, DataError
-from clv_core.features import FeatureOptions, _cutoff_day
-from clv_core.sql import feature_sql, label_sql
-from clv_core.sql.frames import features_frame, labelled_table, labels_series, orders_table
+from clv_core.features import FeatureOptions
+from clv_core.sql.frames import features_from, labels_from, orders_table
+from clv_core.sql.runner import DuckDBRunner
 from clv_core.validation import CustomerAttributes
 
-__all__ = ["duckdb_connection", "duckdb_features", "duckdb_labels", "features_in", "labels_in"]
+__all__ = ["duckdb_connection", "duckdb_features", "duckdb_labels"]
 
 
 @contextmanager
@@ -74,28 +74,9 @@ def duckdb_features(
     with duckdb_connection(memory_limit) as connection:
         connection.register("orders", orders_table(transactions))
         first = pd.Timestamp(transactions["order_date"].min()) if len(transactions) else None
-        return features_in(connection, cutoff, first, customers=customers, options=options)
-
-
-def features_in(
-    connection: Any,
-    cutoff: dt.date | str | pd.Timestamp,
-    first_date: pd.Timestamp | None,
-    *,
-    customers: CustomerAttributes | None = None,
-    options: FeatureOptions | None = None,
-) -> pd.DataFrame:
-    """The features of the ``orders`` already in ``connection`` (``first_date``: its first)."""
-    options = options or FeatureOptions()
-    cutoff_day = _cutoff_day(cutoff)
-    frame = connection.execute(feature_sql(cutoff_day, options)).df()
-    if frame.empty:
-        raise DataError(
-            f"No customer has a purchase on or before the cutoff {pd.Timestamp(cutoff).date()}"
-            + (f"; the data starts on {first_date.date()}." if first_date is not None else ".")
-            + " Choose a later cutoff."
+        return features_from(
+            DuckDBRunner(connection), cutoff, first, customers=customers, options=options
         )
-    return features_frame(frame, options, cutoff_day, customers)
 
 
 def duckdb_labels(
@@ -109,21 +90,4 @@ def duckdb_labels(
     """:func:`clv_core.features.build_labels` for ``customers``, computed by DuckDB."""
     with duckdb_connection(memory_limit) as connection:
         connection.register("orders", orders_table(transactions))
-        return labels_in(connection, cutoff, horizon_days, customers)
-
-
-def labels_in(
-    connection: Any,
-    cutoff: dt.date | str | pd.Timestamp,
-    horizon_days: int,
-    customers: pd.Index,
-) -> pd.Series:
-    """The labels of ``customers`` from the ``orders`` already in ``connection``."""
-    if horizon_days < 1:
-        raise ConfigError(f"horizon_days must be a positive number of days, got {horizon_days}.")
-    connection.register("labelled", labelled_table(customers))
-    try:
-        frame = connection.execute(label_sql(_cutoff_day(cutoff), horizon_days)).df()
-    finally:
-        connection.unregister("labelled")
-    return labels_series(frame, customers)
+        return labels_from(DuckDBRunner(connection), cutoff, horizon_days, customers)

@@ -13,11 +13,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clv_core.features import LABEL_COLUMN, FeatureOptions, _day_numbers, _join_attributes
-from clv_core.sql import feature_columns
+from clv_core.errors import ConfigError, DataError
+from clv_core.features import (
+    LABEL_COLUMN,
+    FeatureOptions,
+    _cutoff_day,
+    _day_numbers,
+    _join_attributes,
+)
+from clv_core.sql import feature_columns, feature_sql, label_sql
+from clv_core.sql.runner import SqlRunner
 from clv_core.validation import CustomerAttributes
 
-__all__ = ["features_frame", "labelled_table", "labels_series", "orders_table"]
+__all__ = [
+    "features_frame",
+    "features_from",
+    "labelled_table",
+    "labels_from",
+    "labels_series",
+    "orders_table",
+]
 
 
 def orders_table(transactions: pd.DataFrame) -> Any:
@@ -73,3 +88,38 @@ def labels_series(result: pd.DataFrame, customers: pd.Index) -> pd.Series:
     return pd.Series(
         result["future_spend"].to_numpy(dtype=np.float64), index=customers, name=LABEL_COLUMN
     )
+
+
+def features_from(
+    runner: SqlRunner,
+    cutoff: Any,
+    first_date: pd.Timestamp | None,
+    *,
+    customers: CustomerAttributes | None = None,
+    options: FeatureOptions | None = None,
+) -> pd.DataFrame:
+    """The features of the ``orders`` table the runner holds (``first_date``: its first)."""
+    options = options or FeatureOptions()
+    cutoff_day = _cutoff_day(cutoff)
+    frame = runner.arrow(feature_sql(cutoff_day, options)).to_pandas()
+    if frame.empty:
+        raise DataError(
+            f"No customer has a purchase on or before the cutoff {pd.Timestamp(cutoff).date()}"
+            + (f"; the data starts on {first_date.date()}." if first_date is not None else ".")
+            + " Choose a later cutoff."
+        )
+    return features_frame(frame, options, cutoff_day, customers)
+
+
+def labels_from(
+    runner: SqlRunner, cutoff: Any, horizon_days: int, customers: pd.Index
+) -> pd.Series:
+    """The labels of ``customers`` from the ``orders`` table the runner holds."""
+    if horizon_days < 1:
+        raise ConfigError(f"horizon_days must be a positive number of days, got {horizon_days}.")
+    runner.register("labelled", labelled_table(customers))
+    try:
+        frame = runner.arrow(label_sql(_cutoff_day(cutoff), horizon_days)).to_pandas()
+    finally:
+        runner.drop("labelled")
+    return labels_series(frame, customers)

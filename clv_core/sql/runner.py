@@ -2,7 +2,7 @@
 
 The validation and feature SQL of :mod:`clv_core.sql` is written once, in DuckDB's dialect kept
 to a portable subset; :class:`DuckDBRunner` runs it as it is and :class:`SparkRunner` translates
-it to Spark SQL (:func:`clv_core.sql.spark_engine.to_spark_sql`) first. Intermediate results are
+it to Spark SQL (:func:`to_spark_sql`) first. Intermediate results are
 kept as temporary tables (DuckDB) or cached temporary views (Spark) under the names the next
 queries use.
 """
@@ -13,7 +13,28 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-__all__ = ["DuckDBRunner", "SparkRunner", "SqlRunner"]
+from clv_core.errors import ConfigError
+
+__all__ = ["DuckDBRunner", "SparkRunner", "SqlRunner", "to_spark_sql"]
+
+
+def to_spark_sql(query: str) -> str:
+    """The canonical (DuckDB-dialect) query in Spark SQL."""
+    try:
+        import sqlglot
+    except ImportError as error:
+        raise ConfigError(_missing_package("sqlglot")) from error
+    translated: str = sqlglot.transpile(query, read="duckdb", write="spark")[0]
+    # DuckDB's quantile_cont(x, q) is Spark's exact percentile(x, q) (sqlglot writes the
+    # WITHIN GROUP function's name).
+    return translated.replace("PERCENTILE_CONT(", "PERCENTILE(")
+
+
+def _missing_package(name: str) -> str:
+    return (
+        f"The Spark engine needs the package '{name}': pip install -r requirements-spark.txt "
+        "(or use --engine duckdb)."
+    )
 
 
 class SqlRunner(Protocol):
@@ -55,7 +76,7 @@ class DuckDBRunner:
         return frame
 
     def arrow(self, query: str) -> Any:
-        return self.connection.execute(query).to_arrow_table()
+        return self.connection.sql(query).to_arrow_table()
 
     def register(self, name: str, table: Any) -> None:
         self.connection.register(name, table)
@@ -72,8 +93,6 @@ class SparkRunner:
         self._kept: dict[str, Any] = {}
 
     def _sql(self, query: str) -> Any:
-        from clv_core.sql.spark_engine import to_spark_sql
-
         return self.session.sql(to_spark_sql(query))
 
     def keep(self, name: str, query: str) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,29 +27,20 @@ from clv_core.errors import ConfigError, DataError
 from clv_core.features import FeatureOptions, _cutoff_day
 from clv_core.sql import feature_sql, label_sql
 from clv_core.sql.frames import features_frame, labelled_table, labels_series, orders_table
+from clv_core.sql.runner import SparkRunner, _missing_package, to_spark_sql
+from clv_core.sql.validation import SqlSource
 from clv_core.validation import CustomerAttributes
 
-__all__ = ["spark_features", "spark_labels", "spark_session", "to_spark_sql"]
+__all__ = [
+    "spark_features",
+    "spark_labels",
+    "spark_log",
+    "spark_session",
+    "to_spark_sql",
+]
 
 MASTER_VARIABLE = "CLV_SPARK_MASTER"
 DRIVER_MEMORY_VARIABLE = "CLV_SPARK_DRIVER_MEMORY"
-
-
-def to_spark_sql(query: str) -> str:
-    """The canonical (DuckDB-dialect) query in Spark SQL."""
-    try:
-        import sqlglot
-    except ImportError as error:
-        raise ConfigError(_missing_package("sqlglot")) from error
-    translated: str = sqlglot.transpile(query, read="duckdb", write="spark")[0]
-    return translated
-
-
-def _missing_package(name: str) -> str:
-    return (
-        f"The Spark engine needs the package '{name}': pip install -r requirements-spark.txt "
-        "(or use --engine duckdb)."
-    )
 
 
 @contextmanager
@@ -76,9 +68,14 @@ def spark_session(master: str | None = None) -> Iterator[Any]:
         # spark-submit's own. Here the driver holds the orders it hands to the executors and
         # the features it collects: Spark's default of 1 GB loses results past a few million
         # rows.
-        builder = builder.master(chosen or "local[*]").config(
+        master = chosen or "local[*]"
+        builder = builder.master(master).config(
             "spark.driver.memory", os.environ.get(DRIVER_MEMORY_VARIABLE, "4g")
         )
+        if master.startswith("local"):
+            # Local Python workers (scoring) run this interpreter, with its packages; pyspark
+            # reads the choice from the environment when the context starts.
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # pyspark and pandas 3, see _run
@@ -168,3 +165,149 @@ def spark_labels(
             {"orders": orders_table(transactions), "labelled": labelled_table(customers)},
         )
     return labels_series(frame, customers)
+
+
+# Spark's type names -> the DuckDB names the SQL validation tells apart.
+_SPARK_TYPES = {
+    "string": "VARCHAR",
+    "timestamp": "TIMESTAMP",
+    "timestamp_ntz": "TIMESTAMP",
+    "double": "DOUBLE",
+    "float": "DOUBLE",
+    "bigint": "BIGINT",
+    "int": "BIGINT",
+    "smallint": "BIGINT",
+    "tinyint": "BIGINT",
+    "date": "DATE",
+}
+
+
+def spark_log(runner: SparkRunner, path: str) -> SqlSource:
+    """A Parquet or CSV log at a path Spark reaches (``s3a://``, ``hdfs://``, local) as ``raw``.
+
+    Every row keeps its position in the file (``__row``, for the examples of the report). CSV
+    cells are read as text and cleaned as the Python reader cleans them (surrounding whitespace
+    stripped, the usual missing markers as missing). A CSV needs its column names in row 1.
+    """
+    from pyspark.sql import functions as spark_functions
+
+    session = runner.session
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            if _is_parquet_path(path):
+                data = session.read.parquet(path)
+            else:
+                data = _read_csv(session, path)
+            columns = tuple(str(name) for name in data.columns)
+            data = data.toDF(*[f"c{index}" for index in range(len(columns))])
+            data = _with_positions(data, spark_functions)
+            data.createOrReplaceTempView("raw_read")
+            types = tuple(
+                _SPARK_TYPES.get(kind.split("(")[0], kind.upper()) for _, kind in data.dtypes[:-1]
+            )
+            if not _is_parquet_path(path):
+                cleaned = ", ".join(_clean_cell_sql(f"c{index}") for index in range(len(columns)))
+                runner.keep("raw", f"SELECT {cleaned}, __row FROM raw_read")
+            else:
+                runner.keep("raw", "SELECT * FROM raw_read")
+            n_rows = int(runner.rows("SELECT COUNT(*) FROM raw")[0][0])
+    except _spark_errors() as error:
+        cause = _first_cause(error)
+        hint = (
+            "Spark reads Parquet timestamps in micro- or milliseconds: write the file with "
+            "pandas' to_parquet(..., coerce_timestamps='us'), or use --engine duckdb"
+            if "TIMESTAMP(NANOS" in cause
+            else "Check the path and that Spark can reach it (s3a:// and hdfs:// need the "
+            "cluster's Hadoop settings)"
+        )
+        raise DataError(f"Spark could not read '{path}': {cause}. {hint}.") from error
+    return SqlSource(runner, columns, types, n_rows, None)
+
+
+def _spark_errors() -> tuple[type[Exception], ...]:
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    return (PySparkException, Py4JError)
+
+
+def _is_parquet_path(path: str) -> bool:
+    return path.rstrip("/").lower().endswith((".parquet", ".parq")) or "parquet" in path.lower()
+
+
+def _read_csv(session: Any, path: str) -> Any:
+    """A CSV with its column names in row 1, every cell as text (delimiter sniffed)."""
+    from clv_core.loading.layout import _sniff_layout
+
+    lines = [row.value for row in session.read.text(path).limit(50).collect()]
+    layout = _sniff_layout("\n".join(lines), path.rsplit("/", 1)[-1])
+    if layout.header_row != 1 or len(layout.delimiter) != 1:
+        raise DataError(
+            f"'{path}' does not have its column names in row 1 with one delimiter character; "
+            "Spark reads such logs as Parquet or plain CSV. Save it as one of those, or use "
+            "--engine duckdb on this machine."
+        )
+    return (
+        session.read.option("header", "true")
+        .option("inferSchema", "false")
+        .option("sep", layout.delimiter)
+        .option("quote", '"')
+        .option("escape", '"')
+        .option("mode", "FAILFAST")
+        .csv(path)
+    )
+
+
+def _with_positions(data: Any, functions: Any) -> Any:
+    """``data`` with ``__row``: each row's position in the file(s), in Spark's read order.
+
+    ``monotonically_increasing_id`` numbers rows within each input split (the split in its high
+    bits); the rows of the splits before it give each split's offset.
+    """
+    split_bits = 33
+    data = data.withColumn("__id", functions.monotonically_increasing_id())
+    data = data.withColumn("__split", functions.shiftright("__id", split_bits))
+    counts = sorted(
+        (int(row["__split"]), int(row["count"]))
+        for row in data.groupBy("__split").count().collect()
+    )
+    offsets, total = [], 0
+    for split, count in counts:
+        offsets.append((split, total))
+        total += count
+    session = data.sparkSession
+    table = session.createDataFrame(offsets, "__split long, __offset long")
+    positioned = data.join(functions.broadcast(table), "__split")
+    mask = (1 << split_bits) - 1
+    return positioned.withColumn(
+        "__row", functions.col("__offset") + functions.expr(f"__id & {mask}")
+    ).drop("__id", "__split", "__offset")
+
+
+def _clean_cell_sql(name: str) -> str:
+    """A CSV cell as the Python reader leaves it: stripped; a missing marker is missing."""
+    from clv_core.loading.cells import _CELL_WHITESPACE, _MISSING_MARKERS
+
+    markers = ", ".join("'" + marker.replace("'", "''") + "'" for marker in _MISSING_MARKERS)
+    spaces = "'" + _CELL_WHITESPACE + "'"
+    return (
+        f"CASE WHEN {name} IS NULL OR {name} IN ({markers}) THEN NULL "
+        f"WHEN TRIM({name}, {spaces}) IN ({markers}) THEN NULL "
+        f"ELSE TRIM({name}, {spaces}) END AS {name}"
+    )
+
+
+@contextmanager
+def spark_sql_errors() -> Iterator[None]:
+    """Spark's and the JVM's errors as one :class:`~clv_core.errors.DataError` line."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
+    except _spark_errors() as error:
+        raise DataError(
+            "Spark could not validate the log or compute the features (for a large log on one "
+            f"machine, give the driver more memory with {DRIVER_MEMORY_VARIABLE}, e.g. 8g): "
+            f"{_first_cause(error)}"
+        ) from error

@@ -1,18 +1,21 @@
-"""Transaction validation as SQL on DuckDB, with the same row accounting as the pandas reference.
+"""Transaction validation as SQL (DuckDB or Spark), with the pandas reference's row accounting.
 
-:func:`validate_in_duckdb` runs :func:`clv_core.validation.validate_transactions` for the
+:func:`validate_in_sql` runs :func:`clv_core.validation.validate_transactions` for the
 common shape of a log (one spend column, ISO dates or native timestamps, plain numbers or native
 numbers; an order id, extra columns, guests, duplicates, missing and future cells allowed) as
-queries over a relation ``raw`` and leaves the clean orders in a DuckDB table ``orders`` that the
+queries over a relation ``raw`` and leaves the clean orders in a table ``orders`` that the
 feature and label SQL of :mod:`clv_core.sql` read directly. The report (counts by reason, the
 example rows, the warnings, the summary) and the money check equal the reference's; a test
 compares them on logs with every reason in them.
 
 Everything the SQL does not cover, :func:`lane_problem` names, and the caller falls back to the
 pandas reference: quantity x unit price, discounts, order statuses, currencies, two-file exports,
-cancellation documents told by the order id, order-level cells left empty on an order's other
-lines, dates in other forms than ``YYYY-MM-DD[ HH:MM[:SS[.ffffff]]]`` and amounts written with
-currency signs, separators or exponents (the Python parsers clean those).
+order-level cells left empty on an order's other lines, dates in other forms than
+``YYYY-MM-DD[ HH:MM[:SS[.ffffff]]]`` and amounts written with currency signs, separators or
+exponents (the Python parsers clean those).
+
+The SQL is written once in DuckDB's dialect, kept to what ``sqlglot`` translates to Spark SQL;
+:mod:`clv_core.sql.runner` runs it on either engine.
 
 ``raw`` has the columns ``c0 .. c{k}`` (the table's columns in order, as text from a CSV or
 native types from Parquet) and ``__row`` (the row's 0-based position in the file).
@@ -31,6 +34,7 @@ import pandas as pd
 from clv_core.columns import ColumnMapping
 from clv_core.issues import RowIssue
 from clv_core.money import MoneyCheck, MoneyTotals, assess_money
+from clv_core.sql.runner import DuckDBRunner, SqlRunner
 from clv_core.validation.checks import (
     _CANCELLATION_FIRST_CHARACTERS,
     _CANCELLATION_MAX_SHARE,
@@ -52,7 +56,7 @@ __all__ = [
     "mapped_columns",
     "register_frame",
     "register_parquet",
-    "validate_in_duckdb",
+    "validate_in_sql",
     "with_padding",
 ]
 
@@ -66,20 +70,22 @@ _TEXT_TYPES = {"VARCHAR"}
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
 _FLOAT_TYPES = {"FLOAT", "DOUBLE"}
 _TIMESTAMP_TYPES = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
+_LARGEST_DOUBLE = "1.7976931348623157e308"
 _SAMPLE_ROWS = 50_000
 _EXAMPLES = 3
 
 
 @dataclass(frozen=True, slots=True)
 class SqlSource:
-    """The loaded table as the relation ``raw`` of a DuckDB connection.
+    """The loaded table as the relation ``raw`` of a SQL engine (:mod:`clv_core.sql.runner`).
 
     ``columns`` are the table's column names in order (``raw`` names them ``c0 ..``),
-    ``types`` their DuckDB types; ``frame`` is the loaded pandas table when there is one (its
-    first rows serve the money check), else those rows are read from ``raw``.
+    ``types`` their DuckDB type names; ``frame`` is the loaded pandas table when there is one
+    (its rows serve the examples and the money check), else those rows are read from ``raw``.
+    ``padded`` names the text columns with cells that need stripping (:func:`with_padding`).
     """
 
-    connection: Any
+    runner: SqlRunner
     columns: tuple[str, ...]
     types: tuple[str, ...]
     n_rows: int
@@ -95,58 +101,73 @@ class SqlSource:
         return self.types[self.columns.index(column)].split("(")[0]
 
     def rows(self, positions: Sequence[int], columns: Sequence[str] | None = None) -> pd.DataFrame:
-        """The rows at ``positions`` (in that order), with the table's column names."""
+        """The rows at ``positions`` (ascending), with the table's column names."""
+        import pyarrow as pa
+
         names = list(self.columns if columns is None else columns)
+        positions = list(positions)
         if self.frame is not None:
-            return self.frame[names].iloc[list(positions)]
+            return self.frame[names].iloc[positions]
         if not positions:
             return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
-        selected = ", ".join(f'{self.name(name)} AS "{index}"' for index, name in enumerate(names))
-        table = pd.DataFrame({"__row": np.asarray(positions, dtype=np.int64)})
-        self.connection.register("__wanted", table)
+        selected = ", ".join(f"{self.name(name)} AS x{index}" for index, name in enumerate(names))
+        wanted = pa.table({"__row": pa.array(np.asarray(positions, dtype=np.int64))})
+        self.runner.register("wanted_rows", wanted)
         try:
-            rows = self.connection.execute(
-                f"SELECT {selected} FROM raw JOIN __wanted USING (__row) ORDER BY __row"
-            ).df()
+            rows = self.runner.frame(
+                f"SELECT {selected} FROM raw JOIN wanted_rows USING (__row) ORDER BY __row"
+            )
         finally:
-            self.connection.unregister("__wanted")
+            self.runner.drop("wanted_rows")
         rows.columns = names
-        order = np.argsort(np.argsort(np.asarray(positions)))
-        return rows.iloc[order].reset_index(drop=True)
+        return rows
 
 
-def register_frame(connection: Any, frame: pd.DataFrame) -> SqlSource:
+def register_frame(runner: SqlRunner, frame: pd.DataFrame) -> SqlSource:
     """Register a loaded pandas table as ``raw`` (Arrow columns, no copy of the text)."""
     import pyarrow as pa
 
     arrays = [pa.array(frame[column], from_pandas=True) for column in frame.columns]
     arrays.append(pa.array(np.arange(len(frame), dtype=np.int64)))
     names = [f"c{index}" for index in range(frame.shape[1])] + ["__row"]
-    connection.register("raw", pa.Table.from_arrays(arrays, names=names))
-    return _source(connection, tuple(map(str, frame.columns)), len(frame), frame)
+    table = pa.Table.from_arrays(arrays, names=names)
+    runner.register("raw", table)
+    types = tuple(arrow_type_name(field.type) for field in table.schema)[:-1]
+    return SqlSource(runner, tuple(map(str, frame.columns)), types, len(frame), frame)
 
 
-def register_parquet(connection: Any, path: str, columns: Sequence[str]) -> SqlSource:
+def register_parquet(runner: DuckDBRunner, path: str, columns: Sequence[str]) -> SqlSource:
     """Register a Parquet file (or glob) as ``raw``, read by DuckDB as it streams."""
     escaped = path.replace("'", "''")
     selected = ", ".join(
         f'"{column.replace(chr(34), chr(34) * 2)}" AS c{index}'
         for index, column in enumerate(columns)
     )
-    connection.execute(
+    runner.connection.execute(
         f"CREATE VIEW raw AS SELECT {selected}, file_row_number AS __row "
         f"FROM read_parquet('{escaped}', file_row_number = true)"
     )
-    n_rows = int(connection.execute("SELECT COUNT(*) FROM raw").fetchall()[0][0])
-    return _source(connection, tuple(columns), n_rows, None)
-
-
-def _source(
-    connection: Any, columns: tuple[str, ...], n_rows: int, frame: pd.DataFrame | None
-) -> SqlSource:
-    described = connection.execute("DESCRIBE raw").fetchall()
+    n_rows = int(runner.rows("SELECT COUNT(*) FROM raw")[0][0])
+    described = runner.rows("DESCRIBE raw")
     types = tuple(str(row[1]) for row in described if row[0] != "__row")
-    return SqlSource(connection, columns, types, n_rows, frame)
+    return SqlSource(runner, tuple(columns), types, n_rows, None)
+
+
+def arrow_type_name(arrow_type: Any) -> str:
+    """The DuckDB name of an Arrow column type (as far as validation tells types apart)."""
+    import pyarrow as pa
+
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return "VARCHAR"
+    if pa.types.is_timestamp(arrow_type):
+        return "TIMESTAMP WITH TIME ZONE" if arrow_type.tz is not None else "TIMESTAMP"
+    if pa.types.is_floating(arrow_type):
+        return "DOUBLE"
+    if pa.types.is_integer(arrow_type):
+        return "BIGINT"
+    if pa.types.is_decimal(arrow_type):
+        return "DECIMAL"
+    return str(arrow_type).upper()
 
 
 def lane_problem(
@@ -199,12 +220,17 @@ def with_padding(source: SqlSource, columns: Sequence[str]) -> SqlSource:
         return source
     spaces = ", ".join(_quoted(character) for character in _WHITESPACE)
     checks = ", ".join(
-        f"BOOL_OR(left({name}, 1) IN ({spaces}) OR right({name}, 1) IN ({spaces}))"
+        f"BOOL_OR(LEFT({name}, 1) IN ({spaces}) OR RIGHT({name}, 1) IN ({spaces}))"
         for name in (source.name(column) for column in text)
     )
-    row = source.connection.execute(f"SELECT {checks} FROM raw").fetchall()[0]
+    row = source.runner.rows(f"SELECT {checks} FROM raw")[0]
     padded = frozenset(column for column, flag in zip(text, row, strict=True) if flag)
     return replace(source, padded=padded)
+
+
+def _full_match(value: str, pattern: str) -> str:
+    """Whether the whole text matches (a regular expression both engines read alike)."""
+    return f"regexp_matches({value}, '^(?:{pattern})$')"
 
 
 def _text_sql(source: SqlSource, column: str) -> str:
@@ -241,6 +267,7 @@ def _facts(source: SqlSource, mapping: ColumnMapping) -> dict[str, Any]:
     """One pass over ``raw``: what decides whether the SQL covers the table."""
     date, amount = str(mapping.order_date), str(mapping.amount)
     date_blank, amount_blank = _blank_sql(source, date), _blank_sql(source, amount)
+    lowest, highest = (f"CAST('{day}' AS TIMESTAMP)" for day in _TIMESTAMP_RANGE)
     checks = {
         "bad_dates": "FALSE",
         "bad_amounts": "FALSE",
@@ -252,29 +279,27 @@ def _facts(source: SqlSource, mapping: ColumnMapping) -> dict[str, Any]:
         value = _value_sql(source, date, "TIMESTAMP")
         text = _text_sql(source, date)
         checks["bad_dates"] = (
-            f"BOOL_OR(NOT {date_blank} AND (NOT regexp_full_match({text}, '{_ISO_DATE}') "
-            f"OR {value} IS NULL OR {value} NOT BETWEEN '{_TIMESTAMP_RANGE[0]}' "
-            f"AND '{_TIMESTAMP_RANGE[1]}'))"
+            f"BOOL_OR(NOT {date_blank} AND (NOT {_full_match(text, _ISO_DATE)} "
+            f"OR {value} IS NULL OR {value} < {lowest} OR {value} > {highest}))"
         )
     else:
         value = f"CAST({source.name(date)} AS TIMESTAMP)"
-        checks["bad_dates"] = (
-            f"BOOL_OR({value} NOT BETWEEN '{_TIMESTAMP_RANGE[0]}' AND '{_TIMESTAMP_RANGE[1]}')"
-        )
+        checks["bad_dates"] = f"BOOL_OR({value} < {lowest} OR {value} > {highest})"
     if source.kind(amount) in _TEXT_TYPES:
         text = _text_sql(source, amount)
         checks["bad_amounts"] = (
-            f"BOOL_OR(NOT {amount_blank} AND NOT regexp_full_match({text}, '{_PLAIN_NUMBER}'))"
+            f"BOOL_OR(NOT {amount_blank} AND NOT {_full_match(text, _PLAIN_NUMBER)})"
         )
     elif source.kind(amount) in _FLOAT_TYPES:
-        checks["bad_amounts"] = f"BOOL_OR(isinf({source.name(amount)}))"
+        name = source.name(amount)
+        checks["bad_amounts"] = f"BOOL_OR(ABS({name}) > {_LARGEST_DOUBLE})"
     if mapping.order_id is not None:
         order = _id_sql(source, str(mapping.order_id))
         checks["distinct_orders"] = f"COUNT(DISTINCT {order})"
         checks["missing_orders"] = f"COUNT(*) FILTER (WHERE {order} IS NULL)"
         checks["empty_order_cells"] = _empty_cells_sql(source, mapping)
     selected = ", ".join(f"{sql} AS {key}" for key, sql in checks.items())
-    row = source.connection.execute(f"SELECT {selected} FROM raw").fetchall()[0]
+    row = source.runner.rows(f"SELECT {selected} FROM raw")[0]
     return dict(zip(checks, row, strict=True))
 
 
@@ -301,7 +326,7 @@ def _unique_orders(facts: dict[str, Any], n_rows: int) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class SqlValidation:
-    """What :func:`validate_in_duckdb` found; the clean orders are the table ``orders``."""
+    """What :func:`validate_in_sql` found; the clean orders are the table ``orders``."""
 
     report: ValidationReport
     money: MoneyCheck
@@ -309,7 +334,7 @@ class SqlValidation:
     last_date: pd.Timestamp
 
 
-def validate_in_duckdb(
+def validate_in_sql(
     source: SqlSource,
     mapping: ColumnMapping,
     options: ValidationOptions,
@@ -317,42 +342,44 @@ def validate_in_duckdb(
     source_name: str = "",
     first_row: int = 2,
 ) -> SqlValidation:
-    """Validate ``raw`` as the reference does and create the table ``orders``.
+    """Validate ``raw`` as the reference does and keep the table ``orders``.
 
     ``orders`` has the columns of :mod:`clv_core.sql` (``row_id``, ``customer_id``, ``day``,
     ``amount``) plus ``order_ts``. Call :func:`lane_problem` first: the SQL assumes the table is
     one it covers. Raises :class:`~clv_core.errors.DataError` as the reference does when no row
     is left.
     """
-    connection = source.connection
+    runner = source.runner
     latest = pd.Timestamp(options.latest_valid_date or dt.date.today()) + pd.Timedelta(days=1)
     customer_rule = _whole_number_rule(source, str(mapping.customer_id))
     order_rule = (
         _whole_number_rule(source, str(mapping.order_id)) if mapping.order_id is not None else None
     )
     unique = _orders_unique(source, mapping, order_rule)
-    connection.execute(_lines_sql(source, mapping, customer_rule, order_rule, unique=unique))
+    runner.keep("parsed", _parsed_sql(source, mapping, customer_rule, order_rule, unique=unique))
     has_time = bool(
-        connection.execute(
-            "SELECT BOOL_OR(ts IS NOT NULL AND ts <> date_trunc('day', ts)) FROM lines"
-        ).fetchall()[0][0]
+        runner.rows(
+            "SELECT BOOL_OR(ts IS NOT NULL AND CAST(CAST(ts AS DATE) AS TIMESTAMP) <> ts) "
+            "FROM parsed"
+        )[0][0]
     )
     drop_duplicates = options.drop_duplicate_rows
     if drop_duplicates is None:
         drop_duplicates = (mapping.order_id is not None or has_time) and unique
-    guests = _guest_sql(connection, options)
-    connection.execute(_reasons_sql(guests, drop_duplicates=drop_duplicates, latest=latest))
+    guests = _guest_sql(runner, options)
+    cancellation = _cancellation_sql(runner) if mapping.order_id is not None else "FALSE"
+    runner.keep("lines", _lines_sql(guests, cancellation, drop_duplicates, latest))
     accounting = _Accounting(np.arange(0))
     warnings: list[str] = []
     _count_reasons(source, mapping, accounting, first_row)
     if not drop_duplicates:
         _warn_duplicates(source, mapping, first_row, warnings, unique=unique)
-    cancellations = mapping.order_id is not None and _mark_cancellations(connection)
-    if cancellations:
-        _flip_returns(source, mapping, accounting, first_row)
-    rows_used = int(connection.execute("SELECT COUNT(*) FROM lines WHERE kept").fetchall()[0][0])
+    _count_flipped_returns(source, mapping, accounting, first_row)
+    rows_used, kept_cancellations = runner.rows(
+        "SELECT COUNT(*), COUNT(*) FILTER (WHERE cancellation) FROM lines WHERE kept"
+    )[0]
     _check_rows_used(accounting, rows_read=source.n_rows, rows_used=rows_used, warnings=warnings)
-    combined = _create_orders(connection, mapping, options, unique=unique)
+    combined = _keep_orders(runner, mapping, options, unique=unique, rows_used=rows_used)
     if combined:
         key = (
             RowIssue.ORDER_LINES_COMBINED
@@ -360,24 +387,20 @@ def validate_in_duckdb(
             else RowIssue.LINES_COMBINED_INTO_BASKETS
         )
         accounting.altered[key.value] = combined
-    summary, refunds = _summary(connection)
+    summary, refunds = _summary(runner)
     summary["amount_source"] = f"column '{mapping.amount}'"
-    if cancellations:
-        summary["n_cancellation_lines"] = int(
-            connection.execute("SELECT COUNT(*) FROM lines WHERE kept AND cancellation").fetchall()[
-                0
-            ][0]
-        )
+    if cancellation != "FALSE":
+        summary["n_cancellation_lines"] = int(kept_cancellations)
     summary["n_refunds_without_sale"] = refunds
     if refunds:
         warnings.append(_refunds_warning(refunds))
-    money = _money(source, mapping, rows_used)
+    money = _money(source, mapping, int(rows_used))
     summary["spend_rule"] = money.explanation.sentence
     report = accounting.report(
         table="transactions",
         source_name=source_name,
         rows_read=source.n_rows,
-        rows_used=rows_used,
+        rows_used=int(rows_used),
         warnings=warnings,
         summary=summary,
     )
@@ -389,10 +412,10 @@ def _whole_number_rule(source: SqlSource, column: str) -> bool:
     if source.kind(column) not in _TEXT_TYPES:
         return False
     cleaned = _id_sql(source, column)
-    row = source.connection.execute(
-        f"SELECT COUNT(*), BOOL_AND(regexp_full_match(id, '[0-9]+\\.0+')) "
-        f"FROM (SELECT {cleaned} AS id FROM raw) WHERE id IS NOT NULL"
-    ).fetchall()[0]
+    row = source.runner.rows(
+        f"SELECT COUNT(*), BOOL_AND({_full_match('id', '[0-9]+[.]0+')}) "
+        f"FROM (SELECT {cleaned} AS id FROM raw) AS ids WHERE id IS NOT NULL"
+    )[0]
     return bool(row[0]) and bool(row[1])
 
 
@@ -401,18 +424,18 @@ def _orders_unique(source: SqlSource, mapping: ColumnMapping, order_rule: bool |
     if mapping.order_id is None:
         return True
     order = _cleaned(_id_sql(source, str(mapping.order_id)), bool(order_rule))
-    row = source.connection.execute(
+    row = source.runner.rows(
         f"SELECT COUNT(DISTINCT id), COUNT(*) FILTER (WHERE id IS NULL) "
-        f"FROM (SELECT {order} AS id FROM raw)"
-    ).fetchall()[0]
+        f"FROM (SELECT {order} AS id FROM raw) AS ids"
+    )[0]
     return _unique_orders({"distinct_orders": row[0], "missing_orders": row[1]}, source.n_rows)
 
 
 def _cleaned(sql: str, whole_numbers: bool) -> str:
-    return f"regexp_replace({sql}, '\\.0+$', '')" if whole_numbers else sql
+    return f"regexp_replace({sql}, '[.]0+$', '')" if whole_numbers else sql
 
 
-def _lines_sql(
+def _parsed_sql(
     source: SqlSource,
     mapping: ColumnMapping,
     customer_rule: bool,
@@ -420,7 +443,7 @@ def _lines_sql(
     *,
     unique: bool,
 ) -> str:
-    """The table ``lines``: each row's cleaned id, parsed date and amount, duplicate flag."""
+    """Each row's cleaned ids, parsed date and amount, and whether it copies an earlier row."""
     date, amount = str(mapping.order_date), str(mapping.amount)
     customer = _cleaned(_id_sql(source, str(mapping.customer_id)), customer_rule)
     order = (
@@ -436,7 +459,6 @@ def _lines_sql(
         else f"ROW_NUMBER() OVER (PARTITION BY {every_column} ORDER BY __row) > 1"
     )
     return f"""
-CREATE OR REPLACE TEMP TABLE lines AS
 SELECT
     __row,
     {customer} AS customer_id,
@@ -445,26 +467,26 @@ SELECT
     {_value_sql(source, date, "TIMESTAMP")} AS ts,
     {_blank_sql(source, amount)} AS amount_missing,
     {_value_sql(source, amount, "DOUBLE")} AS amount,
-    {duplicate} AS duplicate,
-    FALSE AS cancellation
+    {duplicate} AS duplicate
 FROM raw
 """
 
 
-def _guest_sql(connection: Any, options: ValidationOptions) -> str:
+def _guest_sql(runner: SqlRunner, options: ValidationOptions) -> str:
     """The condition that a cleaned id is a guest placeholder (numbers only when busy)."""
     words = GUEST_PLACEHOLDERS | {str(value).strip().lower() for value in options.guest_ids}
     listed = ", ".join(_quoted(word) for word in sorted(words))
     numbers = ", ".join(_quoted(number) for number in sorted(NUMERIC_GUEST_PLACEHOLDERS))
-    busy = connection.execute(
+    busy = runner.rows(
         f"""
 WITH counts AS (
-    SELECT customer_id, COUNT(*) AS n FROM lines WHERE customer_id IS NOT NULL GROUP BY 1
+    SELECT customer_id, COUNT(*) AS n FROM parsed
+    WHERE customer_id IS NOT NULL GROUP BY customer_id
 )
 SELECT customer_id, n, (SELECT MEDIAN(n) FROM counts) AS typical
 FROM counts WHERE lower(customer_id) IN ({numbers})
 """
-    ).fetchall()
+    )
     chosen = [
         customer
         for customer, count, typical in busy
@@ -476,24 +498,79 @@ FROM counts WHERE lower(customer_id) IN ({numbers})
     return condition
 
 
-def _reasons_sql(guests: str, *, drop_duplicates: bool, latest: pd.Timestamp) -> str:
-    """Each row's reason to be dropped, in the reference's order of checks (NULL: kept)."""
+_CANCELLATION_SQL = "(?i)(?:C|CN|CR|R|RMA|RET|退|退货|退款)[-_ ]?[0-9]+"
+_ORDINARY_SQL = "#?[A-Za-z]{0,4}[-_ ]?[0-9]+"
+
+
+def _cancellation_sql(runner: SqlRunner) -> str:
+    """The condition that a line belongs to a cancellation document told by the order id (the
+    reference's rule: a letter prefix on a minority of ids next to ordinary numeric ids), or
+    ``FALSE`` when the ids do not follow it."""
+    # A cheap first-character filter keeps the pattern to the few candidates.
+    firsts = ", ".join(_quoted(character) for character in _CANCELLATION_FIRST_CHARACTERS)
+    condition = (
+        f"(LEFT(order_id, 1) IN ({firsts}) AND {_full_match('order_id', _CANCELLATION_SQL)})"
+    )
+    matches, n_rows = runner.rows(
+        f"SELECT COUNT(*) FILTER (WHERE {condition}), COUNT(*) FROM parsed"
+    )[0]
+    if not matches or matches / n_rows > _CANCELLATION_MAX_SHARE:
+        return "FALSE"
+    ordinary, share = runner.rows(
+        f"""
+SELECT COUNT(*), AVG(CASE WHEN {_full_match("order_id", _ORDINARY_SQL)} THEN 1.0 ELSE 0.0 END)
+FROM (
+    SELECT order_id FROM parsed
+    WHERE order_id IS NOT NULL AND NOT {condition}
+    ORDER BY __row LIMIT 50000
+) AS ordinary
+"""
+    )[0]
+    if not ordinary or share < 0.95:
+        return "FALSE"
+    return f"COALESCE({condition}, FALSE)"
+
+
+def _lines_sql(guests: str, cancellation: str, drop_duplicates: bool, latest: pd.Timestamp) -> str:
+    """Each row's reason to be dropped, in the reference's order of checks (NULL: kept), and
+    its spend with the positive amounts of cancellation lines made negative."""
     duplicate = f"WHEN duplicate THEN '{RowIssue.DUPLICATE_ROW.value}'" if drop_duplicates else ""
     return f"""
-CREATE OR REPLACE TEMP TABLE lines AS
-SELECT *, reason IS NULL AS kept FROM (
-    SELECT *, CASE
-        WHEN customer_id IS NULL THEN '{RowIssue.MISSING_CUSTOMER_ID.value}'
-        WHEN {guests} THEN '{RowIssue.GUEST_CUSTOMER_ID.value}'
-        {duplicate}
-        WHEN date_missing THEN '{RowIssue.MISSING_DATE.value}'
-        WHEN ts < TIMESTAMP '{_EARLIEST_PLAUSIBLE_DATE}' THEN '{RowIssue.DATE_TOO_EARLY.value}'
-        WHEN ts >= TIMESTAMP '{latest}' THEN '{RowIssue.FUTURE_DATE.value}'
-        WHEN amount_missing THEN '{RowIssue.MISSING_AMOUNT.value}'
-    END AS reason
-    FROM lines
-)
+SELECT
+    __row, customer_id, order_id, ts, duplicate, cancellation, reason, reason IS NULL AS kept,
+    CASE WHEN reason IS NULL AND cancellation AND raw_amount > 0 THEN -raw_amount
+        ELSE raw_amount END AS amount,
+    reason IS NULL AND cancellation AND raw_amount > 0 AS flipped
+FROM (
+    SELECT
+        __row, customer_id, order_id, ts, duplicate, amount AS raw_amount,
+        {cancellation} AS cancellation,
+        CASE
+            WHEN customer_id IS NULL THEN '{RowIssue.MISSING_CUSTOMER_ID.value}'
+            WHEN {guests} THEN '{RowIssue.GUEST_CUSTOMER_ID.value}'
+            {duplicate}
+            WHEN date_missing THEN '{RowIssue.MISSING_DATE.value}'
+            WHEN ts < CAST('{_EARLIEST_PLAUSIBLE_DATE}' AS TIMESTAMP)
+                THEN '{RowIssue.DATE_TOO_EARLY.value}'
+            WHEN ts >= CAST('{latest}' AS TIMESTAMP) THEN '{RowIssue.FUTURE_DATE.value}'
+            WHEN amount_missing THEN '{RowIssue.MISSING_AMOUNT.value}'
+        END AS reason
+    FROM parsed
+) AS checked
 """
+
+
+def _first_rows(runner: SqlRunner, condition: str, group: str | None = None) -> pd.DataFrame:
+    """The first rows (by position) meeting ``condition``, per ``group`` when given."""
+    partition = f"PARTITION BY {group} " if group is not None else ""
+    chosen = f"{group} AS grp, " if group is not None else ""
+    return runner.frame(
+        f"""
+SELECT {chosen}__row, customer_id FROM (
+    SELECT *, ROW_NUMBER() OVER ({partition}ORDER BY __row) AS k FROM lines WHERE {condition}
+) AS numbered WHERE k <= {_EXAMPLES} ORDER BY __row
+"""
+    )
 
 
 # Which value each reason's examples quote (None: the row number only), as the reference does.
@@ -512,33 +589,40 @@ def _count_reasons(
     source: SqlSource, mapping: ColumnMapping, accounting: _Accounting, first_row: int
 ) -> None:
     """Counts and example rows of every reason, in the reference's order."""
-    rows = source.connection.execute(
-        f"""
-SELECT reason, COUNT(*), LIST(__row ORDER BY __row)[1:{_EXAMPLES}],
-    LIST(customer_id ORDER BY __row)[1:{_EXAMPLES}]
-FROM lines WHERE reason IS NOT NULL GROUP BY reason
-"""
-    ).fetchall()
-    found = {reason: (count, positions, ids) for reason, count, positions, ids in rows}
+    runner = source.runner
+    counts = dict(
+        runner.rows("SELECT reason, COUNT(*) FROM lines WHERE reason IS NOT NULL GROUP BY reason")
+    )
+    if not counts:
+        return
+    firsts = _first_rows(runner, "reason IS NOT NULL", group="reason")
     for issue, quoted in _EXAMPLE_VALUES.items():
-        if issue.value not in found:
+        if issue.value not in counts:
             continue
-        count, positions, ids = found[issue.value]
-        accounting.dropped[issue.value] = int(count)
+        accounting.dropped[issue.value] = int(counts[issue.value])
+        chosen = firsts[firsts["grp"] == issue.value]
+        positions = [int(position) for position in chosen["__row"]]
         if quoted is None:
-            values: list[str] = [f"row {position + first_row}" for position in positions]
+            values = [f"row {position + first_row}" for position in positions]
         elif quoted == "customer":
             values = [
                 f"row {position + first_row}: {customer!r}"
-                for position, customer in zip(positions, ids, strict=True)
+                for position, customer in zip(positions, chosen["customer_id"], strict=True)
             ]
         else:
-            cells = source.rows(positions, [str(mapping.order_date)]).iloc[:, 0]
-            values = [
-                f"row {position + first_row}: {cells.iloc[index]!r}"
-                for index, position in enumerate(positions)
-            ]
+            values = _quoted_cells(source, str(mapping.order_date), positions, first_row)
         accounting.examples[issue.value] = tuple(values)
+
+
+def _quoted_cells(
+    source: SqlSource, column: str, positions: list[int], first_row: int
+) -> list[str]:
+    """``row N: 'cell'`` for the rows at ``positions``, quoting the cell as loaded."""
+    cells = source.rows(positions, [column]).iloc[:, 0]
+    return [
+        f"row {position + first_row}: {cells.iloc[index]!r}"
+        for index, position in enumerate(positions)
+    ]
 
 
 def _warn_duplicates(
@@ -551,125 +635,78 @@ def _warn_duplicates(
 ) -> None:
     """The reference's warning about exact copies that are kept."""
     dropped_before = (RowIssue.MISSING_CUSTOMER_ID.value, RowIssue.GUEST_CUSTOMER_ID.value)
-    count, positions = source.connection.execute(
-        f"""
-SELECT COUNT(*), LIST(__row ORDER BY __row)[1:{_EXAMPLES}]
-FROM lines WHERE duplicate AND (reason IS NULL OR reason NOT IN {dropped_before})
-"""
-    ).fetchall()[0]
+    condition = f"duplicate AND (reason IS NULL OR reason NOT IN {dropped_before})"
+    count = int(source.runner.rows(f"SELECT COUNT(*) FROM lines WHERE {condition}")[0][0])
     if not count:
         return
-    cells = source.rows(positions, [str(mapping.order_date)]).iloc[:, 0]
-    examples = ", ".join(
-        f"row {position + first_row}: {cells.iloc[index]!r}"
-        for index, position in enumerate(positions)
-    )
-    warnings.append(_duplicates_warning(int(count), examples, line_level=not unique))
+    positions = [int(position) for position in _first_rows(source.runner, condition)["__row"]]
+    examples = ", ".join(_quoted_cells(source, str(mapping.order_date), positions, first_row))
+    warnings.append(_duplicates_warning(count, examples, line_level=not unique))
 
 
-_CANCELLATION_SQL = "(?i)(?:C|CN|CR|R|RMA|RET|退|退货|退款)[-_ ]?[0-9]+"
-_ORDINARY_SQL = "#?[A-Za-z]{0,4}[-_ ]?[0-9]+"
-
-
-def _mark_cancellations(connection: Any) -> bool:
-    """Mark the lines of cancellation documents told by the order id (the reference's rule:
-    a letter prefix on a minority of ids next to ordinary numeric ids); whether there are any."""
-    # A cheap first-character filter keeps the pattern to the few candidates.
-    firsts = ", ".join(_quoted(character) for character in _CANCELLATION_FIRST_CHARACTERS)
-    matches, n_rows = connection.execute(
-        f"SELECT COUNT(*) FILTER (WHERE left(order_id, 1) IN ({firsts}) "
-        f"AND regexp_full_match(order_id, '{_CANCELLATION_SQL}')), COUNT(*) FROM lines"
-    ).fetchall()[0]
-    if not matches or matches / n_rows > _CANCELLATION_MAX_SHARE:
-        return False
-    ordinary, share = connection.execute(
-        f"""
-SELECT COUNT(*), AVG(CASE WHEN regexp_full_match(order_id, '{_ORDINARY_SQL}') THEN 1.0
-    ELSE 0.0 END)
-FROM (
-    SELECT order_id FROM lines
-    WHERE order_id IS NOT NULL AND NOT regexp_full_match(order_id, '{_CANCELLATION_SQL}')
-    ORDER BY __row LIMIT 50000
-)
-"""
-    ).fetchall()[0]
-    if not ordinary or share < 0.95:
-        return False
-    connection.execute(
-        "CREATE OR REPLACE TEMP TABLE lines AS SELECT * REPLACE "
-        f"(COALESCE(regexp_full_match(order_id, '{_CANCELLATION_SQL}'), FALSE) AS cancellation) "
-        "FROM lines"
-    )
-    return True
-
-
-def _flip_returns(
+def _count_flipped_returns(
     source: SqlSource, mapping: ColumnMapping, accounting: _Accounting, first_row: int
 ) -> None:
-    """Positive amounts on cancellation lines are returns: made negative, counted."""
-    connection = source.connection
-    flip = "kept AND cancellation AND amount > 0"
-    count, positions = connection.execute(
-        f"SELECT COUNT(*), LIST(__row ORDER BY __row)[1:{_EXAMPLES}] FROM lines WHERE {flip}"
-    ).fetchall()[0]
+    """Positive amounts on cancellation lines were made negative: counted, with examples."""
+    count = int(source.runner.rows("SELECT COUNT(*) FROM lines WHERE flipped")[0][0])
     if not count:
         return
-    connection.execute(
-        "CREATE OR REPLACE TEMP TABLE lines AS SELECT * REPLACE "
-        f"(CASE WHEN {flip} THEN -amount ELSE amount END AS amount) FROM lines"
-    )
-    cells = source.rows(positions, [str(mapping.amount)]).iloc[:, 0]
-    accounting.altered[RowIssue.RETURN_MADE_NEGATIVE.value] = int(count)
+    positions = [int(position) for position in _first_rows(source.runner, "flipped")["__row"]]
+    accounting.altered[RowIssue.RETURN_MADE_NEGATIVE.value] = count
     accounting.examples[RowIssue.RETURN_MADE_NEGATIVE.value] = tuple(
-        f"row {position + first_row}: {cells.iloc[index]!r}"
-        for index, position in enumerate(positions)
+        _quoted_cells(source, str(mapping.amount), positions, first_row)
     )
 
 
-def _create_orders(
-    connection: Any, mapping: ColumnMapping, options: ValidationOptions, *, unique: bool
+def _keep_orders(
+    runner: SqlRunner,
+    mapping: ColumnMapping,
+    options: ValidationOptions,
+    *,
+    unique: bool,
+    rows_used: int,
 ) -> int:
     """The table ``orders`` from the kept lines; returns the lines combined away."""
-    n_rows = int(connection.execute("SELECT COUNT(*) FROM lines").fetchall()[0][0])
-    columns = "row_id, customer_id, order_ts, amount"
+    n_rows = int(runner.rows("SELECT COUNT(*) FROM lines")[0][0])
     if mapping.order_id is not None and not unique:
         # Lines without an order id are orders of their own, after the combined orders.
         select = f"""
-SELECT MIN(__row) AS row_id, customer_id, MIN(ts) AS order_ts, FSUM(amount) AS amount
+SELECT MIN(__row) AS row_id, customer_id, MIN(ts) AS order_ts, SUM(amount) AS amount
 FROM lines WHERE kept AND order_id IS NOT NULL GROUP BY customer_id, order_id
 UNION ALL
-SELECT {n_rows} + __row, customer_id, ts, amount FROM lines WHERE kept AND order_id IS NULL
+SELECT {n_rows} + __row AS row_id, customer_id, ts AS order_ts, amount
+FROM lines WHERE kept AND order_id IS NULL
 """
     elif mapping.order_id is None and options.combine_baskets:
         select = """
-SELECT MIN(__row) AS row_id, customer_id, ts AS order_ts, FSUM(amount) AS amount
+SELECT MIN(__row) AS row_id, customer_id, ts AS order_ts, SUM(amount) AS amount
 FROM lines WHERE kept GROUP BY customer_id, ts
 """
     else:
-        select = "SELECT __row, customer_id, ts, amount FROM lines WHERE kept"
-    connection.execute(
+        select = "SELECT __row AS row_id, customer_id, ts AS order_ts, amount FROM lines WHERE kept"
+    runner.keep(
+        "orders",
         f"""
-CREATE OR REPLACE TEMP TABLE orders AS
 SELECT
     row_id,
     customer_id,
     CAST(datediff('day', DATE '1970-01-01', CAST(order_ts AS DATE)) AS INTEGER) AS day,
     amount,
     order_ts
-FROM ({select}) AS combined ({columns})
-"""
+FROM ({select}) AS combined
+""",
     )
-    kept = int(connection.execute("SELECT COUNT(*) FROM lines WHERE kept").fetchall()[0][0])
-    orders = int(connection.execute("SELECT COUNT(*) FROM orders").fetchall()[0][0])
-    return kept - orders
+    orders = int(runner.rows("SELECT COUNT(*) FROM orders")[0][0])
+    return rows_used - orders
 
 
-def _summary(connection: Any) -> tuple[dict[str, Any], int]:
+def _summary(runner: SqlRunner) -> tuple[dict[str, Any], int]:
     """The reference's summary of the clean orders, and the returns without an earlier sale."""
-    row = connection.execute(
+    row = runner.rows(
         """
 WITH per_customer AS (
-    SELECT customer_id, COUNT(*) AS n, MIN(order_ts) FILTER (WHERE amount > 0) AS first_purchase_ts
+    SELECT customer_id, COUNT(*) AS n,
+        MIN(CASE WHEN amount > 0 THEN order_ts END) AS first_purchase
     FROM orders GROUP BY customer_id
 )
 SELECT
@@ -677,16 +714,15 @@ SELECT
     (SELECT COUNT(*) FROM orders),
     (SELECT MIN(order_ts) FROM orders),
     (SELECT MAX(order_ts) FROM orders),
-    (SELECT COUNT(*) FILTER (WHERE amount < 0) FROM orders),
-    (SELECT FSUM(amount) FILTER (WHERE amount < 0) FROM orders),
-    (SELECT COUNT(*) FILTER (WHERE amount = 0) FROM orders),
-    (SELECT FSUM(amount) FROM orders),
+    (SELECT COUNT(*) FROM orders WHERE amount < 0),
+    (SELECT SUM(amount) FROM orders WHERE amount < 0),
+    (SELECT COUNT(*) FROM orders WHERE amount = 0),
+    (SELECT SUM(amount) FROM orders),
     (SELECT AVG(CASE WHEN n > 1 THEN 1.0 ELSE 0.0 END) FROM per_customer),
-    (SELECT COUNT(*) FROM orders AS o JOIN per_customer AS p USING (customer_id)
-        WHERE o.amount < 0
-        AND (p.first_purchase_ts IS NULL OR p.first_purchase_ts > o.order_ts))
+    (SELECT COUNT(*) FROM orders AS o JOIN per_customer AS p ON o.customer_id = p.customer_id
+        WHERE o.amount < 0 AND (p.first_purchase IS NULL OR p.first_purchase > o.order_ts))
 """
-    ).fetchall()[0]
+    )[0]
     summary = {
         "n_customers": int(row[0]),
         "n_orders": int(row[1]),
@@ -703,30 +739,30 @@ SELECT
 
 def _money(source: SqlSource, mapping: ColumnMapping, rows_used: int) -> MoneyCheck:
     """The reference's money check from SQL aggregates and the first used rows."""
-    connection = source.connection
-    row = connection.execute(
+    runner = source.runner
+    row = runner.rows(
         """
 WITH per_customer AS (
-    SELECT customer_id, COUNT(*) AS n, GREATEST(FSUM(amount), 0.0) AS positive,
+    SELECT customer_id, COUNT(*) AS n, GREATEST(SUM(amount), 0.0) AS positive,
         MIN(row_id) AS first_row
     FROM orders GROUP BY customer_id
 )
 SELECT
-    (SELECT quantile_cont(amount, 0.5) FILTER (WHERE amount > 0) FROM orders),
-    (SELECT quantile_cont(amount, 0.99) FILTER (WHERE amount > 0) FROM orders),
-    (SELECT COUNT(*) FILTER (WHERE amount < 0) FROM lines WHERE kept),
-    (SELECT COUNT(*) FILTER (WHERE amount = 0) FROM lines WHERE kept),
+    (SELECT quantile_cont(amount, 0.5) FROM orders WHERE amount > 0),
+    (SELECT quantile_cont(amount, 0.99) FROM orders WHERE amount > 0),
+    (SELECT COUNT(*) FROM lines WHERE kept AND amount < 0),
+    (SELECT COUNT(*) FROM lines WHERE kept AND amount = 0),
     (SELECT COUNT(*) FROM orders),
     (SELECT COUNT(*) FROM per_customer),
     (SELECT AVG(n) FROM per_customer),
     (SELECT MEDIAN(n) FROM per_customer),
     (SELECT MAX(n) FROM per_customer),
     (SELECT customer_id FROM per_customer ORDER BY n DESC, first_row LIMIT 1),
-    (SELECT FSUM(positive) FROM per_customer),
+    (SELECT SUM(positive) FROM per_customer),
     (SELECT MAX(positive) FROM per_customer),
     (SELECT customer_id FROM per_customer ORDER BY positive DESC, first_row LIMIT 1)
 """
-    ).fetchall()[0]
+    )[0]
     totals = MoneyTotals(
         median_purchase=_float(row[0]),
         p99_purchase=_float(row[1]),
@@ -743,12 +779,12 @@ SELECT
         top_spend=float(row[11] or 0.0),
         top_spend_customer=str(row[12] or "") if (row[10] or 0.0) > 0 else "",
     )
-    first = connection.execute(
+    first = runner.frame(
         f"SELECT __row, amount FROM lines WHERE kept ORDER BY __row LIMIT {_SAMPLE_ROWS}"
-    ).fetchnumpy()
-    positions = first["__row"].astype(np.int64)
-    amounts = pd.Series(np.asarray(first["amount"], dtype=np.float64))
-    sample = source.rows(positions.tolist())
+    )
+    positions = [int(position) for position in first["__row"]]
+    amounts = pd.Series(first["amount"].to_numpy(dtype=np.float64))
+    sample = source.rows(positions)
     head = source.rows(list(range(min(source.n_rows, _SAMPLE_ROWS))))
     return assess_money(
         head,

@@ -12,7 +12,8 @@ the reference's validation. Every route gives the same features, labels and row 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from clv_core.columns import ColumnMapping, detect_roles
-from clv_core.errors import ConfigError
+from clv_core.errors import ConfigError, DataError
 from clv_core.loading import LoadedTable, load_table
 from clv_core.money import MoneyCheck
 from clv_core.splits import HistoryFacts, SplitKind, check_history, time_windows
@@ -37,7 +38,16 @@ from clv_core.validation import (
     validate_customers,
 )
 
-__all__ = ["ENGINES", "FeatureRequest", "FeatureResult", "ParquetLog", "log_features"]
+__all__ = [
+    "ENGINES",
+    "FeatureRequest",
+    "FeatureResult",
+    "ParquetLog",
+    "SparkLog",
+    "SqlChecked",
+    "check_in_sql",
+    "log_features",
+]
 
 ENGINES = ("duckdb", "pandas", "spark")
 
@@ -93,8 +103,18 @@ class ParquetLog:
     max_columns: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SparkLog:
+    """A Parquet or CSV log at a path Spark reads itself (``s3a://``, ``hdfs://``, local)."""
+
+    path: str
+
+
+LogInput = LoadedTable | ParquetLog | SparkLog
+
+
 def log_features(
-    table: LoadedTable | ParquetLog,
+    table: LogInput,
     request: FeatureRequest,
     *,
     order_lines: LoadedTable | None = None,
@@ -102,52 +122,95 @@ def log_features(
 ) -> FeatureResult:
     """Validate a log and compute its features (and labels) on the requested engine."""
     why = None
-    if request.engine == "duckdb" and order_lines is None:
-        from clv_core.sql.duckdb_engine import duckdb_connection
-
-        with duckdb_connection(request.memory_limit) as connection:
-            outcome = _in_duckdb(connection, table, request, attributes)
+    if request.engine != "pandas" and order_lines is None:
+        with _sql_runner(request) as runner:
+            outcome = _in_sql(runner, table, request, attributes)
         if isinstance(outcome, FeatureResult):
             return outcome
         why = outcome
+    if isinstance(table, SparkLog):
+        raise DataError(
+            f"Spark cannot validate '{table.path}' by itself: {why}. Run the command on a copy "
+            "of the file on this machine (the Python reader validates it, Spark computes the "
+            "features), or write the log with one spend column and ISO dates."
+        )
     loaded = table if isinstance(table, LoadedTable) else load_table(table.path)
     return _reference(loaded, request, order_lines, attributes, why)
 
 
-def _in_duckdb(
-    connection: Any,
-    table: LoadedTable | ParquetLog,
-    request: FeatureRequest,
+@contextmanager
+def _sql_runner(request: FeatureRequest) -> Iterator[Any]:
+    """The engine's runner for one request (a DuckDB connection, or a Spark session)."""
+    if request.engine == "spark":
+        from clv_core.sql.runner import SparkRunner
+        from clv_core.sql.spark_engine import spark_session, spark_sql_errors
+
+        with spark_session() as session:
+            runner = SparkRunner(session)
+            try:
+                with spark_sql_errors():
+                    yield runner
+            finally:
+                runner.release()
+        return
+    from clv_core.sql.duckdb_engine import duckdb_connection
+    from clv_core.sql.runner import DuckDBRunner
+
+    with duckdb_connection(request.memory_limit) as connection:
+        yield DuckDBRunner(connection)
+
+
+@dataclass(frozen=True, slots=True)
+class SqlChecked:
+    """A log validated in SQL: the engine holds its clean ``orders``."""
+
+    validation: Any  # clv_core.sql.validation.SqlValidation
+    mapping: ColumnMapping
+    reports: dict[str, ValidationReport]
+    customers: CustomerAttributes | None
+
+
+def check_in_sql(
+    runner: Any,
+    table: LogInput,
+    *,
+    roles: Mapping[str, str | None],
+    options: ValidationOptions,
     attributes: LoadedTable | None,
-) -> FeatureResult | str:
-    """Validation and features as SQL; the reason instead when the SQL does not cover the log."""
-    from clv_core.sql.duckdb_engine import features_in, labels_in
+) -> SqlChecked | str:
+    """Validate a log in SQL (the runner keeps ``orders``); the reason instead when the SQL does
+    not cover it."""
     from clv_core.sql.validation import (
         lane_problem,
         mapped_columns,
         register_frame,
         register_parquet,
-        validate_in_duckdb,
+        validate_in_sql,
         with_padding,
     )
 
     if isinstance(table, LoadedTable):
-        source = register_frame(connection, table.frame)
+        source = register_frame(runner, table.frame)
         source_name, first_row, notes = table.source_name, table.first_data_row, table.notes
+    elif isinstance(table, SparkLog):
+        from clv_core.sql.spark_engine import spark_log
+
+        source = spark_log(runner, table.path)
+        source_name, first_row, notes = table.path.rstrip("/").rsplit("/", 1)[-1], 2, ()
     else:
-        source = register_parquet(connection, str(table.path), _parquet_columns(table))
+        source = register_parquet(runner, str(table.path), _parquet_columns(table))
         source_name, first_row, notes = table.path.name, 2, ()
     if isinstance(table, LoadedTable):
-        mapping = detect_roles(table.frame, overrides=dict(request.roles))
+        mapping = detect_roles(table.frame, overrides=dict(roles))
     else:
         head = source.rows(list(range(min(source.n_rows, _ROLE_SAMPLE_ROWS))))
-        mapping = detect_roles(head, overrides=dict(request.roles))
+        mapping = detect_roles(head, overrides=dict(roles))
     source = with_padding(source, mapped_columns(mapping))
-    problem = lane_problem(source, mapping, request.options)
+    problem = lane_problem(source, mapping, options)
     if problem is not None:
         return problem
-    checked = validate_in_duckdb(
-        source, mapping, request.options, source_name=source_name, first_row=first_row
+    checked = validate_in_sql(
+        source, mapping, options, source_name=source_name, first_row=first_row
     )
     reports = {"transactions": checked.report.with_warnings(*notes)}
     customers = None
@@ -158,19 +221,44 @@ def _in_duckdb(
             first_row=attributes.first_data_row,
         )
         reports["customers"] = unmatched_report(
-            customers, _unmatched(connection, customers), attributes.notes
+            customers, _unmatched(runner, customers), attributes.notes
         )
+    return SqlChecked(checked, mapping, reports, customers)
+
+
+def _in_sql(
+    runner: Any,
+    table: LogInput,
+    request: FeatureRequest,
+    attributes: LoadedTable | None,
+) -> FeatureResult | str:
+    """Validation and features as SQL; the reason instead when the SQL does not cover the log."""
+    from clv_core.sql.frames import features_from, labels_from
+
+    checked = check_in_sql(
+        runner, table, roles=request.roles, options=request.options, attributes=attributes
+    )
+    if isinstance(checked, str):
+        return checked
     cutoff, horizon = request.cutoff, request.horizon_days
     warnings: list[str] = []
     if horizon is not None:
         windows = time_windows(cutoff, horizon, SplitKind.CUSTOMER)
-        warnings = check_history(
-            _history(connection, windows.train_cutoff), windows, minimum_customers=1
-        )
-    features = features_in(connection, cutoff, checked.first_date, customers=customers)
+        facts = _history(runner, windows.train_cutoff)
+        warnings = check_history(facts, windows, minimum_customers=1)
+    features = features_from(
+        runner, cutoff, checked.validation.first_date, customers=checked.customers
+    )
     if horizon is not None:
-        features["future_spend"] = labels_in(connection, cutoff, horizon, features.index)
-    return FeatureResult(features, reports, mapping, checked.money, warnings, validated_by="duckdb")
+        features["future_spend"] = labels_from(runner, cutoff, horizon, features.index)
+    return FeatureResult(
+        features,
+        checked.reports,
+        checked.mapping,
+        checked.validation.money,
+        warnings,
+        validated_by=request.engine,
+    )
 
 
 # Roles of a Parquet log DuckDB reads are detected on its first rows.
@@ -180,8 +268,6 @@ _ROLE_SAMPLE_ROWS = 50_000
 def _parquet_columns(table: ParquetLog) -> list[str]:
     """The Parquet log's column names, checked against the column limit."""
     import duckdb
-
-    from clv_core.errors import DataError
 
     escaped = str(table.path).replace("'", "''")
     try:
@@ -200,35 +286,35 @@ def _parquet_columns(table: ParquetLog) -> list[str]:
     return columns
 
 
-def _unmatched(connection: Any, customers: CustomerAttributes) -> int:
+def _unmatched(runner: Any, customers: CustomerAttributes) -> int:
     """How many of the log's customers have no row in the attributes table."""
     import pyarrow as pa
 
     ids = pa.table({"customer_id": pa.array(customers.frame.index.astype(str), pa.string())})
-    connection.register("attribute_ids", ids)
+    runner.register("attribute_ids", ids)
     try:
-        row = connection.execute(
+        row = runner.rows(
             "SELECT COUNT(DISTINCT customer_id) FROM orders "
             "WHERE customer_id NOT IN (SELECT customer_id FROM attribute_ids)"
-        ).fetchall()[0]
+        )[0]
     finally:
-        connection.unregister("attribute_ids")
+        runner.drop("attribute_ids")
     return int(row[0])
 
 
-def _history(connection: Any, train_cutoff: pd.Timestamp) -> HistoryFacts:
+def _history(runner: Any, train_cutoff: pd.Timestamp) -> HistoryFacts:
     """The log's :class:`~clv_core.splits.HistoryFacts`, from the ``orders`` table."""
     end = train_cutoff + pd.Timedelta(days=1)
-    row = connection.execute(
+    row = runner.rows(
         f"""
 WITH before AS (
     SELECT customer_id, COUNT(DISTINCT day) AS days FROM orders
-    WHERE order_ts < TIMESTAMP '{end}' AND amount >= 0 GROUP BY customer_id
+    WHERE order_ts < CAST('{end}' AS TIMESTAMP) AND amount >= 0 GROUP BY customer_id
 )
 SELECT (SELECT MIN(order_ts) FROM orders), (SELECT MAX(order_ts) FROM orders),
-    (SELECT COUNT(*) FROM before), (SELECT COUNT(*) FILTER (WHERE days > 1) FROM before)
+    (SELECT COUNT(*) FROM before), (SELECT COUNT(*) FROM before WHERE days > 1)
 """
-    ).fetchall()[0]
+    )[0]
     return HistoryFacts(
         first=pd.Timestamp(row[0]).normalize(),
         last=pd.Timestamp(row[1]).normalize(),

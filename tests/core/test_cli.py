@@ -1341,3 +1341,41 @@ def test_an_order_lines_file_without_a_shared_order_id_is_a_user_error(
         r"Could not find the order id that links transactions\.csv to shop_orders\.csv",
     )
     assert "--order-id-col" in err
+
+
+@NEEDS_JAVA
+@pytest.mark.slow
+def test_score_on_spark_equals_the_local_scorer(
+    ziln_bundle: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The bundle scored on Spark's executors gives the local scorer's list."""
+    local, spark = tmp_path / "local.parquet", tmp_path / "spark.parquet"
+    arguments = score_arguments(ziln_bundle, local)
+    arguments[-1:-1] = ["--segments"]
+    status, stdout, _ = run_cli(capsys, *arguments)
+    assert status == 0
+    expected_json = json.loads(stdout)
+    arguments = score_arguments(ziln_bundle, spark)
+    arguments[-1:-1] = ["--segments", "--engine", "spark"]
+    status, stdout, stderr = run_cli(capsys, *arguments)
+    assert status == 0, stderr
+    actual_json = json.loads(stdout)
+    assert actual_json["validation"] == expected_json["validation"]
+    assert actual_json["columns"] == expected_json["columns"]
+    expected, actual = pd.read_parquet(local), pd.read_parquet(spark)
+    assert list(actual.columns) == list(expected.columns)
+    assert actual["customer_id"].tolist() == expected["customer_id"].tolist()
+    numbers = expected.select_dtypes("number").columns
+    pd.testing.assert_frame_equal(actual[numbers], expected[numbers], rtol=1e-6)
+    others = [column for column in expected.columns if column not in numbers]
+    pd.testing.assert_frame_equal(actual[others], expected[others])
+    assert_user_error(
+        run_cli(
+            capsys,
+            *score_arguments(ziln_bundle, tmp_path / "x.parquet")[:-1],
+            "--engine",
+            "spark",
+            "--explain",
+        ),
+        "--explain is not available with --engine spark",
+    )
