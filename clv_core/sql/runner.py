@@ -43,6 +43,9 @@ class SqlRunner(Protocol):
     def keep(self, name: str, query: str) -> None:
         """Run ``query`` and keep its result as the table ``name`` (replacing one)."""
 
+    def view(self, name: str, query: str) -> None:
+        """Name ``query`` as ``name``; each later query that reads it runs it again."""
+
     def rows(self, query: str) -> list[tuple[Any, ...]]:
         """The result rows of ``query`` (small results only)."""
 
@@ -67,6 +70,9 @@ class DuckDBRunner:
 
     def keep(self, name: str, query: str) -> None:
         self.connection.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}")
+
+    def view(self, name: str, query: str) -> None:
+        self.connection.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {query}")
 
     def rows(self, query: str) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in self.connection.execute(query).fetchall()]
@@ -104,6 +110,10 @@ class SparkRunner:
         if previous is not None:
             previous.unpersist()
         self._kept[name] = result
+
+    def view(self, name: str, query: str) -> None:
+        # Each Spark query is a job of its own: computing the view once is cheaper.
+        self.keep(name, query)
 
     def rows(self, query: str) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in self._sql(query).collect()]

@@ -76,6 +76,10 @@ def spark_session(master: str | None = None) -> Iterator[Any]:
             # Local Python workers (scoring) run this interpreter, with its packages; pyspark
             # reads the choice from the environment when the context starts.
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+            # Spark's 200 shuffle partitions are meant for a cluster: on one machine each of
+            # the validation's small aggregations would run 200 tasks.
+            cores = os.cpu_count() or 2
+            builder = builder.config("spark.sql.shuffle.partitions", str(4 * cores))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # pyspark and pandas 3, see _run

@@ -24,8 +24,8 @@ native types from Parquet) and ``__row`` (the row's 0-based position in the file
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -57,7 +57,7 @@ __all__ = [
     "register_frame",
     "register_parquet",
     "validate_in_sql",
-    "with_padding",
+    "with_facts",
 ]
 
 # The characters Python's str.strip() removes (what the reference strips from ids and cells).
@@ -91,6 +91,7 @@ class SqlSource:
     n_rows: int
     frame: pd.DataFrame | None = None
     padded: frozenset[str] = frozenset()
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
     def name(self, column: str) -> str:
         """The ``raw`` name of a table column."""
@@ -170,14 +171,29 @@ def arrow_type_name(arrow_type: Any) -> str:
     return str(arrow_type).upper()
 
 
-def lane_problem(
-    source: SqlSource, mapping: ColumnMapping, options: ValidationOptions
-) -> str | None:
+def lane_problem(source: SqlSource, mapping: ColumnMapping) -> str | None:
     """Why this table needs the pandas reference (``None`` when the SQL covers it).
 
-    ``source`` must come from :func:`with_padding` for the mapped columns.
+    ``source`` must come from :func:`with_facts` (every validation option is covered).
     """
-    del options  # every validation option is covered
+    problem = _shape_problem(source, mapping)
+    if problem is not None:
+        return problem
+    facts = source.facts
+    if facts["bad_dates"]:
+        return "some dates are not written YYYY-MM-DD[ HH:MM[:SS]]"
+    if facts["bad_amounts"]:
+        return "some amounts are not plain numbers"
+    if mapping.order_id is not None and not _unique_orders(facts, source.n_rows):
+        if facts["empty_order_cells"]:
+            return "order-level cells are left empty on some order lines"
+        if _total_repeats_on_lines(source.rows(range(min(source.n_rows, 50_000))), mapping):
+            return "the amount is an order total repeated on the order's lines"
+    return None
+
+
+def _shape_problem(source: SqlSource, mapping: ColumnMapping) -> str | None:
+    """A role or a column type the SQL does not cover."""
     for role in ("quantity", "unit_price", "discount", "status", "currency"):
         if getattr(mapping, role) is not None:
             return f"the log has a {role.replace('_', ' ')} column"
@@ -193,16 +209,6 @@ def lane_problem(
     amount_kind = source.kind(str(mapping.amount))
     if amount_kind not in _TEXT_TYPES | _INTEGER_TYPES | _FLOAT_TYPES | {"DECIMAL"}:
         return f"the amount column is {amount_kind}"
-    facts = _facts(source, mapping)
-    if facts["bad_dates"]:
-        return "some dates are not written YYYY-MM-DD[ HH:MM[:SS]]"
-    if facts["bad_amounts"]:
-        return "some amounts are not plain numbers"
-    if mapping.order_id is not None and not _unique_orders(facts, source.n_rows):
-        if facts["empty_order_cells"]:
-            return "order-level cells are left empty on some order lines"
-        if _total_repeats_on_lines(source.rows(range(min(source.n_rows, 50_000))), mapping):
-            return "the amount is an order total repeated on the order's lines"
     return None
 
 
@@ -212,20 +218,40 @@ def mapped_columns(mapping: ColumnMapping) -> list[str]:
     return [str(column) for column in roles if column is not None]
 
 
-def with_padding(source: SqlSource, columns: Sequence[str]) -> SqlSource:
-    """``source`` knowing which of these text columns have cells with surrounding whitespace
-    (stripping every cell is slow; the loaders have usually stripped them already)."""
+def with_facts(source: SqlSource, mapping: ColumnMapping) -> SqlSource:
+    """``source`` knowing which text columns need stripping and the facts of one pass over it
+    (what decides whether the SQL covers it, and what validation needs to know first)."""
+    if _shape_problem(source, mapping) is not None:
+        return source
+    source = replace(source, padded=_padded(source, mapped_columns(mapping)))
+    return replace(source, facts=_facts(source, mapping))
+
+
+def _padded(source: SqlSource, columns: Sequence[str]) -> frozenset[str]:
+    """The text columns with cells that have surrounding whitespace (stripping every cell is
+    slow, and the loaders have usually stripped them already)."""
     text = [column for column in dict.fromkeys(columns) if source.kind(column) in _TEXT_TYPES]
     if not text:
-        return source
+        return frozenset()
+    if source.frame is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # What the reference strips with (pandas' Arrow strings), at Arrow's speed.
+        padded = set()
+        for column in text:
+            cells = pa.array(source.frame[column], from_pandas=True)
+            stripped = pc.utf8_trim_whitespace(cells)
+            if pc.any(pc.not_equal(pc.binary_length(stripped), pc.binary_length(cells))).as_py():
+                padded.add(column)
+        return frozenset(padded)
     spaces = ", ".join(_quoted(character) for character in _WHITESPACE)
     checks = ", ".join(
         f"BOOL_OR(LEFT({name}, 1) IN ({spaces}) OR RIGHT({name}, 1) IN ({spaces}))"
         for name in (source.name(column) for column in text)
     )
     row = source.runner.rows(f"SELECT {checks} FROM raw")[0]
-    padded = frozenset(column for column, flag in zip(text, row, strict=True) if flag)
-    return replace(source, padded=padded)
+    return frozenset(column for column, flag in zip(text, row, strict=True) if flag)
 
 
 def _full_match(value: str, pattern: str) -> str:
@@ -274,6 +300,8 @@ def _facts(source: SqlSource, mapping: ColumnMapping) -> dict[str, Any]:
         "distinct_orders": "0",
         "missing_orders": "0",
         "empty_order_cells": "0",
+        "customer_ids_end_in_0": _ends_in_zero(source, str(mapping.customer_id)),
+        "order_ids_end_in_0": "FALSE",
     }
     if source.kind(date) in _TEXT_TYPES:
         value = _value_sql(source, date, "TIMESTAMP")
@@ -298,9 +326,18 @@ def _facts(source: SqlSource, mapping: ColumnMapping) -> dict[str, Any]:
         checks["distinct_orders"] = f"COUNT(DISTINCT {order})"
         checks["missing_orders"] = f"COUNT(*) FILTER (WHERE {order} IS NULL)"
         checks["empty_order_cells"] = _empty_cells_sql(source, mapping)
+        checks["order_ids_end_in_0"] = _ends_in_zero(source, str(mapping.order_id))
     selected = ", ".join(f"{sql} AS {key}" for key, sql in checks.items())
     row = source.runner.rows(f"SELECT {selected} FROM raw")[0]
     return dict(zip(checks, row, strict=True))
+
+
+def _ends_in_zero(source: SqlSource, column: str) -> str:
+    """Whether every present id ends in ``.0`` (the cheap first test of the ``1001.0`` rule)."""
+    if source.kind(column) not in _TEXT_TYPES:
+        return "FALSE"
+    cleaned = _id_sql(source, column)
+    return f"COALESCE(BOOL_AND(RIGHT({cleaned}, 2) = '.0'), FALSE)"
 
 
 def _empty_cells_sql(source: SqlSource, mapping: ColumnMapping) -> str:
@@ -318,7 +355,7 @@ def _empty_cells_sql(source: SqlSource, mapping: ColumnMapping) -> str:
     return "COUNT(*) FILTER (WHERE " + " OR ".join(f"({part})" for part in parts) + ")"
 
 
-def _unique_orders(facts: dict[str, Any], n_rows: int) -> bool:
+def _unique_orders(facts: Mapping[str, Any], n_rows: int) -> bool:
     """pandas' ``is_unique`` of the cleaned order ids (all missing ids count as one value)."""
     missing = int(facts["missing_orders"])
     return int(facts["distinct_orders"]) + min(missing, 1) == n_rows and missing <= 1
@@ -351,12 +388,15 @@ def validate_in_sql(
     """
     runner = source.runner
     latest = pd.Timestamp(options.latest_valid_date or dt.date.today()) + pd.Timedelta(days=1)
-    customer_rule = _whole_number_rule(source, str(mapping.customer_id))
+    customer_rule = _whole_number_rule(source, str(mapping.customer_id), "customer")
     order_rule = (
-        _whole_number_rule(source, str(mapping.order_id)) if mapping.order_id is not None else None
+        _whole_number_rule(source, str(mapping.order_id), "order")
+        if mapping.order_id is not None
+        else None
     )
     unique = _orders_unique(source, mapping, order_rule)
-    runner.keep("parsed", _parsed_sql(source, mapping, customer_rule, order_rule, unique=unique))
+    # A view: the queries below read only the columns they need; "lines" is kept once.
+    runner.view("parsed", _parsed_sql(source, mapping, customer_rule, order_rule, unique=unique))
     has_time = bool(
         runner.rows(
             "SELECT BOOL_OR(ts IS NOT NULL AND CAST(CAST(ts AS DATE) AS TIMESTAMP) <> ts) "
@@ -387,6 +427,14 @@ def validate_in_sql(
             else RowIssue.LINES_COMBINED_INTO_BASKETS
         )
         accounting.altered[key.value] = combined
+    runner.keep(
+        "per_customer",
+        """
+SELECT customer_id, COUNT(*) AS n, GREATEST(SUM(amount), 0.0) AS positive,
+    MIN(row_id) AS first_row, MIN(CASE WHEN amount > 0 THEN order_ts END) AS first_purchase
+FROM orders GROUP BY customer_id
+""",
+    )
     summary, refunds = _summary(runner)
     summary["amount_source"] = f"column '{mapping.amount}'"
     if cancellation != "FALSE":
@@ -407,9 +455,9 @@ def validate_in_sql(
     return SqlValidation(report, money, summary["first_date"], summary["last_date"])
 
 
-def _whole_number_rule(source: SqlSource, column: str) -> bool:
+def _whole_number_rule(source: SqlSource, column: str, role: str) -> bool:
     """The reference's ``1001.0`` rule: every text id a whole number written with ``.0``."""
-    if source.kind(column) not in _TEXT_TYPES:
+    if source.kind(column) not in _TEXT_TYPES or not source.facts[f"{role}_ids_end_in_0"]:
         return False
     cleaned = _id_sql(source, column)
     row = source.runner.rows(
@@ -423,6 +471,8 @@ def _orders_unique(source: SqlSource, mapping: ColumnMapping, order_rule: bool |
     """Whether the cleaned order ids are unique as pandas' ``is_unique`` says (True without)."""
     if mapping.order_id is None:
         return True
+    if not order_rule:
+        return _unique_orders(source.facts, source.n_rows)
     order = _cleaned(_id_sql(source, str(mapping.order_id)), bool(order_rule))
     row = source.runner.rows(
         f"SELECT COUNT(DISTINCT id), COUNT(*) FILTER (WHERE id IS NULL) "
@@ -701,14 +751,10 @@ FROM ({select}) AS combined
 
 
 def _summary(runner: SqlRunner) -> tuple[dict[str, Any], int]:
-    """The reference's summary of the clean orders, and the returns without an earlier sale."""
+    """The reference's summary of the clean orders, and the returns without an earlier sale
+    (from ``orders`` and its table ``per_customer``)."""
     row = runner.rows(
         """
-WITH per_customer AS (
-    SELECT customer_id, COUNT(*) AS n,
-        MIN(CASE WHEN amount > 0 THEN order_ts END) AS first_purchase
-    FROM orders GROUP BY customer_id
-)
 SELECT
     (SELECT COUNT(*) FROM per_customer),
     (SELECT COUNT(*) FROM orders),
@@ -742,11 +788,6 @@ def _money(source: SqlSource, mapping: ColumnMapping, rows_used: int) -> MoneyCh
     runner = source.runner
     row = runner.rows(
         """
-WITH per_customer AS (
-    SELECT customer_id, COUNT(*) AS n, GREATEST(SUM(amount), 0.0) AS positive,
-        MIN(row_id) AS first_row
-    FROM orders GROUP BY customer_id
-)
 SELECT
     (SELECT quantile_cont(amount, 0.5) FROM orders WHERE amount > 0),
     (SELECT quantile_cont(amount, 0.99) FROM orders WHERE amount > 0),

@@ -26,6 +26,7 @@ from clv_core.loading import LoadedTable, load_table
 from clv_core.money import MoneyCheck
 from clv_core.splits import HistoryFacts, SplitKind, check_history, time_windows
 from clv_core.usecases.inputs import (
+    check_attributes,
     check_inputs,
     report_lines,
     unmatched_report,
@@ -35,7 +36,6 @@ from clv_core.validation import (
     CustomerAttributes,
     ValidationOptions,
     ValidationReport,
-    validate_customers,
 )
 
 __all__ = [
@@ -182,15 +182,20 @@ def check_in_sql(
     not cover it."""
     from clv_core.sql.validation import (
         lane_problem,
-        mapped_columns,
         register_frame,
         register_parquet,
         validate_in_sql,
-        with_padding,
+        with_facts,
     )
 
     if isinstance(table, LoadedTable):
-        source = register_frame(runner, table.frame)
+        import pyarrow as pa
+
+        try:
+            source = register_frame(runner, table.frame)
+        except (pa.ArrowException, TypeError, ValueError):
+            # A spreadsheet column mixing kinds of values (dates and text): pandas reads it.
+            return "a column mixes kinds of values"
         source_name, first_row, notes = table.source_name, table.first_data_row, table.notes
     elif isinstance(table, SparkLog):
         from clv_core.sql.spark_engine import spark_log
@@ -205,8 +210,8 @@ def check_in_sql(
     else:
         head = source.rows(list(range(min(source.n_rows, _ROLE_SAMPLE_ROWS))))
         mapping = detect_roles(head, overrides=dict(roles))
-    source = with_padding(source, mapped_columns(mapping))
-    problem = lane_problem(source, mapping, options)
+    source = with_facts(source, mapping)
+    problem = lane_problem(source, mapping)
     if problem is not None:
         return problem
     checked = validate_in_sql(
@@ -215,11 +220,7 @@ def check_in_sql(
     reports = {"transactions": checked.report.with_warnings(*notes)}
     customers = None
     if attributes is not None:
-        customers = validate_customers(
-            attributes.frame,
-            source_name=attributes.source_name,
-            first_row=attributes.first_data_row,
-        )
+        customers = check_attributes(attributes)
         reports["customers"] = unmatched_report(
             customers, _unmatched(runner, customers), attributes.notes
         )

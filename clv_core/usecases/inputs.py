@@ -27,6 +27,7 @@ from clv_core.validation import (
 __all__ = [
     "CheckedInputs",
     "attributes_report",
+    "check_attributes",
     "check_inputs",
     "report_lines",
     "unmatched_report",
@@ -75,6 +76,15 @@ def report_lines(reports: Mapping[str, ValidationReport], money: MoneyCheck | No
     return lines
 
 
+def check_attributes(attributes: LoadedTable) -> CustomerAttributes:
+    """The loaded attributes table, validated (rows named as the file shows them)."""
+    return validate_customers(
+        attributes.frame,
+        source_name=attributes.source_name,
+        first_row=attributes.first_data_row,
+    )
+
+
 def attributes_report(
     transactions: Transactions, customers: CustomerAttributes, notes: tuple[str, ...] = ()
 ) -> ValidationReport:
@@ -117,10 +127,6 @@ def check_inputs(
     reports = {"transactions": transactions.report}
     customers = None
     if attributes is not None:
-        customers = validate_customers(
-            attributes.frame,
-            source_name=attributes.source_name,
-            first_row=attributes.first_data_row,
-        )
+        customers = check_attributes(attributes)
         reports["customers"] = attributes_report(transactions, customers, attributes.notes)
     return CheckedInputs(transactions, customers, reports)

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from clv_core.errors import DataError
-from clv_core.loading import load_table
+from clv_core.loading import LoadedTable, load_table
 from clv_core.sql.spark_engine import spark_session
 from clv_core.synthetic import SyntheticConfig, generate_world
 from clv_core.usecases.features import (
@@ -238,3 +238,28 @@ def test_spark_says_what_it_cannot_read(tmp_path: Path) -> None:
     request = FeatureRequest(cutoff=CUTOFF, options=OPTIONS, engine="spark")
     with spark_session("local[2]"), pytest.raises(DataError, match="could not read"):
         log_features(SparkLog(str(tmp_path / "missing.parquet")), request)
+
+
+def test_a_spreadsheet_column_mixing_dates_and_text_is_validated_by_pandas() -> None:
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "a"],
+            "order_date": [dt.datetime(2024, 1, 5), "2024-02-01", dt.datetime(2024, 3, 1)],
+            "amount": [10.0, 20.0, 5.0],
+        }
+    )
+    table = LoadedTable(
+        frame=frame,
+        source_name="orders.xlsx",
+        file_format="xlsx",
+        encoding=None,
+        delimiter=None,
+        sheet_name="Sheet1",
+        notes=(),
+        header_row=1,
+    )
+    run = log_features(table, FeatureRequest(cutoff=CUTOFF, options=OPTIONS))
+    assert run.validated_by == "pandas"
+    assert run.why_pandas == "a column mixes kinds of values"
+    reference = log_features(table, FeatureRequest(cutoff=CUTOFF, options=OPTIONS, engine="pandas"))
+    assert run.validation() == reference.validation()
