@@ -49,8 +49,24 @@ def duckdb_connection(memory_limit: str | None) -> Iterator[Any]:
                 f"DuckDB ran out of memory ({memory_limit or 'no limit set'}): give a larger "
                 "--memory-limit, or free memory on this machine."
             ) from error
+        except duckdb.IOException as error:
+            raise DataError(
+                f"DuckDB could not read or write a file ({_first_line(error)}). When the disk is "
+                f"full: DuckDB spills to {tempfile.gettempdir()} beyond --memory-limit; free "
+                "space there, point TMPDIR at a larger disk, or give a larger --memory-limit."
+            ) from error
+        except duckdb.Error as error:
+            raise DataError(
+                f"DuckDB could not compute the features: {_first_line(error)}"
+            ) from error
         finally:
             connection.close()
+
+
+def _first_line(error: Exception) -> str:
+    """An engine error's first line."""
+    lines = str(error).strip().splitlines()
+    return (lines[0] if lines else type(error).__name__)[:300]
 
 
 def _checked_limit(memory_limit: str) -> str:
