@@ -10,6 +10,7 @@ here, as is a gzip stream that cannot be decompressed.
 from __future__ import annotations
 
 import codecs
+import errno
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ def _read_text_sample(source: _Source, *, head: bytes, compressed: bool) -> _Tex
                 raw = unzipped.read(_SAMPLE_BYTES)
                 complete = unzipped.read(1) == b""
         except (OSError, EOFError, zlib.error) as error:
+            _raise_if_out_of_memory(error)
             raise _damaged_gzip_error(source) from error
         if not raw:
             raise DataError(f"'{source.name}' is a gzip file that contains an empty file.")
@@ -196,7 +198,8 @@ def _locate_undecodable(source: _Source, *, encoding: str, compressed: bool) -> 
             line=line,
             bad_bytes=error.object[error.start : error.end],
         )
-    except (OSError, EOFError, zlib.error):
+    except (OSError, EOFError, zlib.error) as error:
+        _raise_if_out_of_memory(error)
         return _damaged_gzip_error(source)
     return DataError(
         f"'{source.name}' is not valid {encoding} text. Open it in a text editor or Excel and "
@@ -225,6 +228,15 @@ def _undecodable_error(
         f"looked like {encoding}, so the file may mix encodings. Open it in a text editor or "
         "Excel and save it as UTF-8 (in Excel: 'CSV UTF-8'), then load it again."
     )
+
+
+def _raise_if_out_of_memory(error: BaseException) -> None:
+    """zlib and the OS report a failed allocation as their own errors: it is running out of
+    memory (said as such by the caller), not a damaged file."""
+    if isinstance(error, zlib.error) and "insufficient memory" in str(error):
+        raise MemoryError(str(error)) from error
+    if isinstance(error, OSError) and error.errno == errno.ENOMEM:
+        raise MemoryError(str(error)) from error
 
 
 def _damaged_gzip_error(source: _Source) -> DataError:

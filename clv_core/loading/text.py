@@ -25,6 +25,7 @@ from clv_core.loading.cells import _CELL_WHITESPACE, _MISSING_MARKERS, _clean_te
 from clv_core.loading.encoding import (
     _damaged_gzip_error,
     _locate_undecodable,
+    _raise_if_out_of_memory,
     _read_text_sample,
     _TextSample,
 )
@@ -324,6 +325,7 @@ def _translate_text_error(
             "save the file again as CSV and load it again."
         )
     if compressed and isinstance(error, OSError | EOFError | zlib.error | pa.ArrowException):
+        _raise_if_out_of_memory(error)
         return _damaged_gzip_error(source)
     return DataError(
         f"'{source.name}' could not be read as delimited text: {message}. Open it in Excel or a "
@@ -426,6 +428,7 @@ def _read_whitespace_separated(
         raise _locate_undecodable(source, encoding=encoding, compressed=compressed) from error
     except (OSError, EOFError, zlib.error) as error:
         if compressed:
+            _raise_if_out_of_memory(error)
             raise _damaged_gzip_error(source) from error
         raise
     truncated = max_rows is not None and len(raw) > max_rows + 1

@@ -1053,3 +1053,19 @@ def test_written_csv_reads_back_unchanged(delimiter: str, rows: list[tuple[str, 
     assert column_values(table, "customer_id") == [row[0] for row in rows]
     assert column_values(table, "comment") == [row[1] for row in rows]
     assert np.array_equal(table.frame.index.to_numpy(), np.arange(len(rows)))
+
+
+def test_a_failed_allocation_while_inflating_is_memory_not_a_damaged_file() -> None:
+    """zlib says "insufficient memory" with its own error; the reader must say memory."""
+    import errno
+    import zlib
+
+    from clv_core.loading.encoding import _raise_if_out_of_memory
+
+    for error in (
+        zlib.error("Error -4 while decompressing data: insufficient memory"),
+        OSError(errno.ENOMEM, "Cannot allocate memory"),
+    ):
+        with pytest.raises(MemoryError):
+            _raise_if_out_of_memory(error)
+    _raise_if_out_of_memory(zlib.error("Error -3 while decompressing data: invalid block type"))
