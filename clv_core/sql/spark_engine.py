@@ -24,9 +24,8 @@ from typing import Any
 import pandas as pd
 
 from clv_core.errors import ConfigError, DataError
-from clv_core.features import FeatureOptions, _cutoff_day
-from clv_core.sql import feature_sql, label_sql
-from clv_core.sql.frames import features_frame, labelled_table, labels_series, orders_table
+from clv_core.features import FeatureOptions
+from clv_core.sql.frames import features_from, labels_from, orders_table
 from clv_core.sql.runner import SparkRunner, _missing_package, to_spark_sql
 from clv_core.sql.validation import SqlSource
 from clv_core.validation import CustomerAttributes
@@ -97,29 +96,6 @@ def spark_session(master: str | None = None) -> Iterator[Any]:
         session.stop()
 
 
-def _run(session: Any, query: str, tables: dict[str, Any]) -> pd.DataFrame:
-    """Register the Arrow ``tables`` as views, run the Spark SQL and return pandas."""
-    from py4j.protocol import Py4JError
-    from pyspark.errors import PySparkException
-
-    try:
-        with warnings.catch_warnings():
-            # pyspark warns that it does not yet know pandas 3; nothing here goes through pandas
-            # on the Spark side (Arrow in, Arrow out).
-            warnings.simplefilter("ignore", FutureWarning)
-            for name, table in tables.items():
-                session.createDataFrame(table).createOrReplaceTempView(name)
-            result = session.sql(to_spark_sql(query)).toArrow()
-    except (PySparkException, Py4JError) as error:
-        raise DataError(
-            "Spark could not compute the features (for a large log on one machine, give the "
-            f"driver more memory with {DRIVER_MEMORY_VARIABLE}, e.g. 8g): "
-            f"{_first_cause(error)}"
-        ) from error
-    frame: pd.DataFrame = result.to_pandas()
-    return frame
-
-
 def _first_cause(error: Exception) -> str:
     """The line of a Spark error that says what happened (not the JVM stack)."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
@@ -137,18 +113,9 @@ def spark_features(
     master: str | None = None,
 ) -> pd.DataFrame:
     """:func:`clv_core.features.build_features`, computed by Spark from the same orders."""
-    options = options or FeatureOptions()
-    cutoff_day = _cutoff_day(cutoff)
-    with spark_session(master) as session:
-        frame = _run(
-            session, feature_sql(cutoff_day, options), {"orders": orders_table(transactions)}
-        )
-    if frame.empty:
-        raise DataError(
-            f"No customer has a purchase on or before the cutoff {pd.Timestamp(cutoff).date()}."
-            " Choose a later cutoff."
-        )
-    return features_frame(frame, options, cutoff_day, customers)
+    first = pd.Timestamp(transactions["order_date"].min()) if len(transactions) else None
+    with _orders_on_spark(transactions, master) as runner:
+        return features_from(runner, cutoff, first, customers=customers, options=options)
 
 
 def spark_labels(
@@ -162,13 +129,17 @@ def spark_labels(
     """:func:`clv_core.features.build_labels` for ``customers``, computed by Spark."""
     if horizon_days < 1:
         raise ConfigError(f"horizon_days must be a positive number of days, got {horizon_days}.")
-    with spark_session(master) as session:
-        frame = _run(
-            session,
-            label_sql(_cutoff_day(cutoff), horizon_days),
-            {"orders": orders_table(transactions), "labelled": labelled_table(customers)},
-        )
-    return labels_series(frame, customers)
+    with _orders_on_spark(transactions, master) as runner:
+        return labels_from(runner, cutoff, horizon_days, customers)
+
+
+@contextmanager
+def _orders_on_spark(transactions: pd.DataFrame, master: str | None) -> Iterator[SparkRunner]:
+    """A runner whose ``orders`` are the validated orders, shipped to Spark as Arrow."""
+    with spark_session(master) as session, spark_sql_errors():
+        runner = SparkRunner(session)
+        runner.register("orders", orders_table(transactions))
+        yield runner
 
 
 # Spark's type names -> the DuckDB names the SQL validation tells apart.
@@ -191,7 +162,8 @@ def spark_log(runner: SparkRunner, path: str) -> SqlSource:
 
     Every row keeps its position in the file (``__row``, for the examples of the report). CSV
     cells are read as text and cleaned as the Python reader cleans them (surrounding whitespace
-    stripped, the usual missing markers as missing). A CSV needs its column names in row 1.
+    stripped, the usual missing markers as missing). A CSV (named .csv, .tsv or .txt, gzip too)
+    needs its column names in row 1; any other path (a file or a folder of parts) is Parquet.
     """
     from pyspark.sql import functions as spark_functions
 
@@ -237,7 +209,11 @@ def _spark_errors() -> tuple[type[Exception], ...]:
 
 
 def _is_parquet_path(path: str) -> bool:
-    return path.rstrip("/").lower().endswith((".parquet", ".parq")) or "parquet" in path.lower()
+    """Text files by their suffix; anything else (a file, a folder of parts) is Parquet."""
+    return not path.rstrip("/").lower().endswith(_TEXT_SUFFIXES)
+
+
+_TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
 
 
 def _read_csv(session: Any, path: str) -> Any:

@@ -263,3 +263,31 @@ def test_a_spreadsheet_column_mixing_dates_and_text_is_validated_by_pandas() -> 
     assert run.why_pandas == "a column mixes kinds of values"
     reference = log_features(table, FeatureRequest(cutoff=CUTOFF, options=OPTIONS, engine="pandas"))
     assert run.validation() == reference.validation()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["erp_invoice_lines", "grocery_line_items", "shop_orders", "cn_marketplace", "xlsx_title_row"],
+)
+def test_the_realistic_exports_give_the_reference_numbers(tmp_path: Path, name: str) -> None:
+    """ERP line items with cancellations, grocery baskets, a two-file shop export, a GB18030
+    marketplace export with statuses and a workbook with a title row: on the default engine
+    (which leaves what the SQL does not cover to pandas) the report and the features equal the
+    pandas engine's."""
+    from tests.corpus.exports import build_corpus
+
+    export = build_corpus(tmp_path, seed=0)[name]
+    table = load_table(export.files["transactions"])
+    lines = export.files.get("order_lines")
+    order_lines = load_table(lines) if lines is not None else None
+    cutoff = pd.Timestamp(export.true_orders["order_date"].max()) - pd.Timedelta(days=30)
+    runs = [
+        log_features(
+            table,
+            FeatureRequest(cutoff=cutoff, horizon_days=30, engine=engine),
+            order_lines=order_lines,
+        )
+        for engine in ("duckdb", "pandas")
+    ]
+    assert runs[0].validation() == runs[1].validation()
+    actual_features_equal(runs[0].features, runs[1].features)
