@@ -17,7 +17,6 @@ TensorFlow is imported only when a network is built, trained or loaded.
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 import time
@@ -33,6 +32,7 @@ from clv_core.calibration import MonotoneCalibrator, PowerCalibrator
 from clv_core.config import Calibration, LossKind, MlpConfig, OptimizerKind
 from clv_core.errors import DataError, NotFittedError
 from clv_core.preprocessing import Preprocessor
+from clv_core.training_loop import train_member
 
 __all__ = ["ClvMlp", "EpochEvent", "import_keras", "raw_to_distribution"]
 
@@ -43,7 +43,6 @@ PREDICT_BATCH_SIZE = 8192
 # traced at that moment would pick up. Training members and explanations take this lock; it
 # holds no data.
 TENSORFLOW_LOCK = threading.Lock()
-STEPS_PER_EXECUTION = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +149,8 @@ class ClvMlp:
         on_epoch
             Called after every epoch of every member with an :class:`EpochEvent`.
         should_stop
-            Polled after every batch; when it returns True training stops cooperatively, the
+            Polled between graph calls (every 64 batches, at least once an epoch; see
+            :mod:`clv_core.training_loop`); when it returns True training stops cooperatively, the
             best weights so far are kept, and ``cancelled_`` is set. Members not started are
             skipped; at least the first member is always kept.
 
@@ -271,32 +271,50 @@ class ClvMlp:
         config = self.config
         keras.utils.set_random_seed(config.seed + member)
         network = _build_member(keras, config, member, x_train.shape[1], y_train)
-        network.compile(
-            optimizer=_optimizer(keras, config),
-            loss=_loss_function(keras, config),
-            # Several batches per graph call: ~30% faster epochs for small batches on a CPU.
-            steps_per_execution=STEPS_PER_EXECUTION,
-        )
-        targets_train = _network_target(y_train, config.loss)
-        targets_validation = _network_target(y_validation, config.loss)
-        progress = _ProgressCallback(
-            keras, member, config, on_epoch=on_epoch, should_stop=should_stop, started=started
-        )
-        early_stopping = keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=config.patience, restore_best_weights=True
-        )
-        network.fit(
-            x_train,
-            targets_train,
-            validation_data=(x_validation, targets_validation),
-            epochs=config.max_epochs,
+        rows: list[dict[str, float]] = []
+
+        def epoch_done(epoch: int, train_loss: float, val_loss: float) -> None:
+            rows.append(
+                {
+                    "member": member + 1,
+                    "epoch": epoch + 1,
+                    "train_loss": train_loss,
+                    "val_loss": val_loss,
+                }
+            )
+            if on_epoch is not None:
+                on_epoch(
+                    EpochEvent(
+                        member=member + 1,
+                        members=config.ensemble_size,
+                        epoch=epoch + 1,
+                        max_epochs=config.max_epochs,
+                        train_loss=train_loss,
+                        val_loss=val_loss,
+                        best_val_loss=min(row["val_loss"] for row in rows),
+                        elapsed_seconds=time.perf_counter() - started,
+                    )
+                )
+
+        training = train_member(
+            network,
+            _optimizer(keras, config),
+            _loss_function(keras, config),
+            (
+                x_train,
+                _network_target(y_train, config.loss),
+                x_validation,
+                _network_target(y_validation, config.loss),
+            ),
             batch_size=config.batch_size,
-            shuffle=True,
-            verbose=0,
-            callbacks=[early_stopping, progress],
+            max_epochs=config.max_epochs,
+            patience=config.patience,
+            seed=config.seed + member,
+            on_epoch=epoch_done,
+            should_stop=should_stop,
         )
-        history = pd.DataFrame(progress.rows)
-        return network, history, progress.cancelled
+        history = pd.DataFrame(rows, columns=["member", "epoch", "train_loss", "val_loss"])
+        return network, history, training.cancelled
 
     def _check_fitted(self) -> tuple[Preprocessor, Any, float]:
         if self.network_ is None or self.preprocessor_ is None or self.target_scale_ is None:
@@ -407,69 +425,6 @@ class ClvMlp:
             result["clv_lower"] = lower * ratio
             result["clv_upper"] = upper * ratio
         return result
-
-
-class _ProgressCallback:
-    """Keras callback adapter: epoch events, per-batch stop polling, history rows."""
-
-    def __new__(cls, keras: Any, *args: Any, **kwargs: Any) -> Any:
-        # Subclass keras.callbacks.Callback lazily so this module imports without TensorFlow.
-        class ProgressCallback(keras.callbacks.Callback):
-            def __init__(
-                self,
-                member: int,
-                config: MlpConfig,
-                *,
-                on_epoch: ProgressCallback | None,
-                should_stop: StopRequest | None,
-                started: float,
-            ) -> None:
-                super().__init__()
-                self.member = member
-                self.config = config
-                self.on_epoch = on_epoch
-                self.should_stop = should_stop
-                self.started = started
-                self.rows: list[dict[str, float]] = []
-                self.best = math.inf
-                self.cancelled = False
-
-            def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-                if self.should_stop is not None and self.should_stop():
-                    self.cancelled = True
-                    self.model.stop_training = True
-
-            def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-                logs = logs or {}
-                train_loss = float(logs.get("loss", math.nan))
-                val_loss = float(logs.get("val_loss", math.nan))
-                self.best = min(self.best, val_loss)
-                self.rows.append(
-                    {
-                        "member": self.member + 1,
-                        "epoch": epoch + 1,
-                        "train_loss": train_loss,
-                        "val_loss": val_loss,
-                    }
-                )
-                if self.on_epoch is not None:
-                    self.on_epoch(
-                        EpochEvent(
-                            member=self.member + 1,
-                            members=self.config.ensemble_size,
-                            epoch=epoch + 1,
-                            max_epochs=self.config.max_epochs,
-                            train_loss=train_loss,
-                            val_loss=val_loss,
-                            best_val_loss=self.best,
-                            elapsed_seconds=time.perf_counter() - self.started,
-                        )
-                    )
-                if self.should_stop is not None and self.should_stop():
-                    self.cancelled = True
-                    self.model.stop_training = True
-
-        return ProgressCallback(*args, **kwargs)
 
 
 def _checked_target(features: pd.DataFrame, target: pd.Series | np.ndarray) -> np.ndarray:
