@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from clv_core import __version__
 from clv_core.calibration import calibrator_from_dict
@@ -143,6 +144,7 @@ def save_bundle(
             "calibration": model.calibrator_.to_dict() if model.calibrator_ else None,
             "cancelled": model.cancelled_,
             "training": training or {},
+            "population": _population(model),
             "input": (
                 {"shape": InputShape.TRANSACTIONS.value}
                 if table is None
@@ -351,6 +353,7 @@ def _restore_model(
         model.cancelled_ = bool(meta.get("cancelled", False))
         calibration = meta.get("calibration")
         model.calibrator_ = calibrator_from_dict(calibration) if calibration else None
+        _restore_population(model, preprocessor, meta.get("population"))
         options = meta["feature_options"]
         info = BundleInfo(
             cutoff=dt.date.fromisoformat(meta["cutoff"]),
@@ -366,6 +369,54 @@ def _restore_model(
     except (KeyError, TypeError, ValueError, ConfigError) as error:
         raise DataError(f"meta.json in {shown_name} is damaged: {error!r}.") from error
     return model, preprocessor, info
+
+
+def _population(model: ClvMlp) -> dict[str, Any] | None:
+    """The training customers as a scoring service needs them (no ids): the percentiles of
+    their predicted CLV and a sample of their feature rows (``null`` = missing)."""
+    if model.value_percentiles_ is None or model.background_ is None:
+        return None
+    rows = model.background_.astype(object).where(model.background_.notna(), None)
+    return {
+        "value_percentiles": [float(value) for value in model.value_percentiles_],
+        "background": {
+            "columns": [str(column) for column in rows.columns],
+            "rows": [[_plain(value) for value in row] for row in rows.itertuples(index=False)],
+        },
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A feature value as JSON: numbers as float, text as str, missing as None."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) or hasattr(value, "dtype"):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
+def _restore_population(
+    model: ClvMlp, preprocessor: Preprocessor, population: dict[str, Any] | None
+) -> None:
+    """:func:`_population`'s record back on the model (bundles before it have none)."""
+    if not population:
+        return
+    percentiles = np.asarray(population["value_percentiles"], dtype=np.float64)
+    if percentiles.shape != (101,) or not np.all(np.isfinite(percentiles)):
+        raise ValueError("population.value_percentiles must be 101 finite numbers")
+    background = population["background"]
+    frame = pd.DataFrame(background["rows"], columns=background["columns"], dtype=object)
+    numeric = {column.name for column in preprocessor.numeric_ or []}
+    for column in frame.columns:
+        if column in numeric:
+            frame[column] = pd.to_numeric(frame[column], errors="raise").astype(np.float64)
+        else:
+            frame[column] = frame[column].astype("string")
+    model.value_percentiles_ = percentiles
+    model.background_ = frame
 
 
 def _table_spec(meta: dict[str, Any]) -> TableSpec | None:

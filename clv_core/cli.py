@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -412,6 +413,43 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_json_argument(explain)
     explain.set_defaults(handler=_run_explain)
 
+    serve = commands.add_parser(
+        "serve",
+        help="answer scoring requests over HTTP (REST API) with a model bundle",
+        description="Load a bundle once and serve GET /health, /ready, /model and POST "
+        "/score (feature rows), /score/transactions (orders); OpenAPI schema at /openapi.json, "
+        "documentation at /docs.",
+    )
+    serve.add_argument("--model", required=True, type=Path, metavar="BUNDLE_DIR_OR_ZIP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="server processes (each loads the bundle)",
+    )
+    serve.add_argument(
+        "--max-batch",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="most customers or orders per request",
+    )
+    serve.add_argument(
+        "--max-body-mb", type=float, default=10.0, metavar="MB", help="largest request body"
+    )
+    serve.add_argument(
+        "--api-key-env",
+        metavar="VAR",
+        help="require the X-API-Key header to equal this environment variable's value",
+    )
+    serve.add_argument(
+        "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
+    )
+    serve.set_defaults(handler=_run_serve)
+
     generate = commands.add_parser(
         "generate-sample",
         help="write a synthetic e-commerce data set with known ground truth",
@@ -650,6 +688,38 @@ def _run_train(arguments: argparse.Namespace) -> int:
             print(f"warning: {warning}", file=sys.stderr)
         print(f"wrote model bundle to {output['bundle']}", file=sys.stderr)
     return 0
+
+
+def _run_serve(arguments: argparse.Namespace) -> int:
+    from clv_core.api import ApiSettings, serve
+
+    settings = ApiSettings(
+        max_batch=arguments.max_batch,
+        max_body_mb=arguments.max_body_mb,
+        api_key=_api_key(arguments.api_key_env),
+    )
+    serve(
+        arguments.model,
+        host=arguments.host,
+        port=arguments.port,
+        workers=arguments.workers,
+        settings=settings,
+        log_level=arguments.log_level,
+    )
+    return 0
+
+
+def _api_key(variable: str | None) -> str | None:
+    """The API key from the environment variable ``--api-key-env`` names (refused when empty)."""
+    if variable is None:
+        return None
+    value = os.environ.get(variable, "")
+    if not value.strip():
+        raise ConfigError(
+            f"--api-key-env {variable}: the environment variable {variable} is not set or "
+            "empty. Set it to the key clients will send in the X-API-Key header."
+        )
+    return value
 
 
 def _run_score(arguments: argparse.Namespace) -> int:

@@ -43,6 +43,22 @@ LABEL_COLUMN = "future_spend"
 # Net money below this is floating-point residue of orders and their returns, not spend.
 MONEY_EPSILON = 1e-9
 BTYD_COLUMNS = ("frequency", "recency", "T", "monetary_value")
+# Features that are counts or spans of days: never below zero (``orders_last_<w>d`` too).
+NON_NEGATIVE_FEATURES = frozenset(
+    {
+        "frequency",
+        "recency",
+        "T",
+        "n_orders",
+        "active_days",
+        "active_months",
+        "orders_per_month",
+        "n_returns",
+        "days_since_last_purchase",
+        "mean_days_between_purchases",
+        "std_days_between_purchases",
+    }
+)
 _DAY = np.timedelta64(1, "D")
 
 

@@ -9,9 +9,11 @@ every customer of that window. ``score_customers`` rebuilds features at ``as_of`
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from clv_core.config import MlpConfig
@@ -112,12 +114,21 @@ def score_with_features(
     as_of: dt.date | None = None,
     customers: CustomerAttributes | None = None,
     feature_options: FeatureOptions | None = None,
+    may_be_missing: Sequence[str] = (),
 ) -> ScoredCustomers:
-    """Like :func:`score_customers`, also returning the features (for segments, SHAP)."""
+    """Like :func:`score_customers`, also returning the features (for segments, SHAP).
+
+    ``may_be_missing`` names features the model has seen missing in training: when the data
+    does not have them at all (no attributes file, or one without that column), every
+    customer's value is missing, as the model knows it.
+    """
     as_of = as_of or default_as_of(transactions)
     features = build_features(
         transactions, as_of, customers=customers, options=feature_options or FeatureOptions()
     )
+    for name in may_be_missing:
+        if name not in features.columns:
+            features[name] = np.nan
     predictions = model.predict(features)
     scored = predictions.reset_index().sort_values("predicted_clv", ascending=False, kind="stable")
     return ScoredCustomers(scored.reset_index(drop=True), features, as_of)

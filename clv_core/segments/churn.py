@@ -17,6 +17,12 @@ from clv_core.segments.tiers import _check_predictions, _from_codes
 DEFAULT_CHURN_THRESHOLDS: tuple[float, float] = (0.33, 0.66)
 
 
+_NEITHER = (
+    "Churn-risk bands need the model's P(purchase) (a ZILN model) or each customer's days "
+    "since last purchase; neither was given."
+)
+
+
 class ChurnBand(StrEnum):
     """Churn-risk band, in increasing order of risk."""
 
@@ -114,40 +120,73 @@ def churn_bands(
         Invalid thresholds, ratios, horizon or language.
     """
     labels = _band_labels(parse_language(language))
-    (low, high), (low_ratio, high_ratio) = _check_churn_options(
-        thresholds, recency_ratios, horizon_days
-    )
+    _check_churn_options(thresholds, recency_ratios, horizon_days)
     if p_purchase is not None:
         _check_predictions(p_purchase, "p_purchase")
-        probability = p_purchase.to_numpy(dtype=np.float64)
-        outside = (probability < 0) | (probability > 1)
-        if outside.any():
-            raise DataError(
-                f"{int(outside.sum())} values of p_purchase are outside [0, 1], e.g. "
-                f"{probability[outside][:3].tolist()}; it must be a probability."
-            )
-        codes = _bands_from_scores(np.round(1.0 - probability, 12), low, high)
+        codes = band_positions(
+            p_purchase.to_numpy(dtype=np.float64),
+            horizon_days=horizon_days,
+            thresholds=thresholds,
+            recency_ratios=recency_ratios,
+        )
         index = p_purchase.index
     elif days_since_last_purchase is not None:
         _check_predictions(days_since_last_purchase, "days_since_last_purchase")
-        days = days_since_last_purchase.to_numpy(dtype=np.float64)
-        if (days < 0).any():
-            raise DataError("days_since_last_purchase must not be negative.")
-        reference = np.full(len(days), float(horizon_days))
+        gaps = None
         if mean_days_between_purchases is not None:
             gaps = (
                 pd.to_numeric(mean_days_between_purchases, errors="coerce")
                 .reindex(days_since_last_purchase.index)
                 .to_numpy(dtype=np.float64)
             )
-            known = np.isfinite(gaps) & (gaps > 0)
-            reference[known] = gaps[known]
-        codes = _bands_from_scores(np.round(days / reference, 12), low_ratio, high_ratio)
+        codes = band_positions(
+            None,
+            days_since_last_purchase=days_since_last_purchase.to_numpy(dtype=np.float64),
+            mean_days_between_purchases=gaps,
+            horizon_days=horizon_days,
+            thresholds=thresholds,
+            recency_ratios=recency_ratios,
+        )
         index = days_since_last_purchase.index
     else:
-        raise DataError(
-            "Churn-risk bands need the model's P(purchase) (a ZILN model) or each customer's "
-            "days since last purchase; neither was given."
-        )
+        raise DataError(_NEITHER)
     bands = _from_codes(codes, labels, ordered=True)
     return pd.Series(bands, index=index, name="churn_band")
+
+
+def band_positions(
+    p_purchase: np.ndarray | None,
+    *,
+    days_since_last_purchase: np.ndarray | None = None,
+    mean_days_between_purchases: np.ndarray | None = None,
+    horizon_days: int,
+    thresholds: Sequence[float] = DEFAULT_CHURN_THRESHOLDS,
+    recency_ratios: Sequence[float] = (1.0, 2.0),
+) -> np.ndarray:
+    """:func:`churn_bands` on plain arrays: 0 = Low, 1 = Medium, 2 = High per customer.
+
+    The rules and checks are :func:`churn_bands`'s (which calls this); the arrays must be
+    aligned and free of missing values (``mean_days_between_purchases`` may hold NaN).
+    """
+    (low, high), (low_ratio, high_ratio) = _check_churn_options(
+        thresholds, recency_ratios, horizon_days
+    )
+    if p_purchase is not None:
+        outside = (p_purchase < 0) | (p_purchase > 1)
+        if outside.any():
+            raise DataError(
+                f"{int(outside.sum())} values of p_purchase are outside [0, 1], e.g. "
+                f"{p_purchase[outside][:3].tolist()}; it must be a probability."
+            )
+        return _bands_from_scores(np.round(1.0 - p_purchase, 12), low, high)
+    if days_since_last_purchase is None:
+        raise DataError(_NEITHER)
+    days = days_since_last_purchase
+    if (days < 0).any():
+        raise DataError("days_since_last_purchase must not be negative.")
+    reference = np.full(len(days), float(horizon_days))
+    if mean_days_between_purchases is not None:
+        gaps = mean_days_between_purchases
+        known = np.isfinite(gaps) & (gaps > 0)
+        reference[known] = gaps[known]
+    return _bands_from_scores(np.round(days / reference, 12), low_ratio, high_ratio)
