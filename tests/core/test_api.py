@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +171,26 @@ def test_one_customer_alone_scores_as_in_a_batch_up_to_float32(
         assert alone["predicted_clv"] == pytest.approx(
             batch.loc[row["customer_id"], "predicted_clv"], rel=1e-5, abs=1e-6
         )
+
+
+def test_many_requests_at_once_get_their_own_numbers(
+    client: TestClient, feature_rows: list[dict[str, Any]]
+) -> None:
+    """The compiled network is shared by the server's request threads."""
+    rows = feature_rows[:24]
+    alone = {
+        row["customer_id"]: client.post("/score", json={"customers": [row]}).json()["customers"][0]
+        for row in rows
+    }
+
+    def ask(row: dict[str, Any]) -> dict[str, Any]:
+        answer: dict[str, Any] = client.post("/score", json={"customers": [row]}).json()
+        return answer["customers"][0]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(ask, rows * 3))
+    for customer in together:
+        assert customer == alone[customer["customer_id"]]
 
 
 def test_drivers_in_chinese(client: TestClient, feature_rows: list[dict[str, Any]]) -> None:
@@ -440,7 +461,8 @@ def test_the_real_server_scores_over_http(
     port = _free_port()
     log = (tmp_path / "server.log").open("w")
     environment = os.environ | {"CLV_TEST_KEY": "k-123"}
-    arguments = ["serve", "--model", str(bundle), "--port", str(port)]
+    # Two server processes: each loads the bundle (serve --workers).
+    arguments = ["serve", "--model", str(bundle), "--port", str(port), "--workers", "2"]
     arguments += ["--api-key-env", "CLV_TEST_KEY"]
     server = subprocess.Popen(
         [sys.executable, "-m", "clv_core", *arguments],
