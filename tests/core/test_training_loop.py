@@ -78,17 +78,13 @@ def test_validation_loss_is_what_keras_reports_also_in_chunks(
 
 
 def test_every_epoch_is_reported_in_order(data: Data) -> None:
-    keras = import_keras()
     seen: list[tuple[int, float, float]] = []
-    result = train_member(
-        _network(keras),
-        keras.optimizers.Adam(learning_rate=0.01),
-        keras.losses.MeanSquaredError(),
+    _, result = _train(
         data,
+        seed=1,
         batch_size=100,
         max_epochs=4,
         patience=10,
-        seed=1,
         on_epoch=lambda epoch, train, val: seen.append((epoch, train, val)),
     )
     assert [epoch for epoch, _, _ in seen] == [0, 1, 2, 3]
