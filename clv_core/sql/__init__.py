@@ -125,28 +125,19 @@ months AS (
 
 
 def _order_ctes(options: FeatureOptions) -> str:
-    """Order values, returns and the recent windows of every customer."""
+    """Order values, returns and the recent windows of every customer, in one pass."""
+    key = f"CAST(day AS BIGINT) * {_ROW_SPAN} + row_id"
     return f"""
-order_values AS (
+values_and_windows AS (
     SELECT
         customer_id,
-        COUNT(*) AS n_orders,
-        SUM(amount) AS gross_spend,
-        MAX(amount) AS max_order_value,
-        ARG_MIN(amount, CAST(day AS BIGINT) * {_ROW_SPAN} + row_id) AS first_order_value,
-        ARG_MAX(amount, CAST(day AS BIGINT) * {_ROW_SPAN} + row_id) AS last_order_value
-    FROM purchases
-    GROUP BY customer_id
-),
-returns AS (
-    SELECT customer_id, COUNT(*) AS n_returns, 0.0 - SUM(amount) AS return_amount
-    FROM past
-    WHERE amount < 0
-    GROUP BY customer_id
-),
-windows AS (
-    SELECT
-        customer_id,
+        COUNT(*) FILTER (WHERE amount >= 0) AS n_orders,
+        SUM(amount) FILTER (WHERE amount >= 0) AS gross_spend,
+        MAX(amount) FILTER (WHERE amount >= 0) AS max_order_value,
+        ARG_MIN(amount, {key}) FILTER (WHERE amount >= 0) AS first_order_value,
+        ARG_MAX(amount, {key}) FILTER (WHERE amount >= 0) AS last_order_value,
+        COUNT(*) FILTER (WHERE amount < 0) AS n_returns,
+        0.0 - SUM(amount) FILTER (WHERE amount < 0) AS return_amount,
         {_window_sums(options)}
     FROM past
     GROUP BY customer_id
@@ -158,15 +149,15 @@ def _feature_select(cutoff_day: int, options: FeatureOptions) -> str:
     """The final ``SELECT``: one row of features per customer with a purchase, by id."""
     windows = []
     for window in options.window_days:
-        windows.append(f"CAST(COALESCE(w.orders_{window}, 0) AS DOUBLE) AS orders_last_{window}d")
-        windows.append(f"CAST(COALESCE(w.spend_{window}, 0) AS DOUBLE) AS spend_last_{window}d")
+        windows.append(f"CAST(COALESCE(v.orders_{window}, 0) AS DOUBLE) AS orders_last_{window}d")
+        windows.append(f"CAST(COALESCE(v.spend_{window}, 0) AS DOUBLE) AS spend_last_{window}d")
     # Net spend at or below MONEY_EPSILON is summation residue of returned orders, not spend.
-    recent_spend = f"CASE WHEN w.recent_spend > {MONEY_EPSILON!r} THEN w.recent_spend ELSE 0.0 END"
+    recent_spend = f"CASE WHEN v.recent_spend > {MONEY_EPSILON!r} THEN v.recent_spend ELSE 0.0 END"
     previous_spend = (
-        f"CASE WHEN w.previous_spend > {MONEY_EPSILON!r} THEN w.previous_spend ELSE 0.0 END"
+        f"CASE WHEN v.previous_spend > {MONEY_EPSILON!r} THEN v.previous_spend ELSE 0.0 END"
     )
-    recent_orders = "CAST(COALESCE(w.recent_orders, 0) AS DOUBLE)"
-    previous_orders = "CAST(COALESCE(w.previous_orders, 0) AS DOUBLE)"
+    recent_orders = "CAST(COALESCE(v.recent_orders, 0) AS DOUBLE)"
+    previous_orders = "CAST(COALESCE(v.previous_orders, 0) AS DOUBLE)"
     frequency = "CAST(b.active_days - 1 AS DOUBLE)"
     return f"""
 SELECT
@@ -181,15 +172,15 @@ SELECT
     CAST(m.active_months AS DOUBLE) AS active_months,
     v.n_orders * 30.0 / ({cutoff_day} - b.first_day + 1.0) AS orders_per_month,
     v.gross_spend AS gross_spend,
-    v.gross_spend - COALESCE(r.return_amount, 0.0) AS net_spend,
+    v.gross_spend - COALESCE(v.return_amount, 0.0) AS net_spend,
     v.gross_spend / v.n_orders AS average_order_value,
     v.first_order_value AS first_order_value,
     v.last_order_value AS last_order_value,
     v.max_order_value AS max_order_value,
-    CAST(COALESCE(r.n_returns, 0) AS DOUBLE) AS n_returns,
-    COALESCE(r.return_amount, 0.0) AS return_amount,
+    CAST(COALESCE(v.n_returns, 0) AS DOUBLE) AS n_returns,
+    COALESCE(v.return_amount, 0.0) AS return_amount,
     CASE WHEN v.gross_spend > 0
-        THEN COALESCE(r.return_amount, 0.0) / v.gross_spend ELSE 0.0 END AS return_share,
+        THEN COALESCE(v.return_amount, 0.0) / v.gross_spend ELSE 0.0 END AS return_share,
     CAST({cutoff_day} - b.last_day AS DOUBLE) AS days_since_last_purchase,
     CASE WHEN b.gap_count > 0 THEN b.gap_sum / b.gap_count END AS mean_days_between_purchases,
     CASE WHEN b.gap_count > 1 THEN SQRT(GREATEST(
@@ -199,10 +190,8 @@ SELECT
     {_trend(recent_spend, previous_spend)} AS spend_trend,
     {_trend(recent_orders, previous_orders)} AS order_trend
 FROM btyd AS b
-JOIN order_values AS v ON v.customer_id = b.customer_id
+JOIN values_and_windows AS v ON v.customer_id = b.customer_id
 JOIN months AS m ON m.customer_id = b.customer_id
-LEFT JOIN returns AS r ON r.customer_id = b.customer_id
-LEFT JOIN windows AS w ON w.customer_id = b.customer_id
 ORDER BY b.customer_id
 """
 
