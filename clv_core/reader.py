@@ -23,6 +23,7 @@ from clv_core.columns import detect_roles
 from clv_core.errors import ConfigError, DataError
 from clv_core.limits import LoadLimits
 from clv_core.loading import LoadedTable, load_table
+from clv_core.loading.encoding import out_of_memory
 from clv_core.runner import Reporter
 from clv_core.validation import CustomerTable, validate_customer_table
 
@@ -66,6 +67,12 @@ def read_table_job(spec: ReadSpec, folder: Path | None, reporter: Reporter) -> L
         return load_table(spec.data, file_name=spec.file_name, limits=spec.limits)
     except MemoryError:
         raise _out_of_memory(f"Reading '{spec.file_name}'") from None
+    except Exception as error:
+        # Under the address-space bound an allocation can fail anywhere, worded by whichever
+        # library made it (a thread that cannot start, a malloc in Arrow): still memory.
+        if out_of_memory(error):
+            raise _out_of_memory(f"Reading '{spec.file_name}'") from None
+        raise
 
 
 # The steps after reading that the workbench runs in a reader too: joining a two-file export

@@ -230,12 +230,37 @@ def _undecodable_error(
     )
 
 
+# How zlib, Arrow and the C library word a failed allocation. Under an address-space bound
+# (the workbench's reader processes) a thread that cannot get its stack fails to start.
+_OUT_OF_MEMORY_WORDS = (
+    "insufficient memory",
+    "out of memory",
+    "cannot allocate memory",
+    "malloc of size",
+    "failed to launch worker thread",
+)
+
+
+def out_of_memory(error: BaseException) -> bool:
+    """Whether ``error``, or an error it was raised from, is a failed allocation."""
+    seen: BaseException | None = error
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, MemoryError):
+            return True
+        if isinstance(seen, OSError) and seen.errno == errno.ENOMEM:
+            return True
+        if any(words in str(seen).lower() for words in _OUT_OF_MEMORY_WORDS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _raise_if_out_of_memory(error: BaseException) -> None:
-    """zlib and the OS report a failed allocation as their own errors: it is running out of
-    memory (said as such by the caller), not a damaged file."""
-    if isinstance(error, zlib.error) and "insufficient memory" in str(error):
-        raise MemoryError(str(error)) from error
-    if isinstance(error, OSError) and error.errno == errno.ENOMEM:
+    """zlib, Arrow and the OS report a failed allocation as their own errors: it is running
+    out of memory (said as such by the caller), not a damaged file."""
+    if out_of_memory(error):
         raise MemoryError(str(error)) from error
 
 

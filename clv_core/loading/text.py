@@ -208,6 +208,7 @@ def _read_with_arrow(
             raise budget.refusal from None
         if isinstance(error, pa.ArrowMemoryError):
             raise MemoryError(str(error)) from error
+        _raise_if_out_of_memory(error)
         raise _translate_text_error(
             error,
             source,

@@ -1060,12 +1060,18 @@ def test_a_failed_allocation_while_inflating_is_memory_not_a_damaged_file() -> N
     import errno
     import zlib
 
+    import pyarrow as pa
+
     from clv_core.loading.encoding import _raise_if_out_of_memory
 
     for error in (
         zlib.error("Error -4 while decompressing data: insufficient memory"),
         OSError(errno.ENOMEM, "Cannot allocate memory"),
+        # Arrow under an address-space bound: a failed malloc, a thread without a stack.
+        pa.ArrowInvalid("In CSV column #1: malloc of size 2207552 failed"),
+        pa.ArrowException("Unknown error: Failed to launch worker thread: Resource temporarily"),
     ):
         with pytest.raises(MemoryError):
             _raise_if_out_of_memory(error)
     _raise_if_out_of_memory(zlib.error("Error -3 while decompressing data: invalid block type"))
+    _raise_if_out_of_memory(pa.ArrowInvalid("CSV parse error: Expected 3 columns, got 4"))

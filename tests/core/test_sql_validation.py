@@ -165,6 +165,30 @@ def test_guest_ids_and_switches(tmp_path: Path) -> None:
     assert_same(duck, reference)
 
 
+@pytest.mark.parametrize("space", ["\u2003", "\u205f", "\x1f", "\u2028"])
+def test_whitespace_the_readers_leave_is_stripped_as_the_reference_strips_it(
+    tmp_path: Path, space: str
+) -> None:
+    """Spaces outside the readers' own set (an em space, a unit separator, ...) before or
+    after an id, a date or an amount: the SQL notices the padding from the first and last
+    characters and strips as the reference does."""
+    frame = messy_lines(with_order_id=True, seed=4)
+    for column, rows in (("Customer", slice(0, 40)), ("Order Date", slice(40, 60))):
+        frame.loc[frame.index[rows], column] = (
+            frame[column]
+            .iloc[rows]
+            .map(lambda value: value if pd.isna(value) else f"{space}{value}")
+        )
+    amounts = frame["Amount"].iloc[60:70]
+    frame.loc[frame.index[60:70], "Amount"] = amounts.map(
+        lambda value: value if pd.isna(value) else f"{value}{space}"
+    )
+    path = tmp_path / "spaced.csv"
+    frame.to_csv(path, index=False)
+    duck, reference = run_both(load_table(path))
+    assert_same(duck, reference)
+
+
 def test_a_typed_parquet_log_read_by_duckdb(tmp_path: Path) -> None:
     world = generate_world(SyntheticConfig(n_customers=300, seed=3))
     log = world.transactions.copy()
