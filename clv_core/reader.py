@@ -24,7 +24,7 @@ from clv_core.errors import ConfigError, DataError
 from clv_core.limits import LoadLimits
 from clv_core.loading import LoadedTable, load_table
 from clv_core.loading.encoding import out_of_memory
-from clv_core.runner import Reporter
+from clv_core.runner import Reporter, SpentWorker
 from clv_core.validation import CustomerTable, validate_customer_table
 
 __all__ = [
@@ -117,10 +117,14 @@ def validate_customer_table_with_roles(
     return validate_customer_table(frame, mapping, source_name=source_name, first_row=first_row)
 
 
+class ReaderOutOfMemory(DataError, SpentWorker):
+    """A read or check that ran out of the reader's memory (the reader is then replaced)."""
+
+
 def _out_of_memory(what: str) -> DataError:
     megabytes = os.environ.get(MEMORY_VARIABLE, "")
     bound = f" ({megabytes} MB)" if megabytes else ""
-    return DataError(
+    return ReaderOutOfMemory(
         f"{what} needed more memory than a reader may use{bound}, so it was stopped. Load a "
         "smaller extract (fewer rows or columns). If the file is genuine, raise the reader's "
         f"memory with {MEMORY_VARIABLE} in the workbench server's environment, or use the "

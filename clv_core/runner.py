@@ -54,6 +54,7 @@ __all__ = [
     "JobState",
     "Reporter",
     "RunnerSettings",
+    "SpentWorker",
     "worker_memory_mb",
 ]
 
@@ -214,6 +215,15 @@ def _resolve(target: str) -> Callable[..., Any]:
     return function
 
 
+class SpentWorker(ClvError):
+    """A job failure after which its worker process is not used again.
+
+    A job that ran out of memory under the worker's address-space bound may leave the process
+    with a fragmented heap or threads that could not start; the worker reports the failure,
+    exits, and the runner starts a fresh one for the next job.
+    """
+
+
 def _failure(error: BaseException) -> tuple[str, str | None]:
     """(message for the analyst, traceback for a bug) of an exception raised by a job."""
     if isinstance(error, ClvError):
@@ -271,7 +281,10 @@ def _worker_main(
         try:
             value = _resolve(target)(spec, Path(folder), reporter)
         except Exception as error:
-            connection.send(("failed", job_id, _failure(error)))
+            spent = isinstance(error, SpentWorker)
+            connection.send(("spent" if spent else "failed", job_id, _failure(error)))
+            if spent:
+                return
         else:
             connection.send(("done", job_id, value))
         del spec, reporter
@@ -584,6 +597,8 @@ class JobRunner:
                 for worker in list(self._workers):
                     if not worker.process.is_alive() and worker in self._workers:
                         self._drain(worker)
+                        if worker not in self._workers:
+                            continue  # a spent worker, replaced while its messages were read
                         code = worker.process.exitcode
                         job = worker.job
                         if job is not None and job.state is JobState.QUEUED:
@@ -654,10 +669,14 @@ class JobRunner:
                 worker.job = worker.spec = None
                 job._finish(JobState.DONE)
                 self._dispatch()
-            elif kind == "failed":
+            elif kind in ("failed", "spent"):
                 job.error, job.crash = payload
                 worker.job = worker.spec = None
                 job._finish(JobState.FAILED)
+                if kind == "spent":
+                    # The worker is exiting: replace it before it is given another job.
+                    self._replace(worker, JobState.FAILED, "")
+                    return
                 self._dispatch()
 
     def _check_memory(self) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from clv_core.errors import DataError
-from clv_core.runner import Reporter
+from clv_core.runner import Reporter, SpentWorker
 
 
 def echo(spec: Any, folder: Path, reporter: Reporter) -> dict[str, Any]:
@@ -34,6 +34,11 @@ def steps(spec: Any, folder: Path, reporter: Reporter) -> dict[str, Any]:
 def refuse(spec: Any, folder: Path, reporter: Reporter) -> None:
     """Fail as the engine does for input an analyst can fix."""
     raise DataError("The column 'amount' holds no numbers.")
+
+
+def spent(spec: Any, folder: Path, reporter: Reporter) -> None:
+    """Fail in a way that leaves the worker unfit for the next job."""
+    raise SpentWorker(f"Worker {os.getpid()} ran out of memory.")
 
 
 def bug(spec: Any, folder: Path, reporter: Reporter) -> None:

@@ -126,6 +126,20 @@ def test_a_crashing_worker_fails_only_its_own_job(runner: JobRunner) -> None:
     assert _finished(_steps(runner)).state is JobState.DONE, "and the pool still works"
 
 
+def test_a_spent_worker_gives_its_message_and_is_replaced(tmp_path: Path) -> None:
+    single = JobRunner(RunnerSettings(workers=1, nice=0))
+    try:
+        first = _finished(single.submit(f"{JOBS}:echo", {"value": 1}, owner="a"))
+        spent = _finished(single.submit(f"{JOBS}:spent", {}, owner="a"))
+        assert spent.state is JobState.FAILED
+        assert spent.error == f"Worker {first.result['pid']} ran out of memory."
+        after = _finished(single.submit(f"{JOBS}:echo", {"value": 2}, owner="a"))
+        assert after.state is JobState.DONE
+        assert after.result["pid"] != first.result["pid"], "a fresh worker ran the next job"
+    finally:
+        single.shutdown()
+
+
 def test_a_worker_over_its_memory_limit_is_stopped_with_a_message(runner: JobRunner) -> None:
     job = _finished(runner.submit(f"{JOBS}:hog", {"mb": 600, "seconds": 5}, owner="a"))
     assert job.state is JobState.FAILED
