@@ -38,6 +38,7 @@ from clv_core.mlp import ClvMlp
 from clv_core.scoring import score_with_features
 from clv_core.segments import DEFAULT_CHURN_THRESHOLDS, DEFAULT_TIER_SHARES, ChurnBand
 from clv_core.segments.churn import band_positions
+from clv_core.usecases.inputs import validation_data
 from clv_core.validation import validate_customers, validate_transactions
 
 __all__ = [
@@ -91,7 +92,9 @@ class FeatureField:
 
 @dataclass(frozen=True, slots=True)
 class OrdersScored:
-    """Scores of the customers of a list of orders, with the validation's row account."""
+    """Scores of the customers of a list of orders, with the validation's row account (as
+    the command line's ``--json`` gives it: per table, rows read, used, dropped and altered
+    by reason, examples, warnings; the log's column roles and money check)."""
 
     customers: list[dict[str, Any]]
     as_of: dt.date
@@ -192,7 +195,7 @@ class ScoringService:
             )
         transactions = validate_transactions(orders, source_name="request", first_row=0)
         customers = None
-        reports = {"orders": transactions.report}
+        reports = {"transactions": transactions.report}
         if attributes is not None:
             customers = validate_customers(attributes, source_name="request", first_row=0)
             reports["customers"] = customers.report
@@ -204,6 +207,7 @@ class ScoringService:
             feature_options=self.info.feature_options,
             may_be_missing=[entry.name for entry in self.fields if not entry.required],
         )
+        self._check_required(scored.features)
         predictions = scored.predictions.set_index("customer_id").loc[scored.features.index]
         drivers = self._drivers(scored.features, language) if explain else None
         outputs = {name: predictions[name].to_numpy(np.float64) for name in predictions.columns}
@@ -214,8 +218,24 @@ class ScoringService:
         }
         ids = [str(customer) for customer in predictions.index]
         records = self._records(ids, outputs, recency, drivers, language)
-        account = {name: _report_dict(report) for name, report in reports.items()}
+        account = validation_data(reports, transactions.mapping, transactions.money)
         return OrdersScored(records, as_of, account)
+
+    def _check_required(self, features: pd.DataFrame) -> None:
+        """Refuse what ``POST /score`` refuses: a required number missing or not a number
+        (an attribute sent as text, or a date the feature is computed from left out)."""
+        for entry in self.fields:
+            if not entry.required or entry.kind != "number":
+                continue
+            values = pd.to_numeric(features[entry.name], errors="coerce")
+            missing = features.index[values.isna().to_numpy()]
+            if len(missing):
+                examples = ", ".join(str(customer) for customer in missing[:3])
+                raise DataError(
+                    f"{entry.name} is missing or not a number for {len(missing)} customer(s) "
+                    f"(e.g. {examples}); the model was trained with it always known. Send the "
+                    "customers' attributes it comes from in 'customers', as numbers and dates."
+                )
 
     def _drivers(self, features: pd.DataFrame, language: Language) -> list[list[dict[str, Any]]]:
         background = self.model.background_
@@ -345,17 +365,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-def _report_dict(report: Any) -> dict[str, Any]:
-    """A validation report's row account as JSON."""
-    return {
-        "rows_read": int(report.rows_read),
-        "rows_used": int(report.rows_used),
-        "dropped": {str(key): int(value) for key, value in report.dropped.items()},
-        "altered": {str(key): int(value) for key, value in report.altered.items()},
-        "warnings": [str(text) for text in report.warnings],
-    }
 
 
 def load_service(source: Path) -> ScoringService:

@@ -125,9 +125,11 @@ def test_orders_score_as_the_batch_scorer(
     np.testing.assert_allclose(scored[OUTPUTS].to_numpy(float), expected.to_numpy(), rtol=1e-9)
     bands = scored["churn_band"].map(lambda band: band["code"])
     assert (bands == batch_scores.loc[scored.index, "churn_band_code"]).all()
-    account = body["rows"]["orders"]
+    account = body["rows"]["transactions"]
     assert account["rows_read"] == len(log_json["orders"])
     assert account["rows_read"] == account["rows_used"] + sum(account["dropped"].values())
+    assert account["mapping"]["amount"] == "amount"
+    assert account["money"]["spend"]["columns"] == ["amount"], "the same spend rule as a file"
 
 
 def test_feature_rows_score_as_the_batch_scorer(
@@ -331,11 +333,20 @@ def test_bad_orders_are_422_and_dropped_rows_are_counted(client: TestClient) -> 
     body = {"orders": orders, "customers": customers, "as_of": "2025-07-01"}
     response = client.post("/score/transactions", json=body)
     assert response.status_code == 200, response.text
-    account = response.json()["rows"]["orders"]
+    account = response.json()["rows"]["transactions"]
     assert account["rows_read"] == 3
     assert account["rows_read"] == account["rows_used"] + sum(account["dropped"].values())
     (customer,) = response.json()["customers"]
     assert customer["customer_id"] == "A" and customer["predicted_clv"] >= 0
+
+
+def test_an_attribute_sent_as_text_is_422_not_imputed(client: TestClient) -> None:
+    orders = [{"customer_id": "A", "order_date": "2025-03-01", "amount": 10.0}]
+    customers = [{"customer_id": "A", "signup_date": "2024-12-01", "browsing_minutes": "lots"}]
+    body = {"orders": orders, "customers": customers, "as_of": AS_OF}
+    response = client.post("/score/transactions", json=body)
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("browsing_minutes is missing or not a number")
 
 
 def test_a_log_without_the_bundles_attributes_is_422_naming_them(client: TestClient) -> None:
