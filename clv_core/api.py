@@ -47,7 +47,6 @@ from clv_core.usecases.service import FeatureField, ScoringService
 __all__ = ["ApiSettings", "create_app"]
 
 LOGGER = logging.getLogger("clv_core.api")
-_OPEN_PATHS = frozenset({"/health", "/ready", "/docs", "/openapi.json", "/docs/oauth2-redirect"})
 _MEGABYTE = 1024 * 1024
 
 Scope = MutableMapping[str, Any]
