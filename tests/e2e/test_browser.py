@@ -79,9 +79,11 @@ def upload_a_transaction_log(
     from playwright.sync_api import expect
 
     main = page.locator('[data-testid="stMain"]')
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
-        str(path)
-    )
+    # The Data page draws its three uploaders one after the other: wait for all of them, so
+    # that the first is the transaction log's (not whichever happens to be drawn yet).
+    uploaders = page.locator('[data-testid="stFileUploader"]')
+    expect(uploaders).to_have_count(3)
+    uploaders.first.locator('input[type="file"]').set_input_files(str(path))
     expect(main.get_by_text(labels["report"])).to_be_visible()
     expect(main.get_by_text(expected_rows).first).to_be_visible()
 
@@ -240,7 +242,9 @@ def test_a_customer_table_from_upload_to_new_customers_scored(
     expect(main.get_by_role("button", name="Use sample data")).to_be_visible()
     main.get_by_test_id("stRadio").get_by_text("Per-customer table with a target").click()
     expect(main.get_by_text("Per-customer table", exact=True)).to_be_visible()
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
+    # The table's own uploader (the log's uploaders may still be on the page for a moment).
+    table_input = page.get_by_role("region", name="Per-customer table", exact=True)
+    table_input.locator('input[type="file"]').set_input_files(
         str(ROOT / "sample_data" / "customers_seed_zh.csv")
     )
     expect(main.get_by_text("Validation report")).to_be_visible()
