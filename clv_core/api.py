@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from clv_core.errors import ClvError
 from clv_core.language import Language
 from clv_core.usecases.service import FeatureField, ScoringService
+from clv_core.value import DEFAULT_ANNUAL_DISCOUNT_RATE, DEFAULT_MARGIN, ValueSettings
 
 __all__ = ["ApiSettings", "create_app"]
 
@@ -109,6 +110,11 @@ class CustomerAttributesRow(BaseModel):
     customer_id: Annotated[str, Field(min_length=1, max_length=200)]
 
 
+# Gross margin as a share of revenue, and the annual discount rate (see clv_core.value).
+_Margin = Annotated[float, Field(ge=0, le=1)]
+_DiscountRate = Annotated[float, Field(ge=0, le=10)]
+
+
 class OrdersRequest(_Strict):
     """Customers given as their orders; scored at ``as_of`` (default: today, UTC)."""
 
@@ -117,6 +123,8 @@ class OrdersRequest(_Strict):
     as_of: dt.date | None = None
     language: Language = Language.EN
     explain: bool = False
+    margin: _Margin = DEFAULT_MARGIN
+    discount_rate: _DiscountRate = DEFAULT_ANNUAL_DISCOUNT_RATE
 
 
 def _score_model(service: ScoringService) -> type[BaseModel]:
@@ -127,6 +135,9 @@ def _score_model(service: ScoringService) -> type[BaseModel]:
         customers=(list[customer], Field(min_length=1)),  # type: ignore[valid-type]
         language=(Language, Language.EN),
         explain=(bool, False),
+        as_of=(dt.date | None, None),
+        margin=(_Margin, DEFAULT_MARGIN),
+        discount_rate=(_DiscountRate, DEFAULT_ANNUAL_DISCOUNT_RATE),
     )
 
 
@@ -165,15 +176,24 @@ def create_app(service: ScoringService, settings: ApiSettings | None = None) -> 
         ids, columns = _columns(service, customers)
         if len(set(ids)) != len(ids):
             raise HTTPException(422, detail=_repeated(ids, "customers"))
+        value = ValueSettings(margin=body.margin, annual_discount_rate=body.discount_rate)
         records = service.score_columns(
             ids,
             columns,
             language=body.language,
             explain=body.explain,
+            value=value,
+            as_of=body.as_of,
         )
         # Plain JSON values already: skip FastAPI's encoder, which costs more than the scoring
         # for one customer.
-        return JSONResponse({"horizon_days": service.info.horizon_days, "customers": records})
+        return JSONResponse(
+            {
+                "horizon_days": service.info.horizon_days,
+                "value": value.to_dict(),
+                "customers": records,
+            }
+        )
 
     # The request model is built from the bundle: give FastAPI the class itself (this module's
     # annotations are strings, which FastAPI resolves only among module-level names).
@@ -195,13 +215,20 @@ def create_app(service: ScoringService, settings: ApiSettings | None = None) -> 
         if body.customers:
             attributes = pd.DataFrame([row.model_dump() for row in body.customers])
         as_of = body.as_of or dt.datetime.now(dt.UTC).date()
+        value = ValueSettings(margin=body.margin, annual_discount_rate=body.discount_rate)
         scored = service.score_orders(
-            frame, as_of=as_of, attributes=attributes, language=body.language, explain=body.explain
+            frame,
+            as_of=as_of,
+            attributes=attributes,
+            language=body.language,
+            explain=body.explain,
+            value=value,
         )
         return JSONResponse(
             {
                 "as_of": scored.as_of.isoformat(),
                 "horizon_days": service.info.horizon_days,
+                "value": value.to_dict(),
                 "rows": scored.report,
                 "customers": scored.customers,
             }

@@ -20,7 +20,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clv_core.btyd import DEFAULT_PENALIZERS, fit_bgnbd, fit_with_retries
 from clv_core.errors import DataError, NotFittedError
+from clv_core.value import (
+    TimingModel,
+    ValueSettings,
+    discount_factors,
+    period_ends,
+    purchases_per_period,
+    timing_of,
+)
 
 __all__ = ["BtydBaseline", "HistoricalBaseline", "LightGbmBaseline"]
 
@@ -55,7 +64,7 @@ class BtydBaseline:
     """
 
     def __init__(
-        self, *, horizon_days: int, penalizers: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0)
+        self, *, horizon_days: int, penalizers: tuple[float, ...] = DEFAULT_PENALIZERS
     ) -> None:
         self.horizon_days = horizon_days
         self.penalizers = penalizers
@@ -76,23 +85,13 @@ class BtydBaseline:
         DataError
             No repeat buyers, or no penalty made BG/NBD converge.
         """
-        from lifetimes import BetaGeoFitter, GammaGammaFitter
+        from lifetimes import GammaGammaFitter
 
         _require_columns(features, _BTYD_COLUMNS, "BG/NBD + Gamma-Gamma")
         frequency = features["frequency"].to_numpy(np.float64)
-        if (frequency > 0).sum() == 0:
-            raise DataError(
-                "BG/NBD cannot be fitted: no training customer bought on more than one day."
-            )
-        self.notes_ = []
         self.gamma_gamma_ = None
         self.gamma_gamma_penalizer_ = None
-        self.bgnbd_, self.bgnbd_penalizer_ = self._fit_with_retries(
-            "BG/NBD",
-            lambda penalizer: BetaGeoFitter(penalizer_coef=penalizer).fit(
-                features["frequency"], features["recency"], features["T"]
-            ),
-        )
+        self.bgnbd_, self.bgnbd_penalizer_, self.notes_ = fit_bgnbd(features, self.penalizers)
         repeat = (frequency > 0) & (features["monetary_value"].to_numpy(np.float64) > 0)
         repeat_features = features.loc[repeat]
         self.mean_repeat_spend_ = (
@@ -118,27 +117,9 @@ class BtydBaseline:
         return self
 
     def _fit_with_retries(self, name: str, fit: Any) -> tuple[Any, float]:
-        from lifetimes.fitters import ConvergenceError
-
-        failures: list[str] = []
-        for penalizer in self.penalizers:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    model = fit(penalizer)
-            except (ConvergenceError, ValueError, np.linalg.LinAlgError) as error:
-                failures.append(f"{penalizer}: {type(error).__name__}")
-                continue
-            if failures:
-                self.notes_.append(
-                    f"{name} did not converge with penalizer {', '.join(failures)}; "
-                    f"fitted with penalizer {penalizer}."
-                )
-            return model, penalizer
-        raise DataError(
-            f"{name} did not converge with any penalizer ({', '.join(failures)}). The data may "
-            "have too few repeat buyers or extreme values."
-        )
+        model, penalizer, notes = fit_with_retries(name, fit, self.penalizers)
+        self.notes_.extend(notes)
+        return model, penalizer
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         """Expected net spend in the horizon: expected purchase days x expected spend per day."""
@@ -151,20 +132,49 @@ class BtydBaseline:
                 self.horizon_days, features["frequency"], features["recency"], features["T"]
             )
             purchases = np.asarray(purchases, dtype=np.float64)
-            spend = np.full(len(features), self.mean_repeat_spend_ or 0.0)
-            if self.gamma_gamma_ is not None:
-                monetary = features["monetary_value"].to_numpy(np.float64)
-                # Gamma-Gamma is defined for positive spend; a repeat buyer whose returns
-                # cancel their spend is treated like a one-time buyer (population mean).
-                frequency = np.where(monetary > 0, features["frequency"].to_numpy(np.float64), 0)
-                spend = np.asarray(
-                    self.gamma_gamma_.conditional_expected_average_profit(
-                        pd.Series(frequency), pd.Series(np.where(monetary > 0, monetary, 1.0))
-                    ),
-                    dtype=np.float64,
-                )
-        prediction = np.nan_to_num(purchases * spend, nan=0.0, posinf=0.0, neginf=0.0)
+        prediction = np.nan_to_num(
+            purchases * self.spend_per_purchase(features), nan=0.0, posinf=0.0, neginf=0.0
+        )
         return np.clip(prediction, 0.0, None)
+
+    def spend_per_purchase(self, features: pd.DataFrame) -> np.ndarray:
+        """Gamma-Gamma's expected spend per purchase day of every customer (the mean repeat
+        spend when Gamma-Gamma was not fitted)."""
+        if self.bgnbd_ is None:
+            raise NotFittedError("The BG/NBD baseline is not fitted yet; call fit first.")
+        spend = np.full(len(features), self.mean_repeat_spend_ or 0.0)
+        if self.gamma_gamma_ is None:
+            return spend
+        monetary = features["monetary_value"].to_numpy(np.float64)
+        # Gamma-Gamma is defined for positive spend; a repeat buyer whose returns cancel their
+        # spend is treated like a one-time buyer (population mean).
+        frequency = np.where(monetary > 0, features["frequency"].to_numpy(np.float64), 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.asarray(
+                self.gamma_gamma_.conditional_expected_average_profit(
+                    pd.Series(frequency), pd.Series(np.where(monetary > 0, monetary, 1.0))
+                ),
+                dtype=np.float64,
+            )
+
+    def timing(self) -> TimingModel:
+        """The fitted BG/NBD as a :class:`~clv_core.value.TimingModel`."""
+        if self.bgnbd_ is None:
+            raise NotFittedError("The BG/NBD baseline is not fitted yet; call fit first.")
+        return timing_of(self.bgnbd_, self.bgnbd_penalizer_ or 0.0)
+
+    def discounted_value(
+        self, features: pd.DataFrame, horizon_days: int, settings: ValueSettings
+    ) -> np.ndarray:
+        """BG/NBD + Gamma-Gamma value over ``horizon_days``, period by period, discounted:
+        ``sum_k spend * (E[X(t_k)] - E[X(t_{k-1})]) / (1 + d) ** (t_k / 30)`` (times the
+        margin). With 30-day months this is lifetimes' ``customer_lifetime_value``."""
+        _require_columns(features, _BTYD_COLUMNS, "BG/NBD + Gamma-Gamma")
+        ends = period_ends(horizon_days, settings.period)
+        purchases = purchases_per_period(self.timing(), features, ends)
+        discounted = purchases @ discount_factors(ends, settings.monthly_discount_rate)
+        return settings.margin * self.spend_per_purchase(features) * discounted
 
 
 class LightGbmBaseline:

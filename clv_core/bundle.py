@@ -41,6 +41,7 @@ from clv_core.limits import ZIP_ERRORS, format_bytes, short_error, verify_zip_me
 from clv_core.mlp import ClvMlp, import_keras
 from clv_core.preprocessing import Preprocessor
 from clv_core.validation.customers import TableSpec
+from clv_core.value import TimingModel
 
 __all__ = ["BUNDLE_FILES", "BundleInfo", "load_bundle", "save_bundle", "zip_bundle"]
 
@@ -145,6 +146,7 @@ def save_bundle(
             "cancelled": model.cancelled_,
             "training": training or {},
             "population": _population(model),
+            "timing": model.timing_.to_dict() if model.timing_ is not None else None,
             "input": (
                 {"shape": InputShape.TRANSACTIONS.value}
                 if table is None
@@ -354,6 +356,8 @@ def _restore_model(
         calibration = meta.get("calibration")
         model.calibrator_ = calibrator_from_dict(calibration) if calibration else None
         _restore_population(model, preprocessor, meta.get("population"))
+        timing = meta.get("timing")
+        model.timing_ = TimingModel.from_dict(timing) if timing else None
         options = meta["feature_options"]
         info = BundleInfo(
             cutoff=dt.date.fromisoformat(meta["cutoff"]),

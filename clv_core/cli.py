@@ -18,11 +18,18 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from clv_core.budget import BudgetRequest
 from clv_core.columns import ROLE_OPTIONS, Role
 from clv_core.errors import ClvError, ConfigError, DataError
 from clv_core.kinds import TABLE_HORIZON_DAYS
 from clv_core.language import Language
 from clv_core.limits import LoadLimits
+from clv_core.value import (
+    DEFAULT_ANNUAL_DISCOUNT_RATE,
+    DEFAULT_MARGIN,
+    PERIODS,
+    ValueSettings,
+)
 
 if TYPE_CHECKING:
     from clv_core.usecases.inputs import CheckedInputs
@@ -379,6 +386,51 @@ def _build_parser() -> argparse.ArgumentParser:
         "--excel-bom",
         action="store_true",
         help="start the CSV with a UTF-8 byte-order mark so Excel shows Chinese",
+    )
+    value = score.add_argument_group(
+        "profit and budget",
+        "predicted_profit = margin x the predicted revenue, month by month as BG/NBD times it, "
+        "discounted at the end of each 30-day month to as-of",
+    )
+    value.add_argument(
+        "--margin",
+        type=float,
+        default=DEFAULT_MARGIN,
+        metavar="SHARE",
+        help=f"gross margin as a share of revenue, 0..1 (default {DEFAULT_MARGIN:g}: profit = "
+        "discounted revenue)",
+    )
+    value.add_argument(
+        "--margin-column",
+        metavar="COL",
+        help="a --customers column with each customer's margin (0..1); --margin where empty",
+    )
+    value.add_argument(
+        "--discount-rate",
+        type=float,
+        default=DEFAULT_ANNUAL_DISCOUNT_RATE,
+        metavar="RATE",
+        help="annual discount rate, applied monthly as (1 + RATE)^(1/12) - 1 (default "
+        f"{DEFAULT_ANNUAL_DISCOUNT_RATE:g})",
+    )
+    value.add_argument(
+        "--period",
+        default="month",
+        choices=sorted(PERIODS),
+        help="periods of the per-period values (the .xlsx's value sheets); default month",
+    )
+    value.add_argument(
+        "--budget",
+        type=float,
+        metavar="AMOUNT",
+        help="keep only the customers this budget should contact, highest expected profit "
+        "net of --cost-per-contact first (after the tier, band and action filters)",
+    )
+    value.add_argument(
+        "--cost-per-contact",
+        type=float,
+        metavar="AMOUNT",
+        help="what one contact costs (required with --budget)",
     )
     _add_json_argument(score)
     score.set_defaults(handler=_run_score)
@@ -748,7 +800,16 @@ def _run_score(arguments: argparse.Namespace) -> int:
         actions=_names(arguments.actions),
         # Parquet is read by programs: it carries the segments' language-independent codes.
         codes=arguments.out.suffix.lower() == ".parquet",
+        value=ValueSettings(
+            margin=arguments.margin,
+            margin_column=arguments.margin_column,
+            annual_discount_rate=arguments.discount_rate,
+            period=arguments.period,
+        ),
+        budget=_budget_request(arguments),
     )
+    if arguments.margin_column and arguments.customers is None and table_path is None:
+        raise ConfigError("--margin-column needs --customers: the margins come from that table.")
     if arguments.engine == "spark":
         if table_path is not None:
             raise ConfigError("--engine spark scores transaction logs, not per-customer tables.")
@@ -771,7 +832,14 @@ def _run_score(arguments: argparse.Namespace) -> int:
         campaign = score_campaign(model, info, inputs.transactions.frame, inputs.customers, request)
         validation, report_lines = inputs.validation(), inputs.report_lines()
     listing = campaign.listing
-    _write_output(listing, arguments.out, excel_bom=arguments.excel_bom)
+    plan = campaign.plan
+    assert plan is not None
+    _write_output(
+        listing,
+        arguments.out,
+        excel_bom=arguments.excel_bom,
+        extra_sheets=plan.sheets(listing["customer_id"]),
+    )
     output = {
         "command": "score",
         "model": str(arguments.model),
@@ -780,6 +848,9 @@ def _run_score(arguments: argparse.Namespace) -> int:
         "horizon_days": info.horizon_days,
         "n_customers": len(listing),
         "predicted_total": round(float(listing["predicted_clv"].sum()), 2),
+        "predicted_profit_total": round(float(listing["predicted_profit"].sum()), 2),
+        "value": plan.summary(listing["customer_id"]),
+        "budget": campaign.budget.summary() if campaign.budget is not None else None,
         "columns": [str(column) for column in listing.columns],
         "segments": campaign.segment_summary(),
         "out": str(arguments.out),
@@ -789,12 +860,38 @@ def _run_score(arguments: argparse.Namespace) -> int:
         print(json.dumps(output, ensure_ascii=False))
     else:
         _print_lines(report_lines)
+        print(plan.sentence(), file=sys.stderr)
+        if campaign.budget is not None:
+            print(_budget_line(campaign.budget.summary()), file=sys.stderr)
         print(
             f"scored {len(listing):,} customers over the next {info.horizon_days} days "
-            f"(total {output['predicted_total']:,.2f}) into {arguments.out}",
+            f"(total {output['predicted_total']:,.2f}, profit "
+            f"{output['predicted_profit_total']:,.2f}) into {arguments.out}",
             file=sys.stderr,
         )
     return 0
+
+
+def _budget_request(arguments: argparse.Namespace) -> BudgetRequest | None:
+    """``--budget`` with ``--cost-per-contact`` as a plan request; neither gives none."""
+    if arguments.budget is None and arguments.cost_per_contact is None:
+        return None
+    if arguments.budget is None or arguments.cost_per_contact is None:
+        raise ConfigError("--budget and --cost-per-contact go together; give both.")
+    return BudgetRequest(budget=arguments.budget, cost_per_contact=arguments.cost_per_contact)
+
+
+def _budget_line(summary: dict[str, Any]) -> str:
+    """The budget plan in one line for a terminal."""
+    band = summary["expected_profit_80"]
+    uncertainty = f" (80%: {band[0]:,.2f} to {band[1]:,.2f})" if band else ""
+    return (
+        f"budget {summary['budget']:,.2f} at {summary['cost_per_contact']:,.2f} a contact: "
+        f"{summary['contacts']:,} of {summary['candidates']:,} customers "
+        f"({summary['worth_contacting']:,} worth contacting), cost {summary['cost']:,.2f}, "
+        f"expected profit {summary['expected_profit']:,.2f}{uncertainty}, net "
+        f"{summary['expected_net_profit']:,.2f}"
+    )
 
 
 def _run_explain(arguments: argparse.Namespace) -> int:
@@ -982,8 +1079,15 @@ def _optional_date(value: str | None, option: str) -> Any:
     return None if value is None else _parse_date_option(value, option).date()
 
 
-def _write_output(frame: pd.DataFrame, out: Path, *, excel_bom: bool) -> None:
-    """Scored lists: CSV/XLSX through the export module (formulas neutralised), or Parquet."""
+def _write_output(
+    frame: pd.DataFrame,
+    out: Path,
+    *,
+    excel_bom: bool,
+    extra_sheets: dict[str, pd.DataFrame] | None = None,
+) -> None:
+    """Scored lists: CSV/XLSX through the export module (formulas neutralised), or Parquet;
+    ``extra_sheets`` go into an .xlsx only."""
     if out.suffix.lower() == ".parquet":
         _write_table(frame, out, index=False)
         return
@@ -993,7 +1097,7 @@ def _write_output(frame: pd.DataFrame, out: Path, *, excel_bom: bool) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DataError(f"Could not create the folder for '{out}': {error}.") from error
-    write_export(frame, out, excel_bom=excel_bom)
+    write_export(frame, out, excel_bom=excel_bom, extra_sheets=extra_sheets)
 
 
 def _print_lines(lines: list[str]) -> None:

@@ -53,7 +53,7 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, cast
 
@@ -91,6 +91,10 @@ SCORED_COLUMNS: Final = (
     "clv_lower",
     "clv_upper",
     "p_purchase",
+    "predicted_profit",
+    "p_alive",
+    "expected_next_order_date",
+    "mean_days_between_orders",
     "rank",
     "percentile",
     "tier",
@@ -99,20 +103,44 @@ SCORED_COLUMNS: Final = (
 )
 """The fixed leading columns of a scored list, in order (the optional ones may be absent)."""
 
-_OPTIONAL_COLUMNS: Final = frozenset({"clv_lower", "clv_upper", "p_purchase"})
+_OPTIONAL_COLUMNS: Final = frozenset(
+    {
+        "clv_lower",
+        "clv_upper",
+        "p_purchase",
+        "predicted_profit",
+        "p_alive",
+        "expected_next_order_date",
+        "mean_days_between_orders",
+    }
+)
 DRIVER_COLUMNS: Final = ("driver_1", "driver_2", "driver_3")
 """Columns of the top-3 drivers (text), after the fixed columns."""
 
 _TEXT_COLUMNS: Final = frozenset({"customer_id", "tier", "churn_band", "action", *DRIVER_COLUMNS})
 _INTEGER_COLUMNS: Final = frozenset({"rank"})
 _FLOAT_COLUMNS: Final = frozenset(
-    {"predicted_clv", "clv_lower", "clv_upper", "p_purchase", "percentile"}
+    {
+        "predicted_clv",
+        "clv_lower",
+        "clv_upper",
+        "p_purchase",
+        "predicted_profit",
+        "p_alive",
+        "mean_days_between_orders",
+        "expected_net_profit",
+        "percentile",
+    }
 )
 _NUMBER_FORMATS: Final = {
     "predicted_clv": "#,##0.00",
     "clv_lower": "#,##0.00",
     "clv_upper": "#,##0.00",
     "p_purchase": "0.000",
+    "predicted_profit": "#,##0.00",
+    "p_alive": "0.000",
+    "mean_days_between_orders": "0.0",
+    "expected_net_profit": "#,##0.00",
     "percentile": "0.00",
 }
 _EXCEL_MAX_ROWS: Final = 1_048_576
@@ -489,32 +517,42 @@ def _check_sheet_name(sheet_name: str) -> None:
         )
 
 
-def to_xlsx_bytes(frame: pd.DataFrame, *, sheet_name: str = "scored") -> bytes:
+def to_xlsx_bytes(
+    frame: pd.DataFrame,
+    *,
+    sheet_name: str = "scored",
+    extra_sheets: Mapping[str, pd.DataFrame] | None = None,
+) -> bytes:
     """The list as an Excel workbook, formulas neutralised.
 
     One sheet with a bold, frozen header row and an autofilter; numbers are written as numbers
     (money columns shown with two decimals), booleans as booleans, naive datetimes as Excel
-    dates and everything else as text - never as a formula or a hyperlink. Column widths fit
-    the header and the first 2,000 rows (at most 60 characters).
+    dates (days without a time as ``yyyy-mm-dd``) and everything else as text - never as a
+    formula or a hyperlink. Column widths fit the header and the first 2,000 rows (at most 60
+    characters). ``extra_sheets`` (name -> table) follow in the same form, e.g. every
+    customer's value per month.
 
     Raises
     ------
     ConfigError
-        ``sheet_name`` is not a valid Excel sheet name.
+        A sheet name is not a valid Excel sheet name or repeats.
     DataError
-        The table exceeds Excel's limits (1,048,575 data rows, 16,384 columns, 32,767
+        A table exceeds Excel's limits (1,048,575 data rows, 16,384 columns, 32,767
         characters in a cell).
     """
     import xlsxwriter  # imported when needed: exports are rare
 
-    _check_sheet_name(sheet_name)
-    if len(frame) + 1 > _EXCEL_MAX_ROWS or frame.shape[1] > _EXCEL_MAX_COLUMNS:
-        raise DataError(
-            f"The list has {len(frame)} rows and {frame.shape[1]} columns; an Excel sheet "
-            f"holds at most {_EXCEL_MAX_ROWS - 1} data rows and {_EXCEL_MAX_COLUMNS} columns. "
-            "Export as CSV or filter the list first."
-        )
-    safe = neutralise_formulas(frame)
+    sheets = {sheet_name: frame, **dict(extra_sheets or {})}
+    if len(sheets) != 1 + len(extra_sheets or {}):
+        raise ConfigError(f"The sheet name {sheet_name!r} is used twice.")
+    for name, table in sheets.items():
+        _check_sheet_name(name)
+        if len(table) + 1 > _EXCEL_MAX_ROWS or table.shape[1] > _EXCEL_MAX_COLUMNS:
+            raise DataError(
+                f"The list has {len(table)} rows and {table.shape[1]} columns; an Excel sheet "
+                f"holds at most {_EXCEL_MAX_ROWS - 1} data rows and {_EXCEL_MAX_COLUMNS} "
+                "columns. Export as CSV or filter the list first."
+            )
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(
         buffer,
@@ -526,27 +564,45 @@ def to_xlsx_bytes(frame: pd.DataFrame, *, sheet_name: str = "scored") -> bytes:
             "nan_inf_to_errors": True,
         },
     )
-    sheet = workbook.add_worksheet(sheet_name)
-    header_format = workbook.add_format({"bold": True, "bottom": 1})
-    date_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+    formats = {
+        "header": workbook.add_format({"bold": True, "bottom": 1}),
+        "datetime": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
+        "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
+    }
+    for name, table in sheets.items():
+        _write_sheet(workbook, workbook.add_worksheet(name), table, formats)
+    workbook.close()
+    return buffer.getvalue()
+
+
+def _write_sheet(workbook: Any, sheet: Any, frame: pd.DataFrame, formats: dict[str, Any]) -> None:
+    """One table as a sheet: header, typed cells, widths, frozen header, autofilter."""
+    safe = neutralise_formulas(frame)
     for position, name in enumerate(safe.columns):
         header = str(name)
-        sheet.write_string(0, position, header, header_format)
+        sheet.write_string(0, position, header, formats["header"])
         series = safe.iloc[:, position]
         number_format = (
             workbook.add_format({"num_format": _NUMBER_FORMATS[str(frame.columns[position])]})
             if str(frame.columns[position]) in _NUMBER_FORMATS
             else None
         )
-        _write_column(sheet, position, series, number_format, date_format)
+        _write_column(sheet, position, series, number_format, _date_format(series, formats))
         sample = series.iloc[:_WIDTH_SAMPLE_ROWS].dropna().tolist()
         width = max([_display_width(header), *(_display_width(value) for value in sample)])
         sheet.set_column(position, position, min(max(width + 2, 8), 60))
     sheet.freeze_panes(1, 0)
     if safe.shape[1]:
         sheet.autofilter(0, 0, len(safe), safe.shape[1] - 1)
-    workbook.close()
-    return buffer.getvalue()
+
+
+def _date_format(series: pd.Series, formats: dict[str, Any]) -> Any:
+    """``yyyy-mm-dd`` for a datetime column whose values are all whole days."""
+    if pd.api.types.is_datetime64_dtype(series.dtype):
+        present = series.dropna()
+        if len(present) and (present == present.dt.normalize()).all():
+            return formats["date"]
+    return formats["datetime"]
 
 
 def _write_column(
@@ -685,8 +741,10 @@ def write_export(
     *,
     excel_bom: bool = True,
     sheet_name: str = "scored",
+    extra_sheets: Mapping[str, pd.DataFrame] | None = None,
 ) -> None:
-    """Write the list to ``path``: CSV for ``.csv``, Excel for ``.xlsx`` (case-insensitive).
+    """Write the list to ``path``: CSV for ``.csv``, Excel for ``.xlsx`` (case-insensitive;
+    ``extra_sheets`` go into the workbook only).
 
     Raises
     ------
@@ -699,7 +757,7 @@ def write_export(
     if suffix == ".csv":
         data = to_csv_bytes(frame, excel_bom=excel_bom)
     elif suffix == ".xlsx":
-        data = to_xlsx_bytes(frame, sheet_name=sheet_name)
+        data = to_xlsx_bytes(frame, sheet_name=sheet_name, extra_sheets=extra_sheets)
     else:
         raise ConfigError(
             f"Cannot export to {Path(path).name!r}: the file name must end in one of "

@@ -33,6 +33,7 @@ from clv_core.config import Calibration, LossKind, MlpConfig, OptimizerKind
 from clv_core.errors import DataError, NotFittedError
 from clv_core.preprocessing import Preprocessor
 from clv_core.training_loop import train_member
+from clv_core.value import TimingModel, fit_timing
 
 __all__ = ["ClvMlp", "EpochEvent", "import_keras", "raw_to_distribution"]
 
@@ -130,6 +131,7 @@ class ClvMlp:
         self.fit_seconds_: float | None = None
         self.value_percentiles_: np.ndarray | None = None
         self.background_: pd.DataFrame | None = None
+        self.timing_: TimingModel | None = None
         self._forward: Any = None
 
     @property
@@ -221,6 +223,7 @@ class ClvMlp:
         rows = min(BACKGROUND_ROWS, max(10, BACKGROUND_VALUES // max(features.shape[1], 1)))
         sample = features.sample(n=min(rows, len(features)), random_state=self.config.seed)
         self.background_ = sample.reset_index(drop=True)
+        self.timing_ = fit_timing(features)
 
     def _train_members(
         self,

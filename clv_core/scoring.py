@@ -22,6 +22,7 @@ from clv_core.metrics import compute_metrics
 from clv_core.mlp import ClvMlp, ProgressCallback, StopRequest
 from clv_core.splits import check_minimum_data, deployment_windows
 from clv_core.validation import CustomerAttributes
+from clv_core.value import TimingModel
 
 __all__ = [
     "DeploymentModel",
@@ -100,11 +101,13 @@ def train_for_deployment(
 
 @dataclass(frozen=True, slots=True)
 class ScoredCustomers:
-    """Predictions for every customer at ``as_of`` and the features they were made from."""
+    """Predictions for every customer at ``as_of``, the features they were made from and the
+    model's BG/NBD timing profile (for the value plan, :mod:`clv_core.value`)."""
 
     predictions: pd.DataFrame
     features: pd.DataFrame
     as_of: dt.date
+    timing: TimingModel | None = None
 
 
 def score_with_features(
@@ -131,7 +134,7 @@ def score_with_features(
             features[name] = np.nan
     predictions = model.predict(features)
     scored = predictions.reset_index().sort_values("predicted_clv", ascending=False, kind="stable")
-    return ScoredCustomers(scored.reset_index(drop=True), features, as_of)
+    return ScoredCustomers(scored.reset_index(drop=True), features, as_of, model.timing_)
 
 
 def score_customers(

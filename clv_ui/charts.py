@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "action_grid_heatmap",
     "beeswarm",
+    "budget_curve",
     "clv_by_tier",
     "customers_by_first_month",
     "decile_chart",
@@ -37,6 +38,7 @@ __all__ = [
     "loss_curve",
     "orders_over_time",
     "predicted_vs_actual",
+    "revenue_per_period",
     "spend_distribution",
     "tier_sizes",
     "waterfall",
@@ -232,6 +234,90 @@ def clv_by_tier(segmented: pd.DataFrame) -> go.Figure:
         title=t("segments.distribution"),
     )
     return figure.update_layout(**_LAYOUT)
+
+
+def revenue_per_period(total: pd.DataFrame, period: str) -> go.Figure:
+    """The list's expected revenue per period (bars) and its discounted profit (line).
+
+    ``total`` is :meth:`clv_core.value.ValuePlan.aggregate`: ``period``, ``end``, ``revenue``,
+    ``profit``.
+    """
+    ends = [str(end) for end in total["end"]]
+    revenue, profit = t("segments.revenue"), t("segments.profit")
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=ends,
+                y=total["revenue"],
+                name=revenue,
+                hovertemplate="%{x}: %{y:,.2f}<extra>" + revenue + "</extra>",
+            ),
+            go.Scatter(
+                x=ends,
+                y=total["profit"],
+                name=profit,
+                mode="lines+markers",
+                hovertemplate="%{x}: %{y:,.2f}<extra>" + profit + "</extra>",
+            ),
+        ]
+    )
+    figure.update_layout(
+        title=t("segments.per_period_title", period=t(f"segments.per_period_{period}")),
+        xaxis_title=t("segments.period_end"),
+        yaxis_title=t("segments.money"),
+        xaxis_type="category",
+        **_LAYOUT,
+    )
+    return figure
+
+
+def budget_curve(curve: pd.DataFrame, budget: float) -> go.Figure:
+    """Expected profit captured (with its 80% band) and profit after cost against the budget
+    spent, contacting customers in the plan's order; a vertical line marks ``budget``.
+
+    ``curve`` is :attr:`clv_core.budget.BudgetPlan.curve`.
+    """
+    profit, net = t("segments.budget_profit_axis"), t("segments.budget_net_axis")
+    traces = []
+    if curve["high"].notna().any():
+        traces.append(
+            go.Scatter(
+                x=np.concatenate([curve["budget"], curve["budget"][::-1]]),
+                y=np.concatenate([curve["high"], curve["low"][::-1]]),
+                fill="toself",
+                line={"width": 0},
+                opacity=0.25,
+                name="80%",
+                hoverinfo="skip",
+            )
+        )
+    traces += [
+        go.Scatter(
+            x=curve["budget"],
+            y=curve["profit"],
+            name=profit,
+            customdata=curve["contacts"],
+            hovertemplate="%{x:,.2f}: %{y:,.2f} (%{customdata:,})<extra>" + profit + "</extra>",
+        ),
+        go.Scatter(
+            x=curve["budget"],
+            y=curve["net_profit"],
+            name=net,
+            line={"dash": "dot"},
+            hovertemplate="%{x:,.2f}: %{y:,.2f}<extra>" + net + "</extra>",
+        ),
+    ]
+    figure = go.Figure(traces)
+    figure.add_vline(
+        x=budget, line_dash="dash", annotation_text=t("segments.budget_chosen"), opacity=0.6
+    )
+    figure.update_layout(
+        title=t("segments.budget_curve_title"),
+        xaxis_title=t("segments.budget_axis"),
+        yaxis_title=t("segments.money"),
+        **_LAYOUT,
+    )
+    return figure
 
 
 # -- SHAP explanations (clv_core.explain.Explanation) -------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -22,7 +22,7 @@ from clv_core.config import (
     config_bounds,
 )
 from clv_core.errors import ConfigError
-from clv_core.kinds import SplitKind
+from clv_core.kinds import DEFAULT_ANNUAL_DISCOUNT_RATE, DEFAULT_MARGIN, PERIODS, SplitKind
 from clv_core.segments import (
     DEFAULT_CHURN_THRESHOLDS,
     DEFAULT_TIER_SHARES,
@@ -32,7 +32,16 @@ from clv_core.segments import (
 )
 from clv_ui.i18n import t
 
-__all__ = ["TrainingRequest", "mlp_config_form", "parse_numbers", "segment_settings_form"]
+if TYPE_CHECKING:
+    from clv_core.value import ValueSettings
+
+__all__ = [
+    "TrainingRequest",
+    "mlp_config_form",
+    "parse_numbers",
+    "segment_settings_form",
+    "value_settings_form",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +254,56 @@ def segment_settings_form() -> SegmentSettings:
         key="segment_churn",
     )
     return SegmentSettings(scheme=scheme, churn_thresholds=(float(low), float(high)))
+
+
+def value_settings_form(attribute_columns: list[str]) -> ValueSettings:
+    """Margin (one rate, or a column of the attributes), discount rate and the periods."""
+    from clv_core.value import ValueSettings  # imported when needed: it brings pandas
+
+    left, middle, right = st.columns(3)
+    margin = left.number_input(
+        t("segments.margin"),
+        min_value=0.0,
+        max_value=100.0,
+        value=DEFAULT_MARGIN * 100,
+        step=1.0,
+        help=t("segments.margin_help"),
+        key="value_margin",
+    )
+    column = None
+    if attribute_columns:
+        none = t("segments.margin_none")
+        chosen = left.selectbox(
+            t("segments.margin_column"),
+            ["", *attribute_columns],
+            format_func=lambda name: name or none,
+            help=t("segments.margin_column_help"),
+            key="value_margin_column",
+        )
+        column = chosen or None
+    rate = middle.number_input(
+        t("segments.discount"),
+        min_value=0.0,
+        max_value=100.0,
+        value=DEFAULT_ANNUAL_DISCOUNT_RATE * 100,
+        step=0.5,
+        help=t("segments.discount_help"),
+        key="value_discount",
+    )
+    periods = {name: t(f"segments.period_{name}") for name in PERIODS}
+    period = right.radio(
+        t("segments.period"),
+        list(periods),
+        format_func=periods.__getitem__,
+        horizontal=True,
+        key="value_period",
+    )
+    return ValueSettings(
+        margin=float(margin) / 100,
+        margin_column=column,
+        annual_discount_rate=float(rate) / 100,
+        period=str(period),
+    )
 
 
 @dataclass(frozen=True, slots=True)

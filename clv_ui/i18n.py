@@ -126,6 +126,10 @@ STRINGS: Mapping[str, tuple[str, str]] = {
         "特征只使用该日及之前的订单；默认值在其后留出一个预测期用于标签。",
     ),
     "data.horizon": ("Horizon (days)", "预测期（天）"),
+    "data.horizon_unit": ("Horizon in", "预测期单位"),
+    "data.unit_months": ("months", "月"),
+    "data.unit_days": ("days", "天"),
+    "data.horizon_months": ("Horizon (months of 30 days)", "预测期（月，每月 30 天）"),
     "data.horizon_help": (
         "The label is each customer's net spend in the days after the cutoff.",
         "标签为截止日之后该天数内客户的净消费。",
@@ -557,6 +561,98 @@ STRINGS: Mapping[str, tuple[str, str]] = {
         "{n:,} of {total:,} customers selected.",
         "已选择 {n:,} / {total:,} 位客户。",
     ),
+    "segments.value": ("Value over time", "价值的时间分布"),
+    "segments.margin": ("Gross margin (%)", "毛利率（%）"),
+    "segments.margin_help": (
+        "Profit = margin x predicted revenue. 100% leaves the revenue as it is.",
+        "利润 = 毛利率 × 预测收入。100% 即保持收入不变。",
+    ),
+    "segments.margin_column": ("Margin per customer", "按客户的毛利率"),
+    "segments.margin_column_help": (
+        "A column of the customer attributes with each customer's margin as a share (0.35 = "
+        "35%); customers without a value get the rate on the left.",
+        "客户属性表中每位客户毛利率所在的列（0.35 表示 35%）；无值的客户使用左侧的统一毛利率。",
+    ),
+    "segments.margin_none": ("one rate for everyone", "统一毛利率"),
+    "segments.discount": ("Discount rate (% a year)", "年折现率（%）"),
+    "segments.discount_help": (
+        "Money later is worth less today: each month's value is discounted at the end of the "
+        "month, at the monthly rate equal to this yearly rate.",
+        "未来的钱今天价值更低：每月价值在月末按与该年利率等价的月利率折现。",
+    ),
+    "segments.period": ("Periods", "时间粒度"),
+    "segments.period_month": ("months (30 days)", "月（30 天）"),
+    "segments.period_week": ("weeks", "周"),
+    "segments.value_sentence": (
+        "Predicted CLV is each customer's net revenue over the {horizon} days after {as_of} "
+        "({periods}); profit is that revenue times {margin}, discounted at {rate:.1%} a year to "
+        "{as_of}. Months are spread as BG/NBD expects each customer to buy.",
+        "预测 CLV 为每位客户在 {as_of} 之后 {horizon} 天（{periods}）内的净收入；利润为该收入乘以"
+        "{margin}，并按年利率 {rate:.1%} 折现到 {as_of}。各期金额按 BG/NBD 预期的购买时间分配。",
+    ),
+    "segments.periods_month": ("{n} months of 30 days", "{n} 个 30 天的月"),
+    "segments.periods_week": ("{n} weeks", "{n} 周"),
+    "segments.periods_rest": ("{whole} and {rest} more days", "{whole}，另加 {rest} 天"),
+    "segments.periods_one": ("one period of {rest} days", "一个 {rest} 天的时段"),
+    "segments.margin_rate": ("a {margin:.0%} margin", "毛利率 {margin:.0%}"),
+    "segments.margin_from_column": (
+        "the margin in '{column}' ({margin:.0%} where empty)",
+        "'{column}' 列中的毛利率（无值时为 {margin:.0%}）",
+    ),
+    "segments.margins_defaulted": (
+        "{n:,} customers have no margin in '{column}'; they get {margin:.0%}.",
+        "{n:,} 位客户在 '{column}' 列中没有毛利率，使用 {margin:.0%}。",
+    ),
+    "segments.per_period_title": ("Expected revenue per {period}", "每{period}预期收入"),
+    "segments.per_period_month": ("month", "月"),
+    "segments.per_period_week": ("week", "周"),
+    "segments.revenue": ("Revenue", "收入"),
+    "segments.profit": ("Profit (discounted)", "利润（折现后）"),
+    "segments.period_end": ("Period ending", "时段结束日"),
+    "segments.money": ("Amount", "金额"),
+    "segments.budget": ("Budget planner", "预算规划"),
+    "segments.budget_on": ("Plan a budget for the selected customers", "为所选客户规划预算"),
+    "segments.budget_amount": ("Budget", "预算"),
+    "segments.budget_amount_help": (
+        "What the campaign may spend on contacts in total.",
+        "本次活动用于触达的总预算。",
+    ),
+    "segments.budget_cost": ("Cost per contact", "每次触达成本"),
+    "segments.budget_cost_help": (
+        "What one contact costs: a mailing, a voucher, a call.",
+        "一次触达的成本：一封邮件、一张优惠券、一次电话。",
+    ),
+    "segments.budget_explain": (
+        "Customers are contacted in order of expected profit minus the cost of a contact, while "
+        "that is positive and the budget lasts; the 80% range comes from the customers' "
+        "intervals.",
+        "按“预期利润减去触达成本”从高到低选择客户，直到该值不再为正或预算用完；"
+        "80% 区间来自每位客户的预测区间。",
+    ),
+    "segments.budget_contacts": ("Customers to contact", "触达客户数"),
+    "segments.budget_spent": ("Cost", "成本"),
+    "segments.budget_profit": ("Expected profit", "预期利润"),
+    "segments.budget_net": ("Profit after cost", "扣除成本后的利润"),
+    "segments.budget_band": (
+        "80% range {low:,.2f} to {high:,.2f}",
+        "80% 区间 {low:,.2f} 至 {high:,.2f}",
+    ),
+    "segments.budget_limited_budget": (
+        "The budget runs out first: {worth:,} of {candidates:,} customers would bring more "
+        "than a contact costs.",
+        "预算先用完：{candidates:,} 位客户中有 {worth:,} 位的预期利润高于触达成本。",
+    ),
+    "segments.budget_limited_customers": (
+        "Only {worth:,} of {candidates:,} customers bring more than a contact costs; the rest of "
+        "the budget is not worth spending on this list.",
+        "{candidates:,} 位客户中只有 {worth:,} 位的预期利润高于触达成本；"
+        "剩余预算不值得花在此名单上。",
+    ),
+    "segments.budget_curve_title": ("Profit captured vs budget", "预算与可获得利润"),
+    "segments.budget_axis": ("Budget spent", "已用预算"),
+    "segments.budget_profit_axis": ("Expected profit", "预期利润"),
+    "segments.budget_net_axis": ("Profit after cost", "扣除成本后的利润"),
+    "segments.budget_chosen": ("Your budget", "你的预算"),
     "segments.downloads": ("Downloads", "下载"),
     "segments.download_csv": ("Scored list (CSV)", "打分名单（CSV）"),
     "segments.download_xlsx": ("Scored list (XLSX)", "打分名单（XLSX）"),

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from clv_core import usecases
+from clv_core.budget import NET_PROFIT_COLUMN, BudgetRequest, plan_budget
 from clv_core.errors import ClvError
 from clv_core.evaluation import EvaluationResult
 from clv_core.export import to_csv_bytes, to_xlsx_bytes
@@ -37,6 +38,8 @@ from clv_ui.workflow import CUSTOMER_TABLE_ROLES, TRANSACTION_ROLES, apply_mappi
 
 if TYPE_CHECKING:
     from streamlit.elements.lib.column_types import ColumnConfig
+
+    from clv_core.value import ValuePlan
 
 __all__ = [
     "companion_files",
@@ -434,7 +437,11 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def download_buttons(
-    state: WorkbenchState, selected: pd.DataFrame, *, excel_bom: bool = True
+    state: WorkbenchState,
+    selected: pd.DataFrame,
+    *,
+    excel_bom: bool = True,
+    extra_sheets: dict[str, pd.DataFrame] | None = None,
 ) -> None:
     """Scored list as CSV and XLSX (the selected segments) and the trained model bundle.
 
@@ -455,7 +462,7 @@ def download_buttons(
     )
     xlsx_column.download_button(
         t("segments.download_xlsx"),
-        partial(to_xlsx_bytes, selected),
+        partial(to_xlsx_bytes, selected, extra_sheets=extra_sheets),
         "scored_customers.xlsx",
         XLSX_MIME,
         key="download_xlsx",
@@ -489,13 +496,15 @@ def campaign_list(
     *,
     attributes: pd.DataFrame | None,
     drivers_of: Callable[[], pd.DataFrame],
+    plan: ValuePlan,
     extra: pd.DataFrame | None = None,
 ) -> None:
-    """Export options, segment filters, a preview and the downloads of the campaign list.
+    """Export options, segment filters, the budget planner, a preview and the downloads.
 
     ``attributes`` offers its columns to copy into the list; ``drivers_of`` computes the top
-    drivers when asked for; ``extra`` (indexed by customer id) is joined to the list as it is
-    (a training table's known value and prediction basis).
+    drivers when asked for; ``plan`` is the value plan (profit factor for the budget's band,
+    the workbook's per-period sheets); ``extra`` (indexed by customer id) is joined to the list
+    as it is (a training table's known value and prediction basis).
     """
     st.subheader(t("segments.filters"))
     options = export_options_form([] if attributes is None else list(attributes.columns))
@@ -537,13 +546,103 @@ def campaign_list(
     )
     selected = listing(tiers=tiers, bands=bands, actions=actions)
     st.caption(t("segments.selected", n=len(selected), total=len(scored)))
+    selected = budget_planner(selected, plan)
     # The preview keeps the file's column names (what the download will contain).
     money = st.column_config.NumberColumn(format="%,.2f")
-    formats = {"predicted_clv": money, "clv_lower": money, "clv_upper": money}
+    formats = dict.fromkeys(
+        ("predicted_clv", "clv_lower", "clv_upper", "predicted_profit", NET_PROFIT_COLUMN), money
+    )
     formats |= {
         "p_purchase": st.column_config.NumberColumn(format="%.3f"),
+        "p_alive": st.column_config.NumberColumn(format="%.3f"),
+        "mean_days_between_orders": st.column_config.NumberColumn(format="%.1f"),
+        "expected_next_order_date": st.column_config.DateColumn(format="YYYY-MM-DD"),
         "percentile": st.column_config.NumberColumn(format="%.2f"),
     }
     st.dataframe(selected.head(500), hide_index=True, column_config=formats, key="selected_preview")
 
-    download_buttons(state, selected, excel_bom=options.excel_bom)
+    download_buttons(
+        state,
+        selected,
+        excel_bom=options.excel_bom,
+        extra_sheets=plan.sheets(selected["customer_id"]),
+    )
+
+
+def value_sentence(plan: ValuePlan) -> str:
+    """What predicted CLV and profit are, in one sentence of the session's language."""
+    facts = plan.facts()
+    period = plan.settings.period
+    periods = t(f"segments.periods_{period}", n=facts["periods"])
+    if not facts["periods"]:
+        periods = t("segments.periods_one", rest=facts["rest_days"])
+    elif facts["rest_days"]:
+        periods = t("segments.periods_rest", whole=periods, rest=facts["rest_days"])
+    margin = (
+        t("segments.margin_from_column", column=facts["margin_column"], margin=facts["margin"])
+        if facts["margin_column"]
+        else t("segments.margin_rate", margin=facts["margin"])
+    )
+    return t(
+        "segments.value_sentence",
+        horizon=facts["horizon"],
+        as_of=facts["as_of"],
+        periods=periods,
+        margin=margin,
+        rate=facts["rate"],
+    )
+
+
+def budget_planner(selected: pd.DataFrame, plan: ValuePlan) -> pd.DataFrame:
+    """Whom to contact among the selected customers for a budget: the plan's figures, the
+    curve of profit against budget, and the chosen customers (the list to download). Without a
+    budget the selection is returned as it is."""
+    st.subheader(t("segments.budget"))
+    if not st.toggle(t("segments.budget_on"), key="budget_on"):
+        return selected
+    left, right = st.columns(2)
+    budget = left.number_input(
+        t("segments.budget_amount"),
+        min_value=0.0,
+        value=1000.0,
+        step=100.0,
+        help=t("segments.budget_amount_help"),
+        key="budget_amount",
+    )
+    cost = right.number_input(
+        t("segments.budget_cost"),
+        min_value=0.0,
+        value=1.0,
+        step=0.5,
+        help=t("segments.budget_cost_help"),
+        key="budget_cost",
+    )
+    try:
+        request = BudgetRequest(budget=float(budget), cost_per_contact=float(cost))
+        budget_plan = plan_budget(selected, request, plan.profit_factor)
+    except ClvError as error:
+        st.error(str(error))
+        st.stop()
+    st.caption(t("segments.budget_explain"))
+    summary = budget_plan.summary()
+    contacts, spent, profit, net = st.columns(4)
+    contacts.metric(t("segments.budget_contacts"), f"{summary['contacts']:,}")
+    spent.metric(t("segments.budget_spent"), f"{summary['cost']:,.2f}")
+    band = summary["expected_profit_80"]
+    profit.metric(
+        t("segments.budget_profit"),
+        f"{summary['expected_profit']:,.2f}",
+        help=t("segments.budget_band", low=band[0], high=band[1]) if band else None,
+    )
+    net.metric(t("segments.budget_net"), f"{summary['expected_net_profit']:,.2f}")
+    if band:
+        st.caption(t("segments.budget_band", low=band[0], high=band[1]))
+    st.info(
+        t(
+            f"segments.budget_limited_{budget_plan.limited_by()}",
+            worth=summary["worth_contacting"],
+            candidates=summary["candidates"],
+        )
+    )
+    st.plotly_chart(charts.budget_curve(budget_plan.curve, request.budget), key="budget_curve")
+    return budget_plan.selected

@@ -31,6 +31,7 @@ from clv_ui.state import DataState, WorkbenchState
 if TYPE_CHECKING:
     from clv_core.loading import LoadedTable
     from clv_core.usecases import TableScores
+    from clv_core.value import ValuePlan, ValueSettings
 
 __all__ = [
     "SAMPLE_CUSTOMERS",
@@ -398,11 +399,13 @@ def score_and_segment(
     use_bundle: bool,
     as_of: dt.date,
     settings: SegmentSettings,
+    value: ValueSettings,
     language: Language,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Score every customer at ``as_of`` and segment them; returns (segmented, features)."""
+) -> tuple[pd.DataFrame, pd.DataFrame, ValuePlan]:
+    """Score every customer at ``as_of``, value and segment them; returns (segmented,
+    features, value plan)."""
     from clv_core.tasks import ScoreSpec
-    from clv_core.usecases import segment_scored
+    from clv_core.usecases import segment_scored, value_scored
 
     data = state.data
     model, horizon, options = _scoring_model(state, use_bundle=use_bundle)
@@ -414,7 +417,13 @@ def score_and_segment(
         state.scores[key] = run_and_wait(
             state, "clv_core.tasks:score_job", spec, t("segments.scoring")
         )
-    scored = state.scores[key]
+    customers = data.customers
+    scored, plan = value_scored(
+        state.scores[key],
+        horizon_days=horizon,
+        settings=value,
+        attributes=customers.frame if customers is not None else None,
+    )
     segmented = segment_scored(
         scored,
         scheme=settings.scheme,
@@ -422,7 +431,7 @@ def score_and_segment(
         language=language,
         churn_thresholds=settings.churn_thresholds,
     )
-    return segmented, scored.features
+    return segmented, scored.features, plan
 
 
 def _model_key(state: WorkbenchState, *, use_bundle: bool) -> str:
@@ -512,11 +521,13 @@ def score_table_and_segment(
     *,
     use_bundle: bool,
     settings: SegmentSettings,
+    value: ValueSettings,
     language: Language,
-) -> tuple[pd.DataFrame, TableScores]:
-    """Score a per-customer table (new customers, else the training table) and segment it."""
+) -> tuple[pd.DataFrame, TableScores, ValuePlan]:
+    """Score a per-customer table (new customers, else the training table), value and segment
+    it; returns (segmented, scores, value plan)."""
     from clv_core.tasks import ScoreTableSpec
-    from clv_core.usecases import segment_scored
+    from clv_core.usecases import segment_scored, value_scored
 
     model, horizon, _ = _scoring_model(state, use_bundle=use_bundle)
     chosen = table_to_score(state)
@@ -532,14 +543,20 @@ def score_table_and_segment(
             t("segments.scoring"),
         )
     scores = state.table_scores[key]
-    segmented = segment_scored(
+    scored, plan = value_scored(
         scores.scored,
+        horizon_days=horizon,
+        settings=value,
+        attributes=scores.scored.features,
+    )
+    segmented = segment_scored(
+        scored,
         scheme=settings.scheme,
         horizon_days=horizon,
         language=language,
         churn_thresholds=settings.churn_thresholds,
     )
-    return segmented, scores
+    return segmented, scores, plan
 
 
 def table_top_drivers(

@@ -9,10 +9,13 @@ import contextlib
 import streamlit as st
 
 from clv_core.errors import ClvError
-from clv_core.kinds import InputShape
+from clv_core.kinds import DAYS_PER_MONTH, InputShape
 from clv_ui.i18n import t
 from clv_ui.shell import forget_lone_order_lines, pending_uploads, upload_limit_mb
 from clv_ui.state import get_state
+
+# The horizons an analyst can choose in months (of 30 days, as the value plan counts them).
+HORIZON_MONTHS = (3, 6, 12, 24)
 
 state = get_state()
 limit = upload_limit_mb()
@@ -149,14 +152,34 @@ if data.transactions is not None and data.cutoff is not None:
         help=t("data.cutoff_help"),
         key=f"cutoff_{data.table_digest}_{data.lines_digest}",
     )
-    horizon = right.number_input(
-        t("data.horizon"),
-        1,
-        3650,
-        data.horizon_days,
-        help=t("data.horizon_help"),
-        key=f"horizon_{data.table_digest}_{data.lines_digest}",
+    units = {name: t(f"data.unit_{name}") for name in ("days", "months")}
+    unit = right.radio(
+        t("data.horizon_unit"),
+        list(units),
+        format_func=units.__getitem__,
+        horizontal=True,
+        key="horizon_unit",
     )
+    if unit == "months":
+        months = right.selectbox(
+            t("data.horizon_months"),
+            HORIZON_MONTHS,
+            index=HORIZON_MONTHS.index(
+                min(HORIZON_MONTHS, key=lambda m: abs(m * DAYS_PER_MONTH - data.horizon_days))
+            ),
+            help=t("data.horizon_help"),
+            key=f"horizon_months_{data.table_digest}_{data.lines_digest}",
+        )
+        horizon = int(months) * DAYS_PER_MONTH
+    else:
+        horizon = right.number_input(
+            t("data.horizon"),
+            1,
+            3650,
+            data.horizon_days,
+            help=t("data.horizon_help"),
+            key=f"horizon_{data.table_digest}_{data.lines_digest}",
+        )
     workflow.set_windows(state, cutoff, int(horizon))
     st.page_link("pages/train.py", label=t("app.step_train"), icon=":material/arrow_forward:")
 elif data.customer_table is not None:

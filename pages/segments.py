@@ -13,11 +13,16 @@ import streamlit as st
 from clv_core.errors import ClvError
 from clv_core.segments import action_grid, segment_profile
 from clv_ui import charts, workflow
-from clv_ui.forms import segment_settings_form
+from clv_ui.forms import segment_settings_form, value_settings_form
 from clv_ui.i18n import current_language, t
 from clv_ui.shell import require, upload_limit_mb
 from clv_ui.state import get_state
-from clv_ui.widgets import campaign_list, segment_profile_table, validation_report
+from clv_ui.widgets import (
+    campaign_list,
+    segment_profile_table,
+    validation_report,
+    value_sentence,
+)
 
 state = get_state()
 st.title(t("segments.title"))
@@ -84,9 +89,10 @@ if workflow.scores_tables(state, use_bundle=use_bundle):
         st.stop()
     try:
         settings = segment_settings_form()
+        value = value_settings_form([])  # one margin rate: a table's columns are its features
         with st.spinner(t("segments.scoring")):
-            segmented, scores = workflow.score_table_and_segment(
-                state, use_bundle=use_bundle, settings=settings, language=language
+            segmented, scores, plan = workflow.score_table_and_segment(
+                state, use_bundle=use_bundle, settings=settings, value=value, language=language
             )
     except ClvError as error:
         st.error(str(error))
@@ -122,9 +128,18 @@ else:
         as_of = transactions.last_date.date()
     try:
         settings = segment_settings_form()
+        customers = state.data.customers
+        value = value_settings_form(
+            [str(c) for c in customers.frame.columns if c != "customer_id"] if customers else []
+        )
         with st.spinner(t("segments.scoring")):
-            segmented, features = workflow.score_and_segment(
-                state, use_bundle=use_bundle, as_of=as_of, settings=settings, language=language
+            segmented, features, plan = workflow.score_and_segment(
+                state,
+                use_bundle=use_bundle,
+                as_of=as_of,
+                settings=settings,
+                value=value,
+                language=language,
             )
     except ClvError as error:
         st.error(str(error))
@@ -146,6 +161,21 @@ sizes.plotly_chart(charts.tier_sizes(profile), key="tier_sizes")
 heatmap.plotly_chart(charts.action_grid_heatmap(grid), key="action_grid")
 spread.plotly_chart(charts.clv_by_tier(segmented), key="clv_by_tier")
 
+st.subheader(t("segments.value"))
+st.caption(value_sentence(plan))
+if plan.margins_defaulted and plan.settings.margin_column:
+    st.info(
+        t(
+            "segments.margins_defaulted",
+            n=plan.margins_defaulted,
+            column=plan.settings.margin_column,
+            margin=plan.settings.margin,
+        )
+    )
+st.plotly_chart(
+    charts.revenue_per_period(plan.aggregate(), plan.settings.period), key="revenue_per_period"
+)
+
 if extra is not None:
     campaign_list(
         state,
@@ -154,6 +184,7 @@ if extra is not None:
         drivers_of=lambda: workflow.table_top_drivers(
             state, features, use_bundle=use_bundle, language=language
         ),
+        plan=plan,
         extra=extra,
     )
 else:
@@ -164,4 +195,5 @@ else:
         drivers_of=lambda: workflow.top_drivers(
             state, features, use_bundle=use_bundle, as_of=as_of, language=language
         ),
+        plan=plan,
     )

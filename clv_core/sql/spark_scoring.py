@@ -3,8 +3,8 @@
 :func:`score_on_spark` runs the feature SQL on Spark and predicts every partition of the feature
 rows with ``mapInArrow``: each executor fetches the bundle Spark distributed with
 ``SparkContext.addFile`` and loads it once (:func:`_executor_model` keeps it for the process's
-later tasks). Only the predictions and the two features the churn bands read come back to the
-driver, one row per customer.
+later tasks). Only the predictions and the features the churn bands and the value plan read come
+back to the driver, one row per customer.
 """
 
 from __future__ import annotations
@@ -22,10 +22,13 @@ from clv_core.sql.frames import features_frame
 from clv_core.sql.runner import SparkRunner
 from clv_core.validation import CustomerAttributes
 
-__all__ = ["CHURN_FEATURES", "score_on_spark"]
+__all__ = ["CHURN_FEATURES", "RETURNED_FEATURES", "score_on_spark"]
 
 # The features the churn bands read when a bundle predicts no purchase probability.
 CHURN_FEATURES = ("days_since_last_purchase", "mean_days_between_purchases")
+# What comes back with the predictions: the churn bands' features and the BG/NBD history the
+# value plan reads (``p_alive``, the timing of the value, the next order).
+RETURNED_FEATURES = (*CHURN_FEATURES, "frequency", "recency", "T")
 
 
 @functools.lru_cache(maxsize=2)
@@ -58,7 +61,9 @@ def score_on_spark(
     name = bundle.name
     features = session.sql(to_spark_sql(feature_sql(cutoff_day, options)))
     fields = [pa.field("customer_id", pa.string())]
-    fields += [pa.field(column, pa.float64()) for column in (*prediction_columns, *CHURN_FEATURES)]
+    fields += [
+        pa.field(column, pa.float64()) for column in (*prediction_columns, *RETURNED_FEATURES)
+    ]
     schema = pa.schema(fields)
 
     def predict(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -69,7 +74,7 @@ def score_on_spark(
             columns = {"customer_id": pa.array(frame.index.astype(str), pa.string())}
             for column in prediction_columns:
                 columns[column] = pa.array(predictions[column].to_numpy(dtype="float64"))
-            for column in CHURN_FEATURES:
+            for column in RETURNED_FEATURES:
                 columns[column] = pa.array(frame[column].to_numpy(dtype="float64"))
             yield pa.RecordBatch.from_pydict(columns, schema=schema)
 

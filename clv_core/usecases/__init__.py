@@ -11,7 +11,8 @@ Use case                               Module
 data check of uploaded files           :mod:`~clv_core.usecases.inputs` (:func:`check_inputs`)
 evaluate every model                   :mod:`~clv_core.usecases.models` (:func:`evaluate_models`)
 save the evaluated network, train one  :mod:`~clv_core.usecases.models` (:func:`train_bundle`)
-score, segment, drivers, campaign list :mod:`~clv_core.usecases.campaign` (:func:`score_campaign`)
+score, value, segment, drivers,       :mod:`~clv_core.usecases.campaign` (:func:`score_campaign`)
+campaign list, budget plan
 explain an evaluation or a bundle      :mod:`~clv_core.usecases.explaining`
 per-customer tables: check, train,     :mod:`~clv_core.usecases.tables`
 score new customers, explain
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
         driver_background,
         score_campaign,
         segment_scored,
+        value_scored,
     )
     from clv_core.usecases.explaining import (
         BundleExplanation,
@@ -106,6 +108,7 @@ _MODULES = {
     "score_table": "clv_core.usecases.tables",
     "score_table_campaign": "clv_core.usecases.tables",
     "segment_scored": "clv_core.usecases.campaign",
+    "value_scored": "clv_core.usecases.campaign",
     "table_drivers": "clv_core.usecases.tables",
     "table_settings": "clv_core.usecases.models",
     "train_bundle": "clv_core.usecases.models",
@@ -159,4 +162,5 @@ __all__ = [
     "train_bundle",
     "train_table_bundle",
     "training_order",
+    "value_scored",
 ]

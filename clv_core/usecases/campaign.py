@@ -7,11 +7,14 @@ the same log give the same file everywhere (a test compares them byte for byte):
 1. :func:`clv_core.scoring.score_with_features` scores every customer at the as-of date
    (in the workbench inside a worker process);
 2. :func:`segment_scored` ranks them into value tiers, churn bands and actions;
-3. :func:`campaign_drivers` names each customer's three largest SHAP contributions, against
+3. :func:`value_scored` adds profit, ``p_alive`` and the next order
+   (:mod:`clv_core.value`) with the analyst's margin and discount rate;
+4. :func:`campaign_drivers` names each customer's three largest SHAP contributions, against
    :func:`driver_background` (in the workbench inside a worker process);
-4. :func:`campaign_list` puts the columns in the file's order and keeps the chosen segments.
+5. :func:`campaign_list` puts the columns in the file's order and keeps the chosen segments;
+6. with a budget, :func:`clv_core.budget.plan_budget` keeps the customers worth contacting.
 
-:func:`score_campaign` runs all four for the command line. The defaults (how many drivers, the
+:func:`score_campaign` runs them all for the command line. The defaults (how many drivers, the
 SHAP background size, the tier and churn rules) live here and in the settings they name.
 """
 
@@ -24,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 
+from clv_core.budget import BudgetPlan, BudgetRequest, plan_budget
 from clv_core.bundle import BundleInfo
 from clv_core.explain import ExplainSettings, explain_customers
 from clv_core.export import build_scored_list, filter_segments
@@ -39,6 +43,13 @@ from clv_core.segments import (
     segment_customers,
 )
 from clv_core.validation import CustomerAttributes
+from clv_core.value import (
+    VALUE_COLUMNS,
+    ValuePlan,
+    ValueSettings,
+    customer_margins,
+    plan_value,
+)
 
 __all__ = [
     "CHURN_THRESHOLDS",
@@ -52,6 +63,7 @@ __all__ = [
     "driver_background",
     "score_campaign",
     "segment_scored",
+    "value_scored",
 ]
 
 # How many drivers the campaign list names per customer.
@@ -71,7 +83,9 @@ class CampaignRequest:
     (implies segments); ``codes`` adds the segments' language-independent codes
     (``tier_code``, ``churn_band_code``, ``action_code``) for files a program reads;
     ``tiers``, ``bands`` and ``actions`` keep only those segments (by their label in
-    ``language``); ``passthrough`` copies columns of the attributes table.
+    ``language``); ``passthrough`` copies columns of the attributes table. ``value`` turns
+    the predictions into profit in today's money; with ``budget`` the list keeps only the
+    customers the budget should reach, highest expected net profit first.
     """
 
     as_of: dt.date | None = None
@@ -85,6 +99,8 @@ class CampaignRequest:
     tiers: Sequence[str] = ()
     bands: Sequence[str] = ()
     actions: Sequence[str] = ()
+    value: ValueSettings = field(default_factory=ValueSettings)
+    budget: BudgetRequest | None = None
 
     @property
     def segmented(self) -> bool:
@@ -94,11 +110,14 @@ class CampaignRequest:
 
 @dataclass(frozen=True, slots=True)
 class CampaignResult:
-    """The campaign list and the scores it was made from."""
+    """The campaign list, the scores it was made from, their value over time and the budget
+    plan (when a budget was given)."""
 
     listing: pd.DataFrame
     scored: ScoredCustomers
     segmented: pd.DataFrame | None = field(default=None)
+    plan: ValuePlan | None = field(default=None)
+    budget: BudgetPlan | None = field(default=None)
 
     def segment_summary(self) -> dict[str, list[dict[str, Any]]]:
         """Customers and predicted value of the list per tier, churn band and action, by code.
@@ -161,6 +180,35 @@ def segment_scored(
         language=language,
         churn_thresholds=churn_thresholds,
     )
+
+
+def value_scored(
+    scored: ScoredCustomers,
+    *,
+    horizon_days: int,
+    settings: ValueSettings,
+    attributes: pd.DataFrame | None,
+) -> tuple[ScoredCustomers, ValuePlan]:
+    """The scored customers with ``predicted_profit``, ``p_alive``,
+    ``expected_next_order_date`` and ``mean_days_between_orders`` after the predictions, and
+    the value plan behind them (per-period values, the profit factor)."""
+    predictions = scored.predictions
+    margins, _ = customer_margins(
+        attributes, settings.margin_column, pd.Index(predictions["customer_id"])
+    )
+    plan = plan_value(
+        predictions,
+        scored.features,
+        timing=scored.timing,
+        horizon_days=horizon_days,
+        as_of=scored.as_of,
+        settings=settings,
+        margins=margins,
+    )
+    valued = predictions.drop(columns=[c for c in VALUE_COLUMNS if c in predictions.columns])
+    for column in VALUE_COLUMNS:
+        valued[column] = plan.columns[column].to_numpy()
+    return ScoredCustomers(valued, scored.features, scored.as_of, scored.timing), plan
 
 
 def driver_background(
@@ -264,25 +312,37 @@ def campaign_from_scores(
     drivers_of: Callable[[], pd.DataFrame],
     attributes: pd.DataFrame | None,
 ) -> CampaignResult:
-    """The campaign list of scored customers: segments, drivers (``drivers_of``, called only
-    when asked for), the attributes to copy and the chosen segments."""
-    if not request.segmented:
-        return CampaignResult(scored.predictions, scored)
-    segmented = segment_scored(
+    """The campaign list of scored customers: value, segments, drivers (``drivers_of``, called
+    only when asked for), the attributes to copy, the chosen segments and the budget plan."""
+    valued, plan = value_scored(
         scored,
         horizon_days=horizon_days,
-        language=request.language,
-        scheme=request.scheme,
-        churn_thresholds=request.churn_thresholds,
-    )
-    listing = campaign_list(
-        segmented,
-        drivers_of() if request.drivers else None,
+        settings=request.value,
         attributes=attributes,
-        passthrough=request.passthrough,
-        tiers=request.tiers,
-        bands=request.bands,
-        actions=request.actions,
-        codes=request.codes,
     )
-    return CampaignResult(listing, scored, segmented)
+    segmented = None
+    if not request.segmented:
+        listing = valued.predictions
+    else:
+        segmented = segment_scored(
+            valued,
+            horizon_days=horizon_days,
+            language=request.language,
+            scheme=request.scheme,
+            churn_thresholds=request.churn_thresholds,
+        )
+        listing = campaign_list(
+            segmented,
+            drivers_of() if request.drivers else None,
+            attributes=attributes,
+            passthrough=request.passthrough,
+            tiers=request.tiers,
+            bands=request.bands,
+            actions=request.actions,
+            codes=request.codes,
+        )
+    budget = None
+    if request.budget is not None:
+        budget = plan_budget(listing, request.budget, plan.profit_factor)
+        listing = budget.selected
+    return CampaignResult(listing, valued, segmented, plan, budget)

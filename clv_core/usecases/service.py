@@ -40,6 +40,7 @@ from clv_core.segments import DEFAULT_CHURN_THRESHOLDS, DEFAULT_TIER_SHARES, Chu
 from clv_core.segments.churn import band_positions
 from clv_core.usecases.inputs import validation_data
 from clv_core.validation import validate_customers, validate_transactions
+from clv_core.value import TIMING_COLUMNS, ValueSettings, plan_value
 
 __all__ = [
     "DRIVERS",
@@ -53,9 +54,21 @@ __all__ = [
 DRIVERS = 3
 # Every customer of an explained request is explained, against the bundle's background sample.
 _EXPLAIN = ExplainSettings(sample_size=None)
-_OUTPUTS = ("predicted_clv", "p_purchase", "clv_lower", "clv_upper")
+_OUTPUTS = (
+    "predicted_clv",
+    "p_purchase",
+    "clv_lower",
+    "clv_upper",
+    "predicted_profit",
+    "p_alive",
+    "days_to_next_order",
+    "expected_next_order_date",
+    "mean_days_between_orders",
+)
 _WINDOW_COUNT = re.compile(r"orders_last_\d+d")
 _RECENCY = ("days_since_last_purchase", "mean_days_between_purchases")
+# The features the value plan reads (BG/NBD history, the usual gap).
+_VALUE_FEATURES = (*TIMING_COLUMNS, "mean_days_between_purchases")
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,11 +177,18 @@ class ScoringService:
         *,
         language: Language,
         explain: bool = False,
+        value: ValueSettings | None = None,
+        as_of: dt.date | None = None,
     ) -> list[dict[str, Any]]:
         """Scores of customers given as feature columns (numbers as float64 with NaN for
-        missing, categories as objects of ``str`` or ``None``)."""
+        missing, categories as objects of ``str`` or ``None``); ``as_of`` is the day the
+        features describe (it dates the next order)."""
         matrix = self.model.preprocessor_.transform_arrays(columns, len(ids))  # type: ignore[union-attr]
         predictions = self.model.predict_matrix(matrix)
+        predictions = {
+            **predictions,
+            **self._value(list(ids), predictions["predicted_clv"], columns, as_of, value),
+        }
         drivers = None
         if explain:
             frame = pd.DataFrame(
@@ -186,6 +206,7 @@ class ScoringService:
         attributes: pd.DataFrame | None,
         language: Language,
         explain: bool = False,
+        value: ValueSettings | None = None,
     ) -> OrdersScored:
         """Scores of the customers of ``orders`` at ``as_of``, validated as a log file is."""
         if self.info.input_shape is not InputShape.TRANSACTIONS:
@@ -217,9 +238,57 @@ class ScoringService:
             if name in scored.features
         }
         ids = [str(customer) for customer in predictions.index]
+        features = {
+            name: scored.features[name].to_numpy(np.float64)
+            for name in _VALUE_FEATURES
+            if name in scored.features
+        }
+        outputs |= self._value(ids, outputs["predicted_clv"], features, as_of, value)
         records = self._records(ids, outputs, recency, drivers, language)
         account = validation_data(reports, transactions.mapping, transactions.money)
         return OrdersScored(records, as_of, account)
+
+    def _value(
+        self,
+        ids: list[str],
+        predicted: np.ndarray,
+        features: Mapping[str, np.ndarray],
+        as_of: dt.date | None,
+        settings: ValueSettings | None,
+    ) -> dict[str, Any]:
+        """Profit, ``p_alive``, the next order and the usual gap of every customer, as the
+        batch scorer's value plan computes them (one margin rate for everyone)."""
+        index = pd.Index(ids, name="customer_id")
+        frame = pd.DataFrame(
+            {
+                name: np.asarray(features[name], dtype=np.float64)
+                for name in _VALUE_FEATURES
+                if name in features
+            },
+            index=index,
+        )
+        day = as_of or self.info.cutoff
+        plan = plan_value(
+            pd.DataFrame({"customer_id": index, "predicted_clv": predicted}),
+            frame,
+            timing=self.model.timing_,
+            horizon_days=self.info.horizon_days,
+            as_of=day,
+            settings=settings or ValueSettings(),
+        )
+        columns = plan.columns
+        dates = columns["expected_next_order_date"]
+        days = (dates - pd.Timestamp(day)).dt.days
+        return {
+            "predicted_profit": columns["predicted_profit"].to_numpy(np.float64),
+            "p_alive": columns["p_alive"].to_numpy(np.float64),
+            "days_to_next_order": days.to_numpy(np.float64),
+            "expected_next_order_date": [
+                None if as_of is None or pd.isna(date) else date.date().isoformat()
+                for date in dates
+            ],
+            "mean_days_between_orders": columns["mean_days_between_orders"].to_numpy(np.float64),
+        }
 
     def _check_required(self, features: pd.DataFrame) -> None:
         """Refuse what ``POST /score`` refuses: a required number missing or not a number
@@ -273,7 +342,9 @@ class ScoringService:
         """One JSON-ready dict per customer: outputs, tier, churn band, drivers."""
         tiers = self._tiers(predictions["predicted_clv"], language)
         bands = self._bands(predictions, recency, language)
-        outputs = [(name, predictions[name].tolist()) for name in _OUTPUTS if name in predictions]
+        outputs = [
+            (name, _json_values(predictions[name])) for name in _OUTPUTS if name in predictions
+        ]
         records = []
         for position, customer in enumerate(ids):
             record: dict[str, Any] = {"customer_id": customer}
@@ -371,3 +442,13 @@ def load_service(source: Path) -> ScoringService:
     """A bundle folder or ``.zip`` loaded (refused as the command line refuses it) and compiled."""
     model, info = load_bundle(source)
     return ScoringService(model, info, source.name)
+
+
+def _json_values(values: Any) -> list[Any]:
+    """Values as JSON: floats (NaN as ``None``), whole day counts as int, text as is."""
+    if isinstance(values, list):
+        return values
+    array = np.asarray(values)
+    if array.dtype.kind == "f":
+        return [None if value != value else value for value in array.tolist()]
+    return array.tolist()

@@ -62,7 +62,7 @@ def score_log_on_spark(
     """Score every customer of a log with a bundle on Spark and make the campaign list."""
     from clv_core.sql.runner import SparkRunner
     from clv_core.sql.spark_engine import spark_session, spark_sql_errors
-    from clv_core.sql.spark_scoring import CHURN_FEATURES, score_on_spark
+    from clv_core.sql.spark_scoring import RETURNED_FEATURES, score_on_spark
 
     if request.drivers:
         raise ConfigError(
@@ -98,8 +98,8 @@ def score_log_on_spark(
             runner.release()
     predictions = result[["customer_id", *columns]]
     predictions = predictions.sort_values("predicted_clv", ascending=False, kind="stable")
-    features = result.set_index("customer_id")[list(CHURN_FEATURES)]
-    scored = ScoredCustomers(predictions.reset_index(drop=True), features, as_of)
+    features = result.set_index("customer_id")[list(RETURNED_FEATURES)]
+    scored = ScoredCustomers(predictions.reset_index(drop=True), features, as_of, model.timing_)
     customers = checked.customers
     campaign = campaign_from_scores(
         scored,

@@ -260,7 +260,7 @@ def score_table(model: ClvMlp, info: BundleInfo, customers: NewCustomers) -> Tab
     reference = customers.reference_date
     as_of = reference.date() if reference is not None else info.cutoff
     return TableScores(
-        ScoredCustomers(scored.reset_index(drop=True), features, as_of),
+        ScoredCustomers(scored.reset_index(drop=True), features, as_of, model.timing_),
         extra,
         customers.report,
         note,

@@ -240,7 +240,7 @@ def test_upload_of_a_chinese_customer_table(make_app: Callable[..., AppTest]) ->
     assert {"known_value", "prediction_basis"} <= set(preview.columns)
     basis = set(preview["prediction_basis"])
     assert "held_out" in basis and "out_of_fold" in basis
-    assert len(app.get("plotly_chart")) == 3
+    assert len(app.get("plotly_chart")) == 4  # with the revenue per month
     # ... and a table of new customers gets its tiered list.
     new = (SAMPLE / "new_customers_seed_zh.csv").read_bytes()
     app.file_uploader(key="upload_new_customers").upload("new.csv", new, "text/csv").run()
@@ -285,7 +285,7 @@ def test_segments_page_offers_downloads(
     app = make_app(trained_state, "pages/segments.py")
     labels = [button.label for button in app.get("download_button")]
     assert labels == ["Scored list (CSV)", "Scored list (XLSX)", "Model bundle (.zip)"]
-    assert len(app.get("plotly_chart")) == 3
+    assert len(app.get("plotly_chart")) == 4  # with the revenue per month
 
 
 @pytest.mark.slow
@@ -728,3 +728,58 @@ def test_a_decompression_bomb_upload_is_refused_with_the_limit_named(
     assert "decompression bomb" in message and "CLV_MAX_COMPRESSION_RATIO" in message
     assert "/tmp" not in message
     assert _state(app).data.transactions is not None, "the sample is still loaded"
+
+
+def test_segments_page_values_the_list_over_time(
+    make_app: Callable[..., AppTest], trained_state: WorkbenchState
+) -> None:
+    app = make_app(trained_state, "pages/segments.py")
+    assert not app.exception
+    sentence = next(c.value for c in app.caption if "Predicted CLV is each customer's" in c.value)
+    assert "discounted at 10.0% a year" in sentence and "a 100% margin" in sentence
+    charts = app.get("plotly_chart")
+    assert len(charts) == 4  # tiers, grid, spread and the revenue per month
+    preview = next(frame.value for frame in app.dataframe if "rank" in frame.value.columns)
+    assert {"predicted_profit", "p_alive", "expected_next_order_date"} <= set(preview.columns)
+    full_profit = preview["predicted_profit"].sum()
+    app.number_input(key="value_margin").set_value(40.0).run()
+    app.number_input(key="value_discount").set_value(0.0).run()
+    assert not app.exception
+    preview = next(frame.value for frame in app.dataframe if "rank" in frame.value.columns)
+    assert preview["predicted_profit"].sum() == pytest.approx(
+        0.4 * preview["predicted_clv"].sum(), rel=1e-9
+    )
+    assert preview["predicted_profit"].sum() < full_profit
+    app.radio(key="value_period").set_value("week").run()
+    assert not app.exception
+    assert any("weeks" in c.value for c in app.caption)
+
+
+def test_budget_planner_contacts_the_most_profitable_customers(
+    make_app: Callable[..., AppTest], trained_state: WorkbenchState
+) -> None:
+    app = make_app(trained_state, "pages/segments.py")
+    app.toggle(key="budget_on").set_value(True).run()
+    app.number_input(key="budget_amount").set_value(50.0)
+    app.number_input(key="budget_cost").set_value(2.0).run()
+    assert not app.exception and not app.error
+    preview = next(frame.value for frame in app.dataframe if "rank" in frame.value.columns)
+    assert len(preview) == 25
+    net = preview["expected_net_profit"]
+    assert (net > 0).all() and net.is_monotonic_decreasing
+    assert (net == preview["predicted_profit"] - 2.0).all()
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics["Customers to contact"] == "25"
+    assert metrics["Cost"] == "50.00"
+    assert float(metrics["Expected profit"].replace(",", "")) == pytest.approx(
+        preview["predicted_profit"].sum(), abs=0.01
+    )
+    assert len(app.get("plotly_chart")) == 5  # the budget curve
+    # Restricted to one value tier, the plan picks within it.
+    app.multiselect(key="filter_tiers").set_value(["Potential"]).run()
+    preview = next(frame.value for frame in app.dataframe if "rank" in frame.value.columns)
+    assert set(preview["tier"]) == {"Potential"} and len(preview) <= 25
+    # A budget below one contact is an analyst's error, not a traceback.
+    app.number_input(key="budget_amount").set_value(1.0).run()
+    assert not app.exception
+    assert "does not pay for one contact" in app.error[0].value

@@ -39,6 +39,8 @@ CUSTOMERS = ROOT / "sample_data" / "customers.csv"
 CONFIG = {"hidden_layers": [8], "ensemble_size": 2, "max_epochs": 4, "seed": 2}
 AS_OF = "2025-12-31"
 OUTPUTS = ["predicted_clv", "p_purchase", "clv_lower", "clv_upper"]
+# The value plan's outputs (clv_core.value), compared with the batch scorer's too.
+VALUE_OUTPUTS = ["predicted_profit", "p_alive", "mean_days_between_orders"]
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +123,12 @@ def test_orders_score_as_the_batch_scorer(
     assert body["as_of"] == AS_OF and body["horizon_days"] == 365
     scored = _frame(body["customers"])
     assert sorted(scored.index) == sorted(batch_scores.index)
-    expected = batch_scores.loc[scored.index, OUTPUTS]
-    np.testing.assert_allclose(scored[OUTPUTS].to_numpy(float), expected.to_numpy(), rtol=1e-9)
+    expected = batch_scores.loc[scored.index, OUTPUTS + VALUE_OUTPUTS]
+    np.testing.assert_allclose(
+        scored[OUTPUTS + VALUE_OUTPUTS].to_numpy(float), expected.to_numpy(), rtol=1e-9
+    )
+    _same_next_orders(scored, batch_scores)
+    assert body["value"]["margin"] == 1.0 and body["value"]["annual_discount_rate"] == 0.1
     bands = scored["churn_band"].map(lambda band: band["code"])
     assert (bands == batch_scores.loc[scored.index, "churn_band_code"]).all()
     account = body["rows"]["transactions"]
@@ -135,11 +141,40 @@ def test_orders_score_as_the_batch_scorer(
 def test_feature_rows_score_as_the_batch_scorer(
     client: TestClient, feature_rows: list[dict[str, Any]], batch_scores: pd.DataFrame
 ) -> None:
-    response = client.post("/score", json={"customers": feature_rows})
+    response = client.post("/score", json={"customers": feature_rows, "as_of": AS_OF})
     assert response.status_code == 200, response.text
     scored = _frame(response.json()["customers"])
-    expected = batch_scores.loc[scored.index, OUTPUTS]
-    np.testing.assert_allclose(scored[OUTPUTS].to_numpy(float), expected.to_numpy(), rtol=1e-9)
+    expected = batch_scores.loc[scored.index, OUTPUTS + VALUE_OUTPUTS]
+    np.testing.assert_allclose(
+        scored[OUTPUTS + VALUE_OUTPUTS].to_numpy(float), expected.to_numpy(), rtol=1e-9
+    )
+    _same_next_orders(scored, batch_scores)
+    # A margin scales the profit; without as-of the next order is a number of days only.
+    half = client.post(
+        "/score", json={"customers": feature_rows[:20], "margin": 0.5, "discount_rate": 0.1}
+    )
+    halved = _frame(half.json()["customers"])
+    np.testing.assert_allclose(
+        halved["predicted_profit"], 0.5 * scored.loc[halved.index, "predicted_profit"], rtol=1e-9
+    )
+    assert halved["expected_next_order_date"].isna().all()
+    assert (halved["days_to_next_order"] == scored.loc[halved.index, "days_to_next_order"]).all()
+
+
+def _same_next_orders(scored: pd.DataFrame, batch_scores: pd.DataFrame) -> None:
+    """The next order dates equal the batch file's, and lie within the horizon."""
+    expected = batch_scores.loc[scored.index, "expected_next_order_date"]
+    assert (pd.to_datetime(scored["expected_next_order_date"]) == expected).all()
+    assert scored["days_to_next_order"].between(1, 365).all()
+
+
+def test_bad_value_settings_are_refused(
+    client: TestClient, feature_rows: list[dict[str, Any]]
+) -> None:
+    for bad in ({"margin": 1.5}, {"margin": -0.1}, {"discount_rate": -0.01}):
+        response = client.post("/score", json={"customers": feature_rows[:1], **bad})
+        assert response.status_code == 422, bad
+        assert next(iter(bad)) in response.text
 
 
 def test_tiers_place_customers_among_the_training_customers(

@@ -25,6 +25,7 @@ from clv_core.bundle import BUNDLE_FILES, zip_bundle
 from clv_core.cli import main
 from clv_core.export import read_scored_csv, read_scored_xlsx
 from clv_core.metrics import METRIC_NAMES
+from clv_core.value import VALUE_COLUMNS
 from tests.conftest import NEEDS_JAVA
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -760,7 +761,7 @@ def test_score_with_a_folder_and_a_zip(
     assert status == 0
     output = json.loads(stdout)
     scored = pd.read_csv(from_folder, dtype={"customer_id": str})
-    assert list(scored.columns) == ["customer_id", "predicted_clv"]
+    assert list(scored.columns) == ["customer_id", "predicted_clv", *VALUE_COLUMNS]
     assert set(scored["customer_id"]) == buyers_up_to(sample_transactions, "2025-12-31")
     assert scored["customer_id"].is_unique
     assert scored["predicted_clv"].is_monotonic_decreasing
@@ -774,6 +775,76 @@ def test_score_with_a_folder_and_a_zip(
     from_zip = tmp_path / "scored_from_zip.csv"
     assert run_cli(capsys, *score_arguments(archive, from_zip))[0] == 0
     pd.testing.assert_frame_equal(pd.read_csv(from_zip, dtype={"customer_id": str}), scored)
+
+
+@pytest.mark.slow
+def test_score_with_a_budget_keeps_the_customers_worth_contacting(
+    log_mse_training: tuple[Path, dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    bundle, _ = log_mse_training
+    everyone = tmp_path / "everyone.xlsx"
+    arguments = [*score_arguments(bundle, everyone), "--segments", "--margin", "0.4"]
+    status, stdout, _ = run_cli(capsys, *arguments, "--discount-rate", "0")
+    assert status == 0
+    full = read_scored_xlsx(everyone.read_bytes())
+    np.testing.assert_allclose(full["predicted_profit"], 0.4 * full["predicted_clv"], rtol=1e-9)
+    summary = json.loads(stdout)["value"]
+    assert summary["margin"] == 0.4 and len(summary["periods"]) == 13
+    assert sum(p["revenue"] for p in summary["periods"]) == pytest.approx(
+        full["predicted_clv"].sum(), abs=0.1
+    )
+    sheets = pd.read_excel(everyone, sheet_name=None)
+    assert list(sheets) == ["scored", "months_total", "per_month"]
+    per_month = sheets["per_month"].set_index("customer_id")
+    assert list(per_month.columns) == [f"month_{k}" for k in range(1, 14)]
+    np.testing.assert_allclose(
+        per_month.sum(axis=1), full.set_index("customer_id")["predicted_clv"], rtol=1e-6
+    )
+
+    chosen = tmp_path / "chosen.csv"
+    arguments = [*score_arguments(bundle, chosen), "--segments", "--tiers", "Potential"]
+    arguments += ["--margin", "0.4", "--discount-rate", "0"]
+    status, stdout, err = run_cli(capsys, *arguments, "--budget", "30", "--cost-per-contact", "3")
+    assert status == 0, err
+    listing = read_scored_csv(chosen.read_bytes())
+    plan = json.loads(stdout)["budget"]
+    potential = full[full["tier"] == "Potential"]
+    worth = potential[potential["predicted_profit"] > 3]
+    assert plan["contacts"] == len(listing) == min(10, len(worth))
+    assert plan["candidates"] == len(potential) and plan["worth_contacting"] == len(worth)
+    assert set(listing["tier"]) == {"Potential"}
+    assert listing["expected_net_profit"].is_monotonic_decreasing
+    expected = worth.sort_values("predicted_profit", ascending=False).head(len(listing))
+    assert sorted(listing["customer_id"]) == sorted(expected["customer_id"])
+    assert plan["expected_profit"] == pytest.approx(listing["predicted_profit"].sum(), abs=0.01)
+    assert plan["expected_profit_80"] is None  # a point-loss network has no intervals
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("extra", "pattern"),
+    [
+        (["--margin", "1.5"], "between 0 and 1"),
+        (["--discount-rate", "-0.1"], "0 or more a year"),
+        (["--budget", "100"], "--budget and --cost-per-contact go together"),
+        (["--budget", "1", "--cost-per-contact", "5"], "does not pay for one contact"),
+        (["--margin-column", "margin"], "no column 'margin'"),
+    ],
+)
+def test_bad_value_settings_are_clear_errors(
+    log_mse_training: tuple[Path, dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    extra: list[str],
+    pattern: str,
+) -> None:
+    bundle, _ = log_mse_training
+    out = tmp_path / "scored.csv"
+    arguments = [*score_arguments(bundle, out), *extra]
+    assert_user_error(run_cli(capsys, *arguments), pattern)
+    assert not out.exists()
 
 
 @pytest.mark.slow
@@ -816,7 +887,14 @@ def test_train_then_score_with_the_default_ziln_loss(
         "p_purchase",
         "clv_lower",
         "clv_upper",
+        *VALUE_COLUMNS,
     ]
+    # With the default margin 1 and 10% a year, profit is the revenue a little discounted.
+    assert (scored["predicted_profit"] <= scored["predicted_clv"] + 1e-9).all()
+    assert (scored["predicted_profit"] > scored["predicted_clv"] / 1.11).all()
+    assert scored["p_alive"].between(0, 1).all()
+    days = pd.to_datetime(scored["expected_next_order_date"]) - pd.Timestamp("2025-12-31")
+    assert days.dt.days.between(1, 365).all()
     assert set(scored["customer_id"]) == buyers_up_to(sample_transactions, "2025-12-31")
     assert scored["predicted_clv"].is_monotonic_decreasing
     assert scored["p_purchase"].between(0, 1).all()
@@ -862,9 +940,10 @@ def test_score_with_segments_and_drivers_to_xlsx_in_chinese(
     listing = read_scored_xlsx(out.read_bytes())
     assert list(listing.columns) == json.loads(stdout)["columns"]
     assert list(listing.columns) == [
-        "customer_id", "predicted_clv", "clv_lower", "clv_upper", "p_purchase", "rank",
-        "percentile", "tier", "churn_band", "action", "driver_1", "driver_2", "driver_3",
-        "channel", "region",
+        "customer_id", "predicted_clv", "clv_lower", "clv_upper", "p_purchase",
+        "predicted_profit", "p_alive", "expected_next_order_date", "mean_days_between_orders",
+        "rank", "percentile", "tier", "churn_band", "action", "driver_1", "driver_2",
+        "driver_3", "channel", "region",
     ]  # fmt: skip
     assert listing["rank"].tolist() == list(range(1, len(listing) + 1))
     assert set(listing["tier"]) == {"高价值", "潜力", "一般", "低价值"}

@@ -173,6 +173,22 @@ def test_upload_train_evaluate_explain_download(
     assert scored["predicted_clv"].is_monotonic_decreasing
     assert (scored["predicted_clv"] >= 0).all()
     assert {"High value", "Potential", "Regular", "Low value"} == set(scored["tier"])
+    assert {"predicted_profit", "p_alive", "expected_next_order_date"} <= set(scored.columns)
+
+    # Budget planner: 200 at 2 a contact reaches the 100 customers of highest net profit.
+    main.get_by_text("Plan a budget for the selected customers").click()
+    page.get_by_label("Budget", exact=True).fill("200")
+    page.get_by_label("Cost per contact", exact=True).fill("2")
+    page.get_by_label("Cost per contact", exact=True).press("Tab")
+    expect(main.get_by_text("200.00", exact=True)).to_be_visible()
+    expect(main.get_by_text("Customers to contact")).to_be_visible()
+    main.screenshot(path=str(screenshots / "budget.png"))
+    planned = download_scored_list(page, "Scored list (CSV)", tmp_path / "planned.csv")
+    assert len(planned) == 100
+    assert planned["expected_net_profit"].is_monotonic_decreasing
+    assert set(planned["customer_id"]) <= set(scored["customer_id"])
+    best = scored.sort_values("predicted_profit", ascending=False, kind="stable").head(100)
+    assert set(planned["customer_id"]) == set(best["customer_id"])
 
 
 def test_cdnow_in_chinese_from_upload_to_segmented_download(
