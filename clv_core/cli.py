@@ -403,7 +403,14 @@ def _build_parser() -> argparse.ArgumentParser:
     value.add_argument(
         "--margin-column",
         metavar="COL",
-        help="a --customers column with each customer's margin (0..1); --margin where empty",
+        help="a --customers column with each customer's margin (0..1), or with a category "
+        "whose margins --category-margins gives; --margin where there is none",
+    )
+    value.add_argument(
+        "--category-margins",
+        default="",
+        metavar="NAME=SHARE,...",
+        help="the margin of each category of --margin-column, e.g. wholesale=0.12,retail=0.45",
     )
     value.add_argument(
         "--discount-rate",
@@ -803,6 +810,7 @@ def _run_score(arguments: argparse.Namespace) -> int:
         value=ValueSettings(
             margin=arguments.margin,
             margin_column=arguments.margin_column,
+            category_margins=_category_margins(arguments.category_margins),
             annual_discount_rate=arguments.discount_rate,
             period=arguments.period,
         ),
@@ -870,6 +878,22 @@ def _run_score(arguments: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _category_margins(text: str) -> tuple[tuple[str, float], ...]:
+    """``NAME=SHARE,NAME=SHARE`` as pairs (a name may hold spaces, not commas or '=')."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, equals, rate = item.rpartition("=")
+        try:
+            if not equals:
+                raise ValueError
+            pairs.append((name.strip(), float(rate)))
+        except ValueError as error:
+            raise ConfigError(
+                f"--category-margins: {item!r} is not NAME=SHARE (e.g. retail=0.45)."
+            ) from error
+    return tuple(pairs)
 
 
 def _budget_request(arguments: argparse.Namespace) -> BudgetRequest | None:

@@ -55,6 +55,7 @@ __all__ = [
     "customer_margins",
     "discount_factors",
     "fit_timing",
+    "margin_categories",
     "next_order_days",
     "period_ends",
     "plan_value",
@@ -85,8 +86,12 @@ class ValueSettings:
         Gross margin as a share of revenue, in [0, 1] (0.35 = 35%). The default 1 makes
         ``predicted_profit`` the discounted revenue.
     margin_column
-        A column of the attributes table with each customer's own margin in [0, 1]; customers
-        without a value there get ``margin``.
+        A column of the attributes table with each customer's own margin in [0, 1], or with a
+        category (``category_margins`` gives each its margin); customers without a value there,
+        or whose category has none, get ``margin``.
+    category_margins
+        ``(category, margin)`` pairs for a margin column of categories, e.g.
+        ``(("wholesale", 0.12), ("retail", 0.45))``.
     annual_discount_rate
         The yearly rate money is discounted at (0.10 = 10% a year), 0 or more.
     period
@@ -95,6 +100,7 @@ class ValueSettings:
 
     margin: float = DEFAULT_MARGIN
     margin_column: str | None = None
+    category_margins: tuple[tuple[str, float], ...] = ()
     annual_discount_rate: float = DEFAULT_ANNUAL_DISCOUNT_RATE
     period: str = "month"
 
@@ -119,8 +125,30 @@ class ValueSettings:
             problems.append(f"period must be one of {', '.join(PERIODS)}, got {self.period!r}.")
         if self.margin_column is not None and not str(self.margin_column).strip():
             problems.append("the margin column's name is empty.")
+        problems += self._category_problems()
         if problems:
             raise ConfigError("The value settings are not valid.", problems=problems)
+
+    def _category_problems(self) -> list[str]:
+        problems = []
+        if self.category_margins and self.margin_column is None:
+            problems.append("margins per category need the column that holds the categories.")
+        names = [str(name).strip() for name, _ in self.category_margins]
+        if any(not name for name in names):
+            problems.append("a category of the margins is empty.")
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            problems.append(f"the categories {repeated} are given more than one margin.")
+        wrong = [
+            f"{name}={rate!r}"
+            for name, rate in self.category_margins
+            if not _finite(rate) or not 0.0 <= rate <= 1.0
+        ]
+        if wrong:
+            problems.append(
+                f"category margins must be shares between 0 and 1 (35% is 0.35): {wrong[:5]}."
+            )
+        return problems
 
     @property
     def monthly_discount_rate(self) -> float:
@@ -132,6 +160,7 @@ class ValueSettings:
         return {
             "margin": self.margin,
             "margin_column": self.margin_column,
+            "category_margins": dict(self.category_margins) or None,
             "annual_discount_rate": self.annual_discount_rate,
             "monthly_discount_rate": round(self.monthly_discount_rate, 10),
             "period": self.period,
@@ -176,10 +205,15 @@ class TimingModel:
         with np.errstate(all="ignore"):
             log_hyp = np.log(hyp2f1(first_a, first_b, third, z))
             # The equivalent Euler transform where the series overflows (as lifetimes does).
-            log_hyp_alt = np.log(hyp2f1(third - first_a, third - first_b, third, z)) + (
-                third - first_a - first_b
-            ) * np.log(1 - z)
-            log_hyp = np.where(np.isinf(log_hyp), log_hyp_alt, log_hyp)
+            overflow = np.isinf(log_hyp)
+            if overflow.any():
+                a_, b_, c_, z_ = (
+                    np.broadcast_to(value, log_hyp.shape)[overflow]
+                    for value in (first_a, first_b, third, z)
+                )
+                log_hyp[overflow] = np.log(hyp2f1(c_ - a_, c_ - b_, c_, z_)) + (
+                    c_ - a_ - b_
+                ) * np.log(1 - z_)
             numerator = ((a + b + x - 1) / (a - 1)) * (
                 1 - np.exp(log_hyp + (r + x) * np.log((alpha + tenure) / (alpha + t + tenure)))
             )
@@ -435,17 +469,23 @@ class ValuePlan:
             "rest_days": self.horizon_days - whole * length,
             "margin": self.settings.margin,
             "margin_column": self.settings.margin_column,
+            "by_category": bool(self.settings.category_margins),
             "rate": self.settings.annual_discount_rate,
         }
 
     def sentence(self) -> str:
         """One sentence saying what the numbers are."""
         facts = self.facts()
-        margin = (
-            f"the margin in '{facts['margin_column']}' ({facts['margin']:.0%} where missing)"
-            if facts["margin_column"]
-            else f"a {facts['margin']:.0%} margin"
-        )
+        margin = f"a {facts['margin']:.0%} margin"
+        if facts["by_category"]:
+            margin = (
+                f"the margin of each customer's '{facts['margin_column']}' "
+                f"({facts['margin']:.0%} where it has none)"
+            )
+        elif facts["margin_column"]:
+            margin = (
+                f"the margin in '{facts['margin_column']}' ({facts['margin']:.0%} where missing)"
+            )
         periods = f"{facts['periods']} {self.settings.period}s of {facts['period_days']} days"
         if not facts["periods"]:
             periods = f"one period of {facts['rest_days']} days"
@@ -459,16 +499,19 @@ class ValuePlan:
 
 
 def customer_margins(
-    attributes: pd.DataFrame | None, column: str | None, customers: pd.Index
+    attributes: pd.DataFrame | None, settings: ValueSettings, customers: pd.Index
 ) -> tuple[pd.Series | None, int]:
-    """Each scored customer's margin from an attributes column, and how many had none.
+    """Each scored customer's margin from the settings' margin column, and how many customers
+    got the default rate instead (no row, an empty cell, a category without a margin).
 
     Raises
     ------
     DataError
-        The column does not exist, holds text, or a value lies outside [0, 1] (the rows are
-        named).
+        The column does not exist; it holds numbers outside [0, 1]; it holds categories and no
+        category has a margin; it holds numbers and margins per category were given (the rows
+        or categories are named).
     """
+    column = settings.margin_column
     if column is None:
         return None, 0
     if attributes is None:
@@ -486,10 +529,11 @@ def customer_margins(
     values = pd.to_numeric(raw, errors="coerce")
     text = raw.notna() & values.isna()
     if text.any():
-        examples = ", ".join(f"{index}: {raw[index]!r}" for index in raw.index[text][:3])
+        values = _category_rates(raw, settings)
+    elif settings.category_margins:
         raise DataError(
-            f"The margin column '{column}' has {int(text.sum())} values that are not numbers "
-            f"(e.g. {examples}); write margins as shares like 0.35."
+            f"The margin column '{column}' holds numbers, not categories; give margins per "
+            "category for a column of categories, or use the numbers as they are."
         )
     outside = values.notna() & ((values < 0) | (values > 1))
     if outside.any():
@@ -500,6 +544,33 @@ def customer_margins(
         )
     aligned = values.reindex(customers)
     return aligned, int(aligned.isna().sum())
+
+
+def margin_categories(attributes: pd.DataFrame | None, column: str) -> list[str] | None:
+    """The categories of a margin column, most customers first; ``None`` when it holds numbers
+    (or there is no such column)."""
+    if attributes is None or column not in attributes.columns:
+        return None
+    raw = attributes[column]
+    if not (raw.notna() & pd.to_numeric(raw, errors="coerce").isna()).any():
+        return None
+    counts = raw.dropna().astype(str).str.strip().value_counts(sort=False)
+    order = sorted(counts.index, key=lambda name: (-int(counts[name]), name))
+    return [str(name) for name in order]
+
+
+def _category_rates(raw: pd.Series, settings: ValueSettings) -> pd.Series:
+    """A margin column of categories as rates (missing where a category has none)."""
+    categories = raw.astype("string").str.strip()
+    if not settings.category_margins:
+        seen = ", ".join(repr(str(name)) for name in categories.dropna().unique()[:5])
+        raise DataError(
+            f"The margin column '{settings.margin_column}' holds categories ({seen}, ...), not "
+            "margins; give each category its margin (category=share, e.g. "
+            f"{categories.dropna().iloc[0]!s}=0.35), or choose a column of numbers."
+        )
+    rates = {str(name).strip(): float(rate) for name, rate in settings.category_margins}
+    return categories.map(rates).astype("float64")
 
 
 def plan_value(

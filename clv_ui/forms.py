@@ -33,6 +33,8 @@ from clv_core.segments import (
 from clv_ui.i18n import t
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from clv_core.value import ValueSettings
 
 __all__ = [
@@ -256,9 +258,14 @@ def segment_settings_form() -> SegmentSettings:
     return SegmentSettings(scheme=scheme, churn_thresholds=(float(low), float(high)))
 
 
-def value_settings_form(attribute_columns: list[str]) -> ValueSettings:
-    """Margin (one rate, or a column of the attributes), discount rate and the periods."""
-    from clv_core.value import ValueSettings  # imported when needed: it brings pandas
+# A margin column of categories gets one input per category, up to this many.
+MAX_MARGIN_CATEGORIES = 30
+
+
+def value_settings_form(attributes: pd.DataFrame | None) -> ValueSettings:
+    """Margin (one rate, or a column of the attributes: a margin per customer, or a category
+    with one input per category), discount rate and the periods."""
+    from clv_core.value import ValueSettings, margin_categories  # they bring pandas
 
     left, middle, right = st.columns(3)
     margin = left.number_input(
@@ -271,16 +278,45 @@ def value_settings_form(attribute_columns: list[str]) -> ValueSettings:
         key="value_margin",
     )
     column = None
-    if attribute_columns:
+    by_category: list[tuple[str, float]] = []
+    names = (
+        [str(name) for name in attributes.columns if name != "customer_id"]
+        if (attributes is not None)
+        else []
+    )
+    if names:
         none = t("segments.margin_none")
         chosen = left.selectbox(
             t("segments.margin_column"),
-            ["", *attribute_columns],
+            ["", *names],
             format_func=lambda name: name or none,
             help=t("segments.margin_column_help"),
             key="value_margin_column",
         )
         column = chosen or None
+    categories = margin_categories(attributes, column) if column else None
+    if column and categories is not None:
+        if len(categories) > MAX_MARGIN_CATEGORIES:
+            raise ConfigError(
+                t(
+                    "segments.too_many_categories",
+                    column=column,
+                    n=len(categories),
+                    limit=MAX_MARGIN_CATEGORIES,
+                )
+            )
+        with st.expander(t("segments.category_margins", column=column), expanded=True):
+            cells = st.columns(min(len(categories), 4) or 1)
+            for position, category in enumerate(categories):
+                rate = cells[position % len(cells)].number_input(
+                    category,
+                    min_value=0.0,
+                    max_value=100.0,
+                    value=float(margin),
+                    step=1.0,
+                    key=f"value_category_margin_{column}_{position}",
+                )
+                by_category.append((category, float(rate) / 100))
     rate = middle.number_input(
         t("segments.discount"),
         min_value=0.0,
@@ -301,6 +337,7 @@ def value_settings_form(attribute_columns: list[str]) -> ValueSettings:
     return ValueSettings(
         margin=float(margin) / 100,
         margin_column=column,
+        category_margins=tuple(by_category),
         annual_discount_rate=float(rate) / 100,
         period=str(period),
     )

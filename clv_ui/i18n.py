@@ -599,6 +599,19 @@ STRINGS: Mapping[str, tuple[str, str]] = {
         "the margin in '{column}' ({margin:.0%} where empty)",
         "'{column}' 列中的毛利率（无值时为 {margin:.0%}）",
     ),
+    "segments.margin_by_category": (
+        "the margin of each customer's '{column}' ({margin:.0%} where it has none)",
+        "按每位客户的 '{column}' 类别设定的毛利率（无设定时为 {margin:.0%}）",
+    ),
+    "segments.category_margins": (
+        "Margin of each '{column}' (%)",
+        "'{column}' 各类别的毛利率（%）",
+    ),
+    "segments.too_many_categories": (
+        "'{column}' has {n:,} categories; choose a column with a margin per customer, or with "
+        "at most {limit} categories.",
+        "'{column}' 有 {n:,} 个类别；请选择每位客户一个毛利率的列，或类别不超过 {limit} 个的列。",
+    ),
     "segments.margins_defaulted": (
         "{n:,} customers have no margin in '{column}'; they get {margin:.0%}.",
         "{n:,} 位客户在 '{column}' 列中没有毛利率，使用 {margin:.0%}。",

@@ -578,11 +578,15 @@ def value_sentence(plan: ValuePlan) -> str:
         periods = t("segments.periods_one", rest=facts["rest_days"])
     elif facts["rest_days"]:
         periods = t("segments.periods_rest", whole=periods, rest=facts["rest_days"])
-    margin = (
-        t("segments.margin_from_column", column=facts["margin_column"], margin=facts["margin"])
-        if facts["margin_column"]
-        else t("segments.margin_rate", margin=facts["margin"])
-    )
+    margin = t("segments.margin_rate", margin=facts["margin"])
+    if facts["by_category"]:
+        margin = t(
+            "segments.margin_by_category", column=facts["margin_column"], margin=facts["margin"]
+        )
+    elif facts["margin_column"]:
+        margin = t(
+            "segments.margin_from_column", column=facts["margin_column"], margin=facts["margin"]
+        )
     return t(
         "segments.value_sentence",
         horizon=facts["horizon"],

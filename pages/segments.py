@@ -89,7 +89,7 @@ if workflow.scores_tables(state, use_bundle=use_bundle):
         st.stop()
     try:
         settings = segment_settings_form()
-        value = value_settings_form([])  # one margin rate: a table's columns are its features
+        value = value_settings_form(None)  # one margin rate: a table's columns are its features
         with st.spinner(t("segments.scoring")):
             segmented, scores, plan = workflow.score_table_and_segment(
                 state, use_bundle=use_bundle, settings=settings, value=value, language=language
@@ -129,9 +129,7 @@ else:
     try:
         settings = segment_settings_form()
         customers = state.data.customers
-        value = value_settings_form(
-            [str(c) for c in customers.frame.columns if c != "customer_id"] if customers else []
-        )
+        value = value_settings_form(customers.frame if customers is not None else None)
         with st.spinner(t("segments.scoring")):
             segmented, features, plan = workflow.score_and_segment(
                 state,

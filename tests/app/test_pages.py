@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -783,3 +784,28 @@ def test_budget_planner_contacts_the_most_profitable_customers(
     app.number_input(key="budget_amount").set_value(1.0).run()
     assert not app.exception
     assert "does not pay for one contact" in app.error[0].value
+
+
+def test_margins_per_category_of_an_attribute(
+    make_app: Callable[..., AppTest], trained_state: WorkbenchState
+) -> None:
+    app = make_app(trained_state, "pages/segments.py")
+    app.number_input(key="value_discount").set_value(0.0).run()
+    app.selectbox(key="value_margin_column").set_value("channel").run()
+    assert not app.exception and not app.error
+    inputs = {box.label: box for box in app.number_input if box.key.startswith("value_category")}
+    assert set(inputs) == {"email", "organic", "paid_search", "social", "referral"}
+    inputs["email"].set_value(50.0)
+    for label, box in inputs.items():
+        if label != "email":
+            box.set_value(20.0)
+    app.run()
+    assert not app.exception and not app.error
+    preview = next(frame.value for frame in app.dataframe if "rank" in frame.value.columns)
+    assert trained_state.data.customers is not None
+    channel = trained_state.data.customers.frame["channel"]  # indexed by customer id
+    rate = channel.reindex(preview["customer_id"]).map(lambda c: 0.5 if c == "email" else 0.2)
+    np.testing.assert_allclose(
+        preview["predicted_profit"], rate.to_numpy() * preview["predicted_clv"], rtol=1e-9
+    )
+    assert any("the margin of each customer's 'channel'" in c.value for c in app.caption)

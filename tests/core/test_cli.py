@@ -823,6 +823,29 @@ def test_score_with_a_budget_keeps_the_customers_worth_contacting(
 
 
 @pytest.mark.slow
+def test_score_with_margins_per_category(
+    log_mse_training: tuple[Path, dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    bundle, _ = log_mse_training
+    out = tmp_path / "scored.csv"
+    arguments = [*score_arguments(bundle, out), "--margin-column", "channel", "--margin", "0.3"]
+    arguments += ["--category-margins", "email=0.5, organic=0.2", "--discount-rate", "0"]
+    status, stdout, err = run_cli(capsys, *arguments)
+    assert status == 0, err
+    scored = read_scored_csv(out.read_bytes()).set_index("customer_id")
+    channel = pd.read_csv(CUSTOMERS, dtype=str).set_index("customer_id")["channel"]
+    rate = channel.map({"email": 0.5, "organic": 0.2}).fillna(0.3).reindex(scored.index)
+    np.testing.assert_allclose(scored["predicted_profit"], rate * scored["predicted_clv"])
+    value = json.loads(stdout)["value"]
+    assert value["category_margins"] == {"email": 0.5, "organic": 0.2}
+    listed = channel.reindex(scored.index)
+    assert value["margins_defaulted"] == int((~listed.isin(["email", "organic"])).sum())
+    assert "the margin of each customer's 'channel'" in value["sentence"]
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("extra", "pattern"),
     [
@@ -831,6 +854,8 @@ def test_score_with_a_budget_keeps_the_customers_worth_contacting(
         (["--budget", "100"], "--budget and --cost-per-contact go together"),
         (["--budget", "1", "--cost-per-contact", "5"], "does not pay for one contact"),
         (["--margin-column", "margin"], "no column 'margin'"),
+        (["--margin-column", "channel"], "holds categories"),
+        (["--margin-column", "channel", "--category-margins", "email"], "is not NAME=SHARE"),
     ],
 )
 def test_bad_value_settings_are_clear_errors(

@@ -21,6 +21,7 @@ from clv_core.value import (
     customer_margins,
     discount_factors,
     fit_timing,
+    margin_categories,
     next_order_days,
     period_ends,
     plan_value,
@@ -209,19 +210,26 @@ def test_next_order_days_lie_in_the_horizon_and_follow_the_rhythm() -> None:
     assert 1 <= frequent[0] < rare[0] <= 365
 
 
+def _margins(attributes: pd.DataFrame | None, column: str, customers: list[str], **more: object):
+    settings = ValueSettings(margin_column=column, **more)  # type: ignore[arg-type]
+    return customer_margins(attributes, settings, pd.Index(customers))
+
+
 def test_margins_from_an_attributes_column() -> None:
     attributes = pd.DataFrame({"customer_id": ["a", "b", "c"], "margin": [0.3, None, 0.5]})
-    margins, missing = customer_margins(attributes, "margin", pd.Index(["a", "b", "d"]))
+    margins, missing = _margins(attributes, "margin", ["a", "b", "d"])
     assert margins is not None
     assert margins.tolist()[0] == 0.3 and missing == 2
     with pytest.raises(DataError, match=r"outside 0..1 \(e.g. c: 35\)"):
-        customer_margins(attributes.assign(margin=[0.3, 0.2, 35]), "margin", pd.Index(["a"]))
-    with pytest.raises(DataError, match="not numbers"):
-        customer_margins(attributes.assign(margin=["30%", 0.2, 0.1]), "margin", pd.Index(["a"]))
+        _margins(attributes.assign(margin=[0.3, 0.2, 35]), "margin", ["a"])
+    with pytest.raises(DataError, match="holds categories"):
+        _margins(attributes.assign(margin=["30%", 0.2, 0.1]), "margin", ["a"])
     with pytest.raises(DataError, match="no column 'gm'"):
-        customer_margins(attributes, "gm", pd.Index(["a"]))
+        _margins(attributes, "gm", ["a"])
     with pytest.raises(DataError, match="attributes table"):
-        customer_margins(None, "margin", pd.Index(["a"]))
+        _margins(None, "margin", ["a"])
+    with pytest.raises(DataError, match="holds numbers, not categories"):
+        _margins(attributes, "margin", ["a"], category_margins=(("x", 0.1),))
     features = pd.DataFrame(index=pd.Index(["a", "b", "d"], name="customer_id"))
     scored = pd.DataFrame({"customer_id": ["a", "b", "d"], "predicted_clv": [100.0] * 3})
     plan = plan_value(
@@ -235,3 +243,24 @@ def test_margins_from_an_attributes_column() -> None:
     )
     np.testing.assert_allclose(plan.columns["predicted_profit"], [30.0, 10.0, 10.0])
     assert plan.margins_defaulted == 2
+
+
+def test_margins_per_category() -> None:
+    attributes = pd.DataFrame(
+        {"customer_id": ["a", "b", "c", "d"], "segment": ["retail", " wholesale", None, "vip"]}
+    )
+    assert margin_categories(attributes, "segment") == ["retail", "vip", "wholesale"]
+    assert margin_categories(attributes.assign(segment=0.2), "segment") is None
+    pairs = (("retail", 0.45), ("wholesale", 0.12))
+    margins, missing = _margins(attributes, "segment", ["a", "b", "c", "d"], category_margins=pairs)
+    assert margins is not None
+    assert margins.tolist()[:2] == [0.45, 0.12]
+    assert missing == 2  # no category, and a category without a margin
+    with pytest.raises(DataError, match=r"holds categories \('retail'"):
+        _margins(attributes, "segment", ["a"])
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        ValueSettings(margin_column="segment", category_margins=(("retail", 45.0),))
+    with pytest.raises(ConfigError, match="more than one margin"):
+        ValueSettings(margin_column="segment", category_margins=(("a", 0.1), ("a", 0.2)))
+    with pytest.raises(ConfigError, match="column that holds the categories"):
+        ValueSettings(category_margins=(("a", 0.1),))
