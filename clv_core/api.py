@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -113,6 +113,8 @@ class CustomerAttributesRow(BaseModel):
 # Gross margin as a share of revenue, and the annual discount rate (see clv_core.value).
 _Margin = Annotated[float, Field(ge=0, le=1)]
 _DiscountRate = Annotated[float, Field(ge=0, le=10)]
+# The periods the value is discounted at the end of.
+_Period = Literal["month", "week"]
 
 
 class OrdersRequest(_Strict):
@@ -125,6 +127,7 @@ class OrdersRequest(_Strict):
     explain: bool = False
     margin: _Margin = DEFAULT_MARGIN
     discount_rate: _DiscountRate = DEFAULT_ANNUAL_DISCOUNT_RATE
+    period: _Period = "month"
 
 
 def _score_model(service: ScoringService) -> type[BaseModel]:
@@ -138,6 +141,7 @@ def _score_model(service: ScoringService) -> type[BaseModel]:
         as_of=(dt.date | None, None),
         margin=(_Margin, DEFAULT_MARGIN),
         discount_rate=(_DiscountRate, DEFAULT_ANNUAL_DISCOUNT_RATE),
+        period=(_Period, "month"),
     )
 
 
@@ -176,7 +180,9 @@ def create_app(service: ScoringService, settings: ApiSettings | None = None) -> 
         ids, columns = _columns(service, customers)
         if len(set(ids)) != len(ids):
             raise HTTPException(422, detail=_repeated(ids, "customers"))
-        value = ValueSettings(margin=body.margin, annual_discount_rate=body.discount_rate)
+        value = ValueSettings(
+            margin=body.margin, annual_discount_rate=body.discount_rate, period=body.period
+        )
         records = service.score_columns(
             ids,
             columns,
@@ -215,7 +221,9 @@ def create_app(service: ScoringService, settings: ApiSettings | None = None) -> 
         if body.customers:
             attributes = pd.DataFrame([row.model_dump() for row in body.customers])
         as_of = body.as_of or dt.datetime.now(dt.UTC).date()
-        value = ValueSettings(margin=body.margin, annual_discount_rate=body.discount_rate)
+        value = ValueSettings(
+            margin=body.margin, annual_discount_rate=body.discount_rate, period=body.period
+        )
         scored = service.score_orders(
             frame,
             as_of=as_of,

@@ -7,12 +7,16 @@ net is positive and the money lasts: at most ``floor(B / cost)`` customers. Cust
 restricted beforehand to some value tiers or churn bands (the campaign list's filters).
 
 The expected profit captured is the sum of the selected customers' ``predicted_profit``. Its
-uncertainty comes from the network's 80% intervals (``clv_lower``, ``clv_upper``): each
-interval, scaled to profit like the prediction, gives the customer's spread as
-``(upper - lower) / (2 * 1.2816)`` (the 10% and 90% points of a normal distribution); the sum
-of many independent customers is close to normal, so the 80% band of the total is the sum
-plus or minus ``1.2816 * sqrt(sum of the spreads squared)``. Models without intervals give no
-band.
+uncertainty comes from the network's intervals (``clv_lower``, ``clv_upper``, of coverage
+``c``, 80% by default) and its ``p_purchase``: each customer's variance is taken as
+``((upper - lower) / (2 z))^2 + m^2 (1 - p) / p``, with ``z`` the normal quantile of
+``(1 + c) / 2`` and ``m`` the prediction, all scaled to profit like the prediction. The first
+term reads the interval as a normal spread, the second is the spread of buying at all (a
+customer who buys with probability ``p`` and then spends ``m / p`` on average). The sum of many
+independent customers is close to normal, so the 80% band of the total is the sum plus or minus
+``1.2816 * sqrt(sum of the variances)``. Spend is skewed (lognormal), so this band is, if
+anything, too narrow; read it as the least uncertainty to expect. Models without intervals, or
+a selection with a customer whose interval is missing, give no band.
 
 The curve of profit captured against budget (:attr:`BudgetPlan.curve`) shows where the next
 contact stops paying for itself.
@@ -33,6 +37,8 @@ __all__ = ["NET_PROFIT_COLUMN", "BudgetPlan", "BudgetRequest", "plan_budget"]
 
 # The normal quantile of the 10% and 90% points: an 80% interval is mean +- Z80 * sd.
 Z80: Final = 1.2815515655446004
+# Probabilities of purchase are read as at least this (a customer at p = 0 adds no spread).
+_MIN_P: Final = 0.01
 # The column the selected list gains: expected profit minus the cost of the contact.
 NET_PROFIT_COLUMN: Final = "expected_net_profit"
 # The curve is drawn with at most this many points.
@@ -135,30 +141,42 @@ class BudgetPlan:
 
 
 def plan_budget(
-    listing: pd.DataFrame, request: BudgetRequest, profit_factor: pd.Series | None = None
+    listing: pd.DataFrame,
+    request: BudgetRequest,
+    *,
+    profit_factor: pd.Series | None = None,
+    interval_coverage: float = 0.8,
 ) -> BudgetPlan:
     """Choose whom to contact from ``listing`` (``customer_id``, ``predicted_profit`` and
-    optionally ``clv_lower``, ``clv_upper``); ``profit_factor`` (by customer id) turns the CLV
-    interval into a profit interval (:attr:`clv_core.value.ValuePlan.profit_factor`).
+    optionally ``predicted_clv``, ``clv_lower``, ``clv_upper``, ``p_purchase``);
+    ``profit_factor`` (by customer id) turns CLV into profit
+    (:attr:`clv_core.value.ValuePlan.profit_factor`); ``interval_coverage`` is the coverage of
+    the intervals.
 
-    Ties in net profit go to the smaller customer id, so the plan never depends on row order.
+    Ties in net profit go to the customer id that sorts first as text, so the plan never depends
+    on row order. A missing profit is never worth a contact.
     """
-    if "predicted_profit" not in listing.columns:
-        raise DataError("The budget plan needs predicted_profit; score the customers first.")
-    profit = listing["predicted_profit"].to_numpy(np.float64)
+    missing = [c for c in ("customer_id", "predicted_profit") if c not in listing.columns]
+    if missing:
+        raise DataError(
+            f"The budget plan needs the column(s) {missing}; score the customers first."
+        )
+    if listing["customer_id"].duplicated().any():
+        raise DataError("Customer ids repeat in the list; the budget plan needs one row each.")
+    profit = np.nan_to_num(listing["predicted_profit"].to_numpy(np.float64), nan=-np.inf)
     net = profit - request.cost_per_contact
     ids = listing["customer_id"].astype(str).to_numpy()
     order = np.lexsort((ids, -net))
     net_sorted = net[order]
     worth = int((net_sorted > 0).sum())
     chosen = order[: min(worth, request.max_contacts)]
-    spread = _spread(listing, profit_factor)
+    spread = _spread(listing, profit_factor, interval_coverage)
     selected = listing.iloc[chosen].copy()
     selected[NET_PROFIT_COLUMN] = net[chosen]
     selected = selected.reset_index(drop=True)
     expected = float(profit[chosen].sum())
     low = high = None
-    if spread is not None:
+    if spread is not None and np.isfinite(spread[chosen]).all():
         half = Z80 * math.sqrt(float(np.square(spread[chosen]).sum()))
         low, high = expected - half, expected + half
     return BudgetPlan(
@@ -169,22 +187,35 @@ def plan_budget(
         expected_profit=expected,
         profit_low=low,
         profit_high=high,
-        curve=_curve(profit[order], spread[order] if spread is not None else None, request),
+        curve=_curve(
+            np.where(np.isfinite(profit), profit, 0.0)[order],
+            spread[order] if spread is not None else None,
+            request,
+        ),
     )
 
 
-def _spread(listing: pd.DataFrame, profit_factor: pd.Series | None) -> np.ndarray | None:
-    """Each customer's profit standard deviation from the 80% CLV interval, or ``None``."""
+def _spread(
+    listing: pd.DataFrame, profit_factor: pd.Series | None, coverage: float
+) -> np.ndarray | None:
+    """Each customer's profit standard deviation (NaN where the interval is missing), or
+    ``None`` without intervals."""
     if not {"clv_lower", "clv_upper"} <= set(listing.columns):
         return None
-    width = (listing["clv_upper"] - listing["clv_lower"]).to_numpy(np.float64)
+    from scipy.special import ndtri
+
+    width = np.clip((listing["clv_upper"] - listing["clv_lower"]).to_numpy(np.float64), 0, None)
+    variance = np.square(width / (2.0 * float(ndtri((1.0 + coverage) / 2.0))))
+    if {"p_purchase", "predicted_clv"} <= set(listing.columns):
+        p = np.clip(listing["p_purchase"].to_numpy(np.float64), _MIN_P, 1.0)
+        mean = listing["predicted_clv"].to_numpy(np.float64)
+        variance = variance + np.square(mean) * (1.0 - p) / p
     factor = (
         profit_factor.reindex(listing["customer_id"]).to_numpy(np.float64)
         if profit_factor is not None
         else np.ones(len(listing))
     )
-    spread = np.clip(width, 0.0, None) * factor / (2.0 * Z80)
-    return np.nan_to_num(spread, nan=0.0)
+    return np.sqrt(variance) * np.abs(factor)
 
 
 def _curve(profit: np.ndarray, spread: np.ndarray | None, request: BudgetRequest) -> pd.DataFrame:
@@ -209,7 +240,8 @@ def _curve(profit: np.ndarray, spread: np.ndarray | None, request: BudgetRequest
         }
     )
     if spread is not None:
-        half = Z80 * np.sqrt(np.concatenate([[0.0], np.cumsum(np.square(spread))])[contacts])
+        cumulative = np.concatenate([[0.0], np.cumsum(np.square(spread))])[contacts]
+        half = Z80 * np.sqrt(cumulative)  # NaN from a customer without an interval on
         curve["low"] = captured - half
         curve["high"] = captured + half
     else:

@@ -146,7 +146,11 @@ def save_bundle(
             "cancelled": model.cancelled_,
             "training": training or {},
             "population": _population(model),
-            "timing": model.timing_.to_dict() if model.timing_ is not None else None,
+            # BG/NBD reads days of a transaction log; a table's columns of the same names
+            # could be in any unit.
+            "timing": model.timing_.to_dict()
+            if model.timing_ is not None and table is None
+            else None,
             "input": (
                 {"shape": InputShape.TRANSACTIONS.value}
                 if table is None

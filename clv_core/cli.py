@@ -424,7 +424,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "--period",
         default="month",
         choices=sorted(PERIODS),
-        help="periods of the per-period values (the .xlsx's value sheets); default month",
+        help="the periods the value is spread over and discounted at the end of (the .xlsx's "
+        "value sheets); default month",
     )
     value.add_argument(
         "--budget",
@@ -816,7 +817,12 @@ def _run_score(arguments: argparse.Namespace) -> int:
         ),
         budget=_budget_request(arguments),
     )
-    if arguments.margin_column and arguments.customers is None and table_path is None:
+    if arguments.margin_column and table_path is not None:
+        raise ConfigError(
+            "--margin-column reads the --customers attributes of a transaction log; with a "
+            "per-customer table give one --margin for everyone."
+        )
+    if arguments.margin_column and arguments.customers is None:
         raise ConfigError("--margin-column needs --customers: the margins come from that table.")
     if arguments.engine == "spark":
         if table_path is not None:

@@ -101,13 +101,15 @@ def train_for_deployment(
 
 @dataclass(frozen=True, slots=True)
 class ScoredCustomers:
-    """Predictions for every customer at ``as_of``, the features they were made from and the
-    model's BG/NBD timing profile (for the value plan, :mod:`clv_core.value`)."""
+    """Predictions for every customer at ``as_of``, the features they were made from, the
+    model's BG/NBD timing profile and the coverage of its intervals (for the value plan,
+    :mod:`clv_core.value`, and the budget planner)."""
 
     predictions: pd.DataFrame
     features: pd.DataFrame
     as_of: dt.date
     timing: TimingModel | None = None
+    interval_coverage: float = 0.8
 
 
 def score_with_features(
@@ -134,7 +136,13 @@ def score_with_features(
             features[name] = np.nan
     predictions = model.predict(features)
     scored = predictions.reset_index().sort_values("predicted_clv", ascending=False, kind="stable")
-    return ScoredCustomers(scored.reset_index(drop=True), features, as_of, model.timing_)
+    return ScoredCustomers(
+        scored.reset_index(drop=True),
+        features,
+        as_of,
+        model.timing_,
+        model.config.interval_coverage,
+    )
 
 
 def score_customers(

@@ -35,7 +35,7 @@ import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,9 @@ import pandas as pd
 from clv_core.btyd import fit_bgnbd
 from clv_core.errors import ConfigError, DataError
 from clv_core.kinds import DAYS_PER_MONTH, DEFAULT_ANNUAL_DISCOUNT_RATE, DEFAULT_MARGIN, PERIODS
+
+if TYPE_CHECKING:
+    from clv_core.budget import BudgetPlan, BudgetRequest
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -379,13 +382,37 @@ class ValuePlan:
     timing: TimingModel | None
     margin: pd.Series
     margins_defaulted: int = 0
+    interval_coverage: float = 0.8
+
+    def subset(self, customers: pd.Series | pd.Index) -> ValuePlan:
+        """The plan of some of its customers (e.g. a filtered or budgeted list)."""
+        index = pd.Index(customers)
+        return replace(
+            self,
+            columns=self.columns.loc[index],
+            per_period=self.per_period.loc[index],
+            profit_factor=self.profit_factor.loc[index],
+            margin=self.margin.loc[index],
+        )
+
+    def budget(self, listing: pd.DataFrame, request: BudgetRequest) -> BudgetPlan:
+        """:func:`clv_core.budget.plan_budget` over ``listing`` (customers of this plan), with
+        this plan's profit factor and interval coverage."""
+        from clv_core.budget import plan_budget
+
+        return plan_budget(
+            listing,
+            request,
+            profit_factor=self.profit_factor,
+            interval_coverage=self.interval_coverage,
+        )
 
     def aggregate(self) -> pd.DataFrame:
         """The list's total per period: ``period``, ``start_day``, ``end_day``, ``start``,
         ``end`` (dates), ``revenue`` and ``profit`` (margin x revenue, discounted)."""
-        revenue = self.per_period.sum(axis=0).to_numpy(np.float64)
+        revenue = np.nansum(self.per_period.to_numpy(np.float64), axis=0)
         margins = self.margin_rates().to_numpy(np.float64)
-        margin_revenue = (self.per_period.to_numpy(np.float64) * margins[:, None]).sum(axis=0)
+        margin_revenue = np.nansum(self.per_period.to_numpy(np.float64) * margins[:, None], axis=0)
         starts = np.concatenate([[0.0], self.period_ends[:-1]])
         as_of = pd.Timestamp(self.as_of)
         return pd.DataFrame(
@@ -411,9 +438,7 @@ class ValuePlan:
         """The workbook's value sheets: the list's total per period (dates, revenue, profit)
         and every listed customer's revenue per period."""
         period = self.settings.period
-        listed = replace(self, per_period=self.per_period.loc[pd.Index(customers)])
-        listed = replace(listed, margin=self.margin.loc[pd.Index(customers)])
-        total = listed.aggregate()
+        total = self.subset(customers).aggregate()
         for column in ("start", "end"):
             total[column] = pd.to_datetime(total[column])
         return {f"{period}s_total": total, f"per_{period}": self.per_customer(customers)}
@@ -421,12 +446,7 @@ class ValuePlan:
     def summary(self, customers: pd.Series | pd.Index | None = None) -> dict[str, Any]:
         """The settings, the sentence and the totals per period (of ``customers``, default
         everyone), JSON-ready."""
-        plan = self
-        if customers is not None:
-            index = pd.Index(customers)
-            plan = replace(
-                self, per_period=self.per_period.loc[index], margin=self.margin.loc[index]
-            )
+        plan = self if customers is None else self.subset(customers)
         total = plan.aggregate()
         return {
             **self.settings.to_dict(),
@@ -582,15 +602,25 @@ def plan_value(
     as_of: dt.date,
     settings: ValueSettings | None = None,
     margins: pd.Series | None = None,
+    interval_coverage: float = 0.8,
 ) -> ValuePlan:
     """Profit, per-period value, ``p_alive`` and the next order of every scored customer.
 
     ``predictions`` has ``customer_id`` and ``predicted_clv``; ``features`` are the features at
     ``as_of`` indexed by customer id (every scored customer among them). ``margins`` (from
     :func:`customer_margins`) overrides ``settings.margin`` where it has a value.
+    ``interval_coverage`` is the coverage of the predictions' intervals (the budget's band).
+
+    Raises
+    ------
+    DataError
+        A customer id repeats, or a scored customer has no features.
     """
     settings = settings or ValueSettings()
     customers = pd.Index(predictions["customer_id"], name="customer_id")
+    if customers.has_duplicates:
+        repeated = list(customers[customers.duplicated()].unique()[:3])
+        raise DataError(f"Customer ids repeat in the scored list, e.g. {repeated}.")
     try:
         rows = features.loc[customers]
     except KeyError as error:
@@ -641,4 +671,5 @@ def plan_value(
         timing=timing,
         margin=pd.Series(margin, index=customers),
         margins_defaulted=defaulted,
+        interval_coverage=interval_coverage,
     )

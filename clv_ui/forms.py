@@ -314,7 +314,7 @@ def value_settings_form(attributes: pd.DataFrame | None) -> ValueSettings:
                     max_value=100.0,
                     value=float(margin),
                     step=1.0,
-                    key=f"value_category_margin_{column}_{position}",
+                    key=f"value_category_margin_{column}_{category}",
                 )
                 by_category.append((category, float(rate) / 100))
     rate = middle.number_input(

@@ -616,7 +616,10 @@ STRINGS: Mapping[str, tuple[str, str]] = {
         "{n:,} customers have no margin in '{column}'; they get {margin:.0%}.",
         "{n:,} 位客户在 '{column}' 列中没有毛利率，使用 {margin:.0%}。",
     ),
-    "segments.per_period_title": ("Expected revenue per {period}", "每{period}预期收入"),
+    "segments.per_period_title": (
+        "Expected revenue per {period} of the customers selected",
+        "所选客户每{period}预期收入",
+    ),
     "segments.per_period_month": ("month", "月"),
     "segments.per_period_week": ("week", "周"),
     "segments.revenue": ("Revenue", "收入"),

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from clv_core import usecases
-from clv_core.budget import NET_PROFIT_COLUMN, BudgetRequest, plan_budget
+from clv_core.budget import NET_PROFIT_COLUMN, BudgetRequest
 from clv_core.errors import ClvError
 from clv_core.evaluation import EvaluationResult
 from clv_core.export import to_csv_bytes, to_xlsx_bytes
@@ -547,6 +547,12 @@ def campaign_list(
     selected = listing(tiers=tiers, bands=bands, actions=actions)
     st.caption(t("segments.selected", n=len(selected), total=len(scored)))
     selected = budget_planner(selected, plan)
+    st.plotly_chart(
+        charts.revenue_per_period(
+            plan.subset(selected["customer_id"]).aggregate(), plan.settings.period
+        ),
+        key="revenue_per_period",
+    )
     # The preview keeps the file's column names (what the download will contain).
     money = st.column_config.NumberColumn(format="%,.2f")
     formats = dict.fromkeys(
@@ -607,7 +613,7 @@ def budget_planner(selected: pd.DataFrame, plan: ValuePlan) -> pd.DataFrame:
     left, right = st.columns(2)
     budget = left.number_input(
         t("segments.budget_amount"),
-        min_value=0.0,
+        min_value=0.01,
         value=1000.0,
         step=100.0,
         help=t("segments.budget_amount_help"),
@@ -615,7 +621,7 @@ def budget_planner(selected: pd.DataFrame, plan: ValuePlan) -> pd.DataFrame:
     )
     cost = right.number_input(
         t("segments.budget_cost"),
-        min_value=0.0,
+        min_value=0.01,
         value=1.0,
         step=0.5,
         help=t("segments.budget_cost_help"),
@@ -623,10 +629,10 @@ def budget_planner(selected: pd.DataFrame, plan: ValuePlan) -> pd.DataFrame:
     )
     try:
         request = BudgetRequest(budget=float(budget), cost_per_contact=float(cost))
-        budget_plan = plan_budget(selected, request, plan.profit_factor)
+        budget_plan = plan.budget(selected, request)
     except ClvError as error:
         st.error(str(error))
-        st.stop()
+        return selected
     st.caption(t("segments.budget_explain"))
     summary = budget_plan.summary()
     contacts, spent, profit, net = st.columns(4)

@@ -170,9 +170,6 @@ if plan.margins_defaulted and plan.settings.margin_column:
             margin=plan.settings.margin,
         )
     )
-st.plotly_chart(
-    charts.revenue_per_period(plan.aggregate(), plan.settings.period), key="revenue_per_period"
-)
 
 if extra is not None:
     campaign_list(

@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from clv_core.budget import BudgetPlan, BudgetRequest, plan_budget
+from clv_core.budget import BudgetPlan, BudgetRequest
 from clv_core.bundle import BundleInfo
 from clv_core.explain import ExplainSettings, explain_customers
 from clv_core.export import build_scored_list, filter_segments
@@ -202,11 +202,17 @@ def value_scored(
         as_of=scored.as_of,
         settings=settings,
         margins=margins,
+        interval_coverage=scored.interval_coverage,
     )
     valued = predictions.drop(columns=[c for c in VALUE_COLUMNS if c in predictions.columns])
     for column in VALUE_COLUMNS:
         valued[column] = plan.columns[column].to_numpy()
-    return ScoredCustomers(valued, scored.features, scored.as_of, scored.timing), plan
+    return (
+        ScoredCustomers(
+            valued, scored.features, scored.as_of, scored.timing, scored.interval_coverage
+        ),
+        plan,
+    )
 
 
 def driver_background(
@@ -341,6 +347,6 @@ def campaign_from_scores(
         )
     budget = None
     if request.budget is not None:
-        budget = plan_budget(listing, request.budget, plan.profit_factor)
+        budget = plan.budget(listing, request.budget)
         listing = budget.selected
     return CampaignResult(listing, valued, segmented, plan, budget)

@@ -282,7 +282,7 @@ class ScoringService:
         return {
             "predicted_profit": columns["predicted_profit"].to_numpy(np.float64),
             "p_alive": columns["p_alive"].to_numpy(np.float64),
-            "days_to_next_order": days.to_numpy(np.float64),
+            "days_to_next_order": [None if pd.isna(day) else int(day) for day in days],
             "expected_next_order_date": [
                 None if as_of is None or pd.isna(date) else date.date().isoformat()
                 for date in dates
@@ -445,7 +445,7 @@ def load_service(source: Path) -> ScoringService:
 
 
 def _json_values(values: Any) -> list[Any]:
-    """Values as JSON: floats (NaN as ``None``), whole day counts as int, text as is."""
+    """Values as JSON: floats with NaN as ``None``; a list (dates, day counts) as it is."""
     if isinstance(values, list):
         return values
     array = np.asarray(values)

@@ -99,7 +99,13 @@ def score_log_on_spark(
     predictions = result[["customer_id", *columns]]
     predictions = predictions.sort_values("predicted_clv", ascending=False, kind="stable")
     features = result.set_index("customer_id")[list(RETURNED_FEATURES)]
-    scored = ScoredCustomers(predictions.reset_index(drop=True), features, as_of, model.timing_)
+    scored = ScoredCustomers(
+        predictions.reset_index(drop=True),
+        features,
+        as_of,
+        model.timing_,
+        model.config.interval_coverage,
+    )
     customers = checked.customers
     campaign = campaign_from_scores(
         scored,

@@ -260,7 +260,13 @@ def score_table(model: ClvMlp, info: BundleInfo, customers: NewCustomers) -> Tab
     reference = customers.reference_date
     as_of = reference.date() if reference is not None else info.cutoff
     return TableScores(
-        ScoredCustomers(scored.reset_index(drop=True), features, as_of, model.timing_),
+        ScoredCustomers(
+            scored.reset_index(drop=True),
+            features,
+            as_of,
+            model.timing_,
+            model.config.interval_coverage,
+        ),
         extra,
         customers.report,
         note,

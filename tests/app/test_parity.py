@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from clv_core.budget import BudgetRequest, plan_budget
+from clv_core.budget import BudgetRequest
 from clv_core.bundle import zip_bundle
 from clv_core.cli import main
 from clv_core.export import to_csv_bytes
@@ -56,7 +56,7 @@ def _app_file(
     attributes = state.data.customers.frame if state.data.customers is not None else None
     listing = campaign_list(segmented, drivers, attributes=attributes)
     if budget is not None:
-        listing = plan_budget(listing, budget, plan.profit_factor).selected
+        listing = plan.budget(listing, budget).selected
     return to_csv_bytes(listing, excel_bom=False)
 
 

@@ -171,7 +171,7 @@ def _same_next_orders(scored: pd.DataFrame, batch_scores: pd.DataFrame) -> None:
 def test_bad_value_settings_are_refused(
     client: TestClient, feature_rows: list[dict[str, Any]]
 ) -> None:
-    for bad in ({"margin": 1.5}, {"margin": -0.1}, {"discount_rate": -0.01}):
+    for bad in ({"margin": 1.5}, {"margin": -0.1}, {"discount_rate": -0.01}, {"period": "year"}):
         response = client.post("/score", json={"customers": feature_rows[:1], **bad})
         assert response.status_code == 422, bad
         assert next(iter(bad)) in response.text

@@ -61,7 +61,7 @@ def test_profit_factor_scales_the_band_and_no_interval_gives_none() -> None:
     factor = pd.Series(0.5, index=listing["customer_id"])
     request = BudgetRequest(budget=10.0, cost_per_contact=10.0)
     full = plan_budget(listing, request)
-    half = plan_budget(listing, request, factor)
+    half = plan_budget(listing, request, profit_factor=factor)
     assert half.profit_high - half.expected_profit == pytest.approx(
         (full.profit_high - full.expected_profit) / 2
     )
@@ -78,3 +78,32 @@ def test_bad_budgets_are_clear_errors() -> None:
         BudgetRequest(budget=float("nan"), cost_per_contact=1.0)
     with pytest.raises(DataError, match="predicted_profit"):
         plan_budget(_listing().drop(columns="predicted_profit"), BudgetRequest(10.0, 1.0))
+
+
+def test_the_band_reads_the_interval_coverage_and_the_chance_of_buying() -> None:
+    request = BudgetRequest(budget=10.0, cost_per_contact=10.0)
+    listing = _listing()
+    eighty = plan_budget(listing, request)
+    ninety = plan_budget(listing, request, interval_coverage=0.9)
+    # A 90% interval of the same width is a narrower spread.
+    assert ninety.profit_high - 50.0 == pytest.approx(
+        (eighty.profit_high - 50.0) * 1.2815515655446004 / 1.6448536269514722
+    )
+    buying = listing.assign(predicted_clv=listing["predicted_profit"], p_purchase=0.5)
+    unsure = plan_budget(buying, request)
+    sd = np.sqrt((100.0 / (2 * 1.2815515655446004)) ** 2 + 50.0**2 * 0.5 / 0.5)
+    assert unsure.profit_high == pytest.approx(50.0 + 1.2815515655446004 * sd)
+
+
+def test_missing_values_never_make_a_wrong_plan() -> None:
+    request = BudgetRequest(budget=100.0, cost_per_contact=1.0)
+    gaps = _listing().assign(
+        predicted_profit=[50.0, np.nan, 30.0, 30.0, 1.0], clv_upper=[100.0, 20.0, np.nan, 50, 5]
+    )
+    plan = plan_budget(gaps, request)
+    assert "b" not in set(plan.selected["customer_id"])
+    assert plan.profit_low is None, "a chosen customer has no interval"
+    with pytest.raises(DataError, match="customer_id"):
+        plan_budget(_listing().drop(columns="customer_id"), request)
+    with pytest.raises(DataError, match="repeat"):
+        plan_budget(pd.concat([_listing(), _listing()]), request)

@@ -193,6 +193,13 @@ def test_plan_spreads_the_networks_total_and_discounts_it(
     assert "273 days after 1997-09-30" in plan.sentence()
 
 
+def test_repeated_customers_are_refused() -> None:
+    features = pd.DataFrame(index=pd.Index(["a"], name="customer_id"))
+    scored = pd.DataFrame({"customer_id": ["a", "a"], "predicted_clv": [1.0, 2.0]})
+    with pytest.raises(DataError, match="repeat"):
+        plan_value(scored, features, timing=None, horizon_days=30, as_of=dt.date(2025, 1, 1))
+
+
 def test_without_timing_the_value_is_spread_evenly_and_p_alive_is_missing() -> None:
     features = pd.DataFrame({"x": [1.0, 2.0]}, index=pd.Index(["a", "b"], name="customer_id"))
     scored = pd.DataFrame({"customer_id": ["b", "a"], "predicted_clv": [100.0, 10.0]})
