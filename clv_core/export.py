@@ -2,7 +2,9 @@
 
 The list (:func:`build_scored_list`) has a fixed column order so CRM imports never break:
 ``customer_id``, ``predicted_clv``, ``clv_lower``, ``clv_upper``, ``p_purchase`` (the three only
-when the model gives them), ``rank``, ``percentile``, ``tier``, ``churn_band``, ``action``,
+when the model gives them), ``predicted_profit``, ``p_alive``, ``expected_next_order_date``,
+``mean_days_between_orders`` (the value plan, :mod:`clv_core.value`), ``rank``, ``percentile``,
+``tier``, ``churn_band``, ``action``,
 ``driver_1`` .. ``driver_3`` (when drivers are given), then the chosen attribute columns.
 :func:`filter_segments` keeps the tiers, bands or actions a campaign targets.
 
@@ -62,6 +64,7 @@ import pandas as pd
 
 from clv_core.errors import ConfigError, DataError
 from clv_core.segments import indexed_by_customer
+from clv_core.value import VALUE_COLUMNS
 
 __all__ = [
     "DRIVER_COLUMNS",
@@ -91,10 +94,7 @@ SCORED_COLUMNS: Final = (
     "clv_lower",
     "clv_upper",
     "p_purchase",
-    "predicted_profit",
-    "p_alive",
-    "expected_next_order_date",
-    "mean_days_between_orders",
+    *VALUE_COLUMNS,
     "rank",
     "percentile",
     "tier",
@@ -103,17 +103,8 @@ SCORED_COLUMNS: Final = (
 )
 """The fixed leading columns of a scored list, in order (the optional ones may be absent)."""
 
-_OPTIONAL_COLUMNS: Final = frozenset(
-    {
-        "clv_lower",
-        "clv_upper",
-        "p_purchase",
-        "predicted_profit",
-        "p_alive",
-        "expected_next_order_date",
-        "mean_days_between_orders",
-    }
-)
+# The value plan's columns (clv_core.value) come with every scored list of this version.
+_OPTIONAL_COLUMNS: Final = frozenset({"clv_lower", "clv_upper", "p_purchase", *VALUE_COLUMNS})
 DRIVER_COLUMNS: Final = ("driver_1", "driver_2", "driver_3")
 """Columns of the top-3 drivers (text), after the fixed columns."""
 
