@@ -102,6 +102,7 @@ def save_bundle(
     feature_options: FeatureOptions,
     training: dict[str, Any] | None = None,
     table: TableSpec | None = None,
+    lineage: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``model`` as a bundle folder and return its path.
 
@@ -123,6 +124,9 @@ def save_bundle(
         For a model trained on a per-customer table: its columns, their types and units and
         the target's name (recorded as ``meta.json``'s ``input``); scoring reads new customers
         against it.
+    lineage
+        For a retrained bundle: its parent, the comparison that promoted it, the data range
+        and the chain of earlier bundles (``meta.json``'s ``lineage``).
     """
     if model.network_ is None or model.preprocessor_ is None or model.feature_columns_ is None:
         raise NotFittedError("Only a trained model can be saved; call fit first.")
@@ -158,6 +162,8 @@ def save_bundle(
             ),
             "versions": _versions(),
         }
+        if lineage is not None:
+            meta["lineage"] = lineage
         _write_json(folder / META_FILE, meta)
     except OSError as error:
         raise DataError(f"Could not write the bundle to '{folder}': {error}.") from error

@@ -443,6 +443,56 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_json_argument(score)
     score.set_defaults(handler=_run_score)
 
+    monitor = commands.add_parser(
+        "monitor",
+        help="compare a bundle's predictions with what customers did next, measure drift",
+        description="Score the customers the bundle scored at its as-of date again and compare "
+        "with what they spent in the horizon that followed (the elapsed part, pro-rated, when "
+        "the log ends sooner); refit the baselines at the as-of date; measure the drift of the "
+        "network's inputs; say whether to retrain and why. Exits 0 either way: a scheduler "
+        "reads retrain_recommended in the JSON.",
+    )
+    monitor.add_argument("--model", required=True, type=Path, metavar="BUNDLE_DIR_OR_ZIP")
+    _add_input_arguments(monitor)
+    monitor.add_argument(
+        "--out",
+        type=Path,
+        metavar="REPORT.json",
+        help="also write the report: .json (the documented document), .html or .xlsx",
+    )
+    monitor.add_argument(
+        "--language", default="en", choices=["en", "zh"], help="language of segment labels"
+    )
+    _add_json_argument(monitor)
+    monitor.set_defaults(handler=_run_monitor)
+
+    retrain = commands.add_parser(
+        "retrain",
+        help="train a challenger on the newest window, compare it with the bundle, promote it",
+        description="Train a challenger with the bundle's configuration on the newest window, "
+        "measure champion and challenger on the same held-out customers of the same "
+        "out-of-time split (the last horizon of the log), and write the challenger as a new "
+        "bundle (trained on the window ending at the log's last day) when --promote says so, "
+        "with its parent and the comparison in meta.json.",
+    )
+    retrain.add_argument("--model", required=True, type=Path, metavar="BUNDLE_DIR_OR_ZIP")
+    _add_input_arguments(retrain)
+    retrain.add_argument("--out", required=True, type=Path, metavar="NEW_BUNDLE_DIR")
+    retrain.add_argument(
+        "--promote",
+        default="if-better",
+        choices=["if-better", "always", "never"],
+        help="write the new bundle when the challenger is better (default), always, or never",
+    )
+    retrain.add_argument(
+        "--config",
+        type=Path,
+        metavar="MODEL.json",
+        help="challenger settings (default: the bundle's)",
+    )
+    _add_json_argument(retrain)
+    retrain.set_defaults(handler=_run_retrain)
+
     explain = commands.add_parser(
         "explain",
         help="write SHAP values of predicted CLV per customer and feature",
@@ -922,6 +972,90 @@ def _budget_line(summary: dict[str, Any]) -> str:
         f"expected profit {summary['expected_profit']:,.2f}{uncertainty}, net "
         f"{summary['expected_net_profit']:,.2f}"
     )
+
+
+def _run_monitor(arguments: argparse.Namespace) -> int:
+    from clv_core.bundle import load_bundle
+    from clv_core.usecases.monitoring import monitor_bundle, write_monitor_report
+
+    if arguments.out is not None:
+        _check_suffix(arguments.out, "--out", (".json", ".html", ".xlsx"))
+    model, info = load_bundle(arguments.model)
+    inputs = _load_inputs(arguments)
+    report = monitor_bundle(
+        model,
+        info,
+        inputs.transactions.frame,
+        inputs.customers,
+        source=str(arguments.model),
+        language=Language(arguments.language),
+    )
+    if arguments.out is not None:
+        write_monitor_report(report, arguments.out)
+    data = report.data | {"validation": inputs.validation()}
+    if arguments.json:
+        print(json.dumps(data, ensure_ascii=False))
+        return 0
+    _print_lines(inputs.report_lines())
+    network = data["network"]
+    window = data["window"]
+    print(
+        f"{data['customers']:,} customers scored on {data['bundle']['as_of']}, outcome "
+        f"{window['start']} to {window['end']}"
+        + ("" if window["complete"] else f" ({window['days']} days, pro-rated)")
+        + f": Gini {network['normalized_gini']:.3f}, Spearman {network['spearman']:.3f}, "
+        f"decile MAPE {network['decile_mape']:.3f}, total ratio {network['total_ratio']:.3f}",
+        file=sys.stderr,
+    )
+    _print_lines(data["notes"])
+    verdict = "retraining recommended" if data["retrain_recommended"] else "no retraining needed"
+    _print_lines(
+        [verdict + (":" if data["reasons"] else "."), *(f"  - {r}" for r in data["reasons"])]
+    )
+    return 0
+
+
+def _run_retrain(arguments: argparse.Namespace) -> int:
+    from clv_core.bundle import load_bundle
+    from clv_core.config import load_config
+    from clv_core.usecases.monitoring import RetrainRequest, retrain_bundle
+
+    request = RetrainRequest(
+        promote=arguments.promote,
+        config=load_config(arguments.config) if arguments.config else None,
+    )
+    model, info = load_bundle(arguments.model)
+    inputs = _load_inputs(arguments)
+    result = retrain_bundle(
+        model,
+        info,
+        inputs.transactions.frame,
+        inputs.customers,
+        request,
+        arguments.out,
+        source=str(arguments.model),
+    )
+    output = result.to_dict() | {"validation": inputs.validation()}
+    if arguments.json:
+        print(json.dumps(output, ensure_ascii=False))
+        return 0
+    _print_lines(inputs.report_lines())
+    comparison = result.comparison
+    for name in ("champion", "challenger"):
+        metrics = comparison[name]
+        print(
+            f"{name}: Gini {metrics['normalized_gini']:.3f}, Spearman {metrics['spearman']:.3f}, "
+            f"decile MAPE {metrics['decile_mape']:.3f}, total ratio {metrics['total_ratio']:.3f}",
+            file=sys.stderr,
+        )
+    print(
+        ("promoted: " + str(result.folder))
+        if result.promoted
+        else "not promoted: "
+        + ("the challenger is not better" if request.promote == "if-better" else "--promote never"),
+        file=sys.stderr,
+    )
+    return 0
 
 
 def _run_explain(arguments: argparse.Namespace) -> int:

@@ -43,6 +43,7 @@ Python loop) and seeded, so the same :class:`SyntheticConfig` always gives ident
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -56,6 +57,7 @@ from clv_core.errors import ConfigError
 __all__ = [
     "SyntheticConfig",
     "SyntheticWorld",
+    "change_behaviour",
     "expected_future_spend",
     "generate_world",
     "make_new_customers_table",
@@ -1184,3 +1186,31 @@ def _check_horizon(horizon_days: int) -> None:
             f"horizon_days must be an integer between 1 and {_MAXIMUM_HORIZON_DAYS}; "
             f"got {horizon_days!r}."
         )
+
+
+def change_behaviour(
+    world: SyntheticWorld,
+    after: datetime.date,
+    spend_factors: Mapping[str, float],
+    *,
+    column: str = "channel",
+) -> pd.DataFrame:
+    """The world's transactions with a deliberate change of behaviour after ``after``.
+
+    From the day after ``after``, every order and refund of a customer whose attribute
+    ``column`` is a key of ``spend_factors`` has its amount multiplied by that factor; a factor
+    of 0 removes those rows (the customers stop buying). A model trained before the change no
+    longer fits the customers after it: what monitoring must notice, and a retrained model must
+    learn.
+    """
+    if any(not np.isfinite(factor) or factor < 0 for factor in spend_factors.values()):
+        raise ConfigError("spend_factors must be 0 or more.")
+    transactions = world.transactions
+    attribute = world.customers.set_index("customer_id")[column].astype(str)
+    factor = (
+        transactions["customer_id"].map(attribute).map(dict(spend_factors)).fillna(1.0)
+    ).to_numpy(np.float64)
+    changed = (transactions["order_date"] >= pd.Timestamp(after) + pd.Timedelta(days=1)).to_numpy()
+    factor = np.where(changed, factor, 1.0)
+    result = transactions.assign(amount=np.round(transactions["amount"].to_numpy() * factor, 2))
+    return result[factor > 0].reset_index(drop=True)

@@ -57,6 +57,7 @@ __all__ = [
     "ValueSettings",
     "customer_margins",
     "discount_factors",
+    "elapsed_share",
     "fit_timing",
     "margin_categories",
     "next_order_days",
@@ -336,6 +337,17 @@ def _timing_shares(
     usable = np.isfinite(purchases).all(axis=1) & (total > 0) & (purchases >= 0).all(axis=1)
     with np.errstate(all="ignore"):
         return np.where(usable[:, None], purchases / total[:, None], even)
+
+
+def elapsed_share(
+    timing: TimingModel | None, features: pd.DataFrame, elapsed_days: int, horizon_days: int
+) -> np.ndarray:
+    """Each customer's share of the horizon's value expected in its first ``elapsed_days``
+    (BG/NBD's timing; the share of the days without it). 1 for the whole horizon."""
+    if elapsed_days >= horizon_days:
+        return np.ones(len(features))
+    ends = np.array([float(elapsed_days), float(horizon_days)])
+    return _timing_shares(timing, features, ends)[:, 0]
 
 
 def next_order_days(

@@ -1483,3 +1483,94 @@ def test_score_on_spark_equals_the_local_scorer(
         ),
         "--explain is not available with --engine spark",
     )
+
+
+# ------------------------------------------------------------------------------------------
+# monitor and retrain
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bundle_of_2024(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bundle deployed on 2024-12-31 with a 180-day horizon, from the sample with attributes."""
+    folder = tmp_path_factory.mktemp("monitor")
+    config = write_json(folder / "small.json", SMALL_CONFIG | {"max_epochs": 5})
+    arguments = train_arguments(config, folder / "bundle")
+    arguments[arguments.index("--horizon-days") + 1] = "180"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main([*arguments, "--as-of", "2024-12-31"]) == 0
+    return folder / "bundle"
+
+
+@pytest.mark.slow
+def test_monitor_reports_for_a_scheduler(
+    bundle_of_2024: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    report = tmp_path / "report.xlsx"
+    arguments = ["monitor", "--model", bundle_of_2024, "--transactions", TRANSACTIONS]
+    arguments += ["--customers", CUSTOMERS, "--out", report, "--json"]
+    status, stdout, _ = run_cli(capsys, *arguments)
+    assert status == 0
+    data = json.loads(stdout)
+    assert data["report"] == "clv-monitor-1"
+    assert data["bundle"]["as_of"] == "2024-12-31"
+    assert data["window"] == {
+        "start": "2025-01-01",
+        "end": "2025-06-29",
+        "days": 180,
+        "complete": True,
+        "prorated_by": None,
+    }
+    assert isinstance(data["retrain_recommended"], bool) and isinstance(data["reasons"], list)
+    assert set(data["baselines"]) == {"bgnbd_gg", "lightgbm", "historical"}
+    assert data["validation"]["transactions"]["rows_read"] == 30_426
+    assert pd.read_excel(report, sheet_name="metrics")["model"].iloc[0] == "network"
+    # Without --json: the verdict in words, exit 0 either way.
+    status, _, err = run_cli(capsys, *arguments[:-3])
+    assert status == 0 and ("retraining recommended" in err or "no retraining needed" in err)
+
+
+@pytest.mark.slow
+def test_retrain_promotes_or_keeps_the_bundle(
+    bundle_of_2024: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    arguments = ["retrain", "--model", bundle_of_2024, "--transactions", TRANSACTIONS]
+    arguments += ["--customers", CUSTOMERS, "--json"]
+    status, stdout, err = run_cli(
+        capsys, *arguments, "--out", tmp_path / "kept", "--promote", "never"
+    )
+    assert status == 0, err
+    kept = json.loads(stdout)
+    assert kept["promoted"] is False and kept["bundle"] is None
+    assert not (tmp_path / "kept").exists()
+    assert kept["comparison"]["evaluation_cutoff"] == "2025-07-04"
+    status, stdout, _ = run_cli(
+        capsys, *arguments, "--out", tmp_path / "new", "--promote", "always"
+    )
+    assert status == 0
+    promoted = json.loads(stdout)
+    assert promoted["promoted"] is True
+    meta = json.loads((tmp_path / "new" / "meta.json").read_text(encoding="utf-8"))
+    assert meta["cutoff"] == "2025-12-31"
+    assert meta["lineage"]["parent"]["as_of"] == "2024-12-31"
+    assert meta["lineage"]["comparison"] == kept["comparison"]
+
+
+@pytest.mark.slow
+def test_monitor_refuses_what_it_cannot_compare(
+    bundle_of_2024: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    early = tmp_path / "early.csv"
+    log = pd.read_csv(TRANSACTIONS, dtype=str)
+    log[log["order_date"] < "2024-06-01"].to_csv(early, index=False)
+    arguments = ["monitor", "--model", bundle_of_2024, "--transactions", early]
+    assert_user_error(
+        run_cli(capsys, *arguments, "--customers", CUSTOMERS), "on or before the bundle's as-of"
+    )
+    # The bundle learned from the attributes: a log without them cannot build its features.
+    arguments = ["monitor", "--model", bundle_of_2024, "--transactions", TRANSACTIONS]
+    assert_user_error(run_cli(capsys, *arguments), r"lacks \d+ feature\(s\)")
+    assert_user_error(
+        run_cli(capsys, *arguments, "--customers", CUSTOMERS, "--out", tmp_path / "r.pdf"),
+        r"\.json",
+    )
