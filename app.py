@@ -30,6 +30,7 @@ pages = [
     st.Page("pages/evaluate.py", title=t("app.step_evaluate"), icon=":material/leaderboard:"),
     st.Page("pages/explain.py", title=t("app.step_explain"), icon=":material/lightbulb:"),
     st.Page("pages/segments.py", title=t("app.step_segments"), icon=":material/groups:"),
+    st.Page("pages/monitor.py", title=t("app.step_monitor"), icon=":material/monitor_heart:"),
 ]
 page = st.navigation(pages)
 with st.sidebar:

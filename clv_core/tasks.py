@@ -10,8 +10,9 @@ written into its ``folder``:
   (:func:`read_evaluation` loads it back as an :class:`~clv_core.evaluation.EvaluationResult`
   without the network; scoring and explaining load the bundle in a worker again).
 * :func:`explain_job`, :func:`drivers_job`, :func:`score_job`, :func:`score_table_job`,
-  :func:`table_drivers_job`, :func:`check_bundle_job`: results small enough to return (SHAP
-  values, scores, a bundle's facts), as plain data.
+  :func:`table_drivers_job`, :func:`check_bundle_job`, :func:`monitor_job`,
+  :func:`retrain_job`: results small enough to return (SHAP values, scores, a bundle's facts,
+  a monitoring report, a challenger as .zip bytes), as plain data.
 
 Only worker processes import TensorFlow: the server that submits these jobs never does, so its
 per-request clean-up (Streamlit's ``keras.backend.clear_session()`` and full garbage collection)
@@ -32,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from clv_core.bundle import BundleInfo, load_bundle
+from clv_core.bundle import BundleInfo, load_bundle, zip_bundle
 from clv_core.evaluation import EvaluationResult, EvaluationSettings, ModelName, ModelResult
 from clv_core.explain import ExplainSettings, Explanation, explain_customers
 from clv_core.features import FeatureOptions
@@ -50,22 +51,33 @@ from clv_core.usecases import (
     score_table,
     table_drivers,
 )
+from clv_core.usecases.monitoring import (
+    MonitorReport,
+    RetrainRequest,
+    monitor_bundle,
+    retrain_bundle,
+)
 from clv_core.validation import CustomerAttributes
 
 __all__ = [
     "EVALUATION_FILE",
     "MODEL_FOLDER",
+    "Challenger",
     "CheckBundleSpec",
     "DriversSpec",
     "ExplainSpec",
+    "MonitorSpec",
+    "RetrainSpec",
     "ScoreSpec",
     "ScoreTableSpec",
     "TableDriversSpec",
     "check_bundle_job",
     "drivers_job",
     "explain_job",
+    "monitor_job",
     "prepare_worker",
     "read_evaluation",
+    "retrain_job",
     "score_job",
     "score_table_job",
     "table_drivers_job",
@@ -315,3 +327,70 @@ def check_bundle_job(spec: CheckBundleSpec, folder: Path, reporter: Reporter) ->
     with _keras_cleared():
         _, info = load_bundle(spec.data)
         return info
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorSpec:
+    """Monitor the bundle at ``model`` with a newer log (:func:`monitor_bundle`)."""
+
+    model: Path
+    source: str
+    transactions: pd.DataFrame
+    customers: CustomerAttributes | None
+    language: Language
+
+
+def monitor_job(spec: MonitorSpec, folder: Path, reporter: Reporter) -> MonitorReport:
+    """The monitoring report of a bundle against what its customers did next."""
+    with _keras_cleared():
+        reporter.stage("loading the model")
+        model, info = load_bundle(spec.model)
+        reporter.stage("monitoring")
+        return monitor_bundle(
+            model,
+            info,
+            spec.transactions,
+            spec.customers,
+            source=spec.source,
+            language=spec.language,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RetrainSpec:
+    """Train a challenger to the bundle at ``model`` on the newest window of a log."""
+
+    model: Path
+    source: str
+    transactions: pd.DataFrame
+    customers: CustomerAttributes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Challenger:
+    """The champion/challenger comparison and, when the challenger is better, its bundle as
+    .zip bytes with its lineage."""
+
+    comparison: dict[str, Any]
+    bundle: bytes | None
+    lineage: dict[str, Any]
+
+
+def retrain_job(spec: RetrainSpec, folder: Path, reporter: Reporter) -> Challenger:
+    """:func:`retrain_bundle` with ``promote="if-better"``; the new bundle comes back zipped."""
+    with _keras_cleared():
+        reporter.stage("loading the model")
+        model, info = load_bundle(spec.model)
+        reporter.stage("training the challenger")
+        result = retrain_bundle(
+            model,
+            info,
+            spec.transactions,
+            spec.customers,
+            RetrainRequest(),
+            folder / "challenger",
+            source=spec.source,
+            on_epoch=reporter.progress,
+        )
+        bundle = zip_bundle(result.folder) if result.folder is not None else None
+        return Challenger(result.comparison, bundle, result.lineage)

@@ -20,7 +20,7 @@ from clv_core.catalogue import feature_label, format_contribution, format_value
 from clv_core.errors import ConfigError
 from clv_core.language import Language
 from clv_core.mlp import EpochEvent
-from clv_ui.i18n import current_language, model_label, t, text_in
+from clv_ui.i18n import current_language, metric_label, model_label, t, text_in
 
 if TYPE_CHECKING:
     from clv_core.explain import Explanation
@@ -29,15 +29,19 @@ __all__ = [
     "action_grid_heatmap",
     "beeswarm",
     "budget_curve",
+    "champion_challenger",
     "clv_by_tier",
     "customers_by_first_month",
     "decile_chart",
     "dependence_plot",
+    "drift_chart",
     "gain_chart",
     "importance_bar",
     "loss_curve",
+    "monitor_metrics",
     "orders_over_time",
     "predicted_vs_actual",
+    "predicted_vs_realised",
     "revenue_per_period",
     "spend_distribution",
     "tier_sizes",
@@ -317,6 +321,93 @@ def budget_curve(curve: pd.DataFrame, budget: float) -> go.Figure:
         yaxis_title=t("segments.money"),
         **_LAYOUT,
     )
+    return figure
+
+
+# -- Monitoring (clv_core.usecases.monitoring) --------------------------------------------------
+
+
+def monitor_metrics(models: dict[str, dict[str, float]]) -> go.Figure:
+    """Normalized Gini and Spearman of the network and each baseline on the realised outcome
+    (grouped bars); ``models`` maps a model code to its metrics (``mlp`` is the network)."""
+    names = [name for name, values in models.items() if "normalized_gini" in values]
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=[model_label(name) for name in names],
+                y=[models[name][metric] for name in names],
+                name=metric_label(metric),
+                hovertemplate="%{x}: %{y:.3f}<extra></extra>",
+            )
+            for metric in ("normalized_gini", "spearman")
+        ]
+    )
+    figure.update_layout(barmode="group", title=t("monitor.metrics"), **_LAYOUT)
+    return figure
+
+
+def predicted_vs_realised(rows: list[dict[str, object]], labels: dict[str, str]) -> go.Figure:
+    """Predicted and realised revenue per segment (grouped bars); ``labels`` names the codes."""
+    names = [labels.get(str(row["code"]), str(row["code"])) for row in rows]
+    predicted, realised = t("monitor.predicted"), t("monitor.realised")
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=names,
+                y=[row["predicted_revenue"] for row in rows],
+                name=predicted,
+                hovertemplate="%{x}: %{y:,.2f}<extra>" + predicted + "</extra>",
+            ),
+            go.Bar(
+                x=names,
+                y=[row["realised_revenue"] for row in rows],
+                name=realised,
+                hovertemplate="%{x}: %{y:,.2f}<extra>" + realised + "</extra>",
+            ),
+        ]
+    )
+    figure.update_layout(barmode="group", yaxis_title=t("monitor.revenue"), **_LAYOUT)
+    return figure
+
+
+def drift_chart(features: list[dict[str, object]], language: Language | None = None) -> go.Figure:
+    """PSI of each input, largest first, with the moving (0.10) and shifted (0.25) lines."""
+    language = language or current_language()
+    rows = sorted(features, key=lambda row: -float(row["psi"]))  # type: ignore[arg-type]
+    colours = {"stable": "#9bbcd9", "moving": "#f2b134", "shifted": "#d9534f"}
+    figure = go.Figure(
+        go.Bar(
+            x=[feature_label(str(row["feature"]), language) for row in rows],
+            y=[row["psi"] for row in rows],
+            marker_color=[colours[str(row["status"])] for row in rows],
+            customdata=[str(row["feature"]) for row in rows],
+            hovertemplate="%{customdata}: PSI %{y:.3f}<extra></extra>",
+        )
+    )
+    for level in (0.10, 0.25):
+        figure.add_hline(y=level, line_dash="dash", opacity=0.5)
+    figure.update_layout(title=t("monitor.drift"), yaxis_title="PSI", **_LAYOUT)
+    return figure
+
+
+def champion_challenger(comparison: dict[str, object]) -> go.Figure:
+    """The four accuracy metrics of the champion and the challenger (grouped bars)."""
+    metrics = ("normalized_gini", "spearman", "decile_mape", "total_ratio")
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=[metric_label(metric) for metric in metrics],
+                y=[comparison[role][metric] for metric in metrics],  # type: ignore[index]
+                name=t(label),
+                hovertemplate="%{x}: %{y:.3f}<extra></extra>",
+            )
+            for role, label in (
+                ("champion", "monitor.champion"),
+                ("challenger", "monitor.challenger_name"),
+            )
+        ]
+    )
+    figure.update_layout(barmode="group", title=t("monitor.challenger"), **_LAYOUT)
     return figure
 
 

@@ -44,6 +44,7 @@ STRINGS: Mapping[str, tuple[str, str]] = {
     "app.step_evaluate": ("Evaluate", "评估"),
     "app.step_explain": ("Explain", "解释"),
     "app.step_segments": ("Segments & export", "分层与导出"),
+    "app.step_monitor": ("Monitor", "监控"),
     "app.done": ("done", "已完成"),
     "app.todo": ("to do", "待完成"),
     "app.running": ("running", "运行中"),
@@ -670,6 +671,94 @@ STRINGS: Mapping[str, tuple[str, str]] = {
     "segments.budget_net_axis": ("Profit after cost", "扣除成本后的利润"),
     "segments.budget_chosen": ("Your budget", "你的预算"),
     "segments.downloads": ("Downloads", "下载"),
+    # Monitor page.
+    "monitor.title": ("Monitor a model", "监控模型"),
+    "monitor.intro": (
+        "Compare a model's predictions with what its customers spent afterwards, check "
+        "whether the customers have changed, and train a challenger on the newest data. Load "
+        "the newer log on the Data page; upload the deployed bundle here, or use this "
+        "session's network.",
+        "将模型的预测与客户之后的实际消费进行比较，检查客户是否发生了变化，并用最新数据训练挑战者模型。"
+        "请在数据页加载较新的交易记录；在此上传已部署的模型包，或使用本会话的网络。",
+    ),
+    "monitor.upload_bundle": ("Deployed model bundle (.zip)", "已部署的模型包（.zip）"),
+    "monitor.source": ("Model to monitor", "要监控的模型"),
+    "monitor.in_sample": (
+        "This session's network learned from these customers' outcomes (customer split): the "
+        "figures below include its training customers and are optimistic. Monitor an uploaded "
+        "bundle with a newer log for honest figures.",
+        "本会话的网络已从这些客户的结果中学习（按客户划分）：以下数字包含其训练客户，偏乐观。"
+        "如需客观的数字，请用较新的交易记录监控上传的模型包。",
+    ),
+    "monitor.needs_log": (
+        "Monitoring needs a model trained on a transaction log: a per-customer table has no "
+        "dates to compare with.",
+        "监控需要基于交易记录训练的模型：客户表没有可比较的日期。",
+    ),
+    "monitor.run": ("Check the model", "检查模型"),
+    "monitor.running": ("Monitoring ...", "正在监控……"),
+    "monitor.window": (
+        "{customers:,} customers scored on {as_of}; outcome from {start} to {end} ({days} days).",
+        "{as_of} 为 {customers:,} 位客户打分；结果区间 {start} 至 {end}（{days} 天）。",
+    ),
+    "monitor.keep": ("No reason to retrain was found.", "未发现需要重新训练的理由。"),
+    "monitor.retrain": ("Retraining is recommended:", "建议重新训练："),
+    "monitor.metrics": ("Predictions against what happened", "预测与实际结果"),
+    "monitor.still_best": (
+        "The network is still at least as good as the baselines refitted on the as-of date.",
+        "网络仍不逊于在预测日重新拟合的基线模型。",
+    ),
+    "monitor.not_best": (
+        "A baseline refitted on the as-of date ranked the customers better than the network.",
+        "在预测日重新拟合的基线模型对客户的排序优于网络。",
+    ),
+    "monitor.coverage": ("Interval coverage", "区间覆盖率"),
+    "monitor.coverage_help": (
+        "Share of customers whose outcome fell inside their interval; promised {promised:.0%}.",
+        "结果落在其区间内的客户比例；承诺为 {promised:.0%}。",
+    ),
+    "monitor.segments": ("By value tier and churn band", "按价值层级和流失风险"),
+    "monitor.predicted": ("Predicted", "预测"),
+    "monitor.realised": ("Realised", "实际"),
+    "monitor.revenue": ("Revenue", "收入"),
+    "monitor.drift": ("Have the customers changed?", "客户是否发生了变化？"),
+    "monitor.drift_caption": (
+        "Population stability index of each input between the customers the network learned "
+        "from ({reference}) and the newest customers ({current}); 0.10 is moving, 0.25 shifted. "
+        "{new:.1%} of the newest customers first ordered after the as-of date.",
+        "网络学习所用客户（{reference}）与最新客户（{current}）之间各输入的群体稳定性指数（PSI）；"
+        "0.10 为变动，0.25 为偏移。最新客户中有 {new:.1%} 在预测日之后才首次下单。",
+    ),
+    "monitor.findings": ("Findings", "发现"),
+    "monitor.lineage": ("Lineage of this bundle", "该模型包的谱系"),
+    "monitor.challenger": ("Champion and challenger", "冠军模型与挑战者"),
+    "monitor.challenge": ("Train a challenger on the newest data", "用最新数据训练挑战者"),
+    "monitor.challenge_help": (
+        "A network with the same settings learns from the window ending one horizon before "
+        "the log's end; both are measured on the same held-out customers over the last "
+        "horizon. When the challenger is better, it is trained on the newest window and "
+        "offered as a new bundle.",
+        "使用相同设置的网络从日志结束前一个预测期截止的窗口学习；两者在最后一个预测期内、"
+        "同一批留出客户上比较。若挑战者更好，则用最新窗口训练并提供新的模型包。",
+    ),
+    "monitor.challenging": ("Training the challenger ...", "正在训练挑战者……"),
+    "monitor.challenger_better": (
+        "The challenger is better; its bundle records this comparison and its parent.",
+        "挑战者更好；其模型包记录了本次比较及其父模型。",
+    ),
+    "monitor.champion_stays": (
+        "The challenger is not better: keep the deployed bundle.",
+        "挑战者并不更好：继续使用已部署的模型包。",
+    ),
+    "monitor.download_challenger": ("Challenger bundle (.zip)", "挑战者模型包（.zip）"),
+    "monitor.champion": ("Champion", "冠军模型"),
+    "monitor.challenger_name": ("Challenger", "挑战者"),
+    "monitor.downloads": ("Report", "报告"),
+    "monitor.download_json": ("Report (JSON)", "报告（JSON）"),
+    "monitor.download_html": ("Report (HTML)", "报告（HTML）"),
+    "monitor.download_xlsx": ("Report (XLSX)", "报告（XLSX）"),
+    "monitor.metric": ("Metric", "指标"),
+    "monitor.value": ("Value", "数值"),
     "segments.download_csv": ("Scored list (CSV)", "打分名单（CSV）"),
     "segments.download_xlsx": ("Scored list (XLSX)", "打分名单（XLSX）"),
     "segments.download_bundle": ("Model bundle (.zip)", "模型包（.zip）"),

@@ -182,6 +182,7 @@ def workflow_status(state: WorkbenchState) -> None:
         ("app.step_evaluate", bool(state.results)),
         ("app.step_explain", state.explanation is not None),
         ("app.step_segments", state.result is not None or state.bundle_path is not None),
+        ("app.step_monitor", bool(state.monitor_reports)),
     ]
     lines = []
     for key, done in steps:

@@ -33,7 +33,9 @@ if TYPE_CHECKING:
     from clv_core.loading import LoadedTable
     from clv_core.runner import JobRunner
     from clv_core.scoring import ScoredCustomers
+    from clv_core.tasks import Challenger
     from clv_core.usecases import TableScores
+    from clv_core.usecases.monitoring import MonitorReport
     from clv_core.validation import (
         CustomerAttributes,
         CustomerTable,
@@ -122,6 +124,9 @@ class WorkbenchState:
     new_customers: LoadedTable | None = None
     new_customers_digest: str = ""
     table_scores: dict[tuple[str, str], TableScores] = field(default_factory=dict)
+    # The Monitor page's reports and challengers, keyed by (model, data digest).
+    monitor_reports: dict[tuple[str, str], MonitorReport] = field(default_factory=dict)
+    challengers: dict[tuple[str, str], Challenger] = field(default_factory=dict)
     # Who owns this session's jobs on the server's worker pool, and where their files go.
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     folder: Path | None = None
@@ -174,6 +179,8 @@ class WorkbenchState:
         self.scores = {}
         self.drivers = {}
         self.table_scores = {}
+        self.monitor_reports = {}
+        self.challengers = {}
 
 
 def get_state() -> WorkbenchState:

@@ -30,7 +30,9 @@ from clv_ui.state import DataState, WorkbenchState
 
 if TYPE_CHECKING:
     from clv_core.loading import LoadedTable
+    from clv_core.tasks import Challenger
     from clv_core.usecases import TableScores
+    from clv_core.usecases.monitoring import MonitorReport
     from clv_core.value import ValuePlan, ValueSettings
 
 __all__ = [
@@ -579,6 +581,75 @@ def table_top_drivers(
             state, "clv_core.tasks:table_drivers_job", spec, t("segments.computing_drivers")
         )
     return state.drivers[key]
+
+
+def _monitor_key(state: WorkbenchState, *, use_bundle: bool) -> tuple[str, str]:
+    data = state.data
+    digest = f"{data.table_digest}-{data.lines_digest}-{data.customers_digest}"
+    return _model_key(state, use_bundle=use_bundle), digest
+
+
+def _model_source(state: WorkbenchState, *, use_bundle: bool) -> str:
+    """How a report names the monitored model."""
+    if use_bundle and state.bundle_path is not None:
+        return "uploaded bundle"
+    return "this session's network"
+
+
+def monitor_model(state: WorkbenchState, *, use_bundle: bool, language: Language) -> MonitorReport:
+    """The monitoring report of the chosen model against the session's log (kept per model
+    and data)."""
+    from clv_core.tasks import MonitorSpec
+
+    data = state.data
+    if data.transactions is None:
+        raise ValueError("monitor_model needs transactions; guard the page first.")
+    key = _monitor_key(state, use_bundle=use_bundle)
+    if key not in state.monitor_reports:
+        model, _, _ = _scoring_model(state, use_bundle=use_bundle)
+        spec = MonitorSpec(
+            model,
+            _model_source(state, use_bundle=use_bundle),
+            data.transactions.frame,
+            data.customers,
+            language,
+        )
+        state.monitor_reports[key] = run_and_wait(
+            state, "clv_core.tasks:monitor_job", spec, t("monitor.running")
+        )
+    return state.monitor_reports[key]
+
+
+def kept_report(state: WorkbenchState, *, use_bundle: bool) -> MonitorReport | None:
+    """The report already made for the chosen model and data, if any."""
+    return state.monitor_reports.get(_monitor_key(state, use_bundle=use_bundle))
+
+
+def challenge_model(state: WorkbenchState, *, use_bundle: bool) -> Challenger:
+    """Train a challenger to the chosen model on the session's log and compare them."""
+    from clv_core.tasks import RetrainSpec
+
+    data = state.data
+    if data.transactions is None:
+        raise ValueError("challenge_model needs transactions; guard the page first.")
+    key = _monitor_key(state, use_bundle=use_bundle)
+    if key not in state.challengers:
+        model, _, _ = _scoring_model(state, use_bundle=use_bundle)
+        spec = RetrainSpec(
+            model,
+            _model_source(state, use_bundle=use_bundle),
+            data.transactions.frame,
+            data.customers,
+        )
+        state.challengers[key] = run_and_wait(
+            state, "clv_core.tasks:retrain_job", spec, t("monitor.challenging")
+        )
+    return state.challengers[key]
+
+
+def kept_challenger(state: WorkbenchState, *, use_bundle: bool) -> Challenger | None:
+    """The challenger already trained for the chosen model and data, if any."""
+    return state.challengers.get(_monitor_key(state, use_bundle=use_bundle))
 
 
 def bundle_zip(model_dir: Path) -> bytes:

@@ -63,6 +63,7 @@ __all__ = [
     "RetrainRequest",
     "RetrainResult",
     "monitor_bundle",
+    "report_bytes",
     "retrain_bundle",
     "write_monitor_report",
 ]
@@ -592,26 +593,32 @@ def _lineage(
 # -- report files -------------------------------------------------------------------------------
 
 
+REPORT_SUFFIXES = (".json", ".html", ".xlsx")
+
+
+def report_bytes(report: MonitorReport, suffix: str) -> bytes:
+    """The report as a file's bytes: ``.json`` (the stable document), ``.html`` (tables for
+    people) or ``.xlsx`` (one sheet per table, with every customer)."""
+    suffix = suffix.lower()
+    if suffix == ".json":
+        return (json.dumps(report.data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    if suffix == ".html":
+        return _html(report).encode("utf-8")
+    if suffix == ".xlsx":
+        from clv_core.export import to_xlsx_bytes
+
+        sheets = _tables(report)
+        summary = sheets.pop("summary")
+        return to_xlsx_bytes(summary, sheet_name="summary", extra_sheets=sheets)
+    raise ConfigError(f"A report file must end in {', '.join(REPORT_SUFFIXES)}, not {suffix!r}.")
+
+
 def write_monitor_report(report: MonitorReport, path: Path) -> None:
-    """The report as ``.json`` (the stable document), ``.html`` (tables for people) or
-    ``.xlsx`` (one sheet per table, with every customer)."""
-    suffix = path.suffix.lower()
+    """:func:`report_bytes` written to ``path`` (its suffix chooses the form)."""
+    data = report_bytes(report, path.suffix)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        if suffix == ".json":
-            path.write_text(
-                json.dumps(report.data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-            )
-        elif suffix == ".html":
-            path.write_text(_html(report), encoding="utf-8")
-        elif suffix == ".xlsx":
-            from clv_core.export import to_xlsx_bytes
-
-            sheets = _tables(report)
-            summary = sheets.pop("summary")
-            path.write_bytes(to_xlsx_bytes(summary, sheet_name="summary", extra_sheets=sheets))
-        else:
-            raise ConfigError(f"The report {path.name!r} must end in .json, .html or .xlsx.")
+        path.write_bytes(data)
     except OSError as error:
         raise DataError(
             f"Could not write the report to {path}: {error.strerror or error}."

@@ -809,3 +809,41 @@ def test_margins_per_category_of_an_attribute(
         preview["predicted_profit"], rate.to_numpy() * preview["predicted_clv"], rtol=1e-9
     )
     assert any("the margin of each customer's 'channel'" in c.value for c in app.caption)
+
+
+@pytest.mark.slow
+def test_monitor_page_checks_the_model_and_trains_a_challenger(
+    make_app: Callable[..., AppTest], trained_state: WorkbenchState
+) -> None:
+    app = make_app(trained_state, "pages/monitor.py")
+    assert not app.exception
+    assert any("customer split" in warning.value for warning in app.warning)
+    app.button(key="monitor_run").click().run()
+    assert not app.exception and not app.error
+    [(key, report)] = _state(app).monitor_reports.items()
+    data = report.data
+    assert data["window"]["complete"] and data["customers"] > 1000
+    verdict = app.warning if data["retrain_recommended"] else app.success
+    assert verdict, "the verdict is shown"
+    assert len(app.get("plotly_chart")) == 4  # metrics, tiers, bands, drift
+    labels = [button.label for button in app.get("download_button")]
+    assert labels == ["Report (JSON)", "Report (HTML)", "Report (XLSX)"]
+    app.button(key="monitor_challenge").click().run()
+    assert not app.exception and not app.error
+    challenger = _state(app).challengers[key]
+    assert challenger.comparison["evaluation_cutoff"] == "2024-12-31"
+    assert len(app.get("plotly_chart")) == 5
+    offered = "Challenger bundle (.zip)" in [b.label for b in app.get("download_button")]
+    assert offered == (challenger.bundle is not None)
+    # Kept across reruns: another click elsewhere does not monitor again.
+    app.run()
+    assert _state(app).monitor_reports[key] is report
+
+
+def test_monitor_page_guards_without_a_model(
+    make_app: Callable[..., AppTest], data_state: WorkbenchState
+) -> None:
+    app = make_app(data_state, "pages/monitor.py")
+    assert not app.exception
+    assert app.info, "without a model the page says what to do"
+    assert not app.get("plotly_chart")
