@@ -132,6 +132,25 @@ def test_realised_metrics_equal_the_definitions_by_hand_on_cdnow(
     assert len(sheets["customers"]) == 23_570
 
 
+def test_champion_and_challenger_on_cdnow(
+    cdnow: pd.DataFrame, cdnow_bundle: tuple[ClvMlp, BundleInfo], tmp_path: Path
+) -> None:
+    model, info = cdnow_bundle
+    result = retrain_bundle(
+        model, info, cdnow, None, RetrainRequest(promote="never"), tmp_path / "new", source="x"
+    )
+    comparison = result.comparison
+    assert not result.promoted and result.folder is None
+    assert comparison["evaluation_cutoff"] == "1998-04-01"
+    assert comparison["outcome_window"] == ["1998-04-02", "1998-06-30"]
+    assert comparison["challenger_training_cutoff"] == "1998-01-01"
+    assert comparison["held_out_customers"] == pytest.approx(0.2 * 23_570, abs=1)
+    assert comparison["champion_saw_outcome"] is False
+    for role in ("champion", "challenger"):
+        assert set(comparison[role]) >= {"normalized_gini", "spearman", "decile_mape"}
+    assert len(comparison["verdicts"]) == 4
+
+
 def test_a_log_that_ends_early_is_compared_on_the_elapsed_days(
     cdnow: pd.DataFrame, cdnow_bundle: tuple[ClvMlp, BundleInfo]
 ) -> None:
