@@ -18,7 +18,7 @@ What is measured (every figure comes from the code ``python -m clv_core monitor`
 * ``seconds``: wall time of each step (training the bundle, monitoring, retraining).
 
 Run from the repository root: ``python benchmarks/monitor_benchmark.py [--out monitor.json]``
-(about 2 minutes on 2 cores).
+(about 40 seconds on 2 cores).
 """
 
 from __future__ import annotations
