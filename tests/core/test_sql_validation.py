@@ -315,3 +315,35 @@ def test_the_realistic_exports_give_the_reference_numbers(tmp_path: Path, name: 
     ]
     assert runs[0].validation() == runs[1].validation()
     actual_features_equal(runs[0].features, runs[1].features)
+
+
+@pytest.mark.slow
+def test_cancellation_documents_of_a_long_log_are_judged_on_the_first_ordinary_ids(
+    tmp_path: Path,
+) -> None:
+    """Past 200,000 rows the SQL looks at the first ordinary ids by position only; the lines
+    it keeps and the cancellations it finds equal the reference's."""
+    rows = 260_000
+    rng = np.random.default_rng(5)
+    order = np.arange(rows)
+    ids = np.char.add("", (500_000 + order).astype(str)).astype(object)
+    cancelled = rng.random(rows) < 0.01
+    ids[cancelled] = np.char.add("C", (500_000 + order[cancelled]).astype(str))
+    frame = pd.DataFrame(
+        {
+            "order_id": ids,
+            "customer_id": rng.integers(1, 20_000, rows).astype(str),
+            "order_date": (
+                pd.Timestamp("2023-01-01")
+                + pd.to_timedelta(np.sort(rng.integers(0, 700, rows)), "D")
+            ).strftime("%Y-%m-%d"),
+            "amount": np.round(rng.gamma(2.0, 40.0, rows), 2).astype(str),
+        }
+    )
+    path = tmp_path / "long.csv"
+    frame.to_csv(path, index=False)
+    duck, reference = run_both(load_table(path))
+    assert_same(duck, reference)
+    assert duck.validated_by == "duckdb"
+    altered = duck.validation()["transactions"]["altered"]
+    assert altered["return_made_negative"] == int(cancelled.sum())
