@@ -656,3 +656,23 @@ def budget_planner(selected: pd.DataFrame, plan: ValuePlan) -> pd.DataFrame:
     )
     st.plotly_chart(charts.budget_curve(budget_plan.curve, request.budget), key="budget_curve")
     return budget_plan.selected
+
+
+def bundle_upload(state: WorkbenchState, *, label: str, key: str, help: str | None = None) -> None:
+    """A model bundle (.zip) uploader: the bundle is checked in a worker and kept for the
+    session; a damaged or unsafe one is an error message."""
+    try:
+        bundle = st.file_uploader(label, type=["zip"], help=help, key=key)
+        if bundle is not None:
+            with st.spinner(t("segments.loading_bundle")):
+                workflow.load_bundle_upload(state, bundle.getvalue())
+    except ClvError as error:
+        st.error(str(error))
+
+
+def model_sources(state: WorkbenchState, *, bundle_first: bool) -> list[str]:
+    """The models a page can use: ``trained`` (this session's network) and ``bundle`` (an
+    uploaded one), those that exist."""
+    ready = {"trained": state.result is not None, "bundle": state.bundle_path is not None}
+    order = ("bundle", "trained") if bundle_first else ("trained", "bundle")
+    return [name for name in order if ready[name]]

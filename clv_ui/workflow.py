@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -596,28 +596,42 @@ def _model_source(state: WorkbenchState, *, use_bundle: bool) -> str:
     return "this session's network"
 
 
+def _kept_job(
+    state: WorkbenchState,
+    store: dict[tuple[str, str], Any],
+    key: tuple[str, str],
+    target: str,
+    make_spec: Callable[[Path, str, Any], Any],
+    label: str,
+) -> Any:
+    """Run a job on the chosen model and the session's log once; keep its result in ``store``."""
+    data = state.data
+    if data.transactions is None:
+        raise ValueError(f"{target} needs transactions; guard the page first.")
+    if key not in store:
+        use_bundle = key[0] == "bundle"
+        model, _, _ = _scoring_model(state, use_bundle=use_bundle)
+        spec = make_spec(
+            model, _model_source(state, use_bundle=use_bundle), data.transactions.frame
+        )
+        store[key] = run_and_wait(state, target, spec, label)
+    return store[key]
+
+
 def monitor_model(state: WorkbenchState, *, use_bundle: bool, language: Language) -> MonitorReport:
     """The monitoring report of the chosen model against the session's log (kept per model
     and data)."""
     from clv_core.tasks import MonitorSpec
 
-    data = state.data
-    if data.transactions is None:
-        raise ValueError("monitor_model needs transactions; guard the page first.")
-    key = _monitor_key(state, use_bundle=use_bundle)
-    if key not in state.monitor_reports:
-        model, _, _ = _scoring_model(state, use_bundle=use_bundle)
-        spec = MonitorSpec(
-            model,
-            _model_source(state, use_bundle=use_bundle),
-            data.transactions.frame,
-            data.customers,
-            language,
-        )
-        state.monitor_reports[key] = run_and_wait(
-            state, "clv_core.tasks:monitor_job", spec, t("monitor.running")
-        )
-    return state.monitor_reports[key]
+    customers = state.data.customers
+    return _kept_job(
+        state,
+        state.monitor_reports,
+        _monitor_key(state, use_bundle=use_bundle),
+        "clv_core.tasks:monitor_job",
+        lambda model, source, frame: MonitorSpec(model, source, frame, customers, language),
+        t("monitor.running"),
+    )
 
 
 def kept_report(state: WorkbenchState, *, use_bundle: bool) -> MonitorReport | None:
@@ -629,22 +643,15 @@ def challenge_model(state: WorkbenchState, *, use_bundle: bool) -> Challenger:
     """Train a challenger to the chosen model on the session's log and compare them."""
     from clv_core.tasks import RetrainSpec
 
-    data = state.data
-    if data.transactions is None:
-        raise ValueError("challenge_model needs transactions; guard the page first.")
-    key = _monitor_key(state, use_bundle=use_bundle)
-    if key not in state.challengers:
-        model, _, _ = _scoring_model(state, use_bundle=use_bundle)
-        spec = RetrainSpec(
-            model,
-            _model_source(state, use_bundle=use_bundle),
-            data.transactions.frame,
-            data.customers,
-        )
-        state.challengers[key] = run_and_wait(
-            state, "clv_core.tasks:retrain_job", spec, t("monitor.challenging")
-        )
-    return state.challengers[key]
+    customers = state.data.customers
+    return _kept_job(
+        state,
+        state.challengers,
+        _monitor_key(state, use_bundle=use_bundle),
+        "clv_core.tasks:retrain_job",
+        lambda model, source, frame: RetrainSpec(model, source, frame, customers),
+        t("monitor.challenging"),
+    )
 
 
 def kept_challenger(state: WorkbenchState, *, use_bundle: bool) -> Challenger | None:

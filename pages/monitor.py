@@ -15,29 +15,16 @@ from clv_ui import charts, workflow
 from clv_ui.i18n import current_language, metric_label, t
 from clv_ui.shell import require
 from clv_ui.state import get_state
-from clv_ui.widgets import XLSX_MIME
+from clv_ui.widgets import XLSX_MIME, bundle_upload, model_sources
 
 state = get_state()
 language = current_language()
 st.title(t("monitor.title"))
 st.caption(t("monitor.intro"))
 
-try:
-    bundle = st.file_uploader(t("monitor.upload_bundle"), type=["zip"], key="monitor_upload_bundle")
-    if bundle is not None:
-        with st.spinner(t("segments.loading_bundle")):
-            workflow.load_bundle_upload(state, bundle.getvalue())
-except ClvError as error:
-    st.error(str(error))
+bundle_upload(state, label=t("monitor.upload_bundle"), key="monitor_upload_bundle")
 require(state)  # the newer log comes from the Data page
-sources = [
-    name
-    for name, ready in (
-        ("bundle", state.bundle_path is not None),
-        ("trained", state.result is not None),
-    )
-    if ready
-]
+sources = model_sources(state, bundle_first=True)
 if not sources:
     require(state, model=True)
 source = st.radio(

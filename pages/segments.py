@@ -18,7 +18,9 @@ from clv_ui.i18n import current_language, t
 from clv_ui.shell import require, upload_limit_mb
 from clv_ui.state import get_state
 from clv_ui.widgets import (
+    bundle_upload,
     campaign_list,
+    model_sources,
     segment_profile_table,
     validation_report,
     value_sentence,
@@ -28,26 +30,13 @@ state = get_state()
 st.title(t("segments.title"))
 language = current_language()
 
-try:
-    bundle = st.file_uploader(
-        t("segments.upload_bundle"),
-        type=["zip"],
-        help=t("segments.upload_bundle_help"),
-        key="upload_bundle",
-    )
-    if bundle is not None:
-        with st.spinner(t("segments.loading_bundle")):
-            workflow.load_bundle_upload(state, bundle.getvalue())
-except ClvError as error:
-    st.error(str(error))
-sources = [
-    name
-    for name, ready in (
-        ("trained", state.result is not None),
-        ("bundle", state.bundle_path is not None),
-    )
-    if ready
-]
+bundle_upload(
+    state,
+    label=t("segments.upload_bundle"),
+    key="upload_bundle",
+    help=t("segments.upload_bundle_help"),
+)
+sources = model_sources(state, bundle_first=False)
 if not sources:
     require(state, model=True, customer_table_ok=True)
 source = st.radio(
