@@ -8,6 +8,7 @@ uploaded as a bundle.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,25 @@ def test_the_cli_and_the_app_score_a_customer_table_alike(table: str, tmp_path: 
     assert own == out.read_bytes()
     header = own.splitlines()[0].decode()
     assert ("known_value" in header) == (table == "customers_seed_zh.csv")
+
+
+def test_the_cli_and_the_app_monitor_a_bundle_alike(
+    trained_state: WorkbenchState, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The monitoring report of one bundle and one log: the same document everywhere (only
+    the name of the monitored bundle differs)."""
+    assert trained_state.model_dir is not None
+    bundle = tmp_path / "bundle.zip"
+    bundle.write_bytes(zip_bundle(trained_state.model_dir))
+    arguments = ["monitor", "--model", str(bundle), "--transactions"]
+    arguments += [str(SAMPLE / "transactions.csv"), "--customers", str(SAMPLE / "customers.csv")]
+    capsys.readouterr()
+    assert main([*arguments, "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    cli.pop("validation")
+    workflow.load_bundle_upload(trained_state, bundle.read_bytes())
+    app = workflow.monitor_model(trained_state, use_bundle=True, language=Language.EN).data
+    for report in (cli, app):
+        report["bundle"].pop("source")
+    assert json.loads(json.dumps(app)) == cli
+    assert cli["customers"] > 1000 and cli["window"]["complete"]
