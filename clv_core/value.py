@@ -423,7 +423,7 @@ class ValuePlan:
         """The list's total per period: ``period``, ``start_day``, ``end_day``, ``start``,
         ``end`` (dates), ``revenue`` and ``profit`` (margin x revenue, discounted)."""
         revenue = np.nansum(self.per_period.to_numpy(np.float64), axis=0)
-        margins = self.margin_rates().to_numpy(np.float64)
+        margins = self.margin.to_numpy(np.float64)
         margin_revenue = np.nansum(self.per_period.to_numpy(np.float64) * margins[:, None], axis=0)
         starts = np.concatenate([[0.0], self.period_ends[:-1]])
         as_of = pd.Timestamp(self.as_of)
@@ -485,10 +485,6 @@ class ValuePlan:
             ],
         }
 
-    def margin_rates(self) -> pd.Series:
-        """Each customer's margin rate (the column's value or the default)."""
-        return self.margin
-
     def facts(self) -> dict[str, Any]:
         """What the numbers are, as values a sentence in any language can be made of."""
         length = PERIODS[self.settings.period]
@@ -532,9 +528,10 @@ class ValuePlan:
 
 def customer_margins(
     attributes: pd.DataFrame | None, settings: ValueSettings, customers: pd.Index
-) -> tuple[pd.Series | None, int]:
-    """Each scored customer's margin from the settings' margin column, and how many customers
-    got the default rate instead (no row, an empty cell, a category without a margin).
+) -> pd.Series | None:
+    """Each scored customer's margin from the settings' margin column (missing where the
+    customer has no row, an empty cell or a category without a margin: :func:`plan_value`
+    gives them the default rate and counts them).
 
     Raises
     ------
@@ -545,7 +542,7 @@ def customer_margins(
     """
     column = settings.margin_column
     if column is None:
-        return None, 0
+        return None
     if attributes is None:
         raise DataError(
             f"The margin column '{column}' needs a customer attributes table; upload one or "
@@ -574,8 +571,7 @@ def customer_margins(
             f"The margin column '{column}' has {int(outside.sum())} values outside 0..1 (e.g. "
             f"{examples}); a margin is a share of revenue: write 35% as 0.35."
         )
-    aligned = values.reindex(customers)
-    return aligned, int(aligned.isna().sum())
+    return values.reindex(customers)
 
 
 def margin_categories(attributes: pd.DataFrame | None, column: str) -> list[str] | None:

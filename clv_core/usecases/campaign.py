@@ -193,7 +193,7 @@ def value_scored(
     ``expected_next_order_date`` and ``mean_days_between_orders`` after the predictions, and
     the value plan behind them (per-period values, the profit factor)."""
     predictions = scored.predictions
-    margins, _ = customer_margins(attributes, settings, pd.Index(predictions["customer_id"]))
+    margins = customer_margins(attributes, settings, pd.Index(predictions["customer_id"]))
     plan = plan_value(
         predictions,
         scored.features,

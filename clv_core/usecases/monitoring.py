@@ -53,7 +53,7 @@ from clv_core.monitoring import (
 from clv_core.scoring import score_with_features, train_for_deployment
 from clv_core.segments import segment_codes, segment_customers
 from clv_core.splits import split_customers
-from clv_core.usecases.service import feature_fields
+from clv_core.usecases.service import feature_fields, json_value
 from clv_core.validation import CustomerAttributes
 from clv_core.value import elapsed_share
 
@@ -379,20 +379,10 @@ def _drift(
         "reference_customers": len(reference),
         "current_customers": len(current),
         "new_customers_share": round(share_new, 4),
-        "features": [
-            {key: _plain(value) for key, value in row.items()} for row in drift.to_dict("records")
-        ],
+        "features": [{key: json_value(value) for key, value in row.items()} for row in rows],
         "findings": findings,
     }
     return drift, data
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    return value
 
 
 # -- retraining ---------------------------------------------------------------------------------

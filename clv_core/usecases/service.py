@@ -325,7 +325,7 @@ class ScoringService:
                 {
                     "feature": str(name),
                     "label": feature_label(str(name), language),
-                    "value": _plain(value),
+                    "value": json_value(value),
                     "contribution": round(float(contribution), 6),
                 }
             )
@@ -430,7 +430,8 @@ def _non_negative(name: str) -> bool:
     return name in NON_NEGATIVE_FEATURES or bool(_WINDOW_COUNT.fullmatch(name))
 
 
-def _plain(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """A value as JSON: NaN and None as ``None``, NumPy scalars as Python ones."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
     if isinstance(value, np.generic):

@@ -224,9 +224,9 @@ def _margins(attributes: pd.DataFrame | None, column: str, customers: list[str],
 
 def test_margins_from_an_attributes_column() -> None:
     attributes = pd.DataFrame({"customer_id": ["a", "b", "c"], "margin": [0.3, None, 0.5]})
-    margins, missing = _margins(attributes, "margin", ["a", "b", "d"])
+    margins = _margins(attributes, "margin", ["a", "b", "d"])
     assert margins is not None
-    assert margins.tolist()[0] == 0.3 and missing == 2
+    assert margins.tolist()[0] == 0.3 and int(margins.isna().sum()) == 2
     with pytest.raises(DataError, match=r"outside 0..1 \(e.g. c: 35\)"):
         _margins(attributes.assign(margin=[0.3, 0.2, 35]), "margin", ["a"])
     with pytest.raises(DataError, match="holds categories"):
@@ -259,10 +259,10 @@ def test_margins_per_category() -> None:
     assert margin_categories(attributes, "segment") == ["retail", "vip", "wholesale"]
     assert margin_categories(attributes.assign(segment=0.2), "segment") is None
     pairs = (("retail", 0.45), ("wholesale", 0.12))
-    margins, missing = _margins(attributes, "segment", ["a", "b", "c", "d"], category_margins=pairs)
+    margins = _margins(attributes, "segment", ["a", "b", "c", "d"], category_margins=pairs)
     assert margins is not None
     assert margins.tolist()[:2] == [0.45, 0.12]
-    assert missing == 2  # no category, and a category without a margin
+    assert int(margins.isna().sum()) == 2  # no category, and a category without a margin
     with pytest.raises(DataError, match=r"holds categories \('retail'"):
         _margins(attributes, "segment", ["a"])
     with pytest.raises(ConfigError, match="between 0 and 1"):
