@@ -73,8 +73,18 @@ def _history_sql(cutoff_day: int, options: FeatureOptions) -> str:
     return _day_ctes(cutoff_day) + _order_ctes(options)
 
 
+# A purchase day's calendar month as one number (year * 12 + month).
+_DATE = "CAST(DATE '1970-01-01' + CAST(day AS INTEGER) AS DATE)"
+_MONTH = f"(EXTRACT(YEAR FROM {_DATE}) * 12 + EXTRACT(MONTH FROM {_DATE}))"
+
+
 def _day_ctes(cutoff_day: int) -> str:
-    """History up to the cutoff, purchases, purchase days (BTYD summary, gaps), months."""
+    """History up to the cutoff, purchases, the BTYD summary, gaps and months.
+
+    Purchases in day order give the summary without a table of purchase days: each one's gap
+    to the previous purchase (0 for another purchase on the same day) and whether its month
+    differs from the previous one's; the gaps between purchase days sum to last - first day.
+    """
     return f"""
 WITH past AS (
     SELECT row_id, customer_id, day, amount, {cutoff_day} - day AS age
@@ -84,41 +94,31 @@ WITH past AS (
 purchases AS (
     SELECT * FROM past WHERE amount >= 0
 ),
-daily AS (
-    SELECT customer_id, day, SUM(amount) AS spend
-    FROM purchases
-    GROUP BY customer_id, day
-),
-daily_ranked AS (
+ordered AS (
     SELECT
         customer_id,
         day,
-        spend,
-        ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY day) AS position,
-        day - LAG(day) OVER (PARTITION BY customer_id ORDER BY day) AS gap
-    FROM daily
+        amount,
+        day - LAG(day) OVER (PARTITION BY customer_id ORDER BY day) AS gap,
+        FIRST_VALUE(day) OVER (PARTITION BY customer_id ORDER BY day) AS first_day,
+        {_MONTH} AS month,
+        LAG({_MONTH}) OVER (PARTITION BY customer_id ORDER BY day) AS previous_month
+    FROM purchases
 ),
 btyd AS (
     SELECT
         customer_id,
-        COUNT(*) AS active_days,
+        COUNT(*) FILTER (WHERE gap IS NULL OR gap > 0) AS active_days,
         MIN(day) AS first_day,
         MAX(day) AS last_day,
-        SUM(spend) AS total_daily,
-        MAX(CASE WHEN position = 1 THEN spend END) AS first_spend,
-        COUNT(gap) AS gap_count,
-        SUM(CAST(gap AS DOUBLE)) AS gap_sum,
-        SUM(CAST(gap AS DOUBLE) * gap) AS gap_square_sum
-    FROM daily_ranked
-    GROUP BY customer_id
-),
-months AS (
-    SELECT
-        customer_id,
-        COUNT(DISTINCT EXTRACT(YEAR FROM CAST(DATE '1970-01-01' + CAST(day AS INTEGER) AS DATE))
-            * 12 + EXTRACT(MONTH FROM CAST(DATE '1970-01-01' + CAST(day AS INTEGER) AS DATE)))
+        SUM(amount) AS total_daily,
+        SUM(amount) FILTER (WHERE day = first_day) AS first_spend,
+        COUNT(*) FILTER (WHERE gap > 0) AS gap_count,
+        CAST(MAX(day) - MIN(day) AS DOUBLE) AS gap_sum,
+        SUM(CAST(gap AS DOUBLE) * gap) AS gap_square_sum,
+        COUNT(*) FILTER (WHERE previous_month IS NULL OR month <> previous_month)
             AS active_months
-    FROM purchases
+    FROM ordered
     GROUP BY customer_id
 ),
 """
@@ -169,7 +169,7 @@ SELECT
         THEN (b.total_daily - b.first_spend) / {frequency} ELSE 0.0 END AS monetary_value,
     CAST(v.n_orders AS DOUBLE) AS n_orders,
     CAST(b.active_days AS DOUBLE) AS active_days,
-    CAST(m.active_months AS DOUBLE) AS active_months,
+    CAST(b.active_months AS DOUBLE) AS active_months,
     v.n_orders * 30.0 / ({cutoff_day} - b.first_day + 1.0) AS orders_per_month,
     v.gross_spend AS gross_spend,
     v.gross_spend - COALESCE(v.return_amount, 0.0) AS net_spend,
@@ -191,7 +191,6 @@ SELECT
     {_trend(recent_orders, previous_orders)} AS order_trend
 FROM btyd AS b
 JOIN values_and_windows AS v ON v.customer_id = b.customer_id
-JOIN months AS m ON m.customer_id = b.customer_id
 ORDER BY b.customer_id
 """
 

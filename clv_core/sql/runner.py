@@ -9,6 +9,7 @@ queries use.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Protocol
 
 import pandas as pd
@@ -27,7 +28,10 @@ def to_spark_sql(query: str) -> str:
     translated: str = sqlglot.transpile(query, read="duckdb", write="spark")[0]
     # DuckDB's quantile_cont(x, q) is Spark's exact percentile(x, q) (sqlglot writes the
     # WITHIN GROUP function's name).
-    return translated.replace("PERCENTILE_CONT(", "PERCENTILE(")
+    # DuckDB's hash is 64 bits, Spark's HASH 32 (too many collisions for counting distinct
+    # ids by their hashes): XXHASH64 is Spark's 64-bit hash.
+    translated = translated.replace("PERCENTILE_CONT(", "PERCENTILE(")
+    return re.sub(r"\bHASH\(", "XXHASH64(", translated)
 
 
 def _missing_package(name: str) -> str:

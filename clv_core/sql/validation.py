@@ -33,6 +33,7 @@ import pandas as pd
 
 from clv_core.columns import ColumnMapping
 from clv_core.issues import RowIssue
+from clv_core.loading.cells import may_have_edge
 from clv_core.money import MoneyCheck, MoneyTotals, assess_money
 from clv_core.sql.runner import DuckDBRunner, SqlRunner
 from clv_core.validation.checks import (
@@ -241,6 +242,8 @@ def _padded(source: SqlSource, columns: Sequence[str]) -> frozenset[str]:
         padded = set()
         for column in text:
             cells = pa.array(source.frame[column], from_pandas=True)
+            if not may_have_edge(cells, _WHITESPACE):
+                continue
             stripped = pc.utf8_trim_whitespace(cells)
             if pc.any(pc.not_equal(pc.binary_length(stripped), pc.binary_length(cells))).as_py():
                 padded.add(column)
@@ -302,17 +305,25 @@ def _facts(source: SqlSource, mapping: ColumnMapping) -> dict[str, Any]:
         "empty_order_cells": "0",
         "customer_ids_end_in_0": _ends_in_zero(source, str(mapping.customer_id)),
         "order_ids_end_in_0": "FALSE",
+        "has_time": "FALSE",
     }
+    relation = "raw"
     if source.kind(date) in _TEXT_TYPES:
-        value = _value_sql(source, date, "TIMESTAMP")
+        # The parsed date is computed once per row and read three times.
+        relation = f"(SELECT *, {_value_sql(source, date, 'TIMESTAMP')} AS date_value FROM raw)"
         text = _text_sql(source, date)
         checks["bad_dates"] = (
-            f"BOOL_OR(NOT {date_blank} AND (NOT {_full_match(text, _ISO_DATE)} "
-            f"OR {value} IS NULL OR {value} < {lowest} OR {value} > {highest}))"
+            f"BOOL_OR(NOT {date_blank} AND (NOT {_full_match(text, _ISO_DATE)} OR date_value "
+            f"IS NULL OR date_value < {lowest} OR date_value > {highest}))"
         )
     else:
-        value = f"CAST({source.name(date)} AS TIMESTAMP)"
-        checks["bad_dates"] = f"BOOL_OR({value} < {lowest} OR {value} > {highest})"
+        relation = f"(SELECT *, CAST({source.name(date)} AS TIMESTAMP) AS date_value FROM raw)"
+        checks["bad_dates"] = f"BOOL_OR(date_value < {lowest} OR date_value > {highest})"
+    # Whether some date has a time of day (parsed as validation parses it).
+    checks["has_time"] = (
+        "BOOL_OR(date_value IS NOT NULL "
+        "AND CAST(CAST(date_value AS DATE) AS TIMESTAMP) <> date_value)"
+    )
     if source.kind(amount) in _TEXT_TYPES:
         text = _text_sql(source, amount)
         checks["bad_amounts"] = (
@@ -323,13 +334,27 @@ def _facts(source: SqlSource, mapping: ColumnMapping) -> dict[str, Any]:
         checks["bad_amounts"] = f"BOOL_OR(ABS({name}) > {_LARGEST_DOUBLE})"
     if mapping.order_id is not None:
         order = _id_sql(source, str(mapping.order_id))
-        checks["distinct_orders"] = f"COUNT(DISTINCT {order})"
+        checks["distinct_orders"] = _distinct_hashes(order)
         checks["missing_orders"] = f"COUNT(*) FILTER (WHERE {order} IS NULL)"
         checks["empty_order_cells"] = _empty_cells_sql(source, mapping)
         checks["order_ids_end_in_0"] = _ends_in_zero(source, str(mapping.order_id))
     selected = ", ".join(f"{sql} AS {key}" for key, sql in checks.items())
-    row = source.runner.rows(f"SELECT {selected} FROM raw")[0]
-    return dict(zip(checks, row, strict=True))
+    row = source.runner.rows(f"SELECT {selected} FROM {relation} AS cells")[0]
+    facts = dict(zip(checks, row, strict=True))
+    if mapping.order_id is not None and not _unique_orders(facts, source.n_rows):
+        facts["distinct_orders"] = _distinct(source.runner, order, "raw")
+    return facts
+
+
+def _distinct(runner: SqlRunner, value: str, table: str) -> int:
+    """The exact number of distinct non-missing ``value`` in ``table``."""
+    return int(runner.rows(f"SELECT COUNT(DISTINCT {value}) FROM {table}")[0][0])
+
+
+def _distinct_hashes(value: str) -> str:
+    """Distinct hashes of the non-missing ``value``: as many as the values when those are
+    unique (the usual case, and half the work of comparing the text), fewer on a collision."""
+    return f"COUNT(DISTINCT hash({value})) FILTER (WHERE {value} IS NOT NULL)"
 
 
 def _ends_in_zero(source: SqlSource, column: str) -> str:
@@ -337,7 +362,7 @@ def _ends_in_zero(source: SqlSource, column: str) -> str:
     if source.kind(column) not in _TEXT_TYPES:
         return "FALSE"
     cleaned = _id_sql(source, column)
-    return f"COALESCE(BOOL_AND(RIGHT({cleaned}, 2) = '.0'), FALSE)"
+    return f"COALESCE(BOOL_AND({cleaned} LIKE '%.0'), FALSE)"
 
 
 def _empty_cells_sql(source: SqlSource, mapping: ColumnMapping) -> str:
@@ -397,12 +422,7 @@ def validate_in_sql(
     unique = _orders_unique(source, mapping, order_rule)
     # A view: the queries below read only the columns they need; "lines" is kept once.
     runner.view("parsed", _parsed_sql(source, mapping, customer_rule, order_rule, unique=unique))
-    has_time = bool(
-        runner.rows(
-            "SELECT BOOL_OR(ts IS NOT NULL AND CAST(CAST(ts AS DATE) AS TIMESTAMP) <> ts) "
-            "FROM parsed"
-        )[0][0]
-    )
+    has_time = bool(source.facts["has_time"])
     drop_duplicates = options.drop_duplicate_rows
     if drop_duplicates is None:
         drop_duplicates = (mapping.order_id is not None or has_time) and unique
@@ -474,11 +494,14 @@ def _orders_unique(source: SqlSource, mapping: ColumnMapping, order_rule: bool |
     if not order_rule:
         return _unique_orders(source.facts, source.n_rows)
     order = _cleaned(_id_sql(source, str(mapping.order_id)), bool(order_rule))
+    ids = f"(SELECT {order} AS id FROM raw) AS ids"
     row = source.runner.rows(
-        f"SELECT COUNT(DISTINCT id), COUNT(*) FILTER (WHERE id IS NULL) "
-        f"FROM (SELECT {order} AS id FROM raw) AS ids"
+        f"SELECT {_distinct_hashes('id')}, COUNT(*) FILTER (WHERE id IS NULL) FROM {ids}"
     )[0]
-    return _unique_orders({"distinct_orders": row[0], "missing_orders": row[1]}, source.n_rows)
+    facts = {"distinct_orders": row[0], "missing_orders": row[1]}
+    if not _unique_orders(facts, source.n_rows):
+        facts["distinct_orders"] = _distinct(source.runner, "id", ids)
+    return _unique_orders(facts, source.n_rows)
 
 
 def _cleaned(sql: str, whole_numbers: bool) -> str:
@@ -523,29 +546,34 @@ FROM raw
 
 
 def _guest_sql(runner: SqlRunner, options: ValidationOptions) -> str:
-    """The condition that a cleaned id is a guest placeholder (numbers only when busy)."""
+    """The condition that a cleaned id is a guest placeholder (numbers only when busy).
+
+    The placeholders are looked up among the distinct ids, and the condition names the ids
+    found as they are written: comparing text is much cheaper than lower-casing every row.
+    """
     words = GUEST_PLACEHOLDERS | {str(value).strip().lower() for value in options.guest_ids}
     listed = ", ".join(_quoted(word) for word in sorted(words))
     numbers = ", ".join(_quoted(number) for number in sorted(NUMERIC_GUEST_PLACEHOLDERS))
-    busy = runner.rows(
+    found = runner.rows(
         f"""
 WITH counts AS (
     SELECT customer_id, COUNT(*) AS n FROM parsed
     WHERE customer_id IS NOT NULL GROUP BY customer_id
 )
-SELECT customer_id, n, (SELECT MEDIAN(n) FROM counts) AS typical
-FROM counts WHERE lower(customer_id) IN ({numbers})
+SELECT customer_id, n, (SELECT MEDIAN(n) FROM counts) AS typical,
+    lower(customer_id) IN ({listed}) AS placeholder
+FROM counts WHERE lower(customer_id) IN ({listed}) OR lower(customer_id) IN ({numbers})
 """
     )
     chosen = [
         customer
-        for customer, count, typical in busy
-        if count >= max(_PLACEHOLDER_MIN_ROWS, _PLACEHOLDER_TIMES_MEDIAN * float(typical))
+        for customer, count, typical, placeholder in found
+        if placeholder
+        or count >= max(_PLACEHOLDER_MIN_ROWS, _PLACEHOLDER_TIMES_MEDIAN * float(typical))
     ]
-    condition = f"lower(customer_id) IN ({listed})"
-    if chosen:
-        condition += f" OR customer_id IN ({', '.join(_quoted(c) for c in chosen)})"
-    return condition
+    if not chosen:
+        return "FALSE"
+    return f"customer_id IN ({', '.join(_quoted(str(c)) for c in sorted(chosen))})"
 
 
 _CANCELLATION_SQL = "(?i)(?:C|CN|CR|R|RMA|RET|退|退货|退款)[-_ ]?[0-9]+"
@@ -558,11 +586,14 @@ def _cancellation_sql(runner: SqlRunner) -> str:
     """The condition that a line belongs to a cancellation document told by the order id (the
     reference's rule: a letter prefix on a minority of ids next to ordinary numeric ids), or
     ``FALSE`` when the ids do not follow it."""
-    # A cheap first-character filter keeps the pattern to the few candidates.
-    firsts = ", ".join(_quoted(character) for character in _CANCELLATION_FIRST_CHARACTERS)
-    condition = (
-        f"(LEFT(order_id, 1) IN ({firsts}) AND {_full_match('order_id', _CANCELLATION_SQL)})"
+    # A cheap first-character filter (prefix matches, the fastest text test) keeps the pattern
+    # to the few candidates.
+    firsts = " OR ".join(
+        f"order_id LIKE {_quoted(character + '%')}"
+        for character in _CANCELLATION_FIRST_CHARACTERS
+        if character not in "%_"
     )
+    condition = f"(({firsts}) AND {_full_match('order_id', _CANCELLATION_SQL)})"
     matches, n_rows = runner.rows(
         f"SELECT COUNT(*) FILTER (WHERE {condition}), COUNT(*) FROM parsed"
     )[0]

@@ -1075,3 +1075,83 @@ def test_a_failed_allocation_while_inflating_is_memory_not_a_damaged_file() -> N
             _raise_if_out_of_memory(error)
     _raise_if_out_of_memory(zlib.error("Error -3 while decompressing data: invalid block type"))
     _raise_if_out_of_memory(pa.ArrowInvalid("CSV parse error: Expected 3 columns, got 4"))
+
+
+# Every character Python's str.strip() removes, which is also Arrow's utf8_trim_whitespace set.
+_ALL_WHITESPACE = "".join(chr(code) for code in range(0x3001) if chr(code).isspace())
+
+
+def _trim_changes(column: pa.ChunkedArray | pa.Array, characters: str) -> bool:
+    import pyarrow.compute as pc
+
+    trimmed = pc.utf8_trim(column, characters=characters)
+    return bool(pc.any(pc.not_equal(pc.binary_length(trimmed), pc.binary_length(column))).as_py())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cells=st.lists(
+        st.one_of(
+            st.none(),
+            st.text(
+                alphabet=st.sampled_from("ab1. 中\u00a0\u3000\u2003\x1c\u0130K\u200b"), max_size=5
+            ),
+        ),
+        max_size=12,
+    ),
+    split=st.integers(min_value=0, max_value=12),
+    skip=st.integers(min_value=0, max_value=3),
+    large=st.booleans(),
+)
+def test_the_edge_prefilter_never_misses_a_cell_that_trimming_changes(
+    cells: list[str | None], split: int, skip: int, large: bool
+) -> None:
+    from clv_core.loading.cells import _CELL_WHITESPACE, may_have_edge
+
+    kind = pa.large_string() if large else pa.string()
+    whole = pa.array(cells, type=kind)
+    # Chunks that are slices of one buffer (offsets not starting at 0), as readers make them.
+    column = pa.chunked_array(
+        [whole.slice(skip, max(split - skip, 0)), whole.slice(max(split, skip))], type=kind
+    )
+    for characters in (_CELL_WHITESPACE, _ALL_WHITESPACE):
+        if _trim_changes(column, characters):
+            assert may_have_edge(column, characters)
+
+
+def test_the_edge_prefilter_clears_clean_columns_and_defers_on_other_types() -> None:
+    from clv_core.loading.cells import _CELL_WHITESPACE, may_have_edge
+
+    clean = pa.chunked_array(
+        [pa.array(["C001", None, "", "2024-01-05 10:00:00"]), pa.array([], pa.string())]
+    )
+    assert not may_have_edge(clean, _CELL_WHITESPACE)
+    assert not may_have_edge(clean, _ALL_WHITESPACE)
+    assert may_have_edge(pa.array(["C001", "C002\u3000"]), _CELL_WHITESPACE)
+    assert may_have_edge(pa.array(["\u2003C001"]), _ALL_WHITESPACE)
+    # A null slot whose bytes are whitespace is not a cell.
+    padded_null = pa.Array.from_buffers(
+        pa.string(),
+        2,
+        [
+            pa.py_buffer(np.packbits([0, 1], bitorder="little").tobytes()),
+            pa.py_buffer(np.array([0, 1, 2], dtype=np.int32).tobytes()),
+            pa.py_buffer(b" x"),
+        ],
+        null_count=1,
+    )
+    assert not may_have_edge(padded_null, _CELL_WHITESPACE)
+    assert may_have_edge(pa.array([b"x "], type=pa.binary()), _CELL_WHITESPACE)
+
+
+def test_a_long_cell_of_multibyte_characters_is_measured_in_characters(tmp_path: Path) -> None:
+    # 30 Chinese characters are 90 bytes: within a 40-character limit although over 40 bytes.
+    path = tmp_path / "long.csv"
+    path.write_text("customer_id,order_date,amount,note\nC1,2024-01-05,12.50," + "中" * 30 + "\n")
+    loaded = load_table(path, limits=LoadLimits(max_cell_chars=40))
+    assert loaded.frame.iloc[0, 3] == "中" * 30
+    with pytest.raises(DataError, match="31 characters"):
+        path.write_text(
+            "customer_id,order_date,amount,note\nC1,2024-01-05,12.50," + "中" * 31 + "\n"
+        )
+        load_table(path, limits=LoadLimits(max_cell_chars=30))
