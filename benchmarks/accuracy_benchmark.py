@@ -160,10 +160,10 @@ def run_world(name: str, world: World, seed: int, n_customers: int) -> dict[str,
     # noise of who happened to buy (a heavy tail moves a decile's realised mean a lot).
     expected = truth.reindex(actual.index).fillna(0).to_numpy()
     against_truth = {}
-    for name in ("mlp", *BASELINES):
-        if name in result.predictions and "decile_mape" in models.get(name, {}):
-            figures = compute_metrics(expected, result.predictions[name].to_numpy())
-            against_truth[name] = {key: round(figures[key], 4) for key in TRUTH_METRICS}
+    for model in ("mlp", *BASELINES):
+        if model in result.predictions and "decile_mape" in models.get(model, {}):
+            figures = compute_metrics(expected, result.predictions[model].to_numpy())
+            against_truth[model] = {key: round(figures[key], 4) for key in TRUTH_METRICS}
     return {
         "world": name,
         "seed": seed,
