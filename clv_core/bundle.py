@@ -344,7 +344,10 @@ def _load_network(path: Path, shown_name: str) -> Any:
 def _meta_config(meta: dict[str, Any], shown_name: str) -> MlpConfig:
     """The model configuration stored in meta.json."""
     try:
-        return MlpConfig.from_dict(meta["config"])
+        stored = dict(meta["config"])
+        # Bundles from before the Tweedie term were trained on the likelihood alone.
+        stored.setdefault("tweedie_weight", 0.0)
+        return MlpConfig.from_dict(stored)
     except (KeyError, ConfigError) as error:
         raise DataError(
             f"meta.json in {shown_name} has no valid model configuration: {error}"

@@ -244,16 +244,19 @@ def _btyd_summary(
     last_day = np.zeros(n_customers, dtype=np.int64)
     first_day[daily_code[starts]] = daily_day[starts]
     last_day[daily_code[ends]] = daily_day[ends]
-    first_spend = np.zeros(n_customers)
-    first_spend[daily_code[starts]] = daily_spend[starts]
-    total_daily = np.bincount(daily_code, weights=daily_spend, minlength=n_customers)
+    # The spend of the purchase days after the first, summed directly (as lifetimes does):
+    # subtracting the first day from the total loses the small repeat spend of a customer
+    # whose first day was huge.
+    repeat = np.ones(len(daily_code), dtype=bool)
+    repeat[starts] = False
+    repeat_spend = np.bincount(
+        daily_code[repeat], weights=daily_spend[repeat], minlength=n_customers
+    )
 
     frequency = active_days - 1
     recency = (last_day - first_day).astype(np.float64)
     tenure = (cutoff_day - first_day).astype(np.float64)
-    monetary = np.divide(
-        total_daily - first_spend, frequency, out=np.zeros(n_customers), where=frequency > 0
-    )
+    monetary = np.divide(repeat_spend, frequency, out=np.zeros(n_customers), where=frequency > 0)
 
     same_customer = daily_code[1:] == daily_code[:-1]
     gaps = np.diff(daily_day)[same_customer].astype(np.float64)

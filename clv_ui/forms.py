@@ -132,6 +132,7 @@ def _advanced_controls(current: MlpConfig) -> dict[str, Any]:
         patience = _number(right, current, "patience")
         validation = _number(right, current, "validation_fraction")
         sigma_max = _number(right, current, "sigma_max")
+        tweedie = _number(right, current, "tweedie_weight")
         coverage = _number(middle, current, "interval_coverage")
         batch_norm = left.checkbox(
             t("mlp.batch_norm"),
@@ -149,6 +150,7 @@ def _advanced_controls(current: MlpConfig) -> dict[str, Any]:
         "patience": patience,
         "validation_fraction": validation,
         "sigma_max": sigma_max,
+        "tweedie_weight": tweedie,
         "interval_coverage": coverage,
         "batch_norm": batch_norm,
     }
@@ -203,6 +205,7 @@ def mlp_config_form(current: MlpConfig, split: SplitKind) -> TrainingRequest | N
         validation_fraction=float(advanced["validation_fraction"]),
         loss=LossKind(loss),
         sigma_max=float(advanced["sigma_max"]),
+        tweedie_weight=float(advanced["tweedie_weight"]),
         ensemble_size=int(ensemble),
         calibration=Calibration(advanced["calibration"]),
         interval_coverage=float(advanced["interval_coverage"]),

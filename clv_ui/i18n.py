@@ -336,6 +336,12 @@ STRINGS: Mapping[str, tuple[str, str]] = {
         "ZILN only: upper bound of the lognormal sigma; keeps expected values sane on heavy tails.",
         "仅 ZILN：对数正态 sigma 的上限，防止重尾数据的期望值爆炸。",
     ),
+    "mlp.tweedie_weight": ("Tweedie weight", "Tweedie 权重"),
+    "mlp.tweedie_weight_help": (
+        "ZILN only: weight of a Tweedie deviance of the expected value added to the loss, "
+        "0 to 100; 0 trains on the ZILN likelihood alone.",
+        "仅 ZILN：在损失中加入期望值的 Tweedie 偏差的权重，0 到 100；0 表示只用 ZILN 似然训练。",
+    ),
     "mlp.calibration": ("Calibration", "校准"),
     "mlp.calibration_help": (
         "power: exp(a)*raw^b on held-out customers; isotonic: a binned monotone map; none.",

@@ -111,8 +111,7 @@ btyd AS (
         COUNT(*) FILTER (WHERE gap IS NULL OR gap > 0) AS active_days,
         MIN(day) AS first_day,
         MAX(day) AS last_day,
-        SUM(amount) AS total_daily,
-        SUM(amount) FILTER (WHERE day = first_day) AS first_spend,
+        SUM(amount) FILTER (WHERE day > first_day) AS repeat_spend,
         COUNT(*) FILTER (WHERE gap > 0) AS gap_count,
         CAST(MAX(day) - MIN(day) AS DOUBLE) AS gap_sum,
         SUM(CAST(gap AS DOUBLE) * gap) AS gap_square_sum,
@@ -166,7 +165,7 @@ SELECT
     CAST(b.last_day - b.first_day AS DOUBLE) AS recency,
     CAST({cutoff_day} - b.first_day AS DOUBLE) AS "T",
     CASE WHEN b.active_days > 1
-        THEN (b.total_daily - b.first_spend) / {frequency} ELSE 0.0 END AS monetary_value,
+        THEN b.repeat_spend / {frequency} ELSE 0.0 END AS monetary_value,
     CAST(v.n_orders AS DOUBLE) AS n_orders,
     CAST(b.active_days AS DOUBLE) AS active_days,
     CAST(b.active_months AS DOUBLE) AS active_months,

@@ -70,7 +70,8 @@ def features_frame(
     customers: CustomerAttributes | None,
 ) -> pd.DataFrame:
     """The feature query's result as the reference's frame (attributes joined)."""
-    index = pd.Index(result["customer_id"].astype(str), name="customer_id")
+    # As the reference builds it (a NumPy text array, which drops trailing NUL characters).
+    index = pd.Index(result["customer_id"].to_numpy(dtype=object).astype(str), name="customer_id")
     features = pd.DataFrame(
         {
             name: result[name].to_numpy(dtype=np.float64, na_value=np.nan)

@@ -185,7 +185,7 @@ def lane_problem(source: SqlSource, mapping: ColumnMapping) -> str | None:
         return "some dates are not written YYYY-MM-DD[ HH:MM[:SS]]"
     if facts["bad_amounts"]:
         return "some amounts are not plain numbers"
-    if mapping.order_id is not None and not _unique_orders(facts, source.n_rows):
+    if mapping.order_id is not None and not facts["unique_orders"]:
         if facts["empty_order_cells"]:
             return "order-level cells are left empty on some order lines"
         if _total_repeats_on_lines(source.rows(range(min(source.n_rows, 50_000))), mapping):
@@ -300,8 +300,6 @@ def _facts(source: SqlSource, mapping: ColumnMapping) -> dict[str, Any]:
     checks = {
         "bad_dates": "FALSE",
         "bad_amounts": "FALSE",
-        "distinct_orders": "0",
-        "missing_orders": "0",
         "empty_order_cells": "0",
         "customer_ids_end_in_0": _ends_in_zero(source, str(mapping.customer_id)),
         "order_ids_end_in_0": "FALSE",
@@ -334,27 +332,46 @@ def _facts(source: SqlSource, mapping: ColumnMapping) -> dict[str, Any]:
         checks["bad_amounts"] = f"BOOL_OR(ABS({name}) > {_LARGEST_DOUBLE})"
     if mapping.order_id is not None:
         order = _id_sql(source, str(mapping.order_id))
-        checks["distinct_orders"] = _distinct_hashes(order)
-        checks["missing_orders"] = f"COUNT(*) FILTER (WHERE {order} IS NULL)"
         checks["empty_order_cells"] = _empty_cells_sql(source, mapping)
         checks["order_ids_end_in_0"] = _ends_in_zero(source, str(mapping.order_id))
     selected = ", ".join(f"{sql} AS {key}" for key, sql in checks.items())
     row = source.runner.rows(f"SELECT {selected} FROM {relation} AS cells")[0]
     facts = dict(zip(checks, row, strict=True))
-    if mapping.order_id is not None and not _unique_orders(facts, source.n_rows):
-        facts["distinct_orders"] = _distinct(source.runner, order, "raw")
+    facts["unique_orders"] = True
+    if mapping.order_id is not None:
+        order = _id_sql(source, str(mapping.order_id))
+        ids = f"(SELECT {order} AS id, __row FROM raw) AS ids"
+        facts["unique_orders"] = _ids_unique(source.runner, ids, source.n_rows)
     return facts
 
 
-def _distinct(runner: SqlRunner, value: str, table: str) -> int:
-    """The exact number of distinct non-missing ``value`` in ``table``."""
-    return int(runner.rows(f"SELECT COUNT(DISTINCT {value}) FROM {table}")[0][0])
+# Repeated ids (order lines) nearly always show within the first rows.
+_HEAD_ROWS = 50_000
 
 
-def _distinct_hashes(value: str) -> str:
-    """Distinct hashes of the non-missing ``value``: as many as the values when those are
-    unique (the usual case, and half the work of comparing the text), fewer on a collision."""
-    return f"COUNT(DISTINCT hash({value})) FILTER (WHERE {value} IS NOT NULL)"
+def _ids_unique(runner: SqlRunner, ids: str, n_rows: int) -> bool:
+    """pandas' ``is_unique`` of the column ``id`` of the relation ``ids`` (which has
+    ``__row``): every present id different, and at most one missing (missing ids are one value).
+
+    A repeat among the first rows settles it cheaply; otherwise distinct 64-bit hashes are
+    counted (as many as the ids when those are unique: half the work of comparing the text),
+    and the ids themselves only when the hashes meet."""
+    head_distinct, head_present, head_missing = runner.rows(
+        f"SELECT COUNT(DISTINCT id), COUNT(id), COUNT(*) - COUNT(id) FROM {ids} "
+        f"WHERE __row < {_HEAD_ROWS}"
+    )[0]
+    if int(head_distinct) < int(head_present) or int(head_missing) > 1:
+        return False
+    hashes, missing = runner.rows(
+        f"SELECT COUNT(DISTINCT hash(id)) FILTER (WHERE id IS NOT NULL), "
+        f"COUNT(*) FILTER (WHERE id IS NULL) FROM {ids}"
+    )[0]
+    if int(missing) > 1:
+        return False
+    if int(hashes) + min(int(missing), 1) == n_rows:
+        return True
+    distinct = int(runner.rows(f"SELECT COUNT(DISTINCT id) FROM {ids}")[0][0])
+    return distinct + min(int(missing), 1) == n_rows
 
 
 def _ends_in_zero(source: SqlSource, column: str) -> str:
@@ -378,12 +395,6 @@ def _empty_cells_sql(source: SqlSource, mapping: ColumnMapping) -> str:
         else:
             parts.append(f"{name} IS NULL")
     return "COUNT(*) FILTER (WHERE " + " OR ".join(f"({part})" for part in parts) + ")"
-
-
-def _unique_orders(facts: Mapping[str, Any], n_rows: int) -> bool:
-    """pandas' ``is_unique`` of the cleaned order ids (all missing ids count as one value)."""
-    missing = int(facts["missing_orders"])
-    return int(facts["distinct_orders"]) + min(missing, 1) == n_rows and missing <= 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -492,16 +503,11 @@ def _orders_unique(source: SqlSource, mapping: ColumnMapping, order_rule: bool |
     if mapping.order_id is None:
         return True
     if not order_rule:
-        return _unique_orders(source.facts, source.n_rows)
+        return bool(source.facts["unique_orders"])
     order = _cleaned(_id_sql(source, str(mapping.order_id)), bool(order_rule))
-    ids = f"(SELECT {order} AS id FROM raw) AS ids"
-    row = source.runner.rows(
-        f"SELECT {_distinct_hashes('id')}, COUNT(*) FILTER (WHERE id IS NULL) FROM {ids}"
-    )[0]
-    facts = {"distinct_orders": row[0], "missing_orders": row[1]}
-    if not _unique_orders(facts, source.n_rows):
-        facts["distinct_orders"] = _distinct(source.runner, "id", ids)
-    return _unique_orders(facts, source.n_rows)
+    return _ids_unique(
+        source.runner, f"(SELECT {order} AS id, __row FROM raw) AS ids", source.n_rows
+    )
 
 
 def _cleaned(sql: str, whole_numbers: bool) -> str:

@@ -95,6 +95,35 @@ def test_generated_shops_with_returns_and_other_windows(seed: int, options: Feat
         assert_same(transactions, cutoff, options=options, horizon_days=90)
 
 
+def test_a_small_repeat_spend_after_a_huge_first_day_is_kept_exactly() -> None:
+    """monetary_value sums the later purchase days themselves (as lifetimes does); total
+    minus first day would lose 1.10 against a first day of 8.8 billion."""
+    log = pd.DataFrame(
+        {
+            "customer_id": ["c", "c", "c", "d", "d"],
+            "order_date": pd.to_datetime(
+                ["2024-01-01", "2024-01-02", "2024-01-02", "2024-01-03", "2024-01-05"]
+            ),
+            "amount": [8813078882.62, 0.05, 1.05, 3.0, 4.0],
+        }
+    )
+    features = assert_same(log, "2024-01-31", horizon_days=10)
+    assert features.loc["c", "monetary_value"] == pytest.approx(1.10, rel=1e-12)
+    expected = lifetimes_summary(log, "2024-01-31").reindex(features.index)
+    np.testing.assert_allclose(features["monetary_value"], expected["monetary_value"], rtol=1e-12)
+
+
+def test_ids_ending_in_nul_characters_are_indexed_as_the_reference_indexes_them() -> None:
+    log = pd.DataFrame(
+        {
+            "customer_id": ["K1\x00", "K2", "K1\x00"],
+            "order_date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-04"]),
+            "amount": [1.0, 2.0, 3.0],
+        }
+    )
+    assert_same(log, "2024-01-31", horizon_days=10)
+
+
 def test_ids_sort_as_the_reference_sorts_them() -> None:
     log = pd.DataFrame(
         {

@@ -348,3 +348,24 @@ def test_cancellation_documents_of_a_long_log_are_judged_on_the_first_ordinary_i
     assert duck.validated_by == "duckdb"
     altered = duck.validation()["transactions"]["altered"]
     assert altered["return_made_negative"] == int(cancelled.sum())
+
+
+@pytest.mark.parametrize("repeat_at", [3, 60_000])
+def test_order_ids_repeated_early_or_late_are_order_lines(tmp_path: Path, repeat_at: int) -> None:
+    """A repeated order id decides the lines are combined whether it shows among the first rows
+    (the cheap check) or only past them (the full count)."""
+    rows = 60_010
+    frame = pd.DataFrame(
+        {
+            "order_id": [f"SO{i:06d}" for i in range(rows)],
+            "customer_id": [f"C{i % 700:04d}" for i in range(rows)],
+            "order_date": [f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(rows)],
+            "amount": [f"{5 + i % 37}.50" for i in range(rows)],
+        }
+    )
+    frame.loc[repeat_at, ["order_id", "customer_id"]] = frame.loc[1, ["order_id", "customer_id"]]
+    path = tmp_path / "lines.csv"
+    frame.to_csv(path, index=False)
+    duck, reference = run_both(load_table(path))
+    assert_same(duck, reference)
+    assert duck.validation()["transactions"]["altered"]["order_lines_combined"] == 1

@@ -47,6 +47,45 @@ def test_ziln_loss_matches_the_likelihood_by_hand() -> None:
     assert value == pytest.approx(expected, rel=1e-5)
 
 
+def test_the_tweedie_term_is_the_deviance_of_the_expected_value() -> None:
+    """The loss with a Tweedie weight adds that weight times the mean Tweedie deviance
+    (power 1.5) of each row's expected value, up to terms that depend on the label alone."""
+    keras = import_keras()
+    y_true = np.array([[0.0], [3.0], [0.5]], dtype="float32")
+    y_pred = np.array([[0.2, 0.0, 0.0], [-0.3, 1.0, 0.5], [1.5, -1.0, -2.0]], dtype="float32")
+    likelihood = float(ziln.loss(keras, 2.0)(y_true, y_pred))
+    combined = float(ziln.loss(keras, 2.0, tweedie_weight=3.0)(y_true, y_pred))
+    expected_value, *_ = ziln.distribution(y_pred.astype(np.float64), 2.0)
+    labels = y_true[:, 0].astype(np.float64)
+    power = ziln.TWEEDIE_POWER
+    # The full unit deviance, and the label-only part the loss leaves out.
+    deviance = 2 * (
+        np.where(labels > 0, labels ** (2 - power), 0.0) / ((1 - power) * (2 - power))
+        - labels * expected_value ** (1 - power) / (1 - power)
+        + expected_value ** (2 - power) / (2 - power)
+    )
+    label_only = 2 * np.where(labels > 0, labels ** (2 - power), 0.0) / ((1 - power) * (2 - power))
+    assert combined - likelihood == pytest.approx(
+        3.0 * np.mean((deviance - label_only) / 2), rel=1e-5
+    )
+    # The deviance is smallest where the expected value equals the label.
+    assert (deviance >= -1e-9).all()
+
+
+def test_the_tweedie_term_has_finite_gradients_on_extreme_outputs() -> None:
+    import tensorflow as tf
+
+    keras = import_keras()
+    loss = ziln.loss(keras, 2.0, tweedie_weight=2.0)
+    y_true = tf.constant([[0.0], [1e6], [2.0]], dtype=tf.float32)
+    raw = tf.Variable([[40.0, 200.0, 30.0], [-40.0, -200.0, -30.0], [0.0, 0.0, 0.0]])
+    with tf.GradientTape() as tape:
+        value = loss(y_true, raw)
+    gradient = tape.gradient(value, raw)
+    assert np.isfinite(float(value))
+    assert np.isfinite(gradient.numpy()).all()
+
+
 def test_the_keras_expected_value_is_the_numpy_one() -> None:
     keras = import_keras()
     raw = np.array([[0.3, 1.2, -0.4], [-2.0, 4.0, 3.0], [5.0, 60.0, 9.0]])
