@@ -168,6 +168,19 @@ def test_save_replaces_an_existing_bundle(
     assert read_meta(folder)["config"]["loss"] == "log_mse"
 
 
+def test_a_bundle_from_before_the_tweedie_term_says_it_was_trained_without_it(
+    tiny_bundle: Path, tmp_path: Path
+) -> None:
+    folder = copy_of(tiny_bundle, tmp_path)
+    meta = read_meta(folder)
+    assert meta["config"]["tweedie_weight"] == TINY_CONFIG.tweedie_weight
+    del meta["config"]["tweedie_weight"]
+    write_meta(folder, meta)
+    loaded, _ = load_bundle(folder)
+    assert loaded.config.tweedie_weight == 0.0
+    assert replace(loaded.config, tweedie_weight=TINY_CONFIG.tweedie_weight) == TINY_CONFIG
+
+
 def test_an_untrained_model_cannot_be_saved(tmp_path: Path) -> None:
     with pytest.raises(NotFittedError, match=r"Only a trained model can be saved"):
         write_bundle(ClvMlp(TINY_CONFIG), tmp_path / "bundle")
