@@ -34,7 +34,8 @@ truth instead of the outcome (``against_truth``): the forecast's own level error
 noise of who happened to buy.
 
 Run from the repository root: ``python benchmarks/accuracy_benchmark.py [--seeds 2]
-[--worlds default,grocery_weekly] [--customers 30000] [--no-cdnow] [--out accuracy.json]``
+[--worlds default,grocery_weekly] [--customers 30000] [--no-cdnow] [--config MODEL.json]
+[--out accuracy.json]``
 (about 6 minutes for two seeds on 2 cores).
 """
 
@@ -58,7 +59,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from clv_core.config import MlpConfig  # noqa: E402
+from clv_core.config import MlpConfig, load_config  # noqa: E402
 from clv_core.evaluation import EvaluationSettings, evaluate  # noqa: E402
 from clv_core.loading import load_table  # noqa: E402
 from clv_core.metrics import compute_metrics  # noqa: E402
@@ -130,7 +131,9 @@ def _models(result: Any) -> dict[str, dict[str, Any]]:
     return models
 
 
-def run_world(name: str, world: World, seed: int, n_customers: int) -> dict[str, Any]:
+def run_world(
+    name: str, world: World, seed: int, n_customers: int, config: MlpConfig | None = None
+) -> dict[str, Any]:
     """Every model and the ground truth on one generated shop."""
     started = time.perf_counter()
     generated = generate_world(
@@ -148,7 +151,7 @@ def run_world(name: str, world: World, seed: int, n_customers: int) -> dict[str,
         cutoff=world.cutoff,
         horizon_days=world.horizon_days,
         seed=seed,
-        config=replace(MlpConfig(), seed=seed),
+        config=replace(config or MlpConfig(), seed=seed),
     )
     result = evaluate(transactions, settings, customers=customers)
     models = _models(result)
@@ -175,7 +178,7 @@ def run_world(name: str, world: World, seed: int, n_customers: int) -> dict[str,
     }
 
 
-def run_cdnow(seed: int) -> dict[str, Any]:
+def run_cdnow(seed: int, config: MlpConfig | None = None) -> dict[str, Any]:
     """Every model on CDNOW: cutoff 1997-09-30, horizon 273 days."""
     started = time.perf_counter()
     transactions = validate_transactions(load_table(CDNOW).frame).frame
@@ -183,7 +186,7 @@ def run_cdnow(seed: int) -> dict[str, Any]:
         cutoff=dt.date(1997, 9, 30),
         horizon_days=273,
         seed=seed,
-        config=replace(MlpConfig(), seed=seed),
+        config=replace(config or MlpConfig(), seed=seed),
     )
     result = evaluate(transactions, settings)
     return {
@@ -298,24 +301,31 @@ def main() -> None:
         help=f"customers per world (default {CUSTOMERS:,})",
     )
     parser.add_argument("--no-cdnow", action="store_true", help="leave CDNOW out")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="model configuration JSON (as for the CLI; the seed is each run's)",
+    )
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     arguments = parser.parse_args()
     names = [name.strip() for name in arguments.worlds.split(",") if name.strip()]
     unknown = [name for name in names if name not in WORLDS]
     if unknown:
         parser.error(f"unknown worlds {unknown}; known: {', '.join(WORLDS)}")
+    config = load_config(arguments.config) if arguments.config else MlpConfig()
     started = time.perf_counter()
     runs = []
     for seed in range(arguments.seeds):
         if not arguments.no_cdnow:
             _log(f"cdnow, seed {seed}")
-            runs.append(run_cdnow(seed))
+            runs.append(run_cdnow(seed, config))
         for name in names:
             _log(f"{name}, seed {seed}")
-            runs.append(run_world(name, WORLDS[name], seed, arguments.customers))
+            runs.append(run_world(name, WORLDS[name], seed, arguments.customers, config))
     output = {
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "settings": {
+            "config": config.to_dict(),
             "seeds": arguments.seeds,
             "customers_per_world": arguments.customers,
             "tie": TIE,

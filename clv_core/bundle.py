@@ -345,7 +345,8 @@ def _meta_config(meta: dict[str, Any], shown_name: str) -> MlpConfig:
     """The model configuration stored in meta.json."""
     try:
         stored = dict(meta["config"])
-        # Bundles from before the Tweedie term were trained on the likelihood alone.
+        # Bundles from before the Tweedie term were trained on the likelihood alone (whatever
+        # the default is now).
         stored.setdefault("tweedie_weight", 0.0)
         return MlpConfig.from_dict(stored)
     except (KeyError, ConfigError) as error:

@@ -179,10 +179,11 @@ class MlpConfig:
         large sigma on heavy-tailed data; bounding it keeps expected values sane. In [0.1, 5].
     tweedie_weight
         ZILN only: weight of a Tweedie deviance (power 1.5) of each member's expected value
-        ``p * exp(mu + sigma**2 / 2)`` added to the ZILN likelihood, in [0, 100]; 0 trains on
-        the likelihood alone. The likelihood learns the shape of spend; the deviance makes the
-        expected value itself fit the money, which ranks who buys again better (measured
-        across the accuracy benchmark's worlds).
+        ``p * exp(mu + sigma**2 / 2)`` added to the ZILN likelihood, in [0, 100]; 0 (the
+        default) trains on the likelihood alone. The deviance makes the expected value itself
+        fit the money, which ranks who buys again better (2 raised the Spearman ties in the
+        accuracy benchmark from 6 to 15 of 18 runs) but made the money level less steady on
+        some logs (CDNOW out of time, the bundled sample), so it is off by default.
     ensemble_size
         Networks trained with seeds ``seed, seed + 1, ...`` whose predictions are averaged,
         1 to 20; averaging steadies the ranking of rare high-value customers.
@@ -208,7 +209,7 @@ class MlpConfig:
     validation_fraction: float = _bounded(0.2, 0.05, 0.5, step=0.01)
     loss: LossKind = LossKind.ZILN
     sigma_max: float = _bounded(2.0, 0.1, 5.0, step=0.1)
-    tweedie_weight: float = _bounded(2.0, 0.0, 100.0, step=0.1)
+    tweedie_weight: float = _bounded(0.0, 0.0, 100.0, step=0.1)
     ensemble_size: int = _bounded(5, 1, 20)
     calibration: Calibration = Calibration.POWER
     interval_coverage: float = _bounded(0.8, 0.0, 1.0, lower_open=True, upper_open=True, step=0.01)

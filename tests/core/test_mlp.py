@@ -65,6 +65,19 @@ def test_same_seed_same_model_other_seed_other_model(small_training_table: pd.Da
     assert not np.allclose(first["predicted_clv"], other["predicted_clv"])
 
 
+def test_the_tweedie_term_trains_another_sane_model(small_training_table: pd.DataFrame) -> None:
+    features, target = split_table(small_training_table)
+    plain = ClvMlp(MICRO_CONFIG).fit(features, target)
+    tweedie = ClvMlp(MlpConfig(**(MICRO_CONFIG.to_dict() | {"tweedie_weight": 2.0})))
+    tweedie.fit(features, target)
+    predicted = tweedie.predict(features)
+    assert np.isfinite(predicted.to_numpy()).all()
+    assert (predicted["predicted_clv"] >= 0).all()
+    assert np.isfinite(tweedie.history_["train_loss"]).all()
+    # Same seed and data, another objective: other weights, other predictions.
+    assert not np.allclose(predicted["predicted_clv"], plain.predict(features)["predicted_clv"])
+
+
 def test_progress_events_and_cooperative_cancel(small_training_table: pd.DataFrame) -> None:
     features, target = split_table(small_training_table)
     events: list[EpochEvent] = []
