@@ -9,7 +9,6 @@ queries use.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Protocol
 
 import pandas as pd
@@ -25,13 +24,25 @@ def to_spark_sql(query: str) -> str:
         import sqlglot
     except ImportError as error:
         raise ConfigError(_missing_package("sqlglot")) from error
-    translated: str = sqlglot.transpile(query, read="duckdb", write="spark")[0]
-    # DuckDB's quantile_cont(x, q) is Spark's exact percentile(x, q) (sqlglot writes the
+    tree = sqlglot.parse_one(query, read="duckdb").transform(_spark_function)
+    translated: str = tree.sql(dialect="spark")
+    return translated
+
+
+def _spark_function(node: Any) -> Any:
+    """The two functions whose Spark twin sqlglot does not pick (changed in the parsed tree, so
+    text inside string literals is never touched)."""
+    from sqlglot import exp
+
+    # DuckDB's hash is 64 bits, Spark's HASH 32 (too many collisions for counting distinct ids
+    # by their hashes): XXHASH64 is Spark's 64-bit hash.
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "hash":
+        return exp.Anonymous(this="XXHASH64", expressions=list(node.expressions))
+    # DuckDB's quantile_cont(x, q) is Spark's exact percentile(x, q) (sqlglot would write the
     # WITHIN GROUP function's name).
-    # DuckDB's hash is 64 bits, Spark's HASH 32 (too many collisions for counting distinct
-    # ids by their hashes): XXHASH64 is Spark's 64-bit hash.
-    translated = translated.replace("PERCENTILE_CONT(", "PERCENTILE(")
-    return re.sub(r"\bHASH\(", "XXHASH64(", translated)
+    if isinstance(node, exp.PercentileCont):
+        return exp.Anonymous(this="PERCENTILE", expressions=[node.this, node.expression])
+    return node
 
 
 def _missing_package(name: str) -> str:

@@ -198,6 +198,18 @@ def test_the_spark_text_is_a_translation_of_the_one_query() -> None:
     assert "MIN_BY(amount" in translated and "MAX_BY(amount" in translated
 
 
+def test_the_spark_translation_changes_functions_not_text() -> None:
+    from clv_core.sql.spark_engine import to_spark_sql
+
+    translated = to_spark_sql(
+        "SELECT COUNT(DISTINCT hash(x)) FILTER (WHERE x IS NOT NULL), quantile_cont(a, 0.99) "
+        "FROM t WHERE c IN ('hash(1)', 'quantile_cont(a, 0.5)')"
+    )
+    assert "COUNT(DISTINCT XXHASH64(x))" in translated
+    assert "PERCENTILE(a, 0.99)" in translated
+    assert "'hash(1)', 'quantile_cont(a, 0.5)'" in translated
+
+
 def test_spark_without_java_is_one_message(tmp_path: Path) -> None:
     import os
     import subprocess
