@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import json
 import platform
 import sys
@@ -69,12 +68,8 @@ from clv_core.synthetic import (  # noqa: E402
     generate_world,
 )
 from clv_core.validation import validate_customers, validate_transactions  # noqa: E402
+from tests.corpus.public import CDNOW_PATH as CDNOW  # noqa: E402
 
-CDNOW = (
-    Path(importlib.util.find_spec("lifetimes").submodule_search_locations[0])  # type: ignore[union-attr,index]
-    / "datasets"
-    / "CDNOW_master.txt"
-)
 METRICS = ("normalized_gini", "spearman", "decile_mape", "total_ratio", "top_decile_share")
 BASELINES = ("bgnbd_gg", "lightgbm", "historical")
 TRUTH_METRICS = ("decile_mape", "total_ratio")

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import json
 import os
 import sys
@@ -50,19 +49,13 @@ from clv_core.validation import (  # noqa: E402
     CustomerAttributes,
     validate_customers,
 )
+from tests.corpus.public import CDNOW_PATH  # noqa: E402
 
 METRICS = ("normalized_gini", "spearman", "decile_mape", "total_ratio", "top_decile_share")
 
 
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _cdnow_path() -> Path:
-    spec = importlib.util.find_spec("lifetimes")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("lifetimes is not installed")
-    return Path(spec.submodule_search_locations[0]) / "datasets" / "CDNOW_master.txt"
 
 
 def _summarise(result: Any, wall_seconds: float) -> dict[str, Any]:
@@ -113,7 +106,7 @@ def _evaluate_file(
 
 def bench_cdnow(split: str, horizon_days: int = 273) -> dict[str, Any]:
     """Default settings on CDNOW, the acceptance benchmark of the model."""
-    result = _evaluate_file(_cdnow_path(), None, dt.date(1997, 9, 30), horizon_days, split)
+    result = _evaluate_file(CDNOW_PATH, None, dt.date(1997, 9, 30), horizon_days, split)
     return {"horizon_days": horizon_days} | result
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import json
 import platform
 import sys
@@ -54,12 +53,8 @@ from clv_core.validation import (  # noqa: E402
     validate_customers,
     validate_transactions,
 )
+from tests.corpus.public import CDNOW_PATH as CDNOW  # noqa: E402
 
-CDNOW = (
-    Path(importlib.util.find_spec("lifetimes").submodule_search_locations[0])  # type: ignore[union-attr,index]
-    / "datasets"
-    / "CDNOW_master.txt"
-)
 METRICS = ("normalized_gini", "spearman", "decile_mape", "total_ratio", "top_decile_share")
 
 

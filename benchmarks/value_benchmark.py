@@ -27,7 +27,6 @@ Run from the repository root: ``python benchmarks/value_benchmark.py [--out valu
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import platform
 import sys
@@ -48,12 +47,7 @@ from clv_core.splits import split_customers  # noqa: E402
 from clv_core.synthetic import SyntheticConfig, generate_world  # noqa: E402
 from clv_core.validation import validate_transactions  # noqa: E402
 from clv_core.value import ValueSettings, fit_timing, next_order_days  # noqa: E402
-
-CDNOW = (
-    Path(importlib.util.find_spec("lifetimes").submodule_search_locations[0])  # type: ignore[union-attr,index]
-    / "datasets"
-    / "CDNOW_master.txt"
-)
+from tests.corpus.public import CDNOW_PATH as CDNOW  # noqa: E402
 
 
 def _log(message: str) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import lifetimes
@@ -20,12 +18,8 @@ from clv_core.features import LABEL_COLUMN, build_training_table
 from clv_core.loading import load_table
 from clv_core.splits import split_customers
 from clv_core.validation import validate_transactions
+from tests.corpus.public import CDNOW_PATH
 
-CDNOW_PATH = (
-    Path(importlib.util.find_spec("lifetimes").submodule_search_locations[0])  # type: ignore[union-attr,index]
-    / "datasets"
-    / "CDNOW_master.txt"
-)
 CDNOW_HORIZON = 273
 CATEGORICAL = ["channel", "region", "device", "age_group", "membership"]
 

@@ -7,7 +7,6 @@ to pin the exit status and the stderr format a scheduler sees.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import json
 import re
@@ -27,6 +26,7 @@ from clv_core.export import read_scored_csv, read_scored_xlsx
 from clv_core.metrics import METRIC_NAMES
 from clv_core.value import VALUE_COLUMNS
 from tests.conftest import NEEDS_JAVA
+from tests.corpus.public import CDNOW_PATH as CDNOW
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = REPOSITORY / "sample_data"
@@ -34,9 +34,6 @@ TRANSACTIONS = SAMPLE_DATA / "transactions.csv"
 CUSTOMERS = SAMPLE_DATA / "customers.csv"
 SEED_TABLE_ZH = SAMPLE_DATA / "customers_seed_zh.csv"
 NEW_CUSTOMERS_ZH = SAMPLE_DATA / "new_customers_seed_zh.csv"
-_LIFETIMES = importlib.util.find_spec("lifetimes")
-assert _LIFETIMES is not None and _LIFETIMES.submodule_search_locations is not None
-CDNOW = Path(_LIFETIMES.submodule_search_locations[0]) / "datasets" / "CDNOW_master.txt"
 
 SMALL_CONFIG = {"hidden_layers": [8], "ensemble_size": 1, "max_epochs": 3}
 MODELS = ("mlp", "bgnbd_gg", "lightgbm", "historical")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.resources
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,6 +20,7 @@ from clv_core.features import (
     numeric_feature_columns,
 )
 from clv_core.validation import validate_customers, validate_transactions
+from tests.corpus.public import CDNOW_PATH
 
 CUTOFF = "2024-03-31"
 
@@ -133,8 +132,7 @@ def lifetimes_summary(transactions: pd.DataFrame, cutoff: str) -> pd.DataFrame:
 
 def cdnow_transactions() -> pd.DataFrame:
     """The CDNOW log shipped inside the lifetimes wheel, validated."""
-    path = importlib.resources.files("lifetimes") / "datasets" / "CDNOW_master.txt"
-    raw = pd.read_csv(str(path), sep=r"\s+", dtype=str)
+    raw = pd.read_csv(CDNOW_PATH, sep=r"\s+", dtype=str)
     return validate_transactions(raw).frame
 
 

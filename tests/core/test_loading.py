@@ -6,7 +6,6 @@ import codecs
 import csv
 import datetime as dt
 import gzip
-import importlib.util
 import io
 import zipfile
 from pathlib import Path
@@ -23,13 +22,7 @@ from hypothesis import strategies as st
 from clv_core.errors import ConfigError, DataError
 from clv_core.loading import LoadedTable, LoadLimits, load_table
 from clv_core.loading.source import _SAMPLE_BYTES
-
-# The same file as importlib.resources.files("lifetimes") / "datasets" / "CDNOW_master.txt",
-# found without importing lifetimes: its import sets a global pandas option, which would leak
-# into every other test in the session.
-_LIFETIMES_SPEC = importlib.util.find_spec("lifetimes")
-assert _LIFETIMES_SPEC is not None and _LIFETIMES_SPEC.origin is not None
-CDNOW_PATH = Path(_LIFETIMES_SPEC.origin).parent / "datasets" / "CDNOW_master.txt"
+from tests.corpus.public import CDNOW_PATH
 
 ORDERS_CSV = (
     "order_id,customer_id,order_date,amount\n"

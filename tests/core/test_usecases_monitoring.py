@@ -4,7 +4,6 @@ shops with and without a change of behaviour after the bundle's as-of date."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 from pathlib import Path
 
@@ -29,14 +28,10 @@ from clv_core.usecases.monitoring import (
 )
 from clv_core.validation import CustomerAttributes, validate_customers, validate_transactions
 from clv_core.value import elapsed_share
+from tests.corpus.public import CDNOW_PATH as CDNOW
 
 pytestmark = pytest.mark.slow
 
-CDNOW = (
-    Path(importlib.util.find_spec("lifetimes").submodule_search_locations[0])  # type: ignore[union-attr,index]
-    / "datasets"
-    / "CDNOW_master.txt"
-)
 TINY = MlpConfig(hidden_layers=(16,), ensemble_size=2, max_epochs=20, seed=0)
 AS_OF = dt.date(1997, 6, 30)
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,12 +24,7 @@ from clv_core.value import (
     period_ends,
     plan_value,
 )
-
-CDNOW_PATH = (
-    Path(importlib.util.find_spec("lifetimes").submodule_search_locations[0])  # type: ignore[union-attr,index]
-    / "datasets"
-    / "CDNOW_master.txt"
-)
+from tests.corpus.public import CDNOW_PATH
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ import pytest
 
 from clv_core.export import read_scored_csv
 from tests.corpus.exports import build_corpus
+from tests.corpus.public import CDNOW_PATH
 from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, StreamlitServer
 
 if TYPE_CHECKING:
@@ -195,13 +196,9 @@ def test_cdnow_in_chinese_from_upload_to_segmented_download(
     page: Page, screenshots: Path, tmp_path: Path
 ) -> None:
     """The real CDNOW log through the 中文 interface, down to the tiered campaign list."""
-    import importlib.util
-
     from playwright.sync_api import expect
 
-    spec = importlib.util.find_spec("lifetimes")
-    assert spec is not None and spec.submodule_search_locations
-    cdnow = Path(spec.submodule_search_locations[0]) / "datasets" / "CDNOW_master.txt"
+    cdnow = CDNOW_PATH
     main = page.locator('[data-testid="stMain"]')
     page.get_by_test_id("stSidebar").get_by_text("简体中文").click()
     expect(main.get_by_role("button", name="使用示例数据")).to_be_visible()
