@@ -265,20 +265,35 @@ def segment_settings_form() -> SegmentSettings:
 MAX_MARGIN_CATEGORIES = 30
 
 
+def _percent_input(
+    container: Any,
+    label: str,
+    value: float,
+    *,
+    step: float,
+    key: str,
+    help_text: str | None = None,
+) -> float:
+    """A percentage from 0 to 100."""
+    chosen: float = container.number_input(
+        label, min_value=0.0, max_value=100.0, value=value, step=step, help=help_text, key=key
+    )
+    return chosen
+
+
 def value_settings_form(attributes: pd.DataFrame | None) -> ValueSettings:
     """Margin (one rate, or a column of the attributes: a margin per customer, or a category
     with one input per category), discount rate and the periods."""
     from clv_core.value import ValueSettings, margin_categories  # they bring pandas
 
     left, middle, right = st.columns(3)
-    margin = left.number_input(
+    margin = _percent_input(
+        left,
         t("segments.margin"),
-        min_value=0.0,
-        max_value=100.0,
-        value=DEFAULT_MARGIN * 100,
+        DEFAULT_MARGIN * 100,
         step=1.0,
-        help=t("segments.margin_help"),
         key="value_margin",
+        help_text=t("segments.margin_help"),
     )
     column = None
     by_category: list[tuple[str, float]] = []
@@ -311,23 +326,21 @@ def value_settings_form(attributes: pd.DataFrame | None) -> ValueSettings:
         with st.expander(t("segments.category_margins", column=column), expanded=True):
             cells = st.columns(min(len(categories), 4) or 1)
             for position, category in enumerate(categories):
-                rate = cells[position % len(cells)].number_input(
+                rate = _percent_input(
+                    cells[position % len(cells)],
                     category,
-                    min_value=0.0,
-                    max_value=100.0,
-                    value=float(margin),
+                    float(margin),
                     step=1.0,
                     key=f"value_category_margin_{column}_{category}",
                 )
                 by_category.append((category, float(rate) / 100))
-    rate = middle.number_input(
+    rate = _percent_input(
+        middle,
         t("segments.discount"),
-        min_value=0.0,
-        max_value=100.0,
-        value=DEFAULT_ANNUAL_DISCOUNT_RATE * 100,
+        DEFAULT_ANNUAL_DISCOUNT_RATE * 100,
         step=0.5,
-        help=t("segments.discount_help"),
         key="value_discount",
+        help_text=t("segments.discount_help"),
     )
     periods = {name: t(f"segments.period_{name}") for name in PERIODS}
     period = right.radio(
