@@ -643,7 +643,7 @@ def _run_features(arguments: argparse.Namespace) -> int:
         FeatureRequest,
         ParquetLog,
         SparkLog,
-        log_features,
+        write_log_features,
     )
 
     out: Path = arguments.out
@@ -667,16 +667,16 @@ def _run_features(arguments: argparse.Namespace) -> int:
         table = SparkLog(str(path))
     else:
         table = read(path, arguments.sheet)
-    run = log_features(
+    run = write_log_features(
         table,
         request,
+        out,
         order_lines=read(arguments.order_lines),
         attributes=read(arguments.customers),
     )
-    features, warnings = run.features, run.warnings
+    warnings = run.warnings
     cutoff = request.cutoff
-    _write_table(features, out)
-
+    labelled = arguments.horizon_days is not None
     result = {
         "command": "features",
         "engine": arguments.engine,
@@ -684,9 +684,9 @@ def _run_features(arguments: argparse.Namespace) -> int:
         "why_pandas": run.why_pandas,
         "cutoff": str(cutoff.date()),
         "horizon_days": arguments.horizon_days,
-        "n_customers": len(features),
-        "n_features": features.shape[1] - (arguments.horizon_days is not None),
-        "feature_names": [c for c in features.columns if c != "future_spend"],
+        "n_customers": run.n_customers,
+        "n_features": len(run.columns) - labelled,
+        "feature_names": [c for c in run.columns if c != "future_spend"],
         "out": str(out),
         "validation": run.validation(),
         "warnings": warnings,
@@ -698,7 +698,7 @@ def _run_features(arguments: argparse.Namespace) -> int:
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
         print(
-            f"wrote {len(features):,} customers x {result['n_features']} features"
+            f"wrote {run.n_customers:,} customers x {result['n_features']} features"
             f"{' + label' if arguments.horizon_days else ''} to {out}",
             file=sys.stderr,
         )

@@ -21,9 +21,14 @@ the same code as the reference.
 
 from __future__ import annotations
 
-from clv_core.features import MONEY_EPSILON, FeatureOptions, feature_column_order
+from clv_core.features import (
+    LABEL_COLUMN,
+    MONEY_EPSILON,
+    FeatureOptions,
+    feature_column_order,
+)
 
-__all__ = ["feature_columns", "feature_sql", "label_sql"]
+__all__ = ["feature_columns", "feature_sql", "label_sql", "labelled_feature_sql"]
 
 # First and last orders are the smallest and largest (day, row) keys: day * _ROW_SPAN + row_id,
 # which stays exact in 64 bits for logs of fewer than 10^10 rows.
@@ -66,6 +71,18 @@ def _trend(recent: str, previous: str) -> str:
 def feature_sql(cutoff_day: int, options: FeatureOptions) -> str:
     """The query of every customer's features at ``cutoff_day`` (days since 1970-01-01)."""
     return _history_sql(cutoff_day, options) + _feature_select(cutoff_day, options)
+
+
+def labelled_feature_sql(cutoff_day: int, horizon_days: int, options: FeatureOptions) -> str:
+    """:func:`feature_sql` with each customer's label (:func:`label_sql`) as a last column,
+    ``future_spend``: the features and labels of a log in one query, with no table of customers
+    to hand in (what streams a feature table of any size to a file)."""
+    return (
+        _history_sql(cutoff_day, options)
+        + ",\n"
+        + _horizon_cte(cutoff_day, horizon_days)
+        + _feature_select(cutoff_day, options, labelled=True)
+    )
 
 
 def _history_sql(cutoff_day: int, options: FeatureOptions) -> str:
@@ -144,7 +161,7 @@ values_and_windows AS (
 """
 
 
-def _feature_select(cutoff_day: int, options: FeatureOptions) -> str:
+def _feature_select(cutoff_day: int, options: FeatureOptions, *, labelled: bool = False) -> str:
     """The final ``SELECT``: one row of features per customer with a purchase, by id."""
     windows = []
     for window in options.window_days:
@@ -158,6 +175,8 @@ def _feature_select(cutoff_day: int, options: FeatureOptions) -> str:
     recent_orders = "CAST(COALESCE(v.recent_orders, 0) AS DOUBLE)"
     previous_orders = "CAST(COALESCE(v.previous_orders, 0) AS DOUBLE)"
     frequency = "CAST(b.active_days - 1 AS DOUBLE)"
+    label = f",\n    {_LABEL} AS {LABEL_COLUMN}" if labelled else ""
+    horizon = "\nLEFT JOIN horizon AS h ON h.customer_id = b.customer_id" if labelled else ""
     return f"""
 SELECT
     b.customer_id AS customer_id,
@@ -187,10 +206,25 @@ SELECT
         0.0)) END AS std_days_between_purchases,
     {(", " + chr(10) + "    ").join(windows)},
     {_trend(recent_spend, previous_spend)} AS spend_trend,
-    {_trend(recent_orders, previous_orders)} AS order_trend
+    {_trend(recent_orders, previous_orders)} AS order_trend{label}
 FROM btyd AS b
-JOIN values_and_windows AS v ON v.customer_id = b.customer_id
+JOIN values_and_windows AS v ON v.customer_id = b.customer_id{horizon}
 ORDER BY b.customer_id
+"""
+
+
+# A customer's label from the ``horizon`` table (:func:`_horizon_cte`) joined as ``h``.
+_LABEL = "GREATEST(COALESCE(h.spend, 0.0), 0.0)"
+
+
+def _horizon_cte(cutoff_day: int, horizon_days: int) -> str:
+    """Each customer's net spend in ``(cutoff, cutoff + horizon]`` (returns reduce it)."""
+    return f"""horizon AS (
+    SELECT customer_id, SUM(amount) AS spend
+    FROM orders
+    WHERE day > {cutoff_day} AND day <= {cutoff_day + horizon_days}
+    GROUP BY customer_id
+)
 """
 
 
@@ -201,13 +235,8 @@ def label_sql(cutoff_day: int, horizon_days: int) -> str:
     horizon get 0. Returns in the horizon reduce the spend.
     """
     return f"""
-WITH horizon AS (
-    SELECT customer_id, SUM(amount) AS spend
-    FROM orders
-    WHERE day > {cutoff_day} AND day <= {cutoff_day + horizon_days}
-    GROUP BY customer_id
-)
-SELECT l.customer_id AS customer_id, GREATEST(COALESCE(h.spend, 0.0), 0.0) AS future_spend
+WITH {_horizon_cte(cutoff_day, horizon_days)}SELECT
+    l.customer_id AS customer_id, {_LABEL} AS {LABEL_COLUMN}
 FROM labelled AS l
 LEFT JOIN horizon AS h ON h.customer_id = l.customer_id
 ORDER BY l.position

@@ -8,6 +8,7 @@ attribute columns joined by the reference's own code), labels as a ``future_spen
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -21,11 +22,12 @@ from clv_core.features import (
     _day_numbers,
     _join_attributes,
 )
-from clv_core.sql import feature_columns, feature_sql, label_sql
+from clv_core.sql import feature_columns, feature_sql, label_sql, labelled_feature_sql
 from clv_core.sql.runner import SqlRunner
 from clv_core.validation import CustomerAttributes
 
 __all__ = [
+    "feature_frames",
     "features_frame",
     "features_from",
     "labelled_table",
@@ -104,20 +106,64 @@ def features_from(
     cutoff_day = _cutoff_day(cutoff)
     frame = runner.arrow(feature_sql(cutoff_day, options)).to_pandas()
     if frame.empty:
-        raise DataError(
-            f"No customer has a purchase on or before the cutoff {pd.Timestamp(cutoff).date()}"
-            + (f"; the data starts on {first_date.date()}." if first_date is not None else ".")
-            + " Choose a later cutoff."
-        )
+        raise _no_customer(cutoff, first_date)
     return features_frame(frame, options, cutoff_day, customers)
+
+
+# Customers per frame of a streamed feature table (about 30 MB of features each).
+_BATCH_ROWS = 100_000
+
+
+def feature_frames(
+    runner: SqlRunner,
+    cutoff: Any,
+    horizon_days: int | None,
+    first_date: pd.Timestamp | None,
+    *,
+    options: FeatureOptions | None = None,
+) -> Iterator[pd.DataFrame]:
+    """:func:`features_from` (with :func:`labels_from` as a last column when ``horizon_days``
+    is given) as consecutive frames of at most 100,000 customers, in the same order: one query
+    streamed from the engine, so the whole table is never held in this process."""
+    options = options or FeatureOptions()
+    cutoff_day = _cutoff_day(cutoff)
+    if horizon_days is None:
+        query = feature_sql(cutoff_day, options)
+    else:
+        _check_horizon(horizon_days)
+        query = labelled_feature_sql(cutoff_day, horizon_days, options)
+    empty = True
+    for batch in runner.batches(query, _BATCH_ROWS):
+        if not batch.num_rows:
+            continue
+        result = batch.to_pandas()
+        frame = features_frame(result, options, cutoff_day, None)
+        if horizon_days is not None:
+            frame[LABEL_COLUMN] = result[LABEL_COLUMN].to_numpy(dtype=np.float64)
+        empty = False
+        yield frame
+    if empty:
+        raise _no_customer(cutoff, first_date)
+
+
+def _no_customer(cutoff: Any, first_date: pd.Timestamp | None) -> DataError:
+    return DataError(
+        f"No customer has a purchase on or before the cutoff {pd.Timestamp(cutoff).date()}"
+        + (f"; the data starts on {first_date.date()}." if first_date is not None else ".")
+        + " Choose a later cutoff."
+    )
+
+
+def _check_horizon(horizon_days: int) -> None:
+    if horizon_days < 1:
+        raise ConfigError(f"horizon_days must be a positive number of days, got {horizon_days}.")
 
 
 def labels_from(
     runner: SqlRunner, cutoff: Any, horizon_days: int, customers: pd.Index
 ) -> pd.Series:
     """The labels of ``customers`` from the ``orders`` table the runner holds."""
-    if horizon_days < 1:
-        raise ConfigError(f"horizon_days must be a positive number of days, got {horizon_days}.")
+    _check_horizon(horizon_days)
     runner.register("labelled", labelled_table(customers))
     try:
         frame = runner.arrow(label_sql(_cutoff_day(cutoff), horizon_days)).to_pandas()

@@ -9,6 +9,7 @@ queries use.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import pandas as pd
@@ -70,6 +71,10 @@ class SqlRunner(Protocol):
     def arrow(self, query: str) -> Any:
         """The result of ``query`` as an Arrow table."""
 
+    def batches(self, query: str, rows: int) -> Iterator[Any]:
+        """The result of ``query`` as Arrow record batches of at most ``rows`` rows, in order
+        (streamed where the engine can, so a large result is never held whole)."""
+
     def register(self, name: str, table: Any) -> None:
         """Make an Arrow table (small, from this process) the table ``name``."""
 
@@ -98,6 +103,9 @@ class DuckDBRunner:
 
     def arrow(self, query: str) -> Any:
         return self.connection.sql(query).to_arrow_table()
+
+    def batches(self, query: str, rows: int) -> Iterator[Any]:
+        yield from self.connection.sql(query).to_arrow_reader(rows)
 
     def register(self, name: str, table: Any) -> None:
         self.connection.register(name, table)
@@ -139,6 +147,10 @@ class SparkRunner:
 
     def arrow(self, query: str) -> Any:
         return self._sql(query).toArrow()
+
+    def batches(self, query: str, rows: int) -> Iterator[Any]:
+        # The driver collects the result (as arrow() does): Spark writes large results itself.
+        yield from self.arrow(query).to_batches(max_chunksize=rows)
 
     def register(self, name: str, table: Any) -> None:
         self.session.createDataFrame(table).createOrReplaceTempView(name)

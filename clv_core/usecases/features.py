@@ -1,10 +1,11 @@
 """Features (and labels) of a transaction log, on the engine the analyst chose.
 
-:func:`log_features` is what ``python -m clv_core features`` runs. With the default engine,
-DuckDB, the log is validated and its features are computed as SQL
-(:mod:`clv_core.sql.validation`, :mod:`clv_core.sql`) without the clean orders ever becoming a
-pandas frame; a Parquet log is read by DuckDB as it streams, so a log larger than memory works
-under a memory limit (DuckDB spills to disk). A log the SQL does not cover (see
+:func:`write_log_features` is what ``python -m clv_core features`` runs (:func:`log_features`
+returns the frame instead). With the default engine, DuckDB, the log is validated and its
+features are computed as SQL (:mod:`clv_core.sql.validation`, :mod:`clv_core.sql`) without the
+clean orders ever becoming a pandas frame; a Parquet log is read by DuckDB as it streams and the
+feature table streams into the output file, so a log larger than memory works under a memory
+limit (DuckDB spills to disk). A log the SQL does not cover (see
 :func:`clv_core.sql.validation.lane_problem`) is validated by the pandas reference and its
 features are still computed by DuckDB; ``pandas`` and ``spark`` run the reference or Spark after
 the reference's validation. Every route gives the same features, labels and row accounting.
@@ -40,13 +41,16 @@ from clv_core.validation import (
 
 __all__ = [
     "ENGINES",
+    "FeatureFile",
     "FeatureRequest",
     "FeatureResult",
+    "LogCheck",
     "ParquetLog",
     "SparkLog",
     "SqlChecked",
     "check_in_sql",
     "log_features",
+    "write_log_features",
 ]
 
 ENGINES = ("duckdb", "pandas", "spark")
@@ -70,15 +74,14 @@ class FeatureRequest:
             raise ConfigError("--memory-limit goes with --engine duckdb.")
 
 
-@dataclass(frozen=True, slots=True)
-class FeatureResult:
-    """The features (with ``future_spend`` when labelled) and how the log was checked.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogCheck:
+    """How a log was checked: the row accounting, the column roles, the spend rule, warnings.
 
-    ``validated_by`` is ``"duckdb"`` or ``"pandas"``; ``why_pandas`` says why the SQL did not
-    validate a log on the DuckDB engine.
+    ``validated_by`` is the engine that validated the log (``"duckdb"``, ``"spark"`` or
+    ``"pandas"``); ``why_pandas`` says why the SQL did not validate a log on a SQL engine.
     """
 
-    features: pd.DataFrame
     reports: dict[str, ValidationReport]
     mapping: ColumnMapping
     money: MoneyCheck | None
@@ -93,6 +96,25 @@ class FeatureResult:
     def report_lines(self) -> list[str]:
         """The reports and the spend rule, as lines for a terminal."""
         return report_lines(self.reports, self.money)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeatureResult(LogCheck):
+    """The features (with ``future_spend`` when labelled) and how the log was checked."""
+
+    features: pd.DataFrame
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeatureFile(LogCheck):
+    """The feature table written by :func:`write_log_features`, and how the log was checked.
+
+    ``columns`` are the table's columns after ``customer_id`` (``future_spend`` last when
+    labelled)."""
+
+    out: Path
+    n_customers: int
+    columns: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,11 +143,59 @@ def log_features(
     attributes: LoadedTable | None = None,
 ) -> FeatureResult:
     """Validate a log and compute its features (and labels) on the requested engine."""
+    result = _features(table, request, order_lines, attributes, out=None)
+    assert isinstance(result, FeatureResult)
+    return result
+
+
+def write_log_features(
+    table: LogInput,
+    request: FeatureRequest,
+    out: Path,
+    *,
+    order_lines: LoadedTable | None = None,
+    attributes: LoadedTable | None = None,
+) -> FeatureFile:
+    """:func:`log_features`, written to ``out`` (``.csv`` or ``.parquet``).
+
+    When the SQL validates the log, the table streams from the engine into the file, so it is
+    never held whole in this process (a DuckDB run stays within ``--memory-limit`` plus one
+    frame of 100,000 customers); otherwise the computed frame is written. The file is the same
+    either way (:mod:`clv_core.feature_files`).
+    """
+    from clv_core.feature_files import write_feature_frames
+
+    result = _features(table, request, order_lines, attributes, out=out)
+    if isinstance(result, FeatureFile):
+        return result
+    write_feature_frames([result.features], out)
+    return FeatureFile(
+        out=out,
+        n_customers=len(result.features),
+        columns=tuple(map(str, result.features.columns)),
+        **_check_fields(result),
+    )
+
+
+def _check_fields(check: LogCheck) -> dict[str, Any]:
+    return {name: getattr(check, name) for name in LogCheck.__dataclass_fields__}
+
+
+def _features(
+    table: LogInput,
+    request: FeatureRequest,
+    order_lines: LoadedTable | None,
+    attributes: LoadedTable | None,
+    *,
+    out: Path | None,
+) -> FeatureResult | FeatureFile:
+    """The features on the requested engine; streamed to ``out`` when given and the SQL
+    validates the log."""
     why = None
     if request.engine != "pandas" and order_lines is None:
         with _sql_runner(request) as runner:
-            outcome = _in_sql(runner, table, request, attributes)
-        if isinstance(outcome, FeatureResult):
+            outcome = _in_sql(runner, table, request, attributes, out)
+        if not isinstance(outcome, str):
             return outcome
         why = outcome
     if isinstance(table, SparkLog):
@@ -232,9 +302,11 @@ def _in_sql(
     table: LogInput,
     request: FeatureRequest,
     attributes: LoadedTable | None,
-) -> FeatureResult | str:
-    """Validation and features as SQL; the reason instead when the SQL does not cover the log."""
-    from clv_core.sql.frames import features_from, labels_from
+    out: Path | None,
+) -> FeatureResult | FeatureFile | str:
+    """Validation and features as SQL (streamed to ``out`` when given and no attribute columns
+    are joined); the reason instead when the SQL does not cover the log."""
+    from clv_core.sql.frames import feature_frames, features_from, labels_from
 
     checked = check_in_sql(
         runner, table, roles=request.roles, options=request.options, attributes=attributes
@@ -247,19 +319,28 @@ def _in_sql(
         windows = time_windows(cutoff, horizon, SplitKind.CUSTOMER)
         facts = _history(runner, windows.train_cutoff)
         warnings = check_history(facts, windows, minimum_customers=1)
-    features = features_from(
-        runner, cutoff, checked.validation.first_date, customers=checked.customers
-    )
-    if horizon is not None:
-        features["future_spend"] = labels_from(runner, cutoff, horizon, features.index)
-    return FeatureResult(
-        features,
-        checked.reports,
-        checked.mapping,
-        checked.validation.money,
-        warnings,
+    check = LogCheck(
+        reports=checked.reports,
+        mapping=checked.mapping,
+        money=checked.validation.money,
+        warnings=warnings,
         validated_by=request.engine,
     )
+    first_date = checked.validation.first_date
+    if out is not None and checked.customers is None:
+        from clv_core.feature_files import write_feature_frames
+        from clv_core.features import LABEL_COLUMN, FeatureOptions, feature_column_order
+
+        n_customers = write_feature_frames(feature_frames(runner, cutoff, horizon, first_date), out)
+        labels = (LABEL_COLUMN,) if horizon is not None else ()
+        columns = (*feature_column_order(FeatureOptions()), *labels)
+        return FeatureFile(
+            out=out, n_customers=n_customers, columns=columns, **_check_fields(check)
+        )
+    features = features_from(runner, cutoff, first_date, customers=checked.customers)
+    if horizon is not None:
+        features["future_spend"] = labels_from(runner, cutoff, horizon, features.index)
+    return FeatureResult(features=features, **_check_fields(check))
 
 
 # Roles of a Parquet log DuckDB reads are detected on its first rows.
@@ -366,11 +447,11 @@ def _reference(
         if horizon is not None:
             features["future_spend"] = build_labels(transactions, cutoff, horizon, features.index)
     return FeatureResult(
-        features,
-        inputs.reports,
-        inputs.mapping,
-        inputs.transactions.money,
-        warnings,
+        features=features,
+        reports=inputs.reports,
+        mapping=inputs.mapping,
+        money=inputs.transactions.money,
+        warnings=warnings,
         validated_by="pandas",
         why_pandas=why_pandas,
     )

@@ -25,6 +25,7 @@ from clv_core.usecases.features import (
     ParquetLog,
     SparkLog,
     log_features,
+    write_log_features,
 )
 from clv_core.validation import ValidationOptions
 from tests.conftest import NEEDS_JAVA
@@ -229,6 +230,63 @@ def test_slash_dates_fall_back(tmp_path: Path) -> None:
     run = log_features(load_table(path), FeatureRequest(cutoff=CUTOFF, options=OPTIONS))
     assert run.validated_by == "pandas"
     assert run.why_pandas is not None and "YYYY-MM-DD" in run.why_pandas
+
+
+# -- the feature table streamed into the output file ---------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize("horizon", [90, None])
+def test_the_feature_table_streams_into_the_file_as_the_frame(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str, horizon: int | None
+) -> None:
+    """What ``features`` writes: streamed from DuckDB in many frames (a few customers each),
+    the same table, columns and report as :func:`log_features` and the pandas reference."""
+    import clv_core.sql.frames
+
+    monkeypatch.setattr(clv_core.sql.frames, "_BATCH_ROWS", 37)
+    path = tmp_path / "export.csv"
+    messy_lines(True, seed=5).to_csv(path, index=False)
+    duck, reference = run_both(load_table(path), horizon=horizon)
+    request = FeatureRequest(cutoff=CUTOFF, horizon_days=horizon, options=OPTIONS)
+    out = tmp_path / f"features{suffix}"
+    written = write_log_features(load_table(path), request, out)
+    assert written.validated_by == "duckdb" and written.out == out
+    assert written.validation() == reference.validation()
+    assert written.report_lines() == reference.report_lines()
+    assert written.warnings == reference.warnings
+    read = (
+        pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out, index_col="customer_id")
+    )
+    read.index = read.index.astype(str)
+    assert written.n_customers == len(reference.features) > 3 * 37
+    assert list(written.columns) == list(reference.features.columns) == list(read.columns)
+    actual_features_equal(read, duck.features)
+    actual_features_equal(read, reference.features)
+
+
+def test_a_log_the_sql_does_not_cover_writes_the_same_file(tmp_path: Path) -> None:
+    path = tmp_path / "lines.csv"
+    path.write_text(
+        "order_id,customer_id,order_date,quantity,unit_price\n"
+        "1,a,2024-01-05,2,9.50\n2,b,2024-02-01,1,20\n3,a,2024-03-01,1,5\n"
+    )
+    request = FeatureRequest(cutoff=CUTOFF, options=OPTIONS)
+    out = tmp_path / "features.parquet"
+    written = write_log_features(load_table(path), request, out)
+    assert written.validated_by == "pandas" and written.why_pandas is not None
+    frame = log_features(load_table(path), request).features
+    pd.testing.assert_frame_equal(pd.read_parquet(out), frame)
+    assert written.n_customers == 2 and written.columns == tuple(frame.columns)
+
+
+def test_no_customer_before_the_cutoff_writes_no_file(tmp_path: Path) -> None:
+    path = tmp_path / "late.csv"
+    path.write_text("customer_id,order_date,amount\na,2024-09-05,10\nb,2024-10-01,20\n")
+    out = tmp_path / "features.csv"
+    with pytest.raises(DataError, match="No customer has a purchase on or before the cutoff"):
+        write_log_features(load_table(path), FeatureRequest(cutoff=CUTOFF, options=OPTIONS), out)
+    assert not out.exists()
 
 
 # -- the same SQL on Apache Spark (local mode), reading the files itself -----------------------

@@ -1,0 +1,86 @@
+"""A feature table written frame by frame is the file pandas writes from the whole table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from clv_core.errors import ConfigError, DataError
+from clv_core.feature_files import write_feature_frames
+
+
+def feature_table(n: int = 25) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    ids = [f"C{index:03d}" for index in range(n)]
+    ids[3] = "客户-三"
+    ids[4] = 'a "quoted", id'
+    frame = pd.DataFrame(
+        {
+            "frequency": rng.integers(0, 9, n).astype(float),
+            "monetary_value": rng.gamma(2.0, 40.0, n),
+            "std_days_between_purchases": np.where(rng.random(n) < 0.3, np.nan, rng.random(n)),
+            "future_spend": rng.gamma(1.0, 1e7, n),
+        },
+        index=pd.Index(ids, name="customer_id"),
+    )
+    frame.iloc[0, 1] = 1e-300
+    frame.iloc[1, 1] = 0.1 + 0.2
+    return frame
+
+
+def in_frames(frame: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
+    for start in range(0, len(frame), size):
+        yield frame.iloc[start : start + size]
+
+
+@pytest.mark.parametrize("size", [1, 7, 25])
+def test_csv_in_frames_is_the_csv_pandas_writes(tmp_path: Path, size: int) -> None:
+    frame = feature_table()
+    whole, streamed = tmp_path / "whole.csv", tmp_path / "streamed.csv"
+    frame.to_csv(whole, encoding="utf-8")
+    assert write_feature_frames(in_frames(frame, size), streamed) == len(frame)
+    assert streamed.read_bytes() == whole.read_bytes()
+
+
+@pytest.mark.parametrize("size", [1, 7, 25])
+def test_parquet_in_frames_has_the_table_and_schema_pandas_writes(
+    tmp_path: Path, size: int
+) -> None:
+    frame = feature_table()
+    whole, streamed = tmp_path / "whole.parquet", tmp_path / "sub" / "streamed.parquet"
+    frame.to_parquet(whole)
+    assert write_feature_frames(in_frames(frame, size), streamed) == len(frame)
+    assert pq.read_schema(streamed).equals(pq.read_schema(whole), check_metadata=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(streamed), frame, check_exact=True)
+    assert pq.ParquetFile(streamed).metadata.num_row_groups == -(-len(frame) // size)
+
+
+def test_nothing_is_left_when_a_frame_fails_to_arrive(tmp_path: Path) -> None:
+    def failing() -> Iterator[pd.DataFrame]:
+        yield feature_table().iloc[:5]
+        raise DataError("the engine stopped")
+
+    for name in ("features.csv", "features.parquet"):
+        out = tmp_path / name
+        with pytest.raises(DataError, match="the engine stopped"):
+            write_feature_frames(failing(), out)
+        assert not out.exists()
+
+
+def test_no_frame_writes_no_file_and_a_wrong_suffix_is_named(tmp_path: Path) -> None:
+    assert write_feature_frames(iter([]), tmp_path / "empty.parquet") == 0
+    assert not (tmp_path / "empty.parquet").exists()
+    with pytest.raises(ConfigError, match=r"must end in \.csv or \.parquet"):
+        write_feature_frames([feature_table()], tmp_path / "features.xlsx")
+
+
+def test_an_unwritable_place_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(DataError, match="Could not write"):
+        write_feature_frames([feature_table()], blocker / "features.csv")
