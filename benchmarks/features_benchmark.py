@@ -54,6 +54,7 @@ pandas features. One 2-core machine is not a cluster: the figure is an indicatio
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import datetime as dt
 import gc
@@ -503,7 +504,13 @@ def features_command(path: Path, engine: str, out: Path, *extra: str) -> list[st
 
 
 def whole_processes(size: str, csv_path: Path, repeat: int) -> Result:
-    """The CLI on DuckDB and on pandas, and lifetimes' RFM, each a whole fresh process."""
+    """The CLI on DuckDB and on pandas, and lifetimes' RFM, each a whole fresh process.
+
+    ``clv_core`` is byte-compiled first, as an installed package (and any checkout after its
+    first run) is: with ``PYTHONDONTWRITEBYTECODE`` set, every process would otherwise compile
+    the project's modules again, while pandas and lifetimes come compiled by pip.
+    """
+    compileall.compile_dir(REPOSITORY_ROOT / "clv_core", quiet=1)
     out = csv_path.with_suffix(".features.parquet")
     lifetimes = [sys.executable, str(Path(__file__).resolve()), "--worker", "lifetimes_rfm"]
     lifetimes += ["--sizes", size, "--csv", str(csv_path)]

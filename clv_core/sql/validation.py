@@ -109,6 +109,10 @@ class SqlSource:
         names = list(self.columns if columns is None else columns)
         positions = list(positions)
         if self.frame is not None:
+            if positions and positions[-1] - positions[0] == len(positions) - 1:
+                # Consecutive rows (the head of a table, the first used lines of a clean one):
+                # a slice, not a gather of every column.
+                return self.frame[names].iloc[positions[0] : positions[-1] + 1]
             return self.frame[names].iloc[positions]
         if not positions:
             return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
@@ -305,17 +309,21 @@ def _facts(source: SqlSource, mapping: ColumnMapping) -> dict[str, Any]:
         "order_ids_end_in_0": "FALSE",
         "has_time": "FALSE",
     }
-    relation = "raw"
+    order = (
+        _id_sql(source, str(mapping.order_id))
+        if mapping.order_id is not None
+        else "CAST(NULL AS VARCHAR)"
+    )
     if source.kind(date) in _TEXT_TYPES:
         # The parsed date is computed once per row and read three times.
-        relation = f"(SELECT *, {_value_sql(source, date, 'TIMESTAMP')} AS date_value FROM raw)"
+        date_value = _value_sql(source, date, "TIMESTAMP")
         text = _text_sql(source, date)
         checks["bad_dates"] = (
             f"BOOL_OR(NOT {date_blank} AND (NOT {_full_match(text, _ISO_DATE)} OR date_value "
             f"IS NULL OR date_value < {lowest} OR date_value > {highest}))"
         )
     else:
-        relation = f"(SELECT *, CAST({source.name(date)} AS TIMESTAMP) AS date_value FROM raw)"
+        date_value = f"CAST({source.name(date)} AS TIMESTAMP)"
         checks["bad_dates"] = f"BOOL_OR(date_value < {lowest} OR date_value > {highest})"
     # Whether some date has a time of day (parsed as validation parses it).
     checks["has_time"] = (
@@ -330,23 +338,37 @@ def _facts(source: SqlSource, mapping: ColumnMapping) -> dict[str, Any]:
     elif source.kind(amount) in _FLOAT_TYPES:
         name = source.name(amount)
         checks["bad_amounts"] = f"BOOL_OR(ABS({name}) > {_LARGEST_DOUBLE})"
+    runner = source.runner
+    ids = f"(SELECT {order} AS id, __row FROM raw) AS ids"
+    # Whether order ids repeat: settled on the first rows when they do (order lines), else
+    # by counting their hashes in this same pass.
+    hashing = mapping.order_id is not None and not _head_repeats(runner, ids)
     if mapping.order_id is not None:
-        order = _id_sql(source, str(mapping.order_id))
         checks["empty_order_cells"] = _empty_cells_sql(source, mapping)
         checks["order_ids_end_in_0"] = _ends_in_zero(source, str(mapping.order_id))
+    if hashing:
+        checks["hashes"], checks["missing"] = _HASH_COUNTS
     selected = ", ".join(f"{sql} AS {key}" for key, sql in checks.items())
-    row = source.runner.rows(f"SELECT {selected} FROM {relation} AS cells")[0]
+    relation = f"(SELECT *, {date_value} AS date_value, {order} AS id FROM raw) AS cells"
+    row = runner.rows(f"SELECT {selected} FROM {relation}")[0]
     facts = dict(zip(checks, row, strict=True))
-    facts["unique_orders"] = True
-    if mapping.order_id is not None:
-        order = _id_sql(source, str(mapping.order_id))
-        ids = f"(SELECT {order} AS id, __row FROM raw) AS ids"
-        facts["unique_orders"] = _ids_unique(source.runner, ids, source.n_rows)
+    facts["unique_orders"] = mapping.order_id is None or (
+        hashing
+        and _unique_by_hashes(runner, ids, source.n_rows, facts.pop("hashes"), facts.pop("missing"))
+    )
     return facts
 
 
 # Repeated ids (order lines) nearly always show within the first rows.
 _HEAD_ROWS = 50_000
+
+
+# The distinct 64-bit hashes of the present ids of a relation's column ``id``, and its missing
+# ids.
+_HASH_COUNTS = (
+    "COUNT(DISTINCT hash(id)) FILTER (WHERE id IS NOT NULL)",
+    "COUNT(*) FILTER (WHERE id IS NULL)",
+)
 
 
 def _ids_unique(runner: SqlRunner, ids: str, n_rows: int) -> bool:
@@ -356,16 +378,24 @@ def _ids_unique(runner: SqlRunner, ids: str, n_rows: int) -> bool:
     A repeat among the first rows settles it cheaply; otherwise distinct 64-bit hashes are
     counted (as many as the ids when those are unique: half the work of comparing the text),
     and the ids themselves only when the hashes meet."""
+    if _head_repeats(runner, ids):
+        return False
+    hashes, missing = runner.rows(f"SELECT {', '.join(_HASH_COUNTS)} FROM {ids}")[0]
+    return _unique_by_hashes(runner, ids, n_rows, hashes, missing)
+
+
+def _head_repeats(runner: SqlRunner, ids: str) -> bool:
+    """Whether the first rows of ``ids`` repeat an id (or miss more than one)."""
     head_distinct, head_present, head_missing = runner.rows(
         f"SELECT COUNT(DISTINCT id), COUNT(id), COUNT(*) - COUNT(id) FROM {ids} "
         f"WHERE __row < {_HEAD_ROWS}"
     )[0]
-    if int(head_distinct) < int(head_present) or int(head_missing) > 1:
-        return False
-    hashes, missing = runner.rows(
-        f"SELECT COUNT(DISTINCT hash(id)) FILTER (WHERE id IS NOT NULL), "
-        f"COUNT(*) FILTER (WHERE id IS NULL) FROM {ids}"
-    )[0]
+    return int(head_distinct) < int(head_present) or int(head_missing) > 1
+
+
+def _unique_by_hashes(runner: SqlRunner, ids: str, n_rows: int, hashes: Any, missing: Any) -> bool:
+    """Whether the ids are unique, from the counts of :data:`_HASH_COUNTS` (the ids themselves
+    are counted only when two hashes meet)."""
     if int(missing) > 1:
         return False
     if int(hashes) + min(int(missing), 1) == n_rows:
@@ -440,17 +470,16 @@ def validate_in_sql(
     guests = _guest_sql(runner, options)
     cancellation = _cancellation_sql(runner) if mapping.order_id is not None else "FALSE"
     runner.keep("lines", _lines_sql(guests, cancellation, drop_duplicates, latest))
+    counts = _line_counts(runner)
     accounting = _Accounting(np.arange(0))
     warnings: list[str] = []
-    _count_reasons(source, mapping, accounting, first_row)
+    _count_reasons(source, mapping, accounting, first_row, counts)
     if not drop_duplicates:
-        _warn_duplicates(source, mapping, first_row, warnings, unique=unique)
-    _count_flipped_returns(source, mapping, accounting, first_row)
-    rows_used, kept_cancellations = runner.rows(
-        "SELECT COUNT(*), COUNT(*) FILTER (WHERE cancellation) FROM lines WHERE kept"
-    )[0]
+        _warn_duplicates(source, mapping, first_row, warnings, counts, unique=unique)
+    _count_flipped_returns(source, mapping, accounting, first_row, counts)
+    rows_used = counts.kept
     _check_rows_used(accounting, rows_read=source.n_rows, rows_used=rows_used, warnings=warnings)
-    combined = _keep_orders(runner, mapping, options, unique=unique, rows_used=rows_used)
+    combined = _keep_orders(runner, mapping, options, unique=unique, counts=counts)
     if combined:
         key = (
             RowIssue.ORDER_LINES_COMBINED
@@ -466,14 +495,15 @@ SELECT customer_id, COUNT(*) AS n, GREATEST(SUM(amount), 0.0) AS positive,
 FROM orders GROUP BY customer_id
 """,
     )
-    summary, refunds = _summary(runner)
+    aggregates = _aggregates(runner)
+    summary, refunds = _summary(aggregates)
     summary["amount_source"] = f"column '{mapping.amount}'"
     if cancellation != "FALSE":
-        summary["n_cancellation_lines"] = int(kept_cancellations)
+        summary["n_cancellation_lines"] = counts.kept_cancellations
     summary["n_refunds_without_sale"] = refunds
     if refunds:
         warnings.append(_refunds_warning(refunds))
-    money = _money(source, mapping, int(rows_used))
+    money = _money(source, mapping, aggregates, counts)
     summary["spend_rule"] = money.explanation.sentence
     report = accounting.report(
         table="transactions",
@@ -660,6 +690,46 @@ FROM (
 """
 
 
+@dataclass(frozen=True, slots=True)
+class _LineCounts:
+    """The counts of the table ``lines`` that validation reports, from one pass over it."""
+
+    dropped: dict[str, int]
+    kept: int
+    kept_cancellations: int
+    kept_negative: int
+    kept_zero: int
+    flipped: int
+    # Exact copies by the reason their row was dropped (None: kept).
+    duplicates: dict[str | None, int]
+
+    @property
+    def lines(self) -> int:
+        return self.kept + sum(self.dropped.values())
+
+
+def _line_counts(runner: SqlRunner) -> _LineCounts:
+    """:class:`_LineCounts` of ``lines`` (one query grouped by the reason to drop a row)."""
+    groups = runner.rows(
+        """
+SELECT reason, COUNT(*), COUNT(*) FILTER (WHERE cancellation),
+    COUNT(*) FILTER (WHERE amount < 0), COUNT(*) FILTER (WHERE amount = 0),
+    COUNT(*) FILTER (WHERE flipped), COUNT(*) FILTER (WHERE duplicate)
+FROM lines GROUP BY reason
+"""
+    )
+    kept = next((row for row in groups if row[0] is None), (None, 0, 0, 0, 0, 0, 0))
+    return _LineCounts(
+        dropped={str(row[0]): int(row[1]) for row in groups if row[0] is not None},
+        kept=int(kept[1]),
+        kept_cancellations=int(kept[2]),
+        kept_negative=int(kept[3]),
+        kept_zero=int(kept[4]),
+        flipped=int(kept[5]),
+        duplicates={row[0]: int(row[6]) for row in groups},
+    )
+
+
 def _first_rows(runner: SqlRunner, condition: str, group: str | None = None) -> pd.DataFrame:
     """The first rows (by position) meeting ``condition``, per ``group`` when given."""
     partition = f"PARTITION BY {group} " if group is not None else ""
@@ -686,13 +756,15 @@ _EXAMPLE_VALUES: dict[RowIssue, str | None] = {
 
 
 def _count_reasons(
-    source: SqlSource, mapping: ColumnMapping, accounting: _Accounting, first_row: int
+    source: SqlSource,
+    mapping: ColumnMapping,
+    accounting: _Accounting,
+    first_row: int,
+    line_counts: _LineCounts,
 ) -> None:
     """Counts and example rows of every reason, in the reference's order."""
     runner = source.runner
-    counts = dict(
-        runner.rows("SELECT reason, COUNT(*) FROM lines WHERE reason IS NOT NULL GROUP BY reason")
-    )
+    counts = line_counts.dropped
     if not counts:
         return
     firsts = _first_rows(runner, "reason IS NOT NULL", group="reason")
@@ -730,13 +802,14 @@ def _warn_duplicates(
     mapping: ColumnMapping,
     first_row: int,
     warnings: list[str],
+    counts: _LineCounts,
     *,
     unique: bool,
 ) -> None:
     """The reference's warning about exact copies that are kept."""
     dropped_before = (RowIssue.MISSING_CUSTOMER_ID.value, RowIssue.GUEST_CUSTOMER_ID.value)
     condition = f"duplicate AND (reason IS NULL OR reason NOT IN {dropped_before})"
-    count = int(source.runner.rows(f"SELECT COUNT(*) FROM lines WHERE {condition}")[0][0])
+    count = sum(n for reason, n in counts.duplicates.items() if reason not in dropped_before)
     if not count:
         return
     positions = [int(position) for position in _first_rows(source.runner, condition)["__row"]]
@@ -745,10 +818,14 @@ def _warn_duplicates(
 
 
 def _count_flipped_returns(
-    source: SqlSource, mapping: ColumnMapping, accounting: _Accounting, first_row: int
+    source: SqlSource,
+    mapping: ColumnMapping,
+    accounting: _Accounting,
+    first_row: int,
+    counts: _LineCounts,
 ) -> None:
     """Positive amounts on cancellation lines were made negative: counted, with examples."""
-    count = int(source.runner.rows("SELECT COUNT(*) FROM lines WHERE flipped")[0][0])
+    count = counts.flipped
     if not count:
         return
     positions = [int(position) for position in _first_rows(source.runner, "flipped")["__row"]]
@@ -764,10 +841,10 @@ def _keep_orders(
     options: ValidationOptions,
     *,
     unique: bool,
-    rows_used: int,
+    counts: _LineCounts,
 ) -> int:
     """The table ``orders`` from the kept lines; returns the lines combined away."""
-    n_rows = int(runner.rows("SELECT COUNT(*) FROM lines")[0][0])
+    n_rows = counts.lines
     if mapping.order_id is not None and not unique:
         # Lines without an order id are orders of their own, after the combined orders.
         select = f"""
@@ -797,78 +874,74 @@ FROM ({select}) AS combined
 """,
     )
     orders = int(runner.rows("SELECT COUNT(*) FROM orders")[0][0])
-    return rows_used - orders
+    return counts.kept - orders
 
 
-def _summary(runner: SqlRunner) -> tuple[dict[str, Any], int]:
-    """The reference's summary of the clean orders, and the returns without an earlier sale
-    (from ``orders`` and its table ``per_customer``)."""
-    row = runner.rows(
-        """
-SELECT
-    (SELECT COUNT(*) FROM per_customer),
-    (SELECT COUNT(*) FROM orders),
-    (SELECT MIN(order_ts) FROM orders),
-    (SELECT MAX(order_ts) FROM orders),
-    (SELECT COUNT(*) FROM orders WHERE amount < 0),
-    (SELECT SUM(amount) FROM orders WHERE amount < 0),
-    (SELECT COUNT(*) FROM orders WHERE amount = 0),
-    (SELECT SUM(amount) FROM orders),
-    (SELECT AVG(CASE WHEN n > 1 THEN 1.0 ELSE 0.0 END) FROM per_customer),
-    (SELECT COUNT(*) FROM orders AS o JOIN per_customer AS p ON o.customer_id = p.customer_id
-        WHERE o.amount < 0 AND (p.first_purchase IS NULL OR p.first_purchase > o.order_ts))
-"""
-    )[0]
-    summary = {
-        "n_customers": int(row[0]),
-        "n_orders": int(row[1]),
-        "first_date": pd.Timestamp(row[2]),
-        "last_date": pd.Timestamp(row[3]),
-        "n_returns": int(row[4]),
-        "returns_amount": round(abs(float(row[5] or 0.0)), 2),
-        "n_zero_amount": int(row[6]),
-        "net_amount": round(float(row[7] or 0.0), 2),
-        "repeat_customer_share": round(float(row[8] or 0.0), 4),
-    }
-    return summary, int(row[9])
-
-
-def _money(source: SqlSource, mapping: ColumnMapping, rows_used: int) -> MoneyCheck:
-    """The reference's money check from SQL aggregates and the first used rows."""
-    runner = source.runner
-    row = runner.rows(
-        """
-SELECT
-    (SELECT quantile_cont(amount, 0.5) FROM orders WHERE amount > 0),
-    (SELECT quantile_cont(amount, 0.99) FROM orders WHERE amount > 0),
-    (SELECT COUNT(*) FROM lines WHERE kept AND amount < 0),
-    (SELECT COUNT(*) FROM lines WHERE kept AND amount = 0),
-    (SELECT COUNT(*) FROM orders),
-    (SELECT COUNT(*) FROM per_customer),
-    (SELECT AVG(n) FROM per_customer),
-    (SELECT MEDIAN(n) FROM per_customer),
-    (SELECT MAX(n) FROM per_customer),
+def _aggregates(runner: SqlRunner) -> tuple[Any, ...]:
+    """The aggregates of ``orders`` and ``per_customer`` that the summary and the money check
+    read, one pass over each (see :func:`_summary` and :func:`_money` for their order)."""
+    positive = "CASE WHEN amount > 0 THEN amount END"
+    return runner.rows(
+        f"""
+SELECT o.*, p.*,
+    (SELECT COUNT(*) FROM orders AS r JOIN per_customer AS c ON r.customer_id = c.customer_id
+        WHERE r.amount < 0 AND (c.first_purchase IS NULL OR c.first_purchase > r.order_ts)),
     (SELECT customer_id FROM per_customer ORDER BY n DESC, first_row LIMIT 1),
-    (SELECT SUM(positive) FROM per_customer),
-    (SELECT MAX(positive) FROM per_customer),
     (SELECT customer_id FROM per_customer ORDER BY positive DESC, first_row LIMIT 1)
+FROM (
+    SELECT COUNT(*) AS o0, MIN(order_ts) AS o1, MAX(order_ts) AS o2,
+        COUNT(*) FILTER (WHERE amount < 0) AS o3, SUM(amount) FILTER (WHERE amount < 0) AS o4,
+        COUNT(*) FILTER (WHERE amount = 0) AS o5, SUM(amount) AS o6,
+        quantile_cont({positive}, 0.5) AS o7, quantile_cont({positive}, 0.99) AS o8
+    FROM orders
+) AS o
+CROSS JOIN (
+    SELECT COUNT(*) AS p0, AVG(CASE WHEN n > 1 THEN 1.0 ELSE 0.0 END) AS p1, AVG(n) AS p2,
+        MEDIAN(n) AS p3, MAX(n) AS p4, SUM(positive) AS p5, MAX(positive) AS p6
+    FROM per_customer
+) AS p
 """
     )[0]
+
+
+def _summary(row: tuple[Any, ...]) -> tuple[dict[str, Any], int]:
+    """The reference's summary of the clean orders, and the returns without an earlier sale,
+    from :func:`_aggregates`."""
+    summary = {
+        "n_customers": int(row[9]),
+        "n_orders": int(row[0]),
+        "first_date": pd.Timestamp(row[1]),
+        "last_date": pd.Timestamp(row[2]),
+        "n_returns": int(row[3]),
+        "returns_amount": round(abs(float(row[4] or 0.0)), 2),
+        "n_zero_amount": int(row[5]),
+        "net_amount": round(float(row[6] or 0.0), 2),
+        "repeat_customer_share": round(float(row[10] or 0.0), 4),
+    }
+    return summary, int(row[16])
+
+
+def _money(
+    source: SqlSource, mapping: ColumnMapping, row: tuple[Any, ...], counts: _LineCounts
+) -> MoneyCheck:
+    """The reference's money check from :func:`_aggregates`, the line counts and the first
+    used rows."""
+    runner = source.runner
     totals = MoneyTotals(
-        median_purchase=_float(row[0]),
-        p99_purchase=_float(row[1]),
-        n_lines=rows_used,
-        negative_lines=int(row[2]),
-        zero_lines=int(row[3]),
-        n_orders=int(row[4]),
-        n_customers=int(row[5]),
-        mean_orders=_float(row[6]),
-        median_orders=_float(row[7]),
-        max_orders=int(row[8] or 0),
-        top_orders_customer=str(row[9] or ""),
-        positive_spend=float(row[10] or 0.0),
-        top_spend=float(row[11] or 0.0),
-        top_spend_customer=str(row[12] or "") if (row[10] or 0.0) > 0 else "",
+        median_purchase=_float(row[7]),
+        p99_purchase=_float(row[8]),
+        n_lines=counts.kept,
+        negative_lines=counts.kept_negative,
+        zero_lines=counts.kept_zero,
+        n_orders=int(row[0]),
+        n_customers=int(row[9]),
+        mean_orders=_float(row[11]),
+        median_orders=_float(row[12]),
+        max_orders=int(row[13] or 0),
+        top_orders_customer=str(row[17] or ""),
+        positive_spend=float(row[14] or 0.0),
+        top_spend=float(row[15] or 0.0),
+        top_spend_customer=str(row[18] or "") if (row[14] or 0.0) > 0 else "",
     )
     first = runner.frame(
         f"SELECT __row, amount FROM lines WHERE kept ORDER BY __row LIMIT {_SAMPLE_ROWS}"
