@@ -584,7 +584,7 @@ def _loss_function(keras: Any, config: MlpConfig) -> Any:
         return keras.losses.MeanSquaredError()
     if config.loss is LossKind.HUBER:
         return keras.losses.Huber(delta=1.0)
-    return ziln.loss(keras, config.sigma_max, config.tweedie_weight)
+    return ziln.loss(keras, config.sigma_max, config.tweedie_weight, config.rank_weight)
 
 
 def _combine_members(keras: Any, config: MlpConfig, members: list[Any], n_inputs: int) -> Any:

@@ -14,7 +14,11 @@ a raw ``sigma``. The distribution of spend over the horizon is: 0 with probabili
 
 Training minimises :func:`loss`: the ZILN negative log-likelihood (Wang, Liu & Miao 2019) plus,
 weighted by ``tweedie_weight``, the Tweedie deviance (power :data:`TWEEDIE_POWER`) of the
-expected value, the objective gradient boosting uses for money. Scoring, intervals and
+expected value, the objective gradient boosting uses for money, and, weighted by
+``rank_weight``, a pairwise ranking term: for every two customers of a batch whose spend differs,
+the logistic loss of their log expected values being in the other order (RankNet, Burges et al.
+2005), on the batch's standardised log expected values so that it orders customers without
+stretching the money scale the likelihood sets. Scoring, intervals and
 calibration use :func:`distribution` and :func:`quantile` (NumPy); the explained model of SHAP uses
 :func:`expected_value_ops` (Keras ops, the same formula in float64 tensors).
 """
@@ -86,10 +90,13 @@ def initial_bias(y_scaled: np.ndarray, sigma_max: float) -> list[float]:
     ]
 
 
-def loss(keras: Any, sigma_max: float, tweedie_weight: float = 0.0) -> Any:
+def loss(
+    keras: Any, sigma_max: float, tweedie_weight: float = 0.0, rank_weight: float = 0.0
+) -> Any:
     """The ZILN negative log-likelihood as a Keras loss (targets: spend, outputs: raw), plus
     ``tweedie_weight`` times the mean Tweedie deviance of the expected value (its terms that
-    depend on the prediction)."""
+    depend on the prediction) and ``rank_weight`` times the pairwise ranking term
+    (:func:`_rank_term`)."""
     ops = keras.ops
     sigma_range = sigma_max - SIGMA_MIN
     half_log_two_pi = 0.5 * math.log(2 * math.pi)
@@ -114,22 +121,37 @@ def loss(keras: Any, sigma_max: float, tweedie_weight: float = 0.0) -> Any:
             - half_log_two_pi
             - ops.square(log_labels - mu) / (2 * ops.square(sigma))
         )
-        regression = -ops.mean(positive * log_likelihood)
-        if not tweedie_weight:
-            return classification + regression
+        total = classification - ops.mean(positive * log_likelihood)
+        if not (tweedie_weight or rank_weight):
+            return total
         # log of p * exp(mu + sigma^2 / 2), with log p = -softplus(-logit).
         log_expected = ops.clip(
             -ops.softplus(-logits) + mu + 0.5 * ops.square(sigma),
             -_DEVIANCE_CLAMP,
             _DEVIANCE_CLAMP,
         )
-        rise, growth = 1 - TWEEDIE_POWER, 2 - TWEEDIE_POWER
-        deviance = (
-            -labels * ops.exp(rise * log_expected) / rise + ops.exp(growth * log_expected) / growth
-        )
-        return classification + regression + tweedie_weight * ops.mean(deviance)
+        if tweedie_weight:
+            rise, growth = 1 - TWEEDIE_POWER, 2 - TWEEDIE_POWER
+            deviance = (
+                -labels * ops.exp(rise * log_expected) / rise
+                + ops.exp(growth * log_expected) / growth
+            )
+            total = total + tweedie_weight * ops.mean(deviance)
+        if rank_weight:
+            total = total + rank_weight * _rank_term(ops, labels, log_expected)
+        return total
 
     return ziln_loss
+
+
+def _rank_term(ops: Any, labels: Any, scores: Any) -> Any:
+    """Mean over the ordered pairs of a batch (``labels[i] > labels[j]``) of
+    ``softplus(z[j] - z[i])``, ``z`` the standardised ``scores``; 0 when no spend differs."""
+    centred = scores - ops.mean(scores)
+    standard = centred / ops.sqrt(ops.mean(ops.square(centred)) + 1e-6)
+    above = ops.cast(ops.expand_dims(labels, 1) > ops.expand_dims(labels, 0), "float32")
+    losses = ops.softplus(ops.expand_dims(standard, 0) - ops.expand_dims(standard, 1))
+    return ops.sum(above * losses) / ops.maximum(ops.sum(above), 1.0)
 
 
 def expected_value_ops(ops: Any, raw: Any, sigma_max: float) -> Any:

@@ -133,6 +133,7 @@ def _advanced_controls(current: MlpConfig) -> dict[str, Any]:
         validation = _number(right, current, "validation_fraction")
         sigma_max = _number(right, current, "sigma_max")
         tweedie = _number(right, current, "tweedie_weight")
+        rank = _number(right, current, "rank_weight")
         coverage = _number(middle, current, "interval_coverage")
         batch_norm = left.checkbox(
             t("mlp.batch_norm"),
@@ -151,6 +152,7 @@ def _advanced_controls(current: MlpConfig) -> dict[str, Any]:
         "validation_fraction": validation,
         "sigma_max": sigma_max,
         "tweedie_weight": tweedie,
+        "rank_weight": rank,
         "interval_coverage": coverage,
         "batch_norm": batch_norm,
     }
@@ -206,6 +208,7 @@ def mlp_config_form(current: MlpConfig, split: SplitKind) -> TrainingRequest | N
         loss=LossKind(loss),
         sigma_max=float(advanced["sigma_max"]),
         tweedie_weight=float(advanced["tweedie_weight"]),
+        rank_weight=float(advanced["rank_weight"]),
         ensemble_size=int(ensemble),
         calibration=Calibration(advanced["calibration"]),
         interval_coverage=float(advanced["interval_coverage"]),

@@ -342,6 +342,13 @@ STRINGS: Mapping[str, tuple[str, str]] = {
         "0 to 100; 0 trains on the ZILN likelihood alone.",
         "仅 ZILN：在损失中加入期望值的 Tweedie 偏差的权重，0 到 100；0 表示只用 ZILN 似然训练。",
     ),
+    "mlp.rank_weight": ("Ranking weight", "排序权重"),
+    "mlp.rank_weight_help": (
+        "ZILN only: weight of a pairwise ranking term (customers who spent more predicted "
+        "above those who spent less) added to the loss, 0 to 100; 0 trains without it.",
+        "仅 ZILN：在损失中加入成对排序项（实际消费更多的客户排在更少的客户之前）的权重，"
+        "0 到 100；0 表示不加此项。",
+    ),
     "mlp.calibration": ("Calibration", "校准"),
     "mlp.calibration_help": (
         "power: exp(a)*raw^b on held-out customers; isotonic: a binned monotone map; none.",

@@ -168,19 +168,20 @@ def test_save_replaces_an_existing_bundle(
     assert read_meta(folder)["config"]["loss"] == "log_mse"
 
 
-def test_a_bundle_from_before_the_tweedie_term_says_it_was_trained_without_it(
-    tiny_bundle: Path, tmp_path: Path
+@pytest.mark.parametrize("term", ["tweedie_weight", "rank_weight"])
+def test_a_bundle_from_before_a_loss_term_says_it_was_trained_without_it(
+    tiny_bundle: Path, tmp_path: Path, term: str
 ) -> None:
     folder = copy_of(tiny_bundle, tmp_path)
     meta = read_meta(folder)
-    meta["config"]["tweedie_weight"] = 2.0
+    meta["config"][term] = 2.0
     write_meta(folder, meta)
-    assert load_bundle(folder)[0].config.tweedie_weight == 2.0
-    del meta["config"]["tweedie_weight"]
+    assert getattr(load_bundle(folder)[0].config, term) == 2.0
+    del meta["config"][term]
     write_meta(folder, meta)
     loaded, _ = load_bundle(folder)
-    assert loaded.config.tweedie_weight == 0.0
-    assert loaded.config == replace(TINY_CONFIG, tweedie_weight=0.0)
+    assert getattr(loaded.config, term) == 0.0
+    assert loaded.config == replace(TINY_CONFIG, **{term: 0.0})
 
 
 def test_an_untrained_model_cannot_be_saved(tmp_path: Path) -> None:

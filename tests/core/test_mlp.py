@@ -65,15 +65,18 @@ def test_same_seed_same_model_other_seed_other_model(small_training_table: pd.Da
     assert not np.allclose(first["predicted_clv"], other["predicted_clv"])
 
 
-def test_the_tweedie_term_trains_another_sane_model(small_training_table: pd.DataFrame) -> None:
+@pytest.mark.parametrize("term", ["tweedie_weight", "rank_weight"])
+def test_the_extra_loss_terms_train_another_sane_model(
+    small_training_table: pd.DataFrame, term: str
+) -> None:
     features, target = split_table(small_training_table)
     plain = ClvMlp(MICRO_CONFIG).fit(features, target)
-    tweedie = ClvMlp(MlpConfig(**(MICRO_CONFIG.to_dict() | {"tweedie_weight": 2.0})))
-    tweedie.fit(features, target)
-    predicted = tweedie.predict(features)
+    other = ClvMlp(MlpConfig(**(MICRO_CONFIG.to_dict() | {term: 2.0})))
+    other.fit(features, target)
+    predicted = other.predict(features)
     assert np.isfinite(predicted.to_numpy()).all()
     assert (predicted["predicted_clv"] >= 0).all()
-    assert np.isfinite(tweedie.history_["train_loss"]).all()
+    assert np.isfinite(other.history_["train_loss"]).all()
     # Same seed and data, another objective: other weights, other predictions.
     assert not np.allclose(predicted["predicted_clv"], plain.predict(features)["predicted_clv"])
 

@@ -206,12 +206,18 @@ def test_a_typed_parquet_log_read_by_duckdb(tmp_path: Path) -> None:
     assert dropped["missing_amount"] == 2
 
 
-def test_what_the_sql_does_not_cover_is_validated_by_pandas(tmp_path: Path) -> None:
+def quantity_log(tmp_path: Path) -> Path:
+    """Order lines with a quantity and a unit price (what the SQL leaves to pandas)."""
     path = tmp_path / "lines.csv"
     path.write_text(
         "order_id,customer_id,order_date,quantity,unit_price\n"
         "1,a,2024-01-05,2,9.50\n2,b,2024-02-01,1,20\n3,a,2024-03-01,1,5\n"
     )
+    return path
+
+
+def test_what_the_sql_does_not_cover_is_validated_by_pandas(tmp_path: Path) -> None:
+    path = quantity_log(tmp_path)
     request = FeatureRequest(cutoff=CUTOFF, options=OPTIONS)
     run = log_features(load_table(path), request)
     assert run.validated_by == "pandas"
@@ -266,11 +272,7 @@ def test_the_feature_table_streams_into_the_file_as_the_frame(
 
 
 def test_a_log_the_sql_does_not_cover_writes_the_same_file(tmp_path: Path) -> None:
-    path = tmp_path / "lines.csv"
-    path.write_text(
-        "order_id,customer_id,order_date,quantity,unit_price\n"
-        "1,a,2024-01-05,2,9.50\n2,b,2024-02-01,1,20\n3,a,2024-03-01,1,5\n"
-    )
+    path = quantity_log(tmp_path)
     request = FeatureRequest(cutoff=CUTOFF, options=OPTIONS)
     out = tmp_path / "features.parquet"
     written = write_log_features(load_table(path), request, out)

@@ -86,6 +86,59 @@ def test_the_tweedie_term_has_finite_gradients_on_extreme_outputs() -> None:
     assert np.isfinite(gradient.numpy()).all()
 
 
+def test_the_rank_term_is_the_pairwise_logistic_loss_of_standardised_expected_values() -> None:
+    """The loss with a ranking weight adds that weight times the mean, over the pairs whose
+    spend differs, of log(1 + exp(z_lower - z_higher)), z the standardised log expected
+    values; ties in spend (two customers who bought nothing) are no pair."""
+    keras = import_keras()
+    y_true = np.array([[0.0], [3.0], [0.5], [0.0], [40.0]], dtype="float32")
+    y_pred = np.array(
+        [[0.2, 0.0, 0.0], [-0.3, 1.0, 0.5], [1.5, -1.0, -2.0], [-1.0, 0.3, 0.1], [0.5, 2.0, 1.0]],
+        dtype="float32",
+    )
+    likelihood = float(ziln.loss(keras, 2.0)(y_true, y_pred))
+    combined = float(ziln.loss(keras, 2.0, rank_weight=0.7)(y_true, y_pred))
+    expected_value, *_ = ziln.distribution(y_pred.astype(np.float64), 2.0)
+    scores = np.log(expected_value)
+    z = (scores - scores.mean()) / np.sqrt(scores.var() + 1e-6)
+    labels = y_true[:, 0]
+    pairs = [
+        math.log1p(math.exp(z[j] - z[i]))
+        for i in range(5)
+        for j in range(5)
+        if labels[i] > labels[j]
+    ]
+    assert len(pairs) == 9
+    assert combined - likelihood == pytest.approx(0.7 * np.mean(pairs), rel=1e-4)
+    # Standardised: the term does not reward stretching the scores apart.
+    stretched = y_pred.copy()
+    stretched[:, 1] *= 10.0
+    wider = float(ziln.loss(keras, 2.0, rank_weight=1.0)(y_true, stretched))
+    wider -= float(ziln.loss(keras, 2.0)(y_true, stretched))
+    assert wider > 0.3
+    # No pair when every customer spent the same.
+    same = np.zeros((5, 1), dtype="float32")
+    assert float(ziln.loss(keras, 2.0, rank_weight=5.0)(same, y_pred)) == pytest.approx(
+        float(ziln.loss(keras, 2.0)(same, y_pred)), rel=1e-6
+    )
+
+
+def test_the_rank_term_has_finite_gradients_on_extreme_outputs() -> None:
+    import tensorflow as tf
+
+    keras = import_keras()
+    loss = ziln.loss(keras, 2.0, tweedie_weight=1.0, rank_weight=2.0)
+    y_true = tf.constant([[0.0], [1e6], [2.0], [2.0]], dtype=tf.float32)
+    raw = tf.Variable(
+        [[40.0, 200.0, 30.0], [-40.0, -200.0, -30.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    )
+    with tf.GradientTape() as tape:
+        value = loss(y_true, raw)
+    gradient = tape.gradient(value, raw)
+    assert np.isfinite(float(value))
+    assert np.isfinite(gradient.numpy()).all()
+
+
 def test_the_keras_expected_value_is_the_numpy_one() -> None:
     keras = import_keras()
     raw = np.array([[0.3, 1.2, -0.4], [-2.0, 4.0, 3.0], [5.0, 60.0, 9.0]])
