@@ -11,6 +11,7 @@ row groups follow the frames.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,9 @@ FEATURE_FILE_SUFFIXES = (".csv", ".parquet")
 
 def write_feature_frames(frames: Iterable[pd.DataFrame], out: Path) -> int:
     """Write the frames, in order, as one table to ``out`` (``.csv`` or ``.parquet``) and return
-    its number of rows. Nothing is left at ``out`` when a frame fails to arrive or to be
-    written (an engine error, a full disk)."""
+    its number of rows. The table is written to a temporary file beside ``out`` that replaces
+    ``out`` once complete: when a frame fails to arrive or to be written (an engine error, a
+    full disk), a file already at ``out`` is left as it was and nothing else remains."""
     suffix = out.suffix.lower()
     if suffix not in FEATURE_FILE_SUFFIXES:
         raise ConfigError(f"'{out}' must end in .csv or .parquet.")
@@ -48,10 +50,12 @@ def write_feature_frames(frames: Iterable[pd.DataFrame], out: Path) -> int:
 
 
 class _Frames:
-    """A file opened on the first frame (so a failure before it creates nothing)."""
+    """A temporary file beside ``out``, opened on the first frame (so a failure before it
+    creates nothing), that replaces ``out`` when closed."""
 
     def __init__(self, out: Path) -> None:
         self.out = out
+        self.partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
         self.handle: Any = None
 
     def write(self, frame: pd.DataFrame) -> None:
@@ -74,13 +78,14 @@ class _Frames:
     def close(self) -> None:
         if self.handle is not None:
             self.handle.close()
+            self.partial.replace(self.out)
 
     def abandon(self) -> None:
         """Close and remove what was written."""
         if self.handle is not None:
             with contextlib.suppress(Exception):
                 self.handle.close()
-            self.out.unlink(missing_ok=True)
+            self.partial.unlink(missing_ok=True)
 
 
 class _CsvFrames(_Frames):
@@ -88,7 +93,7 @@ class _CsvFrames(_Frames):
 
     def open(self, frame: pd.DataFrame) -> Any:
         # pandas opens a path it writes the same way.
-        return self.out.open("w", encoding="utf-8", newline="")
+        return self.partial.open("w", encoding="utf-8", newline="")
 
     def first(self, frame: pd.DataFrame) -> None:
         frame.to_csv(self.handle)
@@ -107,7 +112,7 @@ class _ParquetFrames(_Frames):
         import pyarrow.parquet as pq
 
         self.schema = pa.Schema.from_pandas(frame, preserve_index=True)
-        return pq.ParquetWriter(self.out, self.schema, compression="snappy")
+        return pq.ParquetWriter(self.partial, self.schema, compression="snappy")
 
     def more(self, frame: pd.DataFrame) -> None:
         import pyarrow as pa

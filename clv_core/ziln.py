@@ -15,10 +15,11 @@ a raw ``sigma``. The distribution of spend over the horizon is: 0 with probabili
 Training minimises :func:`loss`: the ZILN negative log-likelihood (Wang, Liu & Miao 2019) plus,
 weighted by ``tweedie_weight``, the Tweedie deviance (power :data:`TWEEDIE_POWER`) of the
 expected value, the objective gradient boosting uses for money, and, weighted by
-``rank_weight``, a pairwise ranking term: for every two customers of a batch whose spend differs,
-the logistic loss of their log expected values being in the other order (RankNet, Burges et al.
-2005), on the batch's standardised log expected values so that it orders customers without
-stretching the money scale the likelihood sets. Scoring, intervals and
+``rank_weight``, a pairwise ranking term: for each customer of a batch and each of the next 255
+(every pair in a training batch of up to 256) whose spend differs, the logistic loss of their log
+expected values being in the other order (RankNet, Burges et al. 2005), on the batch's
+standardised log expected values so that it orders customers without stretching the money scale
+the likelihood sets. Scoring, intervals and
 calibration use :func:`distribution` and :func:`quantile` (NumPy); the explained model of SHAP uses
 :func:`expected_value_ops` (Keras ops, the same formula in float64 tensors).
 """
@@ -144,13 +145,27 @@ def loss(
     return ziln_loss
 
 
+# Each row of a batch is paired with the next rows (cyclically): a training batch of up to
+# _RANK_PARTNERS + 1 rows has every pair, a larger one (the validation loss scores chunks of up to
+# 65,536 rows) a fixed sample of _RANK_PARTNERS pairs per row, so memory grows linearly.
+_RANK_PARTNERS = 255
+# The standardisation's floor (in log money): a batch whose expected values barely differ yet
+# (the first steps from the initial bias) does not get a huge ranking gradient.
+_RANK_VARIANCE_FLOOR = 1e-2
+
+
 def _rank_term(ops: Any, labels: Any, scores: Any) -> Any:
-    """Mean over the ordered pairs of a batch (``labels[i] > labels[j]``) of
+    """Mean over the ordered pairs ``labels[i] > labels[j]`` among a row's partners of
     ``softplus(z[j] - z[i])``, ``z`` the standardised ``scores``; 0 when no spend differs."""
     centred = scores - ops.mean(scores)
-    standard = centred / ops.sqrt(ops.mean(ops.square(centred)) + 1e-6)
-    above = ops.cast(ops.expand_dims(labels, 1) > ops.expand_dims(labels, 0), "float32")
-    losses = ops.softplus(ops.expand_dims(standard, 0) - ops.expand_dims(standard, 1))
+    standard = centred / ops.sqrt(ops.mean(ops.square(centred)) + _RANK_VARIANCE_FLOOR)
+    rows = ops.shape(scores)[0]
+    partners = ops.minimum(rows - 1, _RANK_PARTNERS)
+    index = (
+        ops.expand_dims(ops.arange(rows), 1) + ops.expand_dims(ops.arange(partners), 0) + 1
+    ) % rows
+    above = ops.cast(ops.expand_dims(labels, 1) > ops.take(labels, index), "float32")
+    losses = ops.softplus(ops.take(standard, index) - ops.expand_dims(standard, 1))
     return ops.sum(above * losses) / ops.maximum(ops.sum(above), 1.0)
 
 

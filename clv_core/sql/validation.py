@@ -109,7 +109,7 @@ class SqlSource:
         names = list(self.columns if columns is None else columns)
         positions = list(positions)
         if self.frame is not None:
-            if positions and positions[-1] - positions[0] == len(positions) - 1:
+            if positions and positions == list(range(positions[0], positions[-1] + 1)):
                 # Consecutive rows (the head of a table, the first used lines of a clean one):
                 # a slice, not a gather of every column.
                 return self.frame[names].iloc[positions[0] : positions[-1] + 1]
@@ -879,7 +879,8 @@ FROM ({select}) AS combined
 
 def _aggregates(runner: SqlRunner) -> tuple[Any, ...]:
     """The aggregates of ``orders`` and ``per_customer`` that the summary and the money check
-    read, one pass over each (see :func:`_summary` and :func:`_money` for their order)."""
+    read, in one query: one aggregate over each table, the returns without an earlier sale and
+    the two top customers (see :func:`_summary` and :func:`_money` for their order)."""
     positive = "CASE WHEN amount > 0 THEN amount END"
     return runner.rows(
         f"""

@@ -158,10 +158,11 @@ def write_log_features(
 ) -> FeatureFile:
     """:func:`log_features`, written to ``out`` (``.csv`` or ``.parquet``).
 
-    When the SQL validates the log, the table streams from the engine into the file, so it is
-    never held whole in this process (a DuckDB run stays within ``--memory-limit`` plus one
-    frame of 100,000 customers); otherwise the computed frame is written. The file is the same
-    either way (:mod:`clv_core.feature_files`).
+    When the SQL validates the log and no attribute table is joined, the table streams from the
+    engine into the file, so DuckDB never hands it over whole (a run holds ``--memory-limit``
+    plus one frame of 100,000 customers; Spark collects it on the driver first); otherwise the
+    computed frame is written. The file is the same either way
+    (:mod:`clv_core.feature_files`).
     """
     from clv_core.feature_files import write_feature_frames
 
@@ -306,7 +307,7 @@ def _in_sql(
 ) -> FeatureResult | FeatureFile | str:
     """Validation and features as SQL (streamed to ``out`` when given and no attribute columns
     are joined); the reason instead when the SQL does not cover the log."""
-    from clv_core.sql.frames import feature_frames, features_from, labels_from
+    from clv_core.sql.frames import feature_frames
 
     checked = check_in_sql(
         runner, table, roles=request.roles, options=request.options, attributes=attributes
@@ -337,9 +338,15 @@ def _in_sql(
         return FeatureFile(
             out=out, n_customers=n_customers, columns=columns, **_check_fields(check)
         )
-    features = features_from(runner, cutoff, first_date, customers=checked.customers)
-    if horizon is not None:
-        features["future_spend"] = labels_from(runner, cutoff, horizon, features.index)
+    # The same query and frames as the file above (one way to features and labels).
+    features = pd.concat(list(feature_frames(runner, cutoff, horizon, first_date)))
+    if checked.customers is not None:
+        from clv_core.features import LABEL_COLUMN, _cutoff_day, _join_attributes
+
+        future = features.pop(LABEL_COLUMN) if horizon is not None else None
+        features = _join_attributes(features, checked.customers, _cutoff_day(cutoff))
+        if future is not None:
+            features[LABEL_COLUMN] = future
     return FeatureResult(features=features, **_check_fields(check))
 
 

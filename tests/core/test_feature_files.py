@@ -70,6 +70,24 @@ def test_nothing_is_left_when_a_frame_fails_to_arrive(tmp_path: Path) -> None:
         with pytest.raises(DataError, match="the engine stopped"):
             write_feature_frames(failing(), out)
         assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_run_leaves_the_previous_file_as_it_was(tmp_path: Path) -> None:
+    """The table is complete before it takes the output's place."""
+
+    def failing() -> Iterator[pd.DataFrame]:
+        yield feature_table().iloc[:5]
+        raise DataError("the engine stopped")
+
+    for name in ("features.csv", "features.parquet"):
+        out = tmp_path / name
+        write_feature_frames([feature_table()], out)
+        before = out.read_bytes()
+        with pytest.raises(DataError):
+            write_feature_frames(failing(), out)
+        assert out.read_bytes() == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["features.csv", "features.parquet"]
 
 
 def test_no_frame_writes_no_file_and_a_wrong_suffix_is_named(tmp_path: Path) -> None:

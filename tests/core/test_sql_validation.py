@@ -216,6 +216,25 @@ def quantity_log(tmp_path: Path) -> Path:
     return path
 
 
+def test_ids_ending_in_nul_characters_keep_their_labels(tmp_path: Path) -> None:
+    """A Parquet log can carry ids ending in NUL characters: the features and the labels meet
+    them as the reference does."""
+    log = pd.DataFrame(
+        {
+            "customer_id": ["a", "b\x00", "b\x00", "c", "a", "c"],
+            "order_date": pd.to_datetime(
+                ["2024-01-05", "2024-02-01", "2024-08-01", "2024-03-01", "2024-07-15", "2024-11-02"]
+            ),
+            "amount": [10.0, 20.0, 50.0, 5.0, 7.0, 3.0],
+        }
+    )
+    path = tmp_path / "nul.parquet"
+    log.to_parquet(path, index=False)
+    duck, reference = run_both(ParquetLog(path))
+    assert_same(duck, reference)
+    assert duck.features["future_spend"].sum() == reference.features["future_spend"].sum() > 0
+
+
 def test_what_the_sql_does_not_cover_is_validated_by_pandas(tmp_path: Path) -> None:
     path = quantity_log(tmp_path)
     request = FeatureRequest(cutoff=CUTOFF, options=OPTIONS)
