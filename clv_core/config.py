@@ -188,9 +188,9 @@ class MlpConfig:
         ZILN only: weight of a pairwise ranking term added to the loss, in [0, 100]: for every
         two customers of a batch whose spend differs, the logistic loss of their (standardised)
         log expected values being in the wrong order. At 0.5 the network was at least level
-        with the best baseline on Spearman in all 18 runs of the accuracy benchmark (12 wins;
+        with the best baseline on Spearman in all 18 runs of the accuracy benchmark (10 wins;
         6 runs without the term) but priced the low deciles worse (decile MAPE against the
-        truth, median 0.17 to 0.22), so it is off by default.
+        truth, median 0.17 to 0.21), so it is off by default.
     ensemble_size
         Networks trained with seeds ``seed, seed + 1, ...`` whose predictions are averaged,
         1 to 20; averaging steadies the ranking of rare high-value customers.
