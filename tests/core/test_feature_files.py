@@ -60,11 +60,13 @@ def test_parquet_in_frames_has_the_table_and_schema_pandas_writes(
     assert pq.ParquetFile(streamed).metadata.num_row_groups == -(-len(frame) // size)
 
 
-def test_nothing_is_left_when_a_frame_fails_to_arrive(tmp_path: Path) -> None:
-    def failing() -> Iterator[pd.DataFrame]:
-        yield feature_table().iloc[:5]
-        raise DataError("the engine stopped")
+def failing() -> Iterator[pd.DataFrame]:
+    """A first frame, then the engine fails."""
+    yield feature_table().iloc[:5]
+    raise DataError("the engine stopped")
 
+
+def test_nothing_is_left_when_a_frame_fails_to_arrive(tmp_path: Path) -> None:
     for name in ("features.csv", "features.parquet"):
         out = tmp_path / name
         with pytest.raises(DataError, match="the engine stopped"):
@@ -75,11 +77,6 @@ def test_nothing_is_left_when_a_frame_fails_to_arrive(tmp_path: Path) -> None:
 
 def test_a_failed_run_leaves_the_previous_file_as_it_was(tmp_path: Path) -> None:
     """The table is complete before it takes the output's place."""
-
-    def failing() -> Iterator[pd.DataFrame]:
-        yield feature_table().iloc[:5]
-        raise DataError("the engine stopped")
-
     for name in ("features.csv", "features.parquet"):
         out = tmp_path / name
         write_feature_frames([feature_table()], out)
