@@ -147,6 +147,11 @@ def save_bundle(
             "horizon_days": horizon_days,
             "target_scale": model.target_scale_,
             "calibration": model.calibrator_.to_dict() if model.calibrator_ else None,
+            "rank_maps": (
+                [[x.tolist(), y.tolist()] for x, y in model.rank_maps_]
+                if model.rank_maps_ is not None
+                else None
+            ),
             "cancelled": model.cancelled_,
             "training": training or {},
             "population": _population(model),
@@ -370,6 +375,7 @@ def _restore_model(
         model.cancelled_ = bool(meta.get("cancelled", False))
         calibration = meta.get("calibration")
         model.calibrator_ = calibrator_from_dict(calibration) if calibration else None
+        model.rank_maps_ = _rank_maps(model, meta.get("rank_maps"), shown_name)
         _restore_population(model, preprocessor, meta.get("population"))
         timing = meta.get("timing")
         model.timing_ = TimingModel.from_dict(timing) if timing else None
@@ -388,6 +394,34 @@ def _restore_model(
     except (KeyError, TypeError, ValueError, ConfigError) as error:
         raise DataError(f"meta.json in {shown_name} is damaged: {error!r}.") from error
     return model, preprocessor, info
+
+
+def _rank_maps(
+    model: ClvMlp, stored: Any, shown_name: str
+) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """The members' rank maps of ``meta.json``, checked; ``None`` without a rank head."""
+    if not model.rank_head:
+        return None
+    if stored is None:
+        raise DataError(
+            f"{shown_name} was trained with an earlier form of the ranking term (rank_weight), "
+            "which scoring no longer reads. Train the model again."
+        )
+    maps = []
+    for x_values, y_values in stored:
+        x = np.asarray(x_values, dtype=np.float64)
+        y = np.asarray(y_values, dtype=np.float64)
+        if (
+            x.ndim != 1
+            or x.shape != y.shape
+            or x.size == 0
+            or not (np.all(np.isfinite(x)) and np.all(np.isfinite(y)))
+            or np.any(np.diff(x) <= 0)
+            or np.any(np.diff(y) < 0)
+        ):
+            raise ValueError("rank_maps must be increasing knots of finite numbers")
+        maps.append((x, y))
+    return maps
 
 
 def _population(model: ClvMlp) -> dict[str, Any] | None:
@@ -462,6 +496,11 @@ def _check_shapes(
         raise DataError(
             f"The network in {shown_name} does not match its meta.json "
             f"({network.output_shape[1:]} outputs, expected {expected_outputs})."
+        )
+    if model.rank_maps_ is not None and len(model.rank_maps_) != config.ensemble_size:
+        raise DataError(
+            f"meta.json in {shown_name} does not match its network: {len(model.rank_maps_)} "
+            f"rank maps for {config.ensemble_size} members."
         )
 
 

@@ -28,7 +28,13 @@ import numpy as np
 
 from clv_core.errors import ConfigError, DataError, NotFittedError
 
-__all__ = ["TIE_BREAK_SLOPE", "MonotoneCalibrator", "PowerCalibrator", "calibrator_from_dict"]
+__all__ = [
+    "TIE_BREAK_SLOPE",
+    "MonotoneCalibrator",
+    "PowerCalibrator",
+    "calibrator_from_dict",
+    "pool_adjacent_violators",
+]
 
 TIE_BREAK_SLOPE = 1e-6
 
@@ -64,7 +70,7 @@ class MonotoneCalibrator:
         mean_raw = np.array([raw[b].mean() for b in bins])
         mean_actual = np.array([target[b].mean() for b in bins])
         weights = np.array([b.size for b in bins], dtype=np.float64)
-        fitted = _pool_adjacent_violators(mean_actual, weights)
+        fitted = pool_adjacent_violators(mean_actual, weights)
         # Knots need distinct x; merge bins whose mean raw prediction is equal.
         knots_x = np.unique(mean_raw)
         knots_y = np.array(
@@ -129,7 +135,7 @@ class MonotoneCalibrator:
         return calibrator
 
 
-def _pool_adjacent_violators(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def pool_adjacent_violators(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Weighted isotonic (non-decreasing) regression of ``values`` in their given order."""
     block_values: list[float] = []
     block_weights: list[float] = []

@@ -185,12 +185,16 @@ class MlpConfig:
         accuracy benchmark from 6 to 15 of 18 runs) but made the money level less steady on
         some logs (CDNOW out of time, the bundled sample), so it is off by default.
     rank_weight
-        ZILN only: weight of a pairwise ranking term added to the loss, in [0, 100]: for every
-        two customers of a batch whose spend differs, the logistic loss of their (standardised)
-        log expected values being in the wrong order. At 0.5 the network was at least level
-        with the best baseline on Spearman in all 18 runs of the accuracy benchmark (10 wins;
-        6 runs without the term) but priced the low deciles worse (decile MAPE against the
-        truth, median 0.17 to 0.21), so it is off by default.
+        ZILN only: weight of a pairwise ranking term in the loss, in [0, 100]; 0 (the default)
+        trains on the likelihood alone. The term trains a fourth output of each member that
+        may reorder customers whose expected values are within a factor ``exp(0.25)`` of each
+        other (for every two customers of a batch whose spend differs, the logistic loss of
+        their rank scores being in the wrong order); the money level comes from the
+        likelihood's expected values (:mod:`clv_core.ziln`). At 0.5 the network was at least
+        level with the best baseline on Spearman in all 18 runs of the accuracy benchmark (6
+        without the term) with Gini still at least level in all 18, but training took about
+        twice as long and the money per decile moved on some logs (the 30,000-customer
+        world of the model benchmark: decile MAPE 0.17 to 0.45), so it is off by default.
     ensemble_size
         Networks trained with seeds ``seed, seed + 1, ...`` whose predictions are averaged,
         1 to 20; averaging steadies the ranking of rare high-value customers.

@@ -5,7 +5,10 @@
 1. the :class:`~clv_core.preprocessing.Preprocessor` (scaling, encoding, missing values);
 2. ``config.ensemble_size`` networks (seeds ``seed, seed + 1, ...``), member *m* holding out
    fold *m* of the training customers (folds of ``validation_fraction``) for early stopping;
-3. a calibration (:mod:`clv_core.calibration`) on the held-out customers' out-of-fold
+3. with a ranking term (``rank_weight > 0``), each member's rank map
+   (:func:`clv_core.ziln.fit_rank_map`): its fourth output, the rank score, orders the
+   customers, and the map gives them the money level of its expected values;
+4. a calibration (:mod:`clv_core.calibration`) on the held-out customers' out-of-fold
    predictions (each from the member that did not train on them).
 
 ``predict`` returns the expected CLV per customer; with the ZILN loss (Wang, Liu & Miao 2019,
@@ -114,9 +117,10 @@ class ClvMlp:
     Attributes
     ----------
     preprocessor_, network_, calibrator_, target_scale_, feature_columns_, history_,
-    cancelled_, fit_seconds_
+    cancelled_, fit_seconds_, rank_maps_
         Learned state, set by :meth:`fit` (or by loading a bundle). ``network_`` is one Keras
-        model whose output concatenates the members' raw outputs.
+        model whose output concatenates the members' raw outputs; ``rank_maps_`` holds each
+        member's rank map (knots ``(x, y)`` in scaled units) when the members have a rank head.
     """
 
     def __init__(self, config: MlpConfig | None = None) -> None:
@@ -132,12 +136,20 @@ class ClvMlp:
         self.value_percentiles_: np.ndarray | None = None
         self.background_: pd.DataFrame | None = None
         self.timing_: TimingModel | None = None
+        self.rank_maps_: list[tuple[np.ndarray, np.ndarray]] | None = None
         self._forward: Any = None
 
     @property
+    def rank_head(self) -> bool:
+        """Whether each member has a rank score output (ZILN with a ranking term)."""
+        return _rank_head(self.config)
+
+    @property
     def outputs_per_member(self) -> int:
-        """Raw outputs of one member network (3 for ZILN, 1 otherwise)."""
-        return 3 if self.config.loss is LossKind.ZILN else 1
+        """Raw outputs of one member network (3 for ZILN, 4 with a rank head, 1 otherwise)."""
+        if self.config.loss is not LossKind.ZILN:
+            return 1
+        return 4 if self.rank_head else 3
 
     def fit(
         self,
@@ -183,7 +195,7 @@ class ClvMlp:
         scaled = y / scale
 
         keras = import_keras()
-        members, history_frames, out_of_fold_sum, out_of_fold_count = self._train_members(
+        trained = self._train_members(
             keras,
             matrix,
             scaled,
@@ -193,8 +205,10 @@ class ClvMlp:
             should_stop=should_stop,
             started=started,
         )
+        members, rank_maps, history_frames, out_of_fold_sum, out_of_fold_count = trained
 
         self.network_ = _combine_members(keras, config, members, matrix.shape[1])
+        self.rank_maps_ = rank_maps if self.rank_head else None
         self.preprocessor_ = preprocessor
         self.target_scale_ = scale
         self.feature_columns_ = [str(c) for c in features.columns]
@@ -236,16 +250,20 @@ class ClvMlp:
         on_epoch: ProgressCallback | None,
         should_stop: StopRequest | None,
         started: float,
-    ) -> tuple[list[Any], list[pd.DataFrame], np.ndarray, np.ndarray]:
+    ) -> tuple[
+        list[Any], list[tuple[np.ndarray, np.ndarray]], list[pd.DataFrame], np.ndarray, np.ndarray
+    ]:
         """Train the ensemble's members in turn, each holding out its fold; sets ``cancelled_``.
 
-        Returns the member networks, their history frames, and per customer the sum and the
+        Returns the member networks, their rank maps (fitted on all the training customers;
+        empty without a rank head), their history frames, and per customer the sum and the
         count of out-of-fold expected values (in money units) for the calibration. After a
         cancel, members not started yet are skipped.
         """
         config = self.config
         size = scaled.size
         members = []
+        rank_maps: list[tuple[np.ndarray, np.ndarray]] = []
         history_frames = []
         out_of_fold_sum = np.zeros(size)
         out_of_fold_count = np.zeros(size)
@@ -270,11 +288,18 @@ class ClvMlp:
             members.append(network)
             history_frames.append(history)
             self.cancelled_ = self.cancelled_ or cancelled
-            raw = _predict_raw(network, matrix[validation_rows])
-            expected = raw_to_distribution(raw, config.loss, config.sigma_max)[0] * scale
+            if self.rank_head:
+                raw = _predict_raw(network, matrix)
+                scores = ziln.rank_scores(raw, config.sigma_max)
+                rank_map = ziln.fit_rank_map(scores, ziln.distribution(raw, config.sigma_max)[0])
+                rank_maps.append(rank_map)
+                expected = ziln.apply_rank_map(scores[validation_rows], rank_map) * scale
+            else:
+                raw = _predict_raw(network, matrix[validation_rows])
+                expected = raw_to_distribution(raw, config.loss, config.sigma_max)[0] * scale
             out_of_fold_sum[validation_rows] += expected
             out_of_fold_count[validation_rows] += 1
-        return members, history_frames, out_of_fold_sum, out_of_fold_count
+        return members, rank_maps, history_frames, out_of_fold_sum, out_of_fold_count
 
     def _train_member(
         self,
@@ -377,13 +402,25 @@ class ClvMlp:
         _, _, scale = self._check_fitted()
         outputs = self._member_outputs(matrix)
         expected = np.mean(
-            [
-                raw_to_distribution(outputs[:, m], self.config.loss, self.config.sigma_max)[0]
-                for m in range(outputs.shape[1])
-            ],
-            axis=0,
+            [self._member_distribution(outputs, m)[0] for m in range(outputs.shape[1])], axis=0
         )
         return expected * scale
+
+    def _member_distribution(
+        self, outputs: np.ndarray, member: int
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+        """Member ``member``'s (expected, p_purchase, mu, sigma) in scaled units, through its
+        rank map when it has one."""
+        raw = outputs[:, member]
+        distribution = raw_to_distribution(raw, self.config.loss, self.config.sigma_max)
+        if not self.rank_head:
+            return distribution
+        if self.rank_maps_ is None:
+            raise NotFittedError("The model has a rank head but no rank maps; train it again.")
+        sigma_max = self.config.sigma_max
+        return ziln.rank_mapped(
+            ziln.distribution(raw, sigma_max), raw, sigma_max, self.rank_maps_[member]
+        )
 
     def transform_features(self, features: pd.DataFrame) -> np.ndarray:
         """The network's input matrix for ``features`` (fitted preprocessing)."""
@@ -445,10 +482,7 @@ class ClvMlp:
     ) -> dict[str, np.ndarray]:
         _, _, scale = self._check_fitted()
         config = self.config
-        per_member = [
-            raw_to_distribution(outputs[:, m], config.loss, config.sigma_max)
-            for m in range(outputs.shape[1])
-        ]
+        per_member = [self._member_distribution(outputs, m) for m in range(outputs.shape[1])]
 
         def mixed(values: list[np.ndarray]) -> np.ndarray:
             if weights is None:
@@ -568,7 +602,11 @@ def _initial_output_bias(y_scaled: np.ndarray, config: MlpConfig) -> list[float]
     """Start the output at the training distribution so early epochs are not wasted."""
     if config.loss is not LossKind.ZILN:
         return [float(np.log1p(y_scaled).mean())]
-    return ziln.initial_bias(y_scaled, config.sigma_max)
+    return ziln.initial_bias(y_scaled, config.sigma_max, _rank_head(config))
+
+
+def _rank_head(config: MlpConfig) -> bool:
+    return config.loss is LossKind.ZILN and config.rank_weight > 0
 
 
 def _optimizer(keras: Any, config: MlpConfig) -> Any:

@@ -345,9 +345,10 @@ STRINGS: Mapping[str, tuple[str, str]] = {
     "mlp.rank_weight": ("Ranking weight", "排序权重"),
     "mlp.rank_weight_help": (
         "ZILN only: weight of a pairwise ranking term (customers who spent more predicted "
-        "above those who spent less) added to the loss, 0 to 100; 0 trains without it.",
-        "仅 ZILN：在损失中加入成对排序项（实际消费更多的客户排在更少的客户之前）的权重，"
-        "0 到 100；0 表示不加此项。",
+        "above those who spent less), 0 to 100; 0 trains without it. It reorders customers "
+        "of similar expected value only; the money level stays the likelihood's.",
+        "仅 ZILN：成对排序项（实际消费更多的客户排在更少的客户之前）的权重，0 到 100；"
+        "0 表示不加此项。它只调整期望值相近的客户之间的顺序，金额水平仍由似然决定。",
     ),
     "mlp.calibration": ("Calibration", "校准"),
     "mlp.calibration_help": (

@@ -110,6 +110,7 @@ def _build_explained_model(keras: Any, model: ClvMlp) -> Any:
     outputs = model.outputs_per_member
     members = int(np.prod(network.output_shape[1:])) // outputs
     is_ziln = config.loss is LossKind.ZILN
+    rank_maps = model.rank_maps_ if model.rank_head else None
     calibration = _calibration_graph(model.calibrator_)
     # The ensemble mean in money: sum over members times scale / members.
     money_per_unit = scale / members
@@ -140,6 +141,10 @@ def _build_explained_model(keras: Any, model: ClvMlp) -> Any:
     def member_expected(raw: Any, member: int) -> Any:
         """One member's expected value in scaled units, as in ``raw_to_distribution``."""
         start = member * outputs
+        if rank_maps is not None:
+            return ziln.rank_map_ops(
+                ops, raw[:, start : start + 4], config.sigma_max, rank_maps[member]
+            )
         if is_ziln:
             return ziln.expected_value_ops(ops, raw[:, start : start + 3], config.sigma_max)
         return ops.relu(ops.expm1(ops.minimum(raw[:, start : start + 1], ziln.EXP_CLAMP)))

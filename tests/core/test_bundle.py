@@ -174,14 +174,61 @@ def test_a_bundle_from_before_a_loss_term_says_it_was_trained_without_it(
 ) -> None:
     folder = copy_of(tiny_bundle, tmp_path)
     meta = read_meta(folder)
-    meta["config"][term] = 2.0
-    write_meta(folder, meta)
-    assert getattr(load_bundle(folder)[0].config, term) == 2.0
+    if term == "tweedie_weight":
+        meta["config"][term] = 2.0
+        write_meta(folder, meta)
+        assert getattr(load_bundle(folder)[0].config, term) == 2.0
     del meta["config"][term]
     write_meta(folder, meta)
     loaded, _ = load_bundle(folder)
     assert getattr(loaded.config, term) == 0.0
     assert loaded.config == replace(TINY_CONFIG, **{term: 0.0})
+
+
+@pytest.fixture(scope="module")
+def rank_model(small_training_table: pd.DataFrame) -> ClvMlp:
+    """A tiny ZILN ensemble with a ranking term: four outputs per member and rank maps."""
+    config = replace(TINY_CONFIG, rank_weight=1.0)
+    table = small_training_table
+    return ClvMlp(config).fit(features_of(table), table[LABEL_COLUMN])
+
+
+def test_a_bundle_with_rank_maps_round_trips(
+    rank_model: ClvMlp, small_training_table: pd.DataFrame, tmp_path: Path
+) -> None:
+    folder = write_bundle(rank_model, tmp_path / "rank")
+    assert len(read_meta(folder)["rank_maps"]) == TINY_CONFIG.ensemble_size
+    loaded, _ = load_bundle(folder)
+    features = features_of(small_training_table)
+    np.testing.assert_allclose(
+        loaded.predict(features).to_numpy(), rank_model.predict(features).to_numpy(), rtol=1e-9
+    )
+    assert loaded.rank_maps_ is not None and rank_model.rank_maps_ is not None
+    for (x, y), (x0, y0) in zip(loaded.rank_maps_, rank_model.rank_maps_, strict=True):
+        np.testing.assert_array_equal(x, x0)
+        np.testing.assert_array_equal(y, y0)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda maps: None, r"earlier form of the ranking term .* Train the model again"),
+        (lambda maps: maps[:1], r"1 rank maps for 2 members"),
+        (lambda maps: [[m[0][::-1], m[1]] for m in maps], r"damaged.*rank_maps"),
+        (lambda maps: [[m[0], m[1][:-1]] for m in maps], r"damaged.*rank_maps"),
+        (lambda maps: "knots", r"damaged"),
+    ],
+    ids=["missing", "one-member-short", "falling-knots", "uneven", "not-a-list"],
+)
+def test_rank_maps_that_do_not_fit_the_network_are_refused(
+    rank_model: ClvMlp, tmp_path: Path, change: Callable[[Any], Any], message: str
+) -> None:
+    folder = write_bundle(rank_model, tmp_path / "rank")
+    meta = read_meta(folder)
+    meta["rank_maps"] = change(meta["rank_maps"])
+    write_meta(folder, meta)
+    with pytest.raises(DataError, match=message):
+        load_bundle(folder)
 
 
 def test_an_untrained_model_cannot_be_saved(tmp_path: Path) -> None:

@@ -228,8 +228,9 @@ def test_sample_is_seeded_and_keeps_input_order(tiny_model: ClvMlp, features: pd
         {"loss": "log_mse", "calibration": "power"},
         {"loss": "huber", "calibration": "isotonic", "activation": "swish"},
         {"loss": "ziln", "calibration": "none", "activation": "gelu", "batch_norm": True},
+        {"loss": "ziln", "rank_weight": 1.0},
     ],
-    ids=["log_mse-power", "huber-isotonic-swish", "ziln-none-gelu-batchnorm"],
+    ids=["log_mse-power", "huber-isotonic-swish", "ziln-none-gelu-batchnorm", "ziln-rank"],
 )
 def test_additivity_and_prediction_for_other_losses_and_networks(
     options: dict[str, object], small_training_table: pd.DataFrame, features: pd.DataFrame

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clv_core import ziln
 from clv_core.config import LossKind, MlpConfig
 from clv_core.errors import DataError, NotFittedError
 from clv_core.features import LABEL_COLUMN
@@ -79,6 +80,38 @@ def test_the_extra_loss_terms_train_another_sane_model(
     assert np.isfinite(other.history_["train_loss"]).all()
     # Same seed and data, another objective: other weights, other predictions.
     assert not np.allclose(predicted["predicted_clv"], plain.predict(features)["predicted_clv"])
+
+
+def test_a_ranking_term_gives_each_member_a_rank_score_and_its_map(
+    small_training_table: pd.DataFrame,
+) -> None:
+    features, target = split_table(small_training_table)
+    members = 2
+    options = {"rank_weight": 1.0, "ensemble_size": members}
+    model = ClvMlp(MlpConfig(**(MICRO_CONFIG.to_dict() | options))).fit(features, target)
+    assert model.outputs_per_member == 4
+    assert model.network_.output_shape == (None, 4 * members)
+    assert model.rank_maps_ is not None and len(model.rank_maps_) == members
+    predicted = model.predict(features)
+    # Customers are ordered by the members' mapped rank scores, at the likelihood's level.
+    outputs = model._member_outputs(model.transform_features(features))
+    mapped = np.mean(
+        [
+            ziln.apply_rank_map(ziln.rank_scores(outputs[:, m], 2.0), model.rank_maps_[m])
+            for m in range(members)
+        ],
+        axis=0,
+    )
+    scale = model.target_scale_
+    assert model.calibrator_ is not None
+    np.testing.assert_allclose(
+        predicted["predicted_clv"], model.calibrator_.transform(mapped * scale), rtol=1e-9
+    )
+    plain_level = np.mean(
+        [ziln.distribution(outputs[:, m], 2.0)[0] for m in range(members)], axis=0
+    )
+    assert mapped.sum() / plain_level.sum() == pytest.approx(1.0, abs=0.05)
+    assert (predicted["clv_lower"] <= predicted["predicted_clv"] + 1e-9).all()
 
 
 def test_progress_events_and_cooperative_cancel(small_training_table: pd.DataFrame) -> None:

@@ -84,9 +84,17 @@ def test_the_extra_terms_have_finite_gradients_on_extreme_outputs(
     keras = import_keras()
     loss = ziln.loss(keras, 2.0, **weights)
     y_true = tf.constant([[0.0], [1e6], [2.0], [2.0]], dtype=tf.float32)
-    raw = tf.Variable(
-        [[40.0, 200.0, 30.0], [-40.0, -200.0, -30.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    outputs = np.array(
+        [
+            [40.0, 200.0, 30.0, 50.0],
+            [-40.0, -200.0, -30.0, -50.0],
+            [0.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0],
+        ],
+        dtype="float32",
     )
+    # The fourth output, the rank score, exists with a ranking term only.
+    raw = tf.Variable(outputs if "rank_weight" in weights else outputs[:, :3])
     with tf.GradientTape() as tape:
         value = loss(y_true, raw)
     gradient = tape.gradient(value, raw)
@@ -94,21 +102,34 @@ def test_the_extra_terms_have_finite_gradients_on_extreme_outputs(
     assert np.isfinite(gradient.numpy()).all()
 
 
-def test_the_rank_term_is_the_pairwise_logistic_loss_of_standardised_expected_values() -> None:
+def _standardised_rank_scores(y_pred: np.ndarray) -> np.ndarray:
+    scores = ziln.rank_scores(y_pred.astype(np.float64), 2.0)
+    return (scores - scores.mean()) / np.sqrt(scores.var() + 1e-2)
+
+
+def test_the_rank_term_is_the_pairwise_logistic_loss_of_the_rank_output() -> None:
     """The loss with a ranking weight adds that weight times the mean, over the pairs whose
-    spend differs, of log(1 + exp(z_lower - z_higher)), z the standardised log expected
-    values; ties in spend (two customers who bought nothing) are no pair."""
+    spend differs, of log(1 + exp(z_lower - z_higher)), z the standardised rank scores (log
+    expected value plus RANK_REACH * tanh(fourth output)); ties in spend are no pair. Only the
+    fourth output learns from it: the distribution's outputs get the likelihood's gradient
+    alone."""
+    import tensorflow as tf
+
     keras = import_keras()
     y_true = np.array([[0.0], [3.0], [0.5], [0.0], [40.0]], dtype="float32")
     y_pred = np.array(
-        [[0.2, 0.0, 0.0], [-0.3, 1.0, 0.5], [1.5, -1.0, -2.0], [-1.0, 0.3, 0.1], [0.5, 2.0, 1.0]],
+        [
+            [0.2, 0.0, 0.0, 0.3],
+            [-0.3, 1.0, 0.5, -0.2],
+            [1.5, -1.0, -2.0, 0.9],
+            [-1.0, 0.3, 0.1, 0.0],
+            [0.5, 2.0, 1.0, -1.1],
+        ],
         dtype="float32",
     )
-    likelihood = float(ziln.loss(keras, 2.0)(y_true, y_pred))
+    likelihood = float(ziln.loss(keras, 2.0)(y_true, y_pred[:, :3]))
     combined = float(ziln.loss(keras, 2.0, rank_weight=0.7)(y_true, y_pred))
-    expected_value, *_ = ziln.distribution(y_pred.astype(np.float64), 2.0)
-    scores = np.log(expected_value)
-    z = (scores - scores.mean()) / np.sqrt(scores.var() + 1e-2)
+    z = _standardised_rank_scores(y_pred)
     labels = y_true[:, 0]
     pairs = [
         math.log1p(math.exp(z[j] - z[i]))
@@ -118,16 +139,21 @@ def test_the_rank_term_is_the_pairwise_logistic_loss_of_standardised_expected_va
     ]
     assert len(pairs) == 9
     assert combined - likelihood == pytest.approx(0.7 * np.mean(pairs), rel=1e-4)
-    # Standardised: the term does not reward stretching the scores apart.
-    stretched = y_pred.copy()
-    stretched[:, 1] *= 10.0
-    wider = float(ziln.loss(keras, 2.0, rank_weight=1.0)(y_true, stretched))
-    wider -= float(ziln.loss(keras, 2.0)(y_true, stretched))
-    assert wider > 0.3
+    gradients = []
+    for loss, outputs in (
+        (ziln.loss(keras, 2.0), y_pred[:, :3]),
+        (ziln.loss(keras, 2.0, rank_weight=0.7), y_pred),
+    ):
+        raw = tf.Variable(outputs)
+        with tf.GradientTape() as tape:
+            value = loss(tf.constant(y_true), raw)
+        gradients.append(tape.gradient(value, raw).numpy())
+    np.testing.assert_allclose(gradients[1][:, :3], gradients[0], rtol=1e-6, atol=1e-9)
+    assert np.abs(gradients[1][:, 3]).max() > 1e-3
     # No pair when every customer spent the same.
     same = np.zeros((5, 1), dtype="float32")
     assert float(ziln.loss(keras, 2.0, rank_weight=5.0)(same, y_pred)) == pytest.approx(
-        float(ziln.loss(keras, 2.0)(same, y_pred)), rel=1e-6
+        float(ziln.loss(keras, 2.0)(same, y_pred[:, :3])), rel=1e-6
     )
 
 
@@ -138,17 +164,96 @@ def test_a_large_batch_ranks_each_row_against_its_next_255_rows() -> None:
     rng = np.random.default_rng(0)
     rows = 700
     labels = np.where(rng.random(rows) < 0.6, 0.0, rng.gamma(2.0, 50.0, rows)).astype("float32")
-    y_pred = rng.normal(0.0, 1.0, (rows, 3)).astype("float32")
+    y_pred = rng.normal(0.0, 1.0, (rows, 4)).astype("float32")
     term = float(ziln.loss(keras, 2.0, rank_weight=1.0)(labels[:, None], y_pred)) - float(
-        ziln.loss(keras, 2.0)(labels[:, None], y_pred)
+        ziln.loss(keras, 2.0)(labels[:, None], y_pred[:, :3])
     )
-    expected_value, *_ = ziln.distribution(y_pred.astype(np.float64), 2.0)
-    scores = np.log(expected_value)
-    z = (scores - scores.mean()) / np.sqrt(scores.var() + 1e-2)
+    z = _standardised_rank_scores(y_pred)
     partner = (np.arange(rows)[:, None] + np.arange(1, 256)[None, :]) % rows
     above = labels[:, None] > labels[partner]
     losses = np.logaddexp(0.0, z[partner] - z[:, None])
     assert term == pytest.approx(losses[above].mean(), rel=1e-4)
+
+
+def _member_outputs(rows: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    raw = rng.normal(0.0, 1.0, (rows, 4))
+    raw[:, 1] += 1.0
+    return raw
+
+
+def test_the_rank_map_keeps_the_likelihoods_level_in_the_rank_scores_order() -> None:
+    raw = _member_outputs(5000)
+    expected, *_ = ziln.distribution(raw, 2.0)
+    scores = ziln.rank_scores(raw, 2.0)
+    knots = ziln.fit_rank_map(scores, expected)
+    # 5,000 customers: 100 bins of 50, increasing knots.
+    assert knots[0].size == 100
+    assert (np.diff(knots[0]) > 0).all() and (np.diff(knots[1]) >= 0).all()
+    mapped = ziln.apply_rank_map(scores, knots)
+    # Ordered by the rank score, strictly where the knots rise, at the likelihood's level.
+    order = np.argsort(scores)
+    assert (np.diff(mapped[order]) >= 0).all()
+    assert mapped.sum() / expected.sum() == pytest.approx(1.0, abs=0.05)
+    tenths = np.array_split(order, 10)
+    for rows in tenths:
+        assert mapped[rows].mean() == pytest.approx(expected[rows].mean(), rel=0.1)
+    # Constant below the first knot; above the last one it grows at most like exp(score).
+    low = ziln.apply_rank_map(np.array([knots[0][0] - 10.0]), knots)[0]
+    assert low == pytest.approx(knots[1][0])
+    top, further = ziln.apply_rank_map(knots[0][-1] + np.array([1.0, 3.0]), knots)
+    assert knots[1][-1] < top and further / top <= math.exp(2.0) * (1 + 1e-12)
+
+
+def test_pooled_knots_never_fall() -> None:
+    scores = np.arange(200, dtype=np.float64)
+    expected = np.tile([5.0, 1.0, 3.0, 2.0], 50)
+    expected[::2] += scores[::2] / 100
+    _, y = ziln.fit_rank_map(scores, expected)
+    assert (np.diff(y) >= 0).all()
+    # Pooling keeps the weighted total of the bins.
+    assert y.mean() == pytest.approx(expected.mean(), rel=1e-9)
+    x_single, y_single = ziln.fit_rank_map(np.zeros(40), np.full(40, 2.0))
+    assert x_single.tolist() == [0.0] and y_single.tolist() == [2.0]
+    assert ziln.apply_rank_map(np.array([-1.0, 5.0]), (x_single, y_single)).tolist() == [2.0, 2.0]
+
+
+def test_a_small_training_set_still_gets_twenty_knots() -> None:
+    """60 training customers: 20 bins of 3, so the map still orders customers."""
+    raw = _member_outputs(60, seed=3)
+    scores = ziln.rank_scores(raw, 2.0)
+    knots = ziln.fit_rank_map(scores, ziln.distribution(raw, 2.0)[0])
+    assert knots[0].size == 20
+    assert np.unique(ziln.apply_rank_map(scores, knots)).size > 20
+
+
+def test_rank_mapped_moves_each_lognormal_to_the_mapped_mean() -> None:
+    raw = _member_outputs(3000, seed=1)
+    member = ziln.distribution(raw, 2.0)
+    knots = ziln.fit_rank_map(ziln.rank_scores(raw, 2.0), member[0])
+    mapped, p_purchase, mu, sigma = ziln.rank_mapped(member, raw, 2.0, knots)
+    np.testing.assert_allclose(p_purchase * np.exp(mu + sigma**2 / 2), mapped, rtol=1e-9)
+    np.testing.assert_array_equal(p_purchase, member[1])
+    np.testing.assert_array_equal(sigma, member[3])
+    ratio = mapped / member[0]
+    for level in (0.1, 0.9):
+        np.testing.assert_allclose(
+            ziln.quantile(p_purchase, mu, sigma, level),
+            ziln.quantile(*member[1:], level) * ratio,
+            rtol=1e-9,
+        )
+
+
+def test_the_keras_rank_map_is_the_numpy_one() -> None:
+    keras = import_keras()
+    raw = _member_outputs(2000, seed=2)
+    member = ziln.distribution(raw, 2.0)
+    knots = ziln.fit_rank_map(ziln.rank_scores(raw, 2.0), member[0])
+    # Beyond both ends too.
+    raw[:3, 3] = [-40.0, 0.0, 12.0]
+    expected = ziln.rank_mapped(ziln.distribution(raw, 2.0), raw, 2.0, knots)[0]
+    tensor = ziln.rank_map_ops(keras.ops, keras.ops.convert_to_tensor(raw), 2.0, knots)
+    np.testing.assert_allclose(np.asarray(tensor)[:, 0], expected, rtol=1e-10)
 
 
 def test_the_keras_expected_value_is_the_numpy_one() -> None:
