@@ -412,9 +412,8 @@ class ClvMlp:
         """Member ``member``'s (expected, p_purchase, mu, sigma) in scaled units, through its
         rank map when it has one."""
         raw = outputs[:, member]
-        distribution = raw_to_distribution(raw, self.config.loss, self.config.sigma_max)
         if not self.rank_head:
-            return distribution
+            return raw_to_distribution(raw, self.config.loss, self.config.sigma_max)
         if self.rank_maps_ is None:
             raise NotFittedError("The model has a rank head but no rank maps; train it again.")
         sigma_max = self.config.sigma_max
