@@ -33,7 +33,7 @@ For the generated worlds every model's decile MAPE and total ratio are also meas
 truth instead of the outcome (``against_truth``): the forecast's own level error, without the
 noise of who happened to buy.
 
-Run from the repository root: ``python benchmarks/accuracy_benchmark.py [--seeds 2]
+Run from the repository root: ``python benchmarks/accuracy_benchmark.py [--seeds 2] [--first-seed 0]
 [--worlds default,grocery_weekly] [--customers 30000] [--no-cdnow] [--config MODEL.json]
 [--out accuracy.json]``
 (about 6 minutes for two seeds on 2 cores).
@@ -288,6 +288,12 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=2, help="seeds per world (default 2)")
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="the first seed (default 0): --first-seed 2 --seeds 2 runs seeds 2 and 3",
+    )
     parser.add_argument("--worlds", default=",".join(WORLDS), help="comma-separated world names")
     parser.add_argument(
         "--customers",
@@ -310,7 +316,7 @@ def main() -> None:
     config = load_config(arguments.config) if arguments.config else MlpConfig()
     started = time.perf_counter()
     runs = []
-    for seed in range(arguments.seeds):
+    for seed in range(arguments.first_seed, arguments.first_seed + arguments.seeds):
         if not arguments.no_cdnow:
             _log(f"cdnow, seed {seed}")
             runs.append(run_cdnow(seed, config))
@@ -322,6 +328,7 @@ def main() -> None:
         "settings": {
             "config": config.to_dict(),
             "seeds": arguments.seeds,
+            "first_seed": arguments.first_seed,
             "customers_per_world": arguments.customers,
             "tie": TIE,
             "worlds": {

@@ -13,9 +13,16 @@ the magnitudes. Two are offered:
   a few huge customers dominate any bin.
 * :class:`MonotoneCalibrator` (isotonic): customers are sorted by raw prediction and cut into
   equal-count bins; isotonic regression (pool adjacent violators) makes the bins' mean actual values
-non-decreasing; the map is then linear, in log space of the raw prediction, between the bins'
-mean raw predictions, and proportional beyond the first and last bin. A tiny slope keeps the map
-strictly increasing, so no two customers that the network told apart become tied.
+  non-decreasing; the map is then linear in money between the bins' mean raw predictions (so a
+  bin's customers keep, on average, the bin's mean: interpolating in log space instead is concave
+  in money and lifted every forecast between two knots), and proportional beyond the first and
+  last bin. A tiny slope keeps the map strictly increasing, so no two customers that the network
+  told apart become tied. Bundles written before linear interpolation keep their log-space map.
+
+Both are fitted on out-of-fold predictions, which come from one ensemble member each; the network
+applies them to each member's expected value and then averages (``per_member``), because a mean
+of several members is less spread out than one member's prediction and a map fitted on the one
+does not fit the other. Bundles written before that apply their map to the ensemble mean.
 
 Fitted state is plain JSON (``to_dict``/``from_dict``) for the model bundle.
 """
@@ -29,6 +36,7 @@ import numpy as np
 from clv_core.errors import ConfigError, DataError, NotFittedError
 
 __all__ = [
+    "INTERPOLATIONS",
     "TIE_BREAK_SLOPE",
     "MonotoneCalibrator",
     "PowerCalibrator",
@@ -37,6 +45,9 @@ __all__ = [
 ]
 
 TIE_BREAK_SLOPE = 1e-6
+# How the isotonic map interpolates between its knots: in money (new fits), or in log1p of the
+# raw prediction (bundles written before linear interpolation).
+INTERPOLATIONS = ("linear", "log1p")
 
 
 class MonotoneCalibrator:
@@ -46,12 +57,30 @@ class MonotoneCalibrator:
     ----------
     customers_per_bin
         Target bin size; the number of bins is clamped to [5, 50].
+    interpolation
+        ``linear`` (in money) or ``log1p`` (in ``log1p`` of the raw prediction, as bundles written
+        before linear interpolation were fitted).
+    per_member
+        Whether the network applies the map to each member's expected value before averaging
+        (True) or to the ensemble mean (False, bundles written before that).
     """
 
-    def __init__(self, *, customers_per_bin: int = 200) -> None:
+    def __init__(
+        self,
+        *,
+        customers_per_bin: int = 200,
+        interpolation: str = "linear",
+        per_member: bool = True,
+    ) -> None:
         if customers_per_bin < 1:
             raise ConfigError(f"customers_per_bin must be at least 1, got {customers_per_bin}.")
+        if interpolation not in INTERPOLATIONS:
+            raise ConfigError(
+                f"interpolation must be one of {list(INTERPOLATIONS)}, got {interpolation!r}."
+            )
         self.customers_per_bin = customers_per_bin
+        self.interpolation = interpolation
+        self.per_member = per_member
         self.knots_x_: np.ndarray | None = None
         self.knots_y_: np.ndarray | None = None
 
@@ -89,8 +118,10 @@ class MonotoneCalibrator:
         if x.size == 1:
             ratio = y[0] / x[0] if x[0] > 0 else 0.0
             return raw * ratio + TIE_BREAK_SLOPE * raw
-        log_x = np.log1p(x)
-        calibrated = np.interp(np.log1p(raw), log_x, y)
+        if self.interpolation == "linear":
+            calibrated = np.interp(raw, x, y)
+        else:
+            calibrated = np.interp(np.log1p(raw), np.log1p(x), y)
         below = raw < x[0]
         above = raw > x[-1]
         # Outside the validation range the map is proportional to the nearest knot's ratio.
@@ -107,6 +138,8 @@ class MonotoneCalibrator:
         return {
             "kind": "isotonic",
             "customers_per_bin": self.customers_per_bin,
+            "interpolation": self.interpolation,
+            "per_member": self.per_member,
             "knots_x": self.knots_x_.tolist(),
             "knots_y": self.knots_y_.tolist(),
         }
@@ -115,10 +148,15 @@ class MonotoneCalibrator:
     def from_dict(cls, data: dict[str, Any]) -> MonotoneCalibrator:
         """Rebuild a fitted calibration from :meth:`to_dict` output."""
         try:
-            calibrator = cls(customers_per_bin=int(data["customers_per_bin"]))
+            calibrator = cls(
+                customers_per_bin=int(data["customers_per_bin"]),
+                # Bundles from before these fields interpolated in log1p, on the ensemble mean.
+                interpolation=str(data.get("interpolation", "log1p")),
+                per_member=_flag(data, "per_member"),
+            )
             calibrator.knots_x_ = np.asarray(data["knots_x"], dtype=np.float64)
             calibrator.knots_y_ = np.asarray(data["knots_y"], dtype=np.float64)
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, ConfigError) as error:
             raise DataError(f"The calibration in meta.json is damaged: {error!r}.") from error
         x, y = calibrator.knots_x_, calibrator.knots_y_
         if (
@@ -156,9 +194,13 @@ def pool_adjacent_violators(values: np.ndarray, weights: np.ndarray) -> np.ndarr
 
 
 class PowerCalibrator:
-    """``calibrated = exp(intercept) * raw**exponent``, a Poisson GLM on ``log(raw)``."""
+    """``calibrated = exp(intercept) * raw**exponent``, a Poisson GLM on ``log(raw)``.
 
-    def __init__(self) -> None:
+    ``per_member``: as for :class:`MonotoneCalibrator`.
+    """
+
+    def __init__(self, *, per_member: bool = True) -> None:
+        self.per_member = per_member
         self.intercept_: float | None = None
         self.exponent_: float | None = None
 
@@ -213,18 +255,31 @@ class PowerCalibrator:
         """Fitted state as JSON-ready data."""
         if self.intercept_ is None or self.exponent_ is None:
             raise NotFittedError("The calibration is not fitted yet; call fit first.")
-        return {"kind": "power", "intercept": self.intercept_, "exponent": self.exponent_}
+        return {
+            "kind": "power",
+            "intercept": self.intercept_,
+            "exponent": self.exponent_,
+            "per_member": self.per_member,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PowerCalibrator:
         """Rebuild a fitted calibration from :meth:`to_dict` output."""
-        calibrator = cls()
         try:
+            calibrator = cls(per_member=_flag(data, "per_member"))
             calibrator.intercept_ = float(data["intercept"])
             calibrator.exponent_ = float(data["exponent"])
         except (KeyError, TypeError, ValueError) as error:
             raise DataError(f"The calibration in meta.json is damaged: {error!r}.") from error
         return calibrator
+
+
+def _flag(data: dict[str, Any], key: str) -> bool:
+    """A stored true/false field, false when absent (bundles from before it)."""
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{key} must be true or false, got {value!r}")
+    return value
 
 
 def calibrator_from_dict(data: Any) -> PowerCalibrator | MonotoneCalibrator:

@@ -17,6 +17,7 @@ from typing import Any
 from clv_core.errors import ConfigError
 
 __all__ = [
+    "ISOTONIC_FROM_CUSTOMERS",
     "Activation",
     "Bounds",
     "Calibration",
@@ -60,14 +61,24 @@ class Activation(StrEnum):
     SWISH = "swish"
 
 
+# From this many held-out customers on, ``Calibration.AUTO`` fits the isotonic map: across the
+# accuracy benchmark's generated shops (four seeds) it was closer to the truth than the power map
+# in 24 of 32 runs with 13,000 to 18,000 held-out customers, and in 15 of 32 with about 2,800.
+ISOTONIC_FROM_CUSTOMERS = 10_000
+
+
 class Calibration(StrEnum):
     """How network outputs are mapped to money after training (see ``clv_core.calibration``).
 
+    ``auto`` (default): ``isotonic`` when at least
+    :data:`ISOTONIC_FROM_CUSTOMERS` training customers have an out-of-fold prediction to fit it
+    on, ``power`` below that.
     ``power``: ``exp(a) * raw**b`` fitted on held-out training customers (level and spread).
     ``isotonic``: a binned monotone map fitted on the same customers (more flexible, noisier).
     ``none``: use the network's own expected value.
     """
 
+    AUTO = "auto"
     POWER = "power"
     ISOTONIC = "isotonic"
     NONE = "none"
@@ -223,7 +234,7 @@ class MlpConfig:
     tweedie_weight: float = _bounded(0.0, 0.0, 100.0, step=0.1)
     rank_weight: float = _bounded(0.0, 0.0, 100.0, step=0.1)
     ensemble_size: int = _bounded(5, 1, 20)
-    calibration: Calibration = Calibration.POWER
+    calibration: Calibration = Calibration.AUTO
     interval_coverage: float = _bounded(0.8, 0.0, 1.0, lower_open=True, upper_open=True, step=0.01)
     seed: int = _bounded(0, 0, 2**31 - 1)
 

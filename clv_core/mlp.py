@@ -9,7 +9,8 @@
    (:func:`clv_core.ziln.fit_rank_map`): its fourth output, the rank score, orders the
    customers, and the map gives them the money level of its expected values;
 4. a calibration (:mod:`clv_core.calibration`) on the held-out customers' out-of-fold
-   predictions (each from the member that did not train on them).
+   predictions (each from the member that did not train on them); ``predict`` applies it to
+   each member's expected value and averages, as the out-of-fold values were one member's.
 
 ``predict`` returns the expected CLV per customer; with the ZILN loss (Wang, Liu & Miao 2019,
 "A Deep Probabilistic Model for Customer Lifetime Value Prediction") also P(purchase in the
@@ -32,7 +33,7 @@ import pandas as pd
 
 from clv_core import ziln
 from clv_core.calibration import MonotoneCalibrator, PowerCalibrator
-from clv_core.config import Calibration, LossKind, MlpConfig, OptimizerKind
+from clv_core.config import ISOTONIC_FROM_CUSTOMERS, Calibration, LossKind, MlpConfig, OptimizerKind
 from clv_core.errors import DataError, NotFittedError
 from clv_core.preprocessing import Preprocessor
 from clv_core.training_loop import train_member
@@ -217,9 +218,13 @@ class ClvMlp:
         if config.calibration is not Calibration.NONE:
             held_out = out_of_fold_count > 0
             calibrator = (
-                PowerCalibrator()
-                if config.calibration is Calibration.POWER
-                else MonotoneCalibrator()
+                MonotoneCalibrator()
+                if config.calibration is Calibration.ISOTONIC
+                or (
+                    config.calibration is Calibration.AUTO
+                    and held_out.sum() >= ISOTONIC_FROM_CUSTOMERS
+                )
+                else PowerCalibrator()
             )
             self.calibrator_ = calibrator.fit(
                 out_of_fold_sum[held_out] / out_of_fold_count[held_out], y[held_out]
@@ -397,15 +402,6 @@ class ClvMlp:
         self._check_fitted()
         return self._combined_columns(self._member_outputs(matrix), None)
 
-    def _raw_expected(self, matrix: np.ndarray) -> np.ndarray:
-        """Ensemble-mean expected value in money units, before calibration."""
-        _, _, scale = self._check_fitted()
-        outputs = self._member_outputs(matrix)
-        expected = np.mean(
-            [self._member_distribution(outputs, m)[0] for m in range(outputs.shape[1])], axis=0
-        )
-        return expected * scale
-
     def _member_distribution(
         self, outputs: np.ndarray, member: int
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
@@ -489,11 +485,14 @@ class ClvMlp:
             return np.sum(np.column_stack(values) * weights, axis=1)
 
         raw_expected = mixed([member[0] for member in per_member]) * scale
-        expected = (
-            self.calibrator_.transform(raw_expected)
-            if self.calibrator_ is not None
-            else raw_expected
-        )
+        calibrator = self.calibrator_
+        if calibrator is None:
+            expected = raw_expected
+        elif calibrator.per_member:
+            # Fitted on out-of-fold predictions, one member's each: applied to each member.
+            expected = mixed([calibrator.transform(member[0] * scale) for member in per_member])
+        else:
+            expected = calibrator.transform(raw_expected)
         columns = {"predicted_clv": expected}
         if config.loss is LossKind.ZILN:
             lower_q = (1 - config.interval_coverage) / 2

@@ -352,7 +352,9 @@ STRINGS: Mapping[str, tuple[str, str]] = {
     ),
     "mlp.calibration": ("Calibration", "校准"),
     "mlp.calibration_help": (
+        "auto: isotonic from 10,000 held-out training customers on, power below; "
         "power: exp(a)*raw^b on held-out customers; isotonic: a binned monotone map; none.",
+        "auto：留出的训练客户达到 10,000 时用 isotonic，否则用 power；"
         "power：在留出客户上拟合 exp(a)*raw^b；isotonic：分箱单调映射；none：不校准。",
     ),
     "mlp.interval_coverage": ("Interval coverage", "区间覆盖率"),

@@ -18,14 +18,16 @@ seeded background sample of training customers. They add up *exactly* in money:
 where ``base_value`` is the mean ``predicted_clv`` of the background customers. The
 calibration is part of the explained graph: the power calibration
 ``exp(intercept) * raw**exponent`` as ``exp(intercept + exponent * log(raw))`` and the
-isotonic map as a sum of ReLU hinges in ``log1p(raw)``, so nothing is approximated after the
-network. ``shap`` 0.51 has no DeepLIFT rule for ``Log`` and ``Expm1`` (used here) nor for
-``Erf``/``Erfc``/``Neg`` (GELU); every element-wise function of one input takes the rescale
-rule and negation is linear, so those rules are registered with shap before explaining (without
-them DeepExplainer refuses the graph). SiLU ("swish") hides its maths behind a custom gradient,
-so a network using it is explained through a same-weights copy that writes it as
-``x * sigmoid(x)``. With every activation of :class:`~clv_core.config.Activation`, batch
-normalisation, every loss and every calibration, the explanation is exact.
+isotonic map as a sum of ReLU hinges in money (in ``log1p(raw)`` for bundles from before linear
+interpolation), each applied to every member's expected value before the average as ``predict``
+does, so nothing is approximated after the network. ``shap`` 0.51 has no DeepLIFT rule for
+``Log`` and ``Expm1`` (used here) nor for ``Erf``/``Erfc``/``Neg`` (GELU); every element-wise
+function of one input takes the rescale rule and negation is linear, so those rules are
+registered with shap before explaining (without them DeepExplainer refuses the graph). SiLU
+("swish") hides its maths behind a custom gradient, so a network using it is explained through
+a same-weights copy that writes it as ``x * sigmoid(x)``. With every activation of
+:class:`~clv_core.config.Activation`, batch normalisation, every loss and every calibration, the
+explanation is exact.
 
 SHAP values are computed for the network's input columns and then summed back to the features
 an analyst knows: a numeric feature gets its standardised column plus its ``__missing``

@@ -37,9 +37,13 @@ class _CalibrationGraph:
     kind: Literal["none", "power", "isotonic", "proportional"]
     intercept: float = 0.0
     exponent: float = 1.0
-    # Isotonic map: value = first_y + sum(hinge_weights * relu(log1p(raw) - hinge_points))
+    # Isotonic map: value = first_y + sum(hinge_weights * relu(t(raw) - hinge_points))
     #                       - below_ratio * relu(first_x - raw) + above_ratio * relu(raw - last_x)
-    #                       + slope * raw.
+    #                       + slope * raw, where t is the identity (linear interpolation) or
+    #                       log1p (bundles from before it).
+    log_points: bool = False
+    # Applied to each member's expected value, then averaged (False: to the ensemble mean).
+    per_member: bool = False
     first_y: float = 0.0
     hinge_points: tuple[float, ...] = ()
     hinge_weights: tuple[float, ...] = ()
@@ -56,17 +60,21 @@ def _calibration_graph(
     """Translate a fitted calibration into constants of operations DeepExplainer handles.
 
     The isotonic map of :class:`~clv_core.calibration.MonotoneCalibrator` is ``np.interp`` in
-    ``log1p(raw)`` between knots, flat beyond them, with the ends replaced by proportional maps
-    and a tiny slope added; a piecewise-linear function is a constant plus ReLU hinges, one per
-    knot, whose weights are the changes of slope.
+    money (or in ``log1p(raw)``) between knots, flat beyond them, with the ends replaced by
+    proportional maps and a tiny slope added; a piecewise-linear function is a constant plus ReLU
+    hinges, one per knot, whose weights are the changes of slope.
     """
     if calibrator is None:
         return _CalibrationGraph(kind="none")
+    per_member = calibrator.per_member
     if isinstance(calibrator, PowerCalibrator):
         if calibrator.intercept_ is None or calibrator.exponent_ is None:
             raise NotFittedError("The calibration is not fitted yet; call fit first.")
         return _CalibrationGraph(
-            kind="power", intercept=calibrator.intercept_, exponent=calibrator.exponent_
+            kind="power",
+            intercept=calibrator.intercept_,
+            exponent=calibrator.exponent_,
+            per_member=per_member,
         )
     if calibrator.knots_x_ is None or calibrator.knots_y_ is None:
         raise NotFittedError("The calibration is not fitted yet; call fit first.")
@@ -74,8 +82,11 @@ def _calibration_graph(
     y = np.asarray(calibrator.knots_y_, dtype=np.float64)
     if x.size == 1:
         ratio = float(y[0] / x[0]) if x[0] > 0 else 0.0
-        return _CalibrationGraph(kind="proportional", slope=ratio + TIE_BREAK_SLOPE)
-    points = np.log1p(x)
+        return _CalibrationGraph(
+            kind="proportional", slope=ratio + TIE_BREAK_SLOPE, per_member=per_member
+        )
+    log_points = calibrator.interpolation == "log1p"
+    points = np.log1p(x) if log_points else x
     widths = np.diff(points)
     slopes = np.divide(np.diff(y), widths, out=np.zeros_like(widths), where=widths > 0)
     # Slope after knot k is slopes[k]; it is 0 after the last knot.
@@ -90,6 +101,8 @@ def _calibration_graph(
         last_x=float(x[-1]),
         above_ratio=float(y[-1] / x[-1]) if x[-1] > 0 else 0.0,
         slope=TIE_BREAK_SLOPE,
+        log_points=log_points,
+        per_member=per_member,
     )
 
 
@@ -132,11 +145,20 @@ def _build_explained_model(keras: Any, model: ClvMlp) -> Any:
 
         def call(self, inputs: Any) -> Any:
             raw = ops.cast(self.network(inputs, training=False), "float64")
+            if calibration.per_member:
+                total = member_money(raw, 0)
+                for member in range(1, members):
+                    total = total + member_money(raw, member)
+                return total / members
             total = member_expected(raw, 0)
             for member in range(1, members):
                 total = total + member_expected(raw, member)
             money = total * money_per_unit
             return _apply_calibration(ops, calibration, money)
+
+    def member_money(raw: Any, member: int) -> Any:
+        """One member's calibrated expected value in money."""
+        return _apply_calibration(ops, calibration, member_expected(raw, member) * scale)
 
     def member_expected(raw: Any, member: int) -> Any:
         """One member's expected value in scaled units, as in ``raw_to_distribution``."""
@@ -203,7 +225,7 @@ def _apply_calibration(ops: Any, calibration: _CalibrationGraph, money: Any) -> 
         return ops.exp(ops.clip(linear, -50.0, 50.0))
     points = np.asarray(calibration.hinge_points, dtype=np.float64).reshape(1, -1)
     weights = np.asarray(calibration.hinge_weights, dtype=np.float64).reshape(-1, 1)
-    hinges = ops.relu(ops.log(money + 1.0) - points)
+    hinges = ops.relu((ops.log(money + 1.0) if calibration.log_points else money) - points)
     value = calibration.first_y + ops.matmul(hinges, weights)
     if calibration.first_x > 0:
         value = value - calibration.below_ratio * ops.relu(calibration.first_x - money)

@@ -167,6 +167,43 @@ def test_monotone_knots_are_the_isotonic_fit_of_bin_means() -> None:
     np.testing.assert_allclose(calibrator.knots_y_, [3, 3, 3, 6, 6, 6, 9, 9, 9, 20])
 
 
+def test_monotone_interpolates_in_money_between_knots() -> None:
+    raw = np.arange(1.0, 101.0)
+    actual = np.repeat([2.0, 4.0, 10.0, 30.0, 80.0], 20)
+    calibrator = MonotoneCalibrator(customers_per_bin=20).fit(raw, actual)
+    x, y = calibrator.knots_x_, calibrator.knots_y_
+    assert x is not None and y is not None
+    middle = (x[:-1] + x[1:]) / 2
+    # Halfway between two knots in money is halfway between their values: a bin's customers
+    # keep the bin's mean on average (log-space interpolation is concave in money: too high).
+    expected = (y[:-1] + y[1:]) / 2 + 1e-6 * middle
+    np.testing.assert_allclose(calibrator.transform(middle), expected, rtol=1e-12)
+    logged = MonotoneCalibrator(customers_per_bin=20, interpolation="log1p").fit(raw, actual)
+    assert (logged.transform(middle) > calibrator.transform(middle)).all()
+
+
+def test_bundles_from_before_keep_log_interpolation_on_the_ensemble_mean(
+    monotone: MonotoneCalibrator, power: PowerCalibrator
+) -> None:
+    old_isotonic = {
+        k: v for k, v in monotone.to_dict().items() if k not in ("interpolation", "per_member")
+    }
+    restored = calibrator_from_dict(old_isotonic)
+    assert isinstance(restored, MonotoneCalibrator)
+    assert (restored.interpolation, restored.per_member) == ("log1p", False)
+    raw = np.geomspace(1.0, 1e4, 30)
+    x, y = monotone.knots_x_, monotone.knots_y_
+    assert x is not None and y is not None
+    inside = raw[(raw > x[0]) & (raw < x[-1])]
+    np.testing.assert_allclose(
+        restored.transform(inside), np.interp(np.log1p(inside), np.log1p(x), y) + 1e-6 * inside
+    )
+    old_power = {"kind": "power", "intercept": power.intercept_, "exponent": power.exponent_}
+    assert calibrator_from_dict(old_power).per_member is False
+    assert monotone.per_member and power.per_member
+    assert monotone.to_dict()["interpolation"] == "linear"
+
+
 def test_monotone_never_maps_to_negative_money_when_returns_dominate() -> None:
     raw = np.arange(1.0, 51.0)
     # Five bins of ten: net returns in the lowest two (bin means -5 and -1).
@@ -239,7 +276,12 @@ def test_use_before_fit_raises_not_fitted(
 
 def test_power_round_trip(power: PowerCalibrator) -> None:
     data = json.loads(json.dumps(power.to_dict()))
-    assert data == {"kind": "power", "intercept": power.intercept_, "exponent": power.exponent_}
+    assert data == {
+        "kind": "power",
+        "intercept": power.intercept_,
+        "exponent": power.exponent_,
+        "per_member": True,
+    }
     raw = np.geomspace(0.01, 1e5, 50)
     for restored in (PowerCalibrator.from_dict(data), calibrator_from_dict(data)):
         assert isinstance(restored, PowerCalibrator)
@@ -280,6 +322,20 @@ def test_monotone_round_trip(monotone: MonotoneCalibrator) -> None:
         (
             {"kind": "isotonic", "customers_per_bin": 200, "knots_x": [2, 1], "knots_y": [1, 2]},
             "damaged: knots must be finite, increasing",
+        ),
+        (
+            {
+                "kind": "isotonic",
+                "customers_per_bin": 200,
+                "interpolation": "cubic",
+                "knots_x": [1],
+                "knots_y": [1],
+            },
+            "damaged: ConfigError",
+        ),
+        (
+            {"kind": "power", "intercept": 0.0, "exponent": 1.0, "per_member": "yes"},
+            "damaged: ValueError",
         ),
         ({"kind": "spline"}, "damaged: expected an object with kind"),
         ({}, "damaged: expected an object with kind"),

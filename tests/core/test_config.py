@@ -31,7 +31,7 @@ def test_defaults_are_valid_and_documented_values() -> None:
     assert config.activation is Activation.RELU
     assert config.optimizer is OptimizerKind.ADAM
     assert config.loss is LossKind.ZILN
-    assert config.calibration is Calibration.POWER
+    assert config.calibration is Calibration.AUTO
     assert config.ensemble_size == 5
     assert config.seed == 0
 
@@ -62,9 +62,13 @@ INVALID_VALUES = [
     (
         "calibration",
         "spline",
-        "calibration: 'spline' is not one of ['power', 'isotonic', 'none']",
+        "calibration: 'spline' is not one of ['auto', 'power', 'isotonic', 'none']",
     ),
-    ("calibration", None, "calibration: None is not one of ['power', 'isotonic', 'none']"),
+    (
+        "calibration",
+        None,
+        "calibration: None is not one of ['auto', 'power', 'isotonic', 'none']",
+    ),
     ("dropout_rate", -0.1, "dropout_rate: -0.1 is outside [0.0, 0.9)"),
     ("dropout_rate", 0.9, "dropout_rate: 0.9 is outside [0.0, 0.9)"),
     ("dropout_rate", math.nan, "dropout_rate: nan is outside [0.0, 0.9)"),

@@ -254,6 +254,33 @@ def test_additivity_and_prediction_for_other_losses_and_networks(
     np.testing.assert_allclose(predictions, expected, rtol=1e-9, atol=1e-9)
 
 
+def test_a_bundle_from_before_calibrates_the_ensemble_mean_in_the_graph_too(
+    small_training_table: pd.DataFrame, features: pd.DataFrame
+) -> None:
+    config = MlpConfig(
+        hidden_layers=(6,),
+        ensemble_size=2,
+        max_epochs=2,
+        patience=1,
+        seed=4,
+        calibration="isotonic",
+    )
+    model = ClvMlp(config).fit(features, small_training_table[LABEL_COLUMN])
+    new_form = model.predict(features)["predicted_clv"].to_numpy()
+    # What a bundle written before per-member calibration and linear interpolation restores.
+    stored = model.calibrator_.to_dict()  # type: ignore[union-attr]
+    del stored["per_member"], stored["interpolation"]
+    model.calibrator_ = MonotoneCalibrator.from_dict(stored)
+    old_form = model.predict(features)["predicted_clv"].to_numpy()
+    assert not np.allclose(old_form, new_form)
+    settings = ExplainSettings(background_size=30, sample_size=40, seed=2)
+    result = explain_customers(model, features, features, settings)
+    predictions = result.predictions.to_numpy()
+    assert_additive(result.base_value, result.wide().sum(axis=1).to_numpy(), predictions)
+    expected = model.predict(features.loc[result.customer_ids])["predicted_clv"].to_numpy()
+    np.testing.assert_allclose(predictions, expected, rtol=1e-9, atol=1e-9)
+
+
 def test_calibration_is_rebuilt_exactly_in_the_graph() -> None:
     keras = import_keras()
     rng = np.random.default_rng(0)
@@ -263,6 +290,7 @@ def test_calibration_is_rebuilt_exactly_in_the_graph() -> None:
     for calibrator in (
         PowerCalibrator().fit(raw, actual),
         MonotoneCalibrator(customers_per_bin=40).fit(raw, actual),
+        MonotoneCalibrator(customers_per_bin=40, interpolation="log1p").fit(raw, actual),
         MonotoneCalibrator.from_dict(
             {"kind": "isotonic", "customers_per_bin": 1, "knots_x": [20.0], "knots_y": [30.0]}
         ),

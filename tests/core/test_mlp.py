@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clv_core import ziln
-from clv_core.config import LossKind, MlpConfig
+from clv_core import mlp, ziln
+from clv_core.calibration import MonotoneCalibrator, PowerCalibrator
+from clv_core.config import ISOTONIC_FROM_CUSTOMERS, LossKind, MlpConfig
 from clv_core.errors import DataError, NotFittedError
 from clv_core.features import LABEL_COLUMN
 from clv_core.mlp import ClvMlp, EpochEvent, raw_to_distribution
@@ -95,23 +96,41 @@ def test_a_ranking_term_gives_each_member_a_rank_score_and_its_map(
     predicted = model.predict(features)
     # Customers are ordered by the members' mapped rank scores, at the likelihood's level.
     outputs = model._member_outputs(model.transform_features(features))
-    mapped = np.mean(
-        [
-            ziln.apply_rank_map(ziln.rank_scores(outputs[:, m], 2.0), model.rank_maps_[m])
-            for m in range(members)
-        ],
-        axis=0,
-    )
+    per_member = [
+        ziln.apply_rank_map(ziln.rank_scores(outputs[:, m], 2.0), model.rank_maps_[m])
+        for m in range(members)
+    ]
+    mapped = np.mean(per_member, axis=0)
     scale = model.target_scale_
-    assert model.calibrator_ is not None
+    calibrator = model.calibrator_
+    assert calibrator is not None and calibrator.per_member
     np.testing.assert_allclose(
-        predicted["predicted_clv"], model.calibrator_.transform(mapped * scale), rtol=1e-9
+        predicted["predicted_clv"],
+        np.mean([calibrator.transform(member * scale) for member in per_member], axis=0),
+        rtol=1e-9,
     )
     plain_level = np.mean(
         [ziln.distribution(outputs[:, m], 2.0)[0] for m in range(members)], axis=0
     )
     assert mapped.sum() / plain_level.sum() == pytest.approx(1.0, abs=0.05)
     assert (predicted["clv_lower"] <= predicted["predicted_clv"] + 1e-9).all()
+
+
+def test_auto_calibration_is_isotonic_only_with_enough_held_out_customers(
+    small_training_table: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    features, target = split_table(small_training_table)
+    assert len(features) < ISOTONIC_FROM_CUSTOMERS
+    small = ClvMlp(MICRO_CONFIG).fit(features, target)
+    assert isinstance(small.calibrator_, PowerCalibrator)
+    # The one member holds out its fold: the calibration's customers.
+    held_out = mlp._validation_folds(MICRO_CONFIG, len(features))[0].size
+    monkeypatch.setattr(mlp, "ISOTONIC_FROM_CUSTOMERS", held_out)
+    large = ClvMlp(MICRO_CONFIG).fit(features, target)
+    assert isinstance(large.calibrator_, MonotoneCalibrator)
+    assert large.calibrator_.per_member and large.calibrator_.interpolation == "linear"
+    monkeypatch.setattr(mlp, "ISOTONIC_FROM_CUSTOMERS", held_out + 1)
+    assert isinstance(ClvMlp(MICRO_CONFIG).fit(features, target).calibrator_, PowerCalibrator)
 
 
 def test_progress_events_and_cooperative_cancel(small_training_table: pd.DataFrame) -> None:
