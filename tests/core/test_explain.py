@@ -235,6 +235,28 @@ def test_sample_is_seeded_and_keeps_input_order(tiny_model: ClvMlp, features: pd
 def test_additivity_and_prediction_for_other_losses_and_networks(
     options: dict[str, object], small_training_table: pd.DataFrame, features: pd.DataFrame
 ) -> None:
+    model = _two_member_model(small_training_table, features, options)
+    settings = ExplainSettings(background_size=40, sample_size=80, seed=1)
+    _assert_explains_predicted_clv(model, features, settings)
+
+
+def test_a_bundle_from_before_calibrates_the_ensemble_mean_in_the_graph_too(
+    small_training_table: pd.DataFrame, features: pd.DataFrame
+) -> None:
+    model = _two_member_model(small_training_table, features, {"calibration": "isotonic"})
+    new_form = model.predict(features)["predicted_clv"].to_numpy()
+    # What a bundle written before per-member calibration and linear interpolation restores.
+    stored = model.calibrator_.to_dict()  # type: ignore[union-attr]
+    del stored["per_member"], stored["interpolation"]
+    model.calibrator_ = MonotoneCalibrator.from_dict(stored)
+    assert not np.allclose(model.predict(features)["predicted_clv"].to_numpy(), new_form)
+    settings = ExplainSettings(background_size=30, sample_size=40, seed=2)
+    _assert_explains_predicted_clv(model, features, settings)
+
+
+def _two_member_model(
+    table: pd.DataFrame, features: pd.DataFrame, options: dict[str, object]
+) -> ClvMlp:
     config = MlpConfig(
         hidden_layers=(6,),
         ensemble_size=2,
@@ -244,36 +266,13 @@ def test_additivity_and_prediction_for_other_losses_and_networks(
         seed=4,
         **options,  # type: ignore[arg-type]
     )
-    model = ClvMlp(config).fit(features, small_training_table[LABEL_COLUMN])
-    settings = ExplainSettings(background_size=40, sample_size=80, seed=1)
-    result = explain_customers(model, features, features, settings)
-    sums = result.wide().sum(axis=1).to_numpy()
-    predictions = result.predictions.to_numpy()
-    assert_additive(result.base_value, sums, predictions)
-    expected = model.predict(features.loc[result.customer_ids])["predicted_clv"].to_numpy()
-    np.testing.assert_allclose(predictions, expected, rtol=1e-9, atol=1e-9)
+    return ClvMlp(config).fit(features, table[LABEL_COLUMN])
 
 
-def test_a_bundle_from_before_calibrates_the_ensemble_mean_in_the_graph_too(
-    small_training_table: pd.DataFrame, features: pd.DataFrame
+def _assert_explains_predicted_clv(
+    model: ClvMlp, features: pd.DataFrame, settings: ExplainSettings
 ) -> None:
-    config = MlpConfig(
-        hidden_layers=(6,),
-        ensemble_size=2,
-        max_epochs=2,
-        patience=1,
-        seed=4,
-        calibration="isotonic",
-    )
-    model = ClvMlp(config).fit(features, small_training_table[LABEL_COLUMN])
-    new_form = model.predict(features)["predicted_clv"].to_numpy()
-    # What a bundle written before per-member calibration and linear interpolation restores.
-    stored = model.calibrator_.to_dict()  # type: ignore[union-attr]
-    del stored["per_member"], stored["interpolation"]
-    model.calibrator_ = MonotoneCalibrator.from_dict(stored)
-    old_form = model.predict(features)["predicted_clv"].to_numpy()
-    assert not np.allclose(old_form, new_form)
-    settings = ExplainSettings(background_size=30, sample_size=40, seed=2)
+    """SHAP values add up to the explained value, which is what ``predict`` returns."""
     result = explain_customers(model, features, features, settings)
     predictions = result.predictions.to_numpy()
     assert_additive(result.base_value, result.wide().sum(axis=1).to_numpy(), predictions)
