@@ -40,6 +40,7 @@ __all__ = [
     "TIE_BREAK_SLOPE",
     "MonotoneCalibrator",
     "PowerCalibrator",
+    "binned_isotonic",
     "calibrator_from_dict",
     "pool_adjacent_violators",
 ]
@@ -93,18 +94,8 @@ class MonotoneCalibrator:
                 "Calibration needs at least 10 validation customers with a prediction and an "
                 f"actual value; got {raw.size}. Use more data or a larger validation fraction."
             )
-        order = np.argsort(raw, kind="stable")
         n_bins = int(np.clip(raw.size // self.customers_per_bin, 5, 50))
-        bins = np.array_split(order, n_bins)
-        mean_raw = np.array([raw[b].mean() for b in bins])
-        mean_actual = np.array([target[b].mean() for b in bins])
-        weights = np.array([b.size for b in bins], dtype=np.float64)
-        fitted = pool_adjacent_violators(mean_actual, weights)
-        # Knots need distinct x; merge bins whose mean raw prediction is equal.
-        knots_x = np.unique(mean_raw)
-        knots_y = np.array(
-            [np.average(fitted[mean_raw == x], weights=weights[mean_raw == x]) for x in knots_x]
-        )
+        knots_x, knots_y = binned_isotonic(raw, target, n_bins)
         self.knots_x_ = np.maximum(knots_x, 0.0)
         self.knots_y_ = np.maximum.accumulate(np.maximum(knots_y, 0.0))
         return self
@@ -171,6 +162,26 @@ class MonotoneCalibrator:
                 "and of equal length."
             )
         return calibrator
+
+
+def binned_isotonic(
+    order_by: np.ndarray, values: np.ndarray, n_bins: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Knots ``(x, y)`` of a binned isotonic fit of ``values`` against ``order_by``.
+
+    The rows sorted by ``order_by`` are cut into ``n_bins`` bins of equal size; ``x`` is a bin's
+    mean of ``order_by`` and ``y`` its mean of ``values``, made non-decreasing (pooled adjacent
+    violators, weighted by the bins' sizes). Bins with the same ``x`` share one knot (their
+    size-weighted mean), so ``x`` is strictly increasing.
+    """
+    order = np.argsort(order_by, kind="stable")
+    bins = np.array_split(order, n_bins)
+    x = np.array([order_by[rows].mean() for rows in bins])
+    weights = np.array([rows.size for rows in bins], dtype=np.float64)
+    y = pool_adjacent_violators(np.array([values[rows].mean() for rows in bins]), weights)
+    knots_x = np.unique(x)
+    knots_y = np.array([np.average(y[x == knot], weights=weights[x == knot]) for knot in knots_x])
+    return knots_x, knots_y
 
 
 def pool_adjacent_violators(values: np.ndarray, weights: np.ndarray) -> np.ndarray:

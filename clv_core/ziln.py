@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from clv_core.calibration import pool_adjacent_violators
+from clv_core.calibration import binned_isotonic
 
 __all__ = [
     "EXP_CLAMP",
@@ -133,19 +133,14 @@ def fit_rank_map(scores: np.ndarray, expected: np.ndarray) -> tuple[np.ndarray, 
     (:func:`apply_rank_map`): the expected value the likelihood gives customers of that rank
     score, on average.
     """
-    order = np.argsort(np.asarray(scores, np.float64), kind="stable")
+    scores = np.asarray(scores, np.float64)
     n_bins = int(
         np.clip(
             scores.size // _RANK_MAP_BIN_ROWS, min(scores.size, _RANK_MAP_MIN_BINS), RANK_MAP_BINS
         )
     )
-    bins = np.array_split(order, n_bins)
-    x = np.array([float(np.mean(scores[rows])) for rows in bins])
-    y = np.array([float(np.mean(expected[rows])) for rows in bins])
-    y = pool_adjacent_violators(y, np.array([rows.size for rows in bins], dtype=np.float64))
     # Bins with the same mean score (a saturated score) share one knot.
-    x, inverse = np.unique(x, return_inverse=True)
-    y = np.bincount(inverse, weights=y) / np.bincount(inverse)
+    x, y = binned_isotonic(scores, np.asarray(expected, np.float64), n_bins)
     return x, np.maximum(y, _RANK_MAP_FLOOR)
 
 

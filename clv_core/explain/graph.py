@@ -145,20 +145,12 @@ def _build_explained_model(keras: Any, model: ClvMlp) -> Any:
 
         def call(self, inputs: Any) -> Any:
             raw = ops.cast(self.network(inputs, training=False), "float64")
+            expected = [member_expected(raw, member) for member in range(members)]
             if calibration.per_member:
-                total = member_money(raw, 0)
-                for member in range(1, members):
-                    total = total + member_money(raw, member)
-                return total / members
-            total = member_expected(raw, 0)
-            for member in range(1, members):
-                total = total + member_expected(raw, member)
-            money = total * money_per_unit
+                calibrated = [_apply_calibration(ops, calibration, e * scale) for e in expected]
+                return sum(calibrated[1:], calibrated[0]) / members
+            money = sum(expected[1:], expected[0]) * money_per_unit
             return _apply_calibration(ops, calibration, money)
-
-    def member_money(raw: Any, member: int) -> Any:
-        """One member's calibrated expected value in money."""
-        return _apply_calibration(ops, calibration, member_expected(raw, member) * scale)
 
     def member_expected(raw: Any, member: int) -> Any:
         """One member's expected value in scaled units, as in ``raw_to_distribution``."""
