@@ -63,8 +63,9 @@ __all__ = [
 
 # The characters Python's str.strip() removes (what the reference strips from ids and cells).
 _WHITESPACE = "".join(chr(code) for code in range(0x3001) if chr(code).isspace())
-_ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?"
-_PLAIN_NUMBER = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)"
+# Forms validation accepts (groups do not capture: the engines only ask whether a cell matches).
+_ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)?"
+_PLAIN_NUMBER = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)"
 # pandas keeps nanosecond timestamps, which end in 2262.
 _TIMESTAMP_RANGE = ("1678-01-02", "2262-04-10")
 _TEXT_TYPES = {"VARCHAR"}
@@ -469,7 +470,11 @@ def validate_in_sql(
         drop_duplicates = (mapping.order_id is not None or has_time) and unique
     guests = _guest_sql(runner, options)
     cancellation = _cancellation_sql(runner) if mapping.order_id is not None else "FALSE"
-    runner.keep("lines", _lines_sql(guests, cancellation, drop_duplicates, latest))
+    # The order ids are kept only where order lines are combined into orders.
+    combine_lines = mapping.order_id is not None and not unique
+    runner.keep(
+        "lines", _lines_sql(guests, cancellation, drop_duplicates, latest, order_ids=combine_lines)
+    )
     counts = _line_counts(runner)
     accounting = _Accounting(np.arange(0))
     warnings: list[str] = []
@@ -661,13 +666,22 @@ FROM (
     return int(count), float(share) if share is not None else 0.0
 
 
-def _lines_sql(guests: str, cancellation: str, drop_duplicates: bool, latest: pd.Timestamp) -> str:
+def _lines_sql(
+    guests: str,
+    cancellation: str,
+    drop_duplicates: bool,
+    latest: pd.Timestamp,
+    *,
+    order_ids: bool,
+) -> str:
     """Each row's reason to be dropped, in the reference's order of checks (NULL: kept), and
-    its spend with the positive amounts of cancellation lines made negative."""
+    its spend with the positive amounts of cancellation lines made negative; with
+    ``order_ids``, its order id too (the text column costs the most to keep)."""
     duplicate = f"WHEN duplicate THEN '{RowIssue.DUPLICATE_ROW.value}'" if drop_duplicates else ""
+    order = "order_id, " if order_ids else ""
     return f"""
 SELECT
-    __row, customer_id, order_id, ts, duplicate, cancellation, reason, reason IS NULL AS kept,
+    __row, customer_id, {order}ts, duplicate, cancellation, reason, reason IS NULL AS kept,
     CASE WHEN reason IS NULL AND cancellation AND raw_amount > 0 THEN -raw_amount
         ELSE raw_amount END AS amount,
     reason IS NULL AND cancellation AND raw_amount > 0 AS flipped
