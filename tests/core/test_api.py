@@ -154,8 +154,13 @@ def test_feature_rows_score_as_the_batch_scorer(
         "/score", json={"customers": feature_rows[:20], "margin": 0.5, "discount_rate": 0.1}
     )
     halved = _frame(half.json()["customers"])
+    # The same 20 rows at full margin: the network's float32 sums can differ in the last
+    # digits between batches of other sizes on some CPUs, so the batch is the same.
+    whole = client.post("/score", json={"customers": feature_rows[:20], "discount_rate": 0.1})
     np.testing.assert_allclose(
-        halved["predicted_profit"], 0.5 * scored.loc[halved.index, "predicted_profit"], rtol=1e-9
+        halved["predicted_profit"],
+        0.5 * _frame(whole.json()["customers"]).loc[halved.index, "predicted_profit"],
+        rtol=1e-9,
     )
     assert halved["expected_next_order_date"].isna().all()
     assert (halved["days_to_next_order"] == scored.loc[halved.index, "days_to_next_order"]).all()
