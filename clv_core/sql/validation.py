@@ -470,10 +470,10 @@ def validate_in_sql(
         drop_duplicates = (mapping.order_id is not None or has_time) and unique
     guests = _guest_sql(runner, options)
     cancellation = _cancellation_sql(runner) if mapping.order_id is not None else "FALSE"
-    # The order ids are kept only where order lines are combined into orders.
-    combine_lines = mapping.order_id is not None and not unique
+    # Repeated order ids are order lines, combined into orders: only then are the ids kept.
+    order_lines = mapping.order_id is not None and not unique
     runner.keep(
-        "lines", _lines_sql(guests, cancellation, drop_duplicates, latest, order_ids=combine_lines)
+        "lines", _lines_sql(guests, cancellation, drop_duplicates, latest, order_ids=order_lines)
     )
     counts = _line_counts(runner)
     accounting = _Accounting(np.arange(0))
@@ -484,7 +484,7 @@ def validate_in_sql(
     _count_flipped_returns(source, mapping, accounting, first_row, counts)
     rows_used = counts.kept
     _check_rows_used(accounting, rows_read=source.n_rows, rows_used=rows_used, warnings=warnings)
-    combined = _keep_orders(runner, mapping, options, unique=unique, counts=counts)
+    combined = _keep_orders(runner, mapping, options, order_lines=order_lines, counts=counts)
     if combined:
         key = (
             RowIssue.ORDER_LINES_COMBINED
@@ -854,12 +854,13 @@ def _keep_orders(
     mapping: ColumnMapping,
     options: ValidationOptions,
     *,
-    unique: bool,
+    order_lines: bool,
     counts: _LineCounts,
 ) -> int:
-    """The table ``orders`` from the kept lines; returns the lines combined away."""
+    """The table ``orders`` from the kept lines (``order_lines``: combined by order id); returns
+    the lines combined away."""
     n_rows = counts.lines
-    if mapping.order_id is not None and not unique:
+    if order_lines:
         # Lines without an order id are orders of their own, after the combined orders.
         select = f"""
 SELECT MIN(__row) AS row_id, customer_id, MIN(ts) AS order_ts, SUM(amount) AS amount
