@@ -235,7 +235,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "--memory-limit",
         metavar="SIZE",
         help="with --engine duckdb: the most memory DuckDB may use, e.g. 4GB; beyond it DuckDB "
-        "spills to a temporary folder",
+        "spills to a temporary folder, and DuckDB reads a plain CSV log itself (UTF-8, the "
+        "column names in line 1), so it may be larger than memory",
     )
     features.add_argument(
         "--json",
@@ -640,6 +641,7 @@ def _validation_options(arguments: argparse.Namespace) -> Any:
 
 def _run_features(arguments: argparse.Namespace) -> int:
     from clv_core.usecases.features import (
+        CsvLog,
         FeatureRequest,
         ParquetLog,
         SparkLog,
@@ -662,6 +664,15 @@ def _run_features(arguments: argparse.Namespace) -> int:
     if arguments.engine == "duckdb" and arguments.order_lines is None and _is_parquet(path):
         # DuckDB streams a Parquet log itself: it may be larger than memory.
         table = ParquetLog(Path(path), max_columns=_load_limits(arguments).max_columns)
+    elif (
+        arguments.memory_limit is not None
+        and arguments.order_lines is None
+        and arguments.sheet is None
+        and isinstance(path, Path)
+    ):
+        # Under a memory limit DuckDB reads a plain CSV log itself, spilling to disk (the
+        # loader, faster but holding the whole table, reads any other file).
+        table = CsvLog(path, limits=_load_limits(arguments))
     elif arguments.engine == "spark" and arguments.order_lines is None and _spark_reads(path):
         # Spark reads Parquet and remote paths itself (on a cluster, on its executors).
         table = SparkLog(str(path))

@@ -33,7 +33,9 @@ import pandas as pd
 
 from clv_core.columns import ColumnMapping
 from clv_core.issues import RowIssue
-from clv_core.loading.cells import may_have_edge
+from clv_core.limits import LoadLimits
+from clv_core.loading.cells import _CELL_WHITESPACE, _MISSING_MARKERS, may_have_edge
+from clv_core.loading.plain import PlainCsv
 from clv_core.money import MoneyCheck, MoneyTotals, assess_money
 from clv_core.sql.runner import DuckDBRunner, SqlRunner
 from clv_core.validation.checks import (
@@ -55,6 +57,7 @@ __all__ = [
     "SqlSource",
     "lane_problem",
     "mapped_columns",
+    "register_csv",
     "register_frame",
     "register_parquet",
     "validate_in_sql",
@@ -94,6 +97,10 @@ class SqlSource:
     frame: pd.DataFrame | None = None
     padded: frozenset[str] = frozenset()
     facts: Mapping[str, Any] = field(default_factory=dict)
+    # Per column, whether a cell starts or ends with whitespace, when the reader found out.
+    edges: Mapping[str, bool] | None = None
+    # The first rows read from ``raw`` (the head serves role detection and the money check).
+    head: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
     def name(self, column: str) -> str:
         """The ``raw`` name of a table column."""
@@ -118,6 +125,21 @@ class SqlSource:
         if not positions:
             return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
         selected = ", ".join(f"{self.name(name)} AS x{index}" for index, name in enumerate(names))
+        if positions == list(range(positions[0], positions[-1] + 1)):
+            # Consecutive rows: a range the engine reads without joining every row; the first
+            # rows are read once.
+            first, last = int(positions[0]), int(positions[-1])
+            head = self.head.get("rows")
+            if head is not None and last < len(head):
+                return head[names].iloc[first : last + 1]
+            every = ", ".join(f"{self.name(name)}" for name in self.columns)
+            rows = self.runner.frame(
+                f"SELECT {every} FROM raw WHERE __row BETWEEN {first} AND {last} ORDER BY __row"
+            )
+            rows.columns = list(self.columns)
+            if first == 0:
+                self.head["rows"] = rows
+            return rows[names]
         wanted = pa.table({"__row": pa.array(np.asarray(positions, dtype=np.int64))})
         self.runner.register("wanted_rows", wanted)
         try:
@@ -158,6 +180,93 @@ def register_parquet(runner: DuckDBRunner, path: str, columns: Sequence[str]) ->
     described = runner.rows("DESCRIBE raw")
     types = tuple(str(row[1]) for row in described if row[0] != "__row")
     return SqlSource(runner, tuple(columns), types, n_rows, None)
+
+
+def register_csv(runner: DuckDBRunner, plain: PlainCsv, limits: LoadLimits) -> SqlSource | None:
+    """Read a plain CSV file (:func:`clv_core.loading.plain.plain_csv`) into DuckDB as ``raw``,
+    every cell as text, the loader's missing markers as NULL; ``None`` (and nothing kept) when
+    its rows show that the loader would read it differently or refuse it: a record that does
+    not split into the header's fields or that DuckDB cannot decode, more rows than
+    ``max_rows``, a longer cell than ``max_cell_chars``, a cell with surrounding whitespace
+    (the loader strips it), a last row without a value (the loader removes it), no row.
+
+    The table is kept by DuckDB (spilled to disk beyond ``--memory-limit``); ``__row`` is its
+    row number, which is the record's position in the file.
+    """
+    import duckdb
+
+    escaped = str(plain.path).replace("'", "''")
+    columns = ", ".join(f"'c{index}': 'VARCHAR'" for index in range(len(plain.columns)))
+    markers = ", ".join(_quoted(marker) for marker in _MISSING_MARKERS)
+    try:
+        runner.keep(
+            "raw_csv",
+            f"SELECT * FROM read_csv('{escaped}', columns = {{{columns}}}, header = true, "
+            f"auto_detect = false, delim = {_quoted(plain.delimiter)}, quote = '\"', "
+            f"escape = '\"', nullstr = [{markers}], allow_quoted_nulls = true, "
+            "strict_mode = true, null_padding = false)",
+        )
+    except (duckdb.InvalidInputException, duckdb.ConversionException):
+        # Fields that do not match the header, text that is not UTF-8: the loader says where.
+        return None
+    names = [f"c{index}" for index in range(len(plain.columns))]
+    # A cell can only start or end with whitespace where its first or last character is a
+    # control character, a space or beyond ASCII: the exact test runs on those columns only.
+    checks = ", ".join(
+        f"COALESCE(BOOL_OR({_maybe_edge_sql(name)}), FALSE), MAX(strlen({name}))" for name in names
+    )
+    n_rows, *facts = runner.rows(f"SELECT COUNT(*), {checks} FROM raw_csv")[0]
+    maybe, widths = facts[0::2], facts[1::2]
+    exact = {
+        name: f"COALESCE(BOOL_OR({_edge_sql(name, _CELL_WHITESPACE)}), FALSE), "
+        f"COALESCE(BOOL_OR({_edge_sql(name, _WHITESPACE)}), FALSE)"
+        for name, flag in zip(names, maybe, strict=True)
+        if flag
+    }
+    found = runner.rows(f"SELECT {', '.join(exact.values())} FROM raw_csv")[0] if exact else ()
+    stripped = dict(zip(exact, found[0::2], strict=True))
+    padded = dict(zip(exact, found[1::2], strict=True))
+    last_empty = (
+        bool(n_rows)
+        and runner.rows(
+            f"SELECT {' AND '.join(f'{name} IS NULL' for name in names)} FROM raw_csv "
+            f"WHERE rowid = {int(n_rows) - 1}"
+        )[0][0]
+    )
+    too_wide = limits.max_cell_chars is not None and any(
+        width is not None and width > limits.max_cell_chars for width in widths
+    )
+    too_long = limits.max_rows is not None and n_rows > limits.max_rows
+    if not n_rows or any(stripped.values()) or last_empty or too_wide or too_long:
+        runner.connection.execute("DROP TABLE raw_csv")
+        return None
+    runner.view("raw", f"SELECT {', '.join(names)}, rowid AS __row FROM raw_csv")
+    return SqlSource(
+        runner,
+        plain.columns,
+        ("VARCHAR",) * len(names),
+        int(n_rows),
+        None,
+        edges={
+            column: bool(padded.get(name, False))
+            for column, name in zip(plain.columns, names, strict=True)
+        },
+    )
+
+
+def _maybe_edge_sql(name: str) -> str:
+    """Whether the text ``name`` starts or ends with a control character, a space or a
+    character beyond ASCII (every whitespace character is one of those)."""
+    return (
+        f"LEFT({name}, 1) <= ' ' OR LEFT({name}, 1) >= chr(133) "
+        f"OR {name}[-1] <= ' ' OR {name}[-1] >= chr(133)"
+    )
+
+
+def _edge_sql(name: str, characters: str) -> str:
+    """Whether the text ``name`` starts or ends with one of ``characters``."""
+    listed = ", ".join(_quoted(character) for character in characters)
+    return f"LEFT({name}, 1) IN ({listed}) OR RIGHT({name}, 1) IN ({listed})"
 
 
 def arrow_type_name(arrow_type: Any) -> str:
@@ -239,6 +348,8 @@ def _padded(source: SqlSource, columns: Sequence[str]) -> frozenset[str]:
     text = [column for column in dict.fromkeys(columns) if source.kind(column) in _TEXT_TYPES]
     if not text:
         return frozenset()
+    if source.edges is not None:
+        return frozenset(column for column in text if source.edges[column])
     if source.frame is not None:
         import pyarrow as pa
         import pyarrow.compute as pc

@@ -3,9 +3,10 @@
 :func:`write_log_features` is what ``python -m clv_core features`` runs (:func:`log_features`
 returns the frame instead). With the default engine, DuckDB, the log is validated and its
 features are computed as SQL (:mod:`clv_core.sql.validation`, :mod:`clv_core.sql`) without the
-clean orders ever becoming a pandas frame; a Parquet log is read by DuckDB as it streams and the
-feature table streams into the output file, so a log larger than memory works under a memory
-limit (DuckDB spills to disk). A log the SQL does not cover (see
+clean orders ever becoming a pandas frame; a Parquet log is read by DuckDB as it streams, a plain
+CSV log (:class:`CsvLog`) is read by DuckDB into a table it may spill, and the feature table
+streams into the output file, so a log larger than memory works under a memory limit (DuckDB
+spills to disk). A log the SQL does not cover (see
 :func:`clv_core.sql.validation.lane_problem`) is validated by the pandas reference and its
 features are still computed by DuckDB; ``pandas`` and ``spark`` run the reference or Spark after
 the reference's validation. Every route gives the same features, labels and row accounting.
@@ -23,6 +24,7 @@ import pandas as pd
 
 from clv_core.columns import ColumnMapping, detect_roles
 from clv_core.errors import ConfigError, DataError
+from clv_core.limits import LoadLimits
 from clv_core.loading import LoadedTable, load_table
 from clv_core.money import MoneyCheck
 from clv_core.splits import HistoryFacts, SplitKind, check_history, time_windows
@@ -41,6 +43,7 @@ from clv_core.validation import (
 
 __all__ = [
     "ENGINES",
+    "CsvLog",
     "FeatureFile",
     "FeatureRequest",
     "FeatureResult",
@@ -126,13 +129,33 @@ class ParquetLog:
 
 
 @dataclass(frozen=True, slots=True)
+class CsvLog:
+    """A delimited text log that DuckDB reads itself when the file is plain (UTF-8, the column
+    names in line 1, no blank line, no padded cell: :mod:`clv_core.loading.plain`), so the loaded
+    table is never a pandas frame and a log larger than memory works under a memory limit; the
+    loader reads any other file, and every engine but DuckDB reads it through the loader.
+    ``limits`` are the loader's, checked either way."""
+
+    path: Path
+    limits: LoadLimits = field(default_factory=LoadLimits)
+
+
+@dataclass(frozen=True, slots=True)
+class _DuckDBCsv:
+    """A :class:`CsvLog` DuckDB has read as ``raw``."""
+
+    log: CsvLog
+    source: Any  # clv_core.sql.validation.SqlSource
+
+
+@dataclass(frozen=True, slots=True)
 class SparkLog:
     """A Parquet or CSV log at a path Spark reads itself (``s3a://``, ``hdfs://``, local)."""
 
     path: str
 
 
-LogInput = LoadedTable | ParquetLog | SparkLog
+LogInput = LoadedTable | CsvLog | ParquetLog | SparkLog
 
 
 def log_features(
@@ -193,20 +216,43 @@ def _features(
     """The features on the requested engine; streamed to ``out`` when given and the SQL
     validates the log."""
     why = None
+    log: LogInput | _DuckDBCsv = table
+    if isinstance(log, CsvLog) and (request.engine != "duckdb" or order_lines is not None):
+        log = load_table(log.path, limits=log.limits)
     if request.engine != "pandas" and order_lines is None:
         with _sql_runner(request) as runner:
-            outcome = _in_sql(runner, table, request, attributes, out)
+            if isinstance(log, CsvLog):
+                log = _read_csv(runner, log)
+            outcome = _in_sql(runner, log, request, attributes, out)
         if not isinstance(outcome, str):
             return outcome
         why = outcome
-    if isinstance(table, SparkLog):
+    if isinstance(log, SparkLog):
         raise DataError(
-            f"Spark cannot validate '{table.path}' by itself: {why}. Run the command on a copy "
+            f"Spark cannot validate '{log.path}' by itself: {why}. Run the command on a copy "
             "of the file on this machine (the Python reader validates it, Spark computes the "
             "features), or write the log with one spend column and ISO dates."
         )
-    loaded = table if isinstance(table, LoadedTable) else load_table(table.path)
+    if isinstance(log, _DuckDBCsv | CsvLog):
+        csv = log.log if isinstance(log, _DuckDBCsv) else log
+        loaded = load_table(csv.path, limits=csv.limits)
+    elif isinstance(log, LoadedTable):
+        loaded = log
+    else:
+        loaded = load_table(log.path)
     return _reference(loaded, request, order_lines, attributes, why)
+
+
+def _read_csv(runner: Any, log: CsvLog) -> _DuckDBCsv | LoadedTable:
+    """The log read by DuckDB when the file is plain, else by the loader."""
+    from clv_core.loading.plain import plain_csv
+    from clv_core.sql.validation import register_csv
+
+    plain = plain_csv(log.path, log.limits)
+    source = None if plain is None else register_csv(runner, plain, log.limits)
+    if source is None:
+        return load_table(log.path, limits=log.limits)
+    return _DuckDBCsv(log, source)
 
 
 @contextmanager
@@ -243,7 +289,7 @@ class SqlChecked:
 
 def check_in_sql(
     runner: Any,
-    table: LogInput,
+    table: LogInput | _DuckDBCsv,
     *,
     roles: Mapping[str, str | None],
     options: ValidationOptions,
@@ -259,6 +305,8 @@ def check_in_sql(
         with_facts,
     )
 
+    if isinstance(table, CsvLog):
+        table = _read_csv(runner, table)
     if isinstance(table, LoadedTable):
         import pyarrow as pa
 
@@ -273,6 +321,8 @@ def check_in_sql(
 
         source = spark_log(runner, table.path)
         source_name, first_row, notes = table.path.rstrip("/").rsplit("/", 1)[-1], 2, ()
+    elif isinstance(table, _DuckDBCsv):
+        source, source_name, first_row, notes = table.source, table.log.path.name, 2, ()
     else:
         source = register_parquet(runner, str(table.path), _parquet_columns(table))
         source_name, first_row, notes = table.path.name, 2, ()
@@ -300,7 +350,7 @@ def check_in_sql(
 
 def _in_sql(
     runner: Any,
-    table: LogInput,
+    table: LogInput | _DuckDBCsv,
     request: FeatureRequest,
     attributes: LoadedTable | None,
     out: Path | None,

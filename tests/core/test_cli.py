@@ -157,24 +157,25 @@ def test_features_json_and_csv(
 def test_features_on_duckdb_equal_the_reference(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """DuckDB (the default) validates in SQL and writes the reference's features and report."""
-    reference, duck = tmp_path / "pandas.csv", tmp_path / "duckdb.csv"
+    """DuckDB (the default) validates in SQL and writes the reference's features and report,
+    on the loader's table and, under a memory limit, on the CSV file DuckDB reads itself."""
+    reference = tmp_path / "pandas.csv"
     status, stdout, _ = run_cli(
         capsys, *features_arguments(reference), "--engine", "pandas", "--json"
     )
     assert status == 0
     expected_json = json.loads(stdout)
-    status, stdout, _ = run_cli(
-        capsys, *features_arguments(duck), "--memory-limit", "1GB", "--json"
-    )
-    actual_json = json.loads(stdout)
-    assert status == 0 and actual_json["engine"] == "duckdb"
-    assert actual_json["validated_by"] == "duckdb", actual_json["why_pandas"]
-    assert actual_json["validation"] == expected_json["validation"]
-    assert actual_json["warnings"] == expected_json["warnings"]
     expected = pd.read_csv(reference, index_col="customer_id")
-    actual = pd.read_csv(duck, index_col="customer_id")
-    pd.testing.assert_frame_equal(actual, expected, rtol=1e-9)
+    for name, limit in (("loaded", ()), ("limited", ("--memory-limit", "1GB"))):
+        duck = tmp_path / f"duckdb-{name}.csv"
+        status, stdout, _ = run_cli(capsys, *features_arguments(duck), *limit, "--json")
+        actual_json = json.loads(stdout)
+        assert status == 0 and actual_json["engine"] == "duckdb"
+        assert actual_json["validated_by"] == "duckdb", actual_json["why_pandas"]
+        assert actual_json["validation"] == expected_json["validation"]
+        assert actual_json["warnings"] == expected_json["warnings"]
+        actual = pd.read_csv(duck, index_col="customer_id")
+        pd.testing.assert_frame_equal(actual, expected, rtol=1e-9)
     assert_user_error(
         run_cli(capsys, *features_arguments(duck), "--engine", "pandas", "--memory-limit", "1GB"),
         "--memory-limit goes with --engine duckdb",
