@@ -244,11 +244,12 @@ def _features(
 
 
 def _read_csv(runner: Any, log: CsvLog) -> _DuckDBCsv | LoadedTable:
-    """The log read by DuckDB when the file is plain, else by the loader."""
+    """The log read by DuckDB when the file is plain, else (and on Spark) by the loader."""
     from clv_core.loading.plain import plain_csv
+    from clv_core.sql.runner import DuckDBRunner
     from clv_core.sql.validation import register_csv
 
-    plain = plain_csv(log.path, log.limits)
+    plain = plain_csv(log.path, log.limits) if isinstance(runner, DuckDBRunner) else None
     source = None if plain is None else register_csv(runner, plain, log.limits)
     if source is None:
         return load_table(log.path, limits=log.limits)
