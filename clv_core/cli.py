@@ -589,7 +589,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ClvError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print(f"error: {_out_of_memory_message(arguments.command)}", file=sys.stderr)
+        return 2
     return status
+
+
+def _out_of_memory_message(command: str) -> str:
+    """What to do when this machine ran out of memory running ``command``."""
+    what = f"This machine ran out of memory running '{command}'."
+    if command == "features":
+        return (
+            f"{what} Give --memory-limit (for example 4GB): DuckDB then reads a Parquet log or "
+            "a plain CSV log (UTF-8, the column names in line 1) itself and spills to disk "
+            "beyond the limit. Or write the log as Parquet, or use a filtered extract."
+        )
+    return f"{what} Use a filtered extract (fewer rows or columns) or a machine with more memory."
 
 
 def _load_inputs(arguments: argparse.Namespace) -> CheckedInputs:

@@ -401,6 +401,29 @@ def test_user_errors_print_one_line_and_exit_2(
     assert_user_error(run_cli(capsys, *command(template, bad_inputs)), pattern)
 
 
+def test_running_out_of_memory_says_what_to_do(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log too large for this machine's memory is one error line, not a traceback; for
+    ``features`` it names --memory-limit."""
+    import clv_core.loading as loading
+
+    def exhausted(*_args: object, **_kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(loading, "load_table", exhausted)
+    window = ("--cutoff", "2024-12-31", "--horizon-days", 365)
+    err = assert_user_error(
+        run_cli(capsys, *features_arguments(tmp_path / "features.csv")),
+        "ran out of memory running 'features'",
+    )
+    assert "--memory-limit" in err
+    assert_user_error(
+        run_cli(capsys, "evaluate", "--transactions", TRANSACTIONS, *window),
+        "ran out of memory running 'evaluate'.*filtered extract",
+    )
+
+
 def test_all_config_problems_are_reported_together(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
