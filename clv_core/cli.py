@@ -708,6 +708,7 @@ def _run_features(arguments: argparse.Namespace) -> int:
         "engine": arguments.engine,
         "validated_by": run.validated_by,
         "why_pandas": run.why_pandas,
+        "why_loader": run.why_loader,
         "cutoff": str(cutoff.date()),
         "horizon_days": arguments.horizon_days,
         "n_customers": run.n_customers,
@@ -723,6 +724,13 @@ def _run_features(arguments: argparse.Namespace) -> int:
         _print_lines(run.report_lines())
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
+        if run.why_loader is not None:
+            print(
+                f"note: DuckDB did not read '{Path(path).name}' itself ({run.why_loader}), so "
+                "the Python reader read it whole into memory; a Parquet log is always read by "
+                "DuckDB",
+                file=sys.stderr,
+            )
         print(
             f"wrote {run.n_customers:,} customers x {result['n_features']} features"
             f"{' + label' if arguments.horizon_days else ''} to {out}",

@@ -9,8 +9,8 @@ DuckDB's CSV reader gives the same cells (:func:`clv_core.sql.validation.registe
 what can only be seen in the rows: their number, cell lengths, padded cells, a last empty row).
 
 :func:`plain_csv` runs the loader's own first steps on the file's start and says whether the
-file is plain; it never raises: a file it turns down (or that the loader would refuse) is read
-by the loader, which gives the message.
+file is plain, or why not; it never raises: a file it turns down (or that the loader would
+refuse) is read by the loader, which gives the message.
 """
 
 from __future__ import annotations
@@ -47,34 +47,37 @@ class PlainCsv:
     columns: tuple[str, ...]
 
 
-def plain_csv(path: Path, limits: LoadLimits) -> PlainCsv | None:
-    """The file's layout when it is plain (see the module), else ``None``."""
+def plain_csv(path: Path, limits: LoadLimits) -> PlainCsv | str:
+    """The file's layout when it is plain (see the module), else why not."""
     try:
         source = _resolve_source(path, None, limits)
         if source.path is None or source.size == 0:
-            return None
+            return "it is empty"
         if limits.max_bytes is not None and source.size > limits.max_bytes:
-            return None
+            return "it is over the size limit"
         head = source.read_head(_SAMPLE_BYTES)
-        if _detect_container(head, source) != "text":
-            return None
+        container = _detect_container(head, source)
+        if container != "text":
+            return "it is gzip-compressed" if container == "gzip" else f"it is {container}"
         sample = _read_text_sample(source, head=head, compressed=False)
         if sample.encoding not in _PLAIN_ENCODINGS:
-            return None
+            return f"it is not UTF-8 but {sample.encoding}"
         _check_first_line_fields(sample.text, source.name)
         layout = _sniff_layout(sample.text, source.name)
-        if layout.header_row != 1 or layout.delimiter == _WHITESPACE_DELIMITER:
-            return None
         _check_header_size(layout.header, f"'{source.name}'", 1, limits)
     except (DataError, OSError, ValueError):
-        return None
+        return "the Python reader is needed to say what is wrong with it"
+    if layout.header_row != 1:
+        return "its column names are not in line 1"
+    if layout.delimiter == _WHITESPACE_DELIMITER or len(layout.delimiter) != 1:
+        return "its fields are separated by runs of spaces"
     names = tuple(_header_text(cell) for cell in layout.header)
     if len(names) < 2 or not all(names) or len({name.casefold() for name in names}) < len(names):
-        return None
+        return "a column has no name, or two columns have the same name"
     if all(_looks_like_data(cell) for cell in layout.header):
-        return None
-    if len(layout.delimiter) != 1 or _has_blank_line(source.path):
-        return None
+        return "its first line looks like data, not column names"
+    if _has_blank_line(source.path):
+        return "it has a blank line"
     return PlainCsv(source.path, source.name, layout.delimiter, names)
 
 

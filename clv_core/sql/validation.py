@@ -182,11 +182,11 @@ def register_parquet(runner: DuckDBRunner, path: str, columns: Sequence[str]) ->
     return SqlSource(runner, tuple(columns), types, n_rows, None)
 
 
-def register_csv(runner: DuckDBRunner, plain: PlainCsv, limits: LoadLimits) -> SqlSource | None:
+def register_csv(runner: DuckDBRunner, plain: PlainCsv, limits: LoadLimits) -> SqlSource | str:
     """Read a plain CSV file (:func:`clv_core.loading.plain.plain_csv`) into DuckDB as ``raw``,
-    every cell as text, the loader's missing markers as NULL; ``None`` (and nothing kept) when
-    its rows show that the loader would read it differently or refuse it: a record that does
-    not split into the header's fields or that DuckDB cannot decode, more rows than
+    every cell as text, the loader's missing markers as NULL; the reason instead (and nothing
+    kept) when its rows show that the loader would read it differently or refuse it: a record
+    that does not split into the header's fields or that DuckDB cannot decode, more rows than
     ``max_rows``, a longer cell than ``max_cell_chars``, a cell with surrounding whitespace
     (the loader strips it), a last row without a value (the loader removes it), no row.
 
@@ -208,7 +208,7 @@ def register_csv(runner: DuckDBRunner, plain: PlainCsv, limits: LoadLimits) -> S
         )
     except (duckdb.InvalidInputException, duckdb.ConversionException):
         # Fields that do not match the header, text that is not UTF-8: the loader says where.
-        return None
+        return "a record does not split into the header's fields, or is not UTF-8"
     names = [f"c{index}" for index in range(len(plain.columns))]
     # A cell can only start or end with whitespace where its first or last character is a
     # control character, a space or beyond ASCII: the exact test runs on those columns only.
@@ -236,10 +236,17 @@ def register_csv(runner: DuckDBRunner, plain: PlainCsv, limits: LoadLimits) -> S
     too_wide = limits.max_cell_chars is not None and any(
         width is not None and width > limits.max_cell_chars for width in widths
     )
-    too_long = limits.max_rows is not None and n_rows > limits.max_rows
-    if not n_rows or any(stripped.values()) or last_empty or too_wide or too_long:
+    problems = {
+        "it has no row": not n_rows,
+        "a cell has surrounding spaces": any(stripped.values()),
+        "its last row is empty": last_empty,
+        "a cell is over the length limit": too_wide,
+        "it has more rows than the limit": limits.max_rows is not None and n_rows > limits.max_rows,
+    }
+    problem = next((why for why, found in problems.items() if found), None)
+    if problem is not None:
         runner.connection.execute("DROP TABLE raw_csv")
-        return None
+        return problem
     runner.view("raw", f"SELECT {', '.join(names)}, rowid AS __row FROM raw_csv")
     return SqlSource(
         runner,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,8 @@ class LogCheck:
     """How a log was checked: the row accounting, the column roles, the spend rule, warnings.
 
     ``validated_by`` is the engine that validated the log (``"duckdb"``, ``"spark"`` or
-    ``"pandas"``); ``why_pandas`` says why the SQL did not validate a log on a SQL engine.
+    ``"pandas"``); ``why_pandas`` says why the SQL did not validate a log on a SQL engine;
+    ``why_loader`` why DuckDB did not read a :class:`CsvLog` itself (the loader read it).
     """
 
     reports: dict[str, ValidationReport]
@@ -91,6 +92,7 @@ class LogCheck:
     warnings: list[str]
     validated_by: str
     why_pandas: str | None = None
+    why_loader: str | None = None
 
     def validation(self) -> dict[str, Any]:
         """Row accounting of every input table, as JSON-ready data."""
@@ -215,17 +217,17 @@ def _features(
 ) -> FeatureResult | FeatureFile:
     """The features on the requested engine; streamed to ``out`` when given and the SQL
     validates the log."""
-    why = None
+    why = why_loader = None
     log: LogInput | _DuckDBCsv = table
     if isinstance(log, CsvLog) and (request.engine != "duckdb" or order_lines is not None):
         log = load_table(log.path, limits=log.limits)
     if request.engine != "pandas" and order_lines is None:
         with _sql_runner(request) as runner:
             if isinstance(log, CsvLog):
-                log = _read_csv(runner, log)
+                log, why_loader = _read_csv(runner, log)
             outcome = _in_sql(runner, log, request, attributes, out)
         if not isinstance(outcome, str):
-            return outcome
+            return replace(outcome, why_loader=why_loader)
         why = outcome
     if isinstance(log, SparkLog):
         raise DataError(
@@ -240,20 +242,23 @@ def _features(
         loaded = log
     else:
         loaded = load_table(log.path)
-    return _reference(loaded, request, order_lines, attributes, why)
+    return replace(_reference(loaded, request, order_lines, attributes, why), why_loader=why_loader)
 
 
-def _read_csv(runner: Any, log: CsvLog) -> _DuckDBCsv | LoadedTable:
-    """The log read by DuckDB when the file is plain, else (and on Spark) by the loader."""
-    from clv_core.loading.plain import plain_csv
+def _read_csv(runner: Any, log: CsvLog) -> tuple[_DuckDBCsv | LoadedTable, str | None]:
+    """The log read by DuckDB when the file is plain, else (and on Spark) by the loader, with
+    why the loader read it."""
+    from clv_core.loading.plain import PlainCsv, plain_csv
     from clv_core.sql.runner import DuckDBRunner
     from clv_core.sql.validation import register_csv
 
-    plain = plain_csv(log.path, log.limits) if isinstance(runner, DuckDBRunner) else None
-    source = None if plain is None else register_csv(runner, plain, log.limits)
-    if source is None:
-        return load_table(log.path, limits=log.limits)
-    return _DuckDBCsv(log, source)
+    if not isinstance(runner, DuckDBRunner):
+        return load_table(log.path, limits=log.limits), "Spark reads a CSV through the loader"
+    plain = plain_csv(log.path, log.limits)
+    source = register_csv(runner, plain, log.limits) if isinstance(plain, PlainCsv) else plain
+    if isinstance(source, str):
+        return load_table(log.path, limits=log.limits), source
+    return _DuckDBCsv(log, source), None
 
 
 @contextmanager
@@ -307,7 +312,7 @@ def check_in_sql(
     )
 
     if isinstance(table, CsvLog):
-        table = _read_csv(runner, table)
+        table, _ = _read_csv(runner, table)
     if isinstance(table, LoadedTable):
         import pyarrow as pa
 

@@ -401,6 +401,34 @@ def test_user_errors_print_one_line_and_exit_2(
     assert_user_error(run_cli(capsys, *command(template, bad_inputs)), pattern)
 
 
+def test_a_csv_duckdb_does_not_read_under_a_memory_limit_is_named(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Under --memory-limit a CSV with a title row is read by the Python reader: the JSON and
+    the terminal say so and why."""
+    titled = tmp_path / "titled.csv"
+    titled.write_text("Orders export\n" + TRANSACTIONS.read_text(encoding="utf-8"), "utf-8")
+    arguments = [
+        "features",
+        "--transactions",
+        titled,
+        "--cutoff",
+        "2024-12-31",
+        "--out",
+        tmp_path / "features.csv",
+        "--memory-limit",
+        "1GB",
+    ]
+    status, stdout, _ = run_cli(capsys, *arguments, "--json")
+    assert status == 0
+    assert json.loads(stdout)["why_loader"] == "its column names are not in line 1"
+    status, _, err = run_cli(capsys, *arguments)
+    assert status == 0
+    assert "note: DuckDB did not read 'titled.csv' itself (its column names are not" in err
+    status, stdout, _ = run_cli(capsys, *arguments[:-2], "--json")
+    assert json.loads(stdout)["why_loader"] is None
+
+
 def test_running_out_of_memory_says_what_to_do(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

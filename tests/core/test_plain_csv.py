@@ -42,7 +42,7 @@ def read_by_duckdb(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         source = register(*args, **kwargs)
-        outcomes.append(source is not None)
+        outcomes.append(not isinstance(source, str))
         return source
 
     monkeypatch.setattr(sql_validation, "register_csv", spy)
@@ -155,6 +155,8 @@ def test_each_file_reads_as_the_loader_reads_it(
     csv, loaded = both(path)
     assert_same(csv, loaded)
     assert any(read_by_duckdb) is by_duckdb
+    if not isinstance(csv, str):
+        assert (csv.why_loader is None) is by_duckdb, csv.why_loader
 
 
 def test_bytes_that_are_not_utf8_after_the_start_get_the_loaders_message(
@@ -181,9 +183,18 @@ def test_encodings_other_than_utf8_and_other_formats_go_to_the_loader(tmp_path: 
     pd.DataFrame({"id": ["C1"], "date": ["2024-01-01"], "amount": [5]}).to_excel(
         workbook, index=False
     )
-    for path in (gb18030, spaces, workbook, tmp_path / "missing.csv"):
-        assert plain_csv(path, limits) is None, path
-    assert plain_csv(_write(tmp_path / "log.csv", HEADER + ROWS), limits) is not None
+    reasons = {
+        gb18030: "it is not UTF-8 but gb18030",
+        spaces: "its fields are separated by runs of spaces",
+        workbook: "it is xlsx",
+        tmp_path / "missing.csv": "the Python reader is needed to say what is wrong with it",
+    }
+    for path, reason in reasons.items():
+        assert plain_csv(path, limits) == reason
+    plain = plain_csv(_write(tmp_path / "log.csv", HEADER + ROWS), limits)
+    assert not isinstance(plain, str) and plain.columns == tuple(HEADER.strip().split(","))
+    run = log_features(CsvLog(gb18030), FeatureRequest(cutoff=CUTOFF, options=OPTIONS))
+    assert run.why_loader == "it is not UTF-8 but gb18030"
 
 
 def test_limits_are_the_loaders(tmp_path: Path, read_by_duckdb: list[bool]) -> None:
