@@ -99,8 +99,9 @@ class SqlSource:
     facts: Mapping[str, Any] = field(default_factory=dict)
     # Per column, whether a cell starts or ends with whitespace, when the reader found out.
     edges: Mapping[str, bool] | None = None
-    # The first rows read from ``raw`` (the head serves role detection and the money check).
-    head: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
+    # The first rows read from ``raw``, read once (role detection, the money check and the
+    # examples all start there).
+    head: list[pd.DataFrame] = field(default_factory=list, compare=False, repr=False)
 
     def name(self, column: str) -> str:
         """The ``raw`` name of a table column."""
@@ -124,22 +125,20 @@ class SqlSource:
             return self.frame[names].iloc[positions]
         if not positions:
             return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
-        selected = ", ".join(f"{self.name(name)} AS x{index}" for index, name in enumerate(names))
         if positions == list(range(positions[0], positions[-1] + 1)):
-            # Consecutive rows: a range the engine reads without joining every row; the first
-            # rows are read once.
+            # Consecutive rows: a range the engine reads without joining every row.
             first, last = int(positions[0]), int(positions[-1])
-            head = self.head.get("rows")
-            if head is not None and last < len(head):
-                return head[names].iloc[first : last + 1]
-            every = ", ".join(f"{self.name(name)}" for name in self.columns)
+            if self.head and last < len(self.head[0]):
+                return self.head[0][names].iloc[first : last + 1].reset_index(drop=True)
+            every = ", ".join(self.name(name) for name in self.columns)
             rows = self.runner.frame(
                 f"SELECT {every} FROM raw WHERE __row BETWEEN {first} AND {last} ORDER BY __row"
             )
             rows.columns = list(self.columns)
             if first == 0:
-                self.head["rows"] = rows
+                self.head[:] = [rows]
             return rows[names]
+        selected = ", ".join(f"{self.name(name)} AS x{index}" for index, name in enumerate(names))
         wanted = pa.table({"__row": pa.array(np.asarray(positions, dtype=np.int64))})
         self.runner.register("wanted_rows", wanted)
         try:
@@ -210,22 +209,9 @@ def register_csv(runner: DuckDBRunner, plain: PlainCsv, limits: LoadLimits) -> S
         # Fields that do not match the header, text that is not UTF-8: the loader says where.
         return "a record does not split into the header's fields, or is not UTF-8"
     names = [f"c{index}" for index in range(len(plain.columns))]
-    # A cell can only start or end with whitespace where its first or last character is a
-    # control character, a space or beyond ASCII: the exact test runs on those columns only.
-    checks = ", ".join(
-        f"COALESCE(BOOL_OR({_maybe_edge_sql(name)}), FALSE), MAX(strlen({name}))" for name in names
-    )
-    n_rows, *facts = runner.rows(f"SELECT COUNT(*), {checks} FROM raw_csv")[0]
-    maybe, widths = facts[0::2], facts[1::2]
-    exact = {
-        name: f"COALESCE(BOOL_OR({_edge_sql(name, _CELL_WHITESPACE)}), FALSE), "
-        f"COALESCE(BOOL_OR({_edge_sql(name, _WHITESPACE)}), FALSE)"
-        for name, flag in zip(names, maybe, strict=True)
-        if flag
-    }
-    found = runner.rows(f"SELECT {', '.join(exact.values())} FROM raw_csv")[0] if exact else ()
-    stripped = dict(zip(exact, found[0::2], strict=True))
-    padded = dict(zip(exact, found[1::2], strict=True))
+    widest = ", ".join(f"MAX(strlen({name}))" for name in names)
+    n_rows, *widths = runner.rows(f"SELECT COUNT(*), {widest} FROM raw_csv")[0]
+    stripped, padded = _edged(runner, "raw_csv", names, _CELL_WHITESPACE, _WHITESPACE)
     last_empty = (
         bool(n_rows)
         and runner.rows(
@@ -238,7 +224,7 @@ def register_csv(runner: DuckDBRunner, plain: PlainCsv, limits: LoadLimits) -> S
     )
     problems = {
         "it has no row": not n_rows,
-        "a cell has surrounding spaces": any(stripped.values()),
+        "a cell has surrounding spaces": bool(stripped),
         "its last row is empty": last_empty,
         "a cell is over the length limit": too_wide,
         "it has more rows than the limit": limits.max_rows is not None and n_rows > limits.max_rows,
@@ -254,26 +240,42 @@ def register_csv(runner: DuckDBRunner, plain: PlainCsv, limits: LoadLimits) -> S
         ("VARCHAR",) * len(names),
         int(n_rows),
         None,
-        edges={
-            column: bool(padded.get(name, False))
-            for column, name in zip(plain.columns, names, strict=True)
-        },
+        edges={column: name in padded for column, name in zip(plain.columns, names, strict=True)},
     )
 
 
-def _maybe_edge_sql(name: str) -> str:
-    """Whether the text ``name`` starts or ends with a control character, a space or a
-    character beyond ASCII (every whitespace character is one of those)."""
-    return (
-        f"LEFT({name}, 1) <= ' ' OR LEFT({name}, 1) >= chr(133) "
-        f"OR {name}[-1] <= ' ' OR {name}[-1] >= chr(133)"
+def _edged(
+    runner: SqlRunner, relation: str, names: Sequence[str], *character_sets: str
+) -> list[frozenset[str]]:
+    """For each set of characters, the text columns ``names`` of ``relation`` with a cell that
+    starts or ends with one of them. Only columns with a cell whose first or last character is
+    a control character, a space or beyond ASCII (every whitespace character is one of those)
+    are compared with the sets, which is the slow part."""
+    maybe = ", ".join(
+        f"COALESCE(BOOL_OR(LEFT({name}, 1) <= ' ' OR LEFT({name}, 1) >= chr(133) "
+        f"OR RIGHT({name}, 1) <= ' ' OR RIGHT({name}, 1) >= chr(133)), FALSE)"
+        for name in names
     )
-
-
-def _edge_sql(name: str, characters: str) -> str:
-    """Whether the text ``name`` starts or ends with one of ``characters``."""
-    listed = ", ".join(_quoted(character) for character in characters)
-    return f"LEFT({name}, 1) IN ({listed}) OR RIGHT({name}, 1) IN ({listed})"
+    flags = runner.rows(f"SELECT {maybe} FROM {relation}")[0] if names else ()
+    candidates = [name for name, flag in zip(names, flags, strict=True) if flag]
+    if not candidates:
+        return [frozenset() for _ in character_sets]
+    exact = []
+    for characters in character_sets:
+        listed = ", ".join(_quoted(character) for character in characters)
+        exact += [
+            f"COALESCE(BOOL_OR(LEFT({name}, 1) IN ({listed}) OR RIGHT({name}, 1) IN ({listed})), "
+            "FALSE)"
+            for name in candidates
+        ]
+    found = runner.rows(f"SELECT {', '.join(exact)} FROM {relation}")[0]
+    size = len(candidates)
+    return [
+        frozenset(
+            name for name, flag in zip(candidates, found[start : start + size], strict=True) if flag
+        )
+        for start in range(0, len(found), size)
+    ]
 
 
 def arrow_type_name(arrow_type: Any) -> str:
@@ -371,13 +373,8 @@ def _padded(source: SqlSource, columns: Sequence[str]) -> frozenset[str]:
             if pc.any(pc.not_equal(pc.binary_length(stripped), pc.binary_length(cells))).as_py():
                 padded.add(column)
         return frozenset(padded)
-    spaces = ", ".join(_quoted(character) for character in _WHITESPACE)
-    checks = ", ".join(
-        f"BOOL_OR(LEFT({name}, 1) IN ({spaces}) OR RIGHT({name}, 1) IN ({spaces}))"
-        for name in (source.name(column) for column in text)
-    )
-    row = source.runner.rows(f"SELECT {checks} FROM raw")[0]
-    return frozenset(column for column, flag in zip(text, row, strict=True) if flag)
+    (edged,) = _edged(source.runner, "raw", [source.name(column) for column in text], _WHITESPACE)
+    return frozenset(column for column in text if source.name(column) in edged)
 
 
 def _full_match(value: str, pattern: str) -> str:

@@ -189,6 +189,11 @@ def test_whitespace_the_readers_leave_is_stripped_as_the_reference_strips_it(
     frame.to_csv(path, index=False)
     duck, reference = run_both(load_table(path))
     assert_same(duck, reference)
+    # The same cells in a Parquet log that DuckDB reads itself (no loader strips them there).
+    parquet = tmp_path / "spaced.parquet"
+    frame.to_parquet(parquet, index=False)
+    duck, reference = run_both(ParquetLog(parquet))
+    assert_same(duck, reference)
 
 
 def test_a_typed_parquet_log_read_by_duckdb(tmp_path: Path) -> None:
