@@ -61,6 +61,8 @@ FEATURE_LABELS: Final[Mapping[str, Label]] = MappingProxyType(
         "recency": ("days from first to last purchase", "首末次购买间隔天数"),
         "T": ("days since first purchase", "首次购买至今天数"),
         "monetary_value": ("mean repeat-purchase spend", "复购平均消费额"),
+        "bgnbd_p_alive": ("chance still active (BG/NBD)", "仍活跃概率（BG/NBD）"),
+        "bgnbd_purchase_rate": ("expected purchases per year (BG/NBD)", "预期年购买次数（BG/NBD）"),
         "n_orders": ("orders", "订单数"),
         "active_days": ("days with orders", "有订单的天数"),
         "active_months": ("months with orders", "有订单的月数"),

@@ -189,7 +189,12 @@ class ClvMlp:
         # out-of-fold predictions for several folds: the calibration is fitted on all of them.
         folds = _validation_folds(config, y.size)
 
-        preprocessor = Preprocessor().fit(features)
+        # BG/NBD on the training customers: the network's two BG/NBD inputs (with
+        # ``btyd_inputs``) and, in the bundle, the timing of the value over the horizon.
+        self.timing_ = fit_timing(features)
+        preprocessor = Preprocessor().fit(
+            features, timing=self.timing_ if config.btyd_inputs else None
+        )
         matrix = preprocessor.transform(features)
         positive = y[y > 0]
         scale = float(positive.mean())
@@ -242,7 +247,6 @@ class ClvMlp:
         rows = min(BACKGROUND_ROWS, max(10, BACKGROUND_VALUES // max(features.shape[1], 1)))
         sample = features.sample(n=min(rows, len(features)), random_state=self.config.seed)
         self.background_ = sample.reset_index(drop=True)
-        self.timing_ = fit_timing(features)
 
     def _train_members(
         self,

@@ -9,6 +9,11 @@
 * **Categorical columns**: one-hot over the training categories seen at least
   ``min_category_count`` times (at most ``max_categories`` per column, most frequent first);
   rarer, unknown and missing values share the ``<column>=__other__`` slot.
+* **BG/NBD inputs** (when fitted with a :class:`~clv_core.value.TimingModel`, the BG/NBD fitted
+  on the training customers): ``bgnbd_p_alive`` and ``bgnbd_purchase_rate`` are computed from
+  ``frequency``, ``recency`` and ``T`` and treated as two more numeric columns. They are not
+  read from the data (:attr:`Preprocessor.input_columns_` leaves them out); every transform
+  computes them with the fitted parameters.
 
 The fitted state is plain JSON (``to_dict`` / ``from_dict``); the model bundle stores it as
 ``preprocess.json``.
@@ -24,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from clv_core.errors import ConfigError, DataError, NotFittedError
+from clv_core.value import TIMING_COLUMNS, TIMING_INPUTS, TimingModel
 
 __all__ = ["Preprocessor"]
 
@@ -72,12 +78,23 @@ class Preprocessor:
         self.clip = clip
         self.numeric_: list[_NumericColumn] | None = None
         self.categorical_: list[_CategoricalColumn] | None = None
+        self.timing_: TimingModel | None = None
 
-    def fit(self, features: pd.DataFrame) -> Preprocessor:
-        """Learn transforms from the training customers' features."""
+    def fit(self, features: pd.DataFrame, *, timing: TimingModel | None = None) -> Preprocessor:
+        """Learn transforms from the training customers' features; with ``timing`` (the
+        BG/NBD fitted on the same customers) also its inputs, when the features have
+        ``frequency``, ``recency`` and ``T`` and no column of the inputs' names."""
         if len(features) == 0:
             raise DataError("Cannot fit preprocessing on an empty feature table.")
         features = features.rename(columns=str)
+        self.timing_ = None
+        if (
+            timing is not None
+            and all(column in features.columns for column in TIMING_COLUMNS)
+            and not any(name in features.columns for name in TIMING_INPUTS)
+        ):
+            self.timing_ = timing
+            features = self.with_derived(features)
         numeric: list[_NumericColumn] = []
         categorical: list[_CategoricalColumn] = []
         for column in features.columns:
@@ -117,10 +134,29 @@ class Preprocessor:
         return self.numeric_, self.categorical_
 
     @property
+    def derived_(self) -> tuple[str, ...]:
+        """The numeric columns computed rather than read (the BG/NBD inputs, when fitted)."""
+        return TIMING_INPUTS if self.timing_ is not None else ()
+
+    @property
     def input_columns_(self) -> list[str]:
         """Feature columns the preprocessing expects, in order."""
         numeric, categorical = self._check_fitted()
-        return [c.name for c in numeric] + [c.name for c in categorical]
+        derived = self.derived_
+        return [c.name for c in numeric if c.name not in derived] + [c.name for c in categorical]
+
+    def with_derived(self, features: pd.DataFrame) -> pd.DataFrame:
+        """``features`` with the derived columns (:attr:`derived_`) appended."""
+        if self.timing_ is None:
+            return features
+        return features.assign(
+            **self.timing_.inputs(
+                *(
+                    pd.to_numeric(features[column], errors="coerce").to_numpy(np.float64)
+                    for column in TIMING_COLUMNS
+                )
+            )
+        )
 
     @property
     def feature_names_out_(self) -> list[str]:
@@ -161,7 +197,10 @@ class Preprocessor:
                 "columns) as at training time."
             )
         columns: dict[str, np.ndarray] = {}
+        derived = self.derived_
         for column in numeric:
+            if column.name in derived:
+                continue
             columns[column.name] = pd.to_numeric(features[column.name], errors="coerce").to_numpy(
                 np.float64
             )
@@ -186,6 +225,13 @@ class Preprocessor:
 
     def _matrix(self, columns: Mapping[str, np.ndarray], size: int) -> np.ndarray:
         numeric, categorical = self._check_fitted()
+        if self.timing_ is not None:
+            columns = {
+                **columns,
+                **self.timing_.inputs(
+                    *(np.asarray(columns[column], dtype=np.float64) for column in TIMING_COLUMNS)
+                ),
+            }
         blocks: list[np.ndarray] = []
         if numeric:
             # All numeric columns at once (the same operations, element by element, as one
@@ -238,6 +284,8 @@ class Preprocessor:
             "categorical": [
                 {"name": c.name, "categories": list(c.categories)} for c in categorical
             ],
+            # The BG/NBD whose inputs are computed (absent: none are).
+            **({"timing": self.timing_.to_dict()} if self.timing_ is not None else {}),
         }
 
     @classmethod
@@ -268,6 +316,8 @@ class Preprocessor:
                 _CategoricalColumn(str(c["name"]), tuple(str(v) for v in c["categories"]))
                 for c in data["categorical"]
             ]
+            timing = data.get("timing")
+            preprocessor.timing_ = None if timing is None else TimingModel.from_dict(timing)
         except (KeyError, TypeError, ValueError, ConfigError) as error:
             raise DataError(f"preprocess.json is damaged: {error!r}.") from error
         return preprocessor

@@ -51,6 +51,7 @@ __all__ = [
     "DAYS_PER_MONTH",
     "PERIODS",
     "TIMING_COLUMNS",
+    "TIMING_INPUTS",
     "VALUE_COLUMNS",
     "TimingModel",
     "ValuePlan",
@@ -69,6 +70,9 @@ __all__ = [
 
 # The features BG/NBD reads (lifetimes' conventions, daily).
 TIMING_COLUMNS: Final = ("frequency", "recency", "T")
+# The inputs the network derives from them with the BG/NBD fitted on its training customers
+# (:meth:`TimingModel.inputs`).
+TIMING_INPUTS: Final = ("bgnbd_p_alive", "bgnbd_purchase_rate")
 # What :func:`plan_value` adds to a scored list, in this order.
 VALUE_COLUMNS: Final = (
     "predicted_profit",
@@ -236,6 +240,19 @@ class TimingModel:
             ) + np.log(self.a / (self.b + np.maximum(x, 1) - 1))
             alive = 1.0 / (1.0 + np.exp(log_ratio))
         return np.where(x == 0, 1.0, alive)
+
+    def inputs(
+        self, frequency: np.ndarray, recency: np.ndarray, tenure: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """The network's BG/NBD inputs (:data:`TIMING_INPUTS`): the chance that the customer
+        is still active, and the purchase days per year expected now (that chance times an
+        active customer's expected rate, ``(r + x) / (alpha + T)`` per day)."""
+        x = np.asarray(frequency, dtype=np.float64)
+        tenure = np.asarray(tenure, dtype=np.float64)
+        alive = self.p_alive(x, np.asarray(recency, dtype=np.float64), tenure)
+        with np.errstate(all="ignore"):
+            rate = alive * (self.r + x) / (self.alpha + tenure) * 365.0
+        return dict(zip(TIMING_INPUTS, (alive, rate), strict=True))
 
     def to_dict(self) -> dict[str, Any]:
         """The parameters as JSON (``meta.json``'s ``timing``)."""

@@ -141,6 +141,12 @@ def _advanced_controls(current: MlpConfig) -> dict[str, Any]:
             help=t("mlp.batch_norm_help"),
             key="mlp_batch_norm",
         )
+        btyd_inputs = left.checkbox(
+            t("mlp.btyd_inputs"),
+            current.btyd_inputs,
+            help=t("mlp.btyd_inputs_help"),
+            key="mlp_btyd_inputs",
+        )
     return {
         "activation": activation,
         "optimizer": optimizer,
@@ -155,6 +161,7 @@ def _advanced_controls(current: MlpConfig) -> dict[str, Any]:
         "rank_weight": rank,
         "interval_coverage": coverage,
         "batch_norm": batch_norm,
+        "btyd_inputs": btyd_inputs,
     }
 
 
@@ -199,6 +206,7 @@ def mlp_config_form(current: MlpConfig, split: SplitKind) -> TrainingRequest | N
         dropout_rate=float(advanced["dropout_rate"]),
         l2=float(advanced["l2"]),
         batch_norm=bool(advanced["batch_norm"]),
+        btyd_inputs=bool(advanced["btyd_inputs"]),
         optimizer=OptimizerKind(advanced["optimizer"]),
         learning_rate=float(learning_rate),
         batch_size=int(advanced["batch_size"]),

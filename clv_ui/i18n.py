@@ -342,6 +342,14 @@ STRINGS: Mapping[str, tuple[str, str]] = {
         "0 to 100; 0 trains on the ZILN likelihood alone.",
         "仅 ZILN：在损失中加入期望值的 Tweedie 偏差的权重，0 到 100；0 表示只用 ZILN 似然训练。",
     ),
+    "mlp.btyd_inputs": ("BG/NBD inputs", "BG/NBD 输入"),
+    "mlp.btyd_inputs_help": (
+        "Give the network the chance that each customer is still active and the purchases "
+        "per year expected now, from a BG/NBD model fitted on the training customers (needs "
+        "a transaction log's frequency, recency and T).",
+        "为网络提供由训练客户拟合的 BG/NBD 模型算出的两个输入："
+        "客户仍活跃的概率和当前预期的年购买次数（需要交易记录的 frequency、recency 和 T）。",
+    ),
     "mlp.rank_weight": ("Ranking weight", "排序权重"),
     "mlp.rank_weight_help": (
         "ZILN only: weight of a pairwise ranking term (customers who spent more predicted "

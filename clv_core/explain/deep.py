@@ -100,7 +100,8 @@ def explain_customers(
     additivity_error = float(np.max(np.abs(base_value + shap_values.sum(axis=1) - predictions)))
 
     customer_ids = explained.index
-    original = explained.rename(columns=str)
+    # The derived inputs (BG/NBD's) are features of their own, with their computed values.
+    original = model.preprocessor_.with_derived(explained.rename(columns=str))
     value_columns = []
     for name in feature_names:
         column = original[name]
@@ -149,7 +150,7 @@ def _feature_groups(model: ClvMlp) -> tuple[list[str], list[str], set[str]]:
     inputs = preprocessor.input_columns_
     # Show features in the order of the training table when it is known.
     order = [name for name in (model.feature_columns_ or []) if name in inputs]
-    order += [name for name in inputs if name not in order]
+    order += [name for name in [*inputs, *preprocessor.derived_] if name not in order]
     return owners, order, {column.name for column in categorical}
 
 

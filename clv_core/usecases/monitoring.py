@@ -350,9 +350,10 @@ def _drift(
                 built[name] = np.nan
         return built
 
-    reference, current = at(reference_day), at(last)
     preprocessor = model.preprocessor_
     assert preprocessor is not None
+    # The inputs the network computes (BG/NBD's) drift as the customers' histories do.
+    reference, current = (preprocessor.with_derived(at(day)) for day in (reference_day, last))
     numeric = [column.name for column in preprocessor.numeric_ or []]
     categorical = [column.name for column in preprocessor.categorical_ or []]
     known = {column.name: column.categories for column in preprocessor.categorical_ or []}

@@ -185,6 +185,23 @@ def test_a_bundle_from_before_a_loss_term_says_it_was_trained_without_it(
     assert loaded.config == replace(TINY_CONFIG, **{term: 0.0})
 
 
+def test_a_bundle_from_before_the_bgnbd_inputs_was_trained_without_them(
+    tiny_bundle: Path, tmp_path: Path, small_training_table: pd.DataFrame
+) -> None:
+    folder = copy_of(tiny_bundle, tmp_path)
+    trained, _ = load_bundle(folder)
+    assert trained.config.btyd_inputs
+    assert trained.preprocessor_ is not None and trained.preprocessor_.derived_
+    meta = read_meta(folder)
+    del meta["config"]["btyd_inputs"]
+    write_meta(folder, meta)
+    loaded, _ = load_bundle(folder)
+    assert loaded.config == replace(TINY_CONFIG, btyd_inputs=False)
+    # What the network reads is the stored preprocessing's: the predictions do not change.
+    features = features_of(small_training_table)
+    pd.testing.assert_frame_equal(loaded.predict(features), trained.predict(features))
+
+
 @pytest.fixture(scope="module")
 def rank_model(small_training_table: pd.DataFrame) -> ClvMlp:
     """A tiny ZILN ensemble with a ranking term: four outputs per member and rank maps."""

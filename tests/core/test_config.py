@@ -101,6 +101,8 @@ INVALID_VALUES = [
     ("seed", 2**31, "seed: 2147483648 must be a whole number from 0 to 2147483647"),
     ("batch_norm", "yes", "batch_norm: 'yes' must be true or false"),
     ("batch_norm", 1, "batch_norm: 1 must be true or false"),
+    ("btyd_inputs", "no", "btyd_inputs: 'no' must be true or false"),
+    ("btyd_inputs", 0, "btyd_inputs: 0 must be true or false"),
 ]
 
 

@@ -19,6 +19,7 @@ from clv_core.explain.deep import _batched_shap_values, _shap_patched
 from clv_core.explain.graph import _apply_calibration, _build_explained_model, _calibration_graph
 from clv_core.features import LABEL_COLUMN
 from clv_core.mlp import ClvMlp, import_keras
+from clv_core.value import TIMING_INPUTS
 
 CATEGORICAL = ("channel", "region", "device", "age_group", "membership")
 DRIVER_PATTERN = re.compile(r"^(?P<label>.+) = (?P<value>.+) \((?P<shap>[+-][0-9.e+-]+)\)$")
@@ -77,9 +78,10 @@ def test_base_value_is_the_mean_prediction_of_the_background(
 def test_only_original_feature_names_are_reported(
     explanation: Explanation, tiny_model: ClvMlp, features: pd.DataFrame
 ) -> None:
-    assert list(explanation.features) == list(features.columns)
+    # The two BG/NBD inputs the network computes are features of their own, shown last.
+    assert list(explanation.features) == [*features.columns, *TIMING_INPUTS]
     assert not [name for name in explanation.features if "=" in name or "__missing" in name]
-    assert set(explanation.values["feature"]) == set(features.columns)
+    assert set(explanation.values["feature"]) == {*features.columns, *TIMING_INPUTS}
     assert explanation.categorical_features == CATEGORICAL
     assert tiny_model.preprocessor_ is not None
     assert explanation.network_inputs == len(tiny_model.preprocessor_.feature_names_out_)
@@ -87,11 +89,11 @@ def test_only_original_feature_names_are_reported(
 
 
 def test_long_table_has_one_row_per_customer_and_feature(
-    explanation: Explanation, features: pd.DataFrame
+    explanation: Explanation, features: pd.DataFrame, tiny_model: ClvMlp
 ) -> None:
     values = explanation.values
     assert list(values.columns) == ["customer_id", "feature", "feature_value", "shap_value"]
-    assert len(values) == len(features) * features.shape[1]
+    assert len(values) == len(features) * (features.shape[1] + len(TIMING_INPUTS))
     assert not values.duplicated(["customer_id", "feature"]).any()
     assert np.isfinite(values["shap_value"]).all()
     first = features.index[0]
@@ -99,6 +101,13 @@ def test_long_table_has_one_row_per_customer_and_feature(
     for name in CATEGORICAL:
         assert row[name] == features.loc[first, name]
     assert row["T"] == features.loc[first, "T"]
+    # The computed inputs' values are those the network read.
+    assert tiny_model.timing_ is not None
+    btyd = features.loc[[first], ["frequency", "recency", "T"]].to_numpy().T
+    expected = tiny_model.timing_.inputs(*btyd)
+    for name in TIMING_INPUTS:
+        assert row[name] == pytest.approx(float(expected[name][0]), rel=1e-12)
+    assert 0 < row["bgnbd_p_alive"] <= 1
     missing = features["mean_days_between_purchases"].isna()
     assert missing.any()
     customer = features.index[missing.to_numpy()][0]
@@ -351,7 +360,7 @@ def test_user_errors_are_explained(
         explanation.dependence("colour")
     with pytest.raises(ConfigError, match=r"language: 'fr' is not one of \['en', 'zh'\]"):
         explanation.top_drivers(language="fr")
-    with pytest.raises(ConfigError, match="n must be a whole number from 1 to 38"):
+    with pytest.raises(ConfigError, match="n must be a whole number from 1 to 40"):
         explanation.top_drivers(n=0)
     with pytest.raises(DataError, match="no customers to explain"):
         explain_customers(tiny_model, features.iloc[:0], features)

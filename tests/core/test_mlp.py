@@ -14,6 +14,7 @@ from clv_core.config import ISOTONIC_FROM_CUSTOMERS, LossKind, MlpConfig
 from clv_core.errors import DataError, NotFittedError
 from clv_core.features import LABEL_COLUMN
 from clv_core.mlp import ClvMlp, EpochEvent, raw_to_distribution
+from clv_core.value import TIMING_INPUTS, fit_timing
 from clv_core.ziln import SIGMA_MIN
 
 MICRO_CONFIG = MlpConfig(
@@ -81,6 +82,25 @@ def test_the_extra_loss_terms_train_another_sane_model(
     assert np.isfinite(other.history_["train_loss"]).all()
     # Same seed and data, another objective: other weights, other predictions.
     assert not np.allclose(predicted["predicted_clv"], plain.predict(features)["predicted_clv"])
+
+
+def test_bgnbd_inputs_come_from_the_training_customers_bgnbd(
+    tiny_model: ClvMlp, small_training_table: pd.DataFrame
+) -> None:
+    features, target = split_table(small_training_table)
+    preprocessor = tiny_model.preprocessor_
+    assert preprocessor is not None and tiny_model.timing_ is not None
+    assert preprocessor.derived_ == TIMING_INPUTS
+    assert preprocessor.timing_ == tiny_model.timing_ == fit_timing(features)
+    assert not set(TIMING_INPUTS) & set(preprocessor.input_columns_)
+    assert tiny_model.feature_columns_ == list(features.columns)
+    without = ClvMlp(MlpConfig(**(MICRO_CONFIG.to_dict() | {"btyd_inputs": False})))
+    without.fit(features, target)
+    assert without.preprocessor_ is not None and without.preprocessor_.derived_ == ()
+    # The BG/NBD is still fitted: the bundle's timing of the value over the horizon.
+    assert without.timing_ == tiny_model.timing_
+    width = len(without.preprocessor_.feature_names_out_)
+    assert len(preprocessor.feature_names_out_) == width + len(TIMING_INPUTS)
 
 
 def test_a_ranking_term_gives_each_member_a_rank_score_and_its_map(

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from clv_core.errors import ConfigError, DataError, NotFittedError
 from clv_core.preprocessing import Preprocessor
+from clv_core.value import TIMING_INPUTS, TimingModel
 
 CITY_COUNTS = {"a": 90, "b": 60, "c": 35, "d": 9, "e": 6}
 
@@ -399,3 +400,99 @@ def test_output_is_finite_float32_for_any_numbers(train: pd.DataFrame, new: pd.D
     # Exactly one one-hot slot per row for the categorical column.
     channel = [i for i, name in enumerate(preprocessor.feature_names_out_) if "=" in name]
     np.testing.assert_array_equal(matrix[:, channel].sum(axis=1), np.ones(len(new)))
+
+
+# --- BG/NBD inputs -------------------------------------------------------------------------
+
+TIMING = TimingModel(r=0.6, alpha=40.0, a=0.8, b=2.5)
+
+
+@pytest.fixture
+def histories() -> pd.DataFrame:
+    """Customers with BTYD columns (days), a money column and a category."""
+    rng = np.random.default_rng(7)
+    n = 300
+    tenure = rng.integers(1, 700, n).astype(float)
+    frequency = rng.poisson(2.0, n).astype(float)
+    recency = np.where(frequency > 0, np.floor(rng.random(n) * tenure), 0.0)
+    return pd.DataFrame(
+        {
+            "frequency": frequency,
+            "recency": recency,
+            "T": tenure,
+            "net_spend": rng.lognormal(4.0, 1.0, n),
+            "channel": rng.choice(["web", "store"], n),
+        }
+    )
+
+
+def test_timing_inputs_are_p_alive_and_the_expected_rate_now() -> None:
+    frequency = np.array([0.0, 3.0, 3.0])
+    recency = np.array([0.0, 100.0, 300.0])
+    tenure = np.array([50.0, 400.0, 400.0])
+    inputs = TIMING.inputs(frequency, recency, tenure)
+    assert list(inputs) == list(TIMING_INPUTS)
+    alive = TIMING.p_alive(frequency, recency, tenure)
+    np.testing.assert_array_equal(inputs["bgnbd_p_alive"], alive)
+    assert alive[0] == 1.0
+    # A customer seen more recently (same history otherwise) is likelier to be active.
+    assert alive[1] < alive[2]
+    expected = alive * (TIMING.r + frequency) / (TIMING.alpha + tenure) * 365.0
+    np.testing.assert_allclose(inputs["bgnbd_purchase_rate"], expected, rtol=1e-12)
+
+
+def test_bgnbd_inputs_are_computed_not_read(histories: pd.DataFrame) -> None:
+    preprocessor = Preprocessor().fit(histories, timing=TIMING)
+    assert preprocessor.derived_ == TIMING_INPUTS
+    assert preprocessor.input_columns_ == ["frequency", "recency", "T", "net_spend", "channel"]
+    names = preprocessor.feature_names_out_
+    assert names[:6] == ["frequency", "recency", "T", "net_spend", *TIMING_INPUTS]
+    matrix = preprocessor.transform(histories)
+    assert matrix.shape == (len(histories), len(names))
+    # The column is the p_alive of each customer, standardised with the training statistics.
+    alive = TIMING.p_alive(histories["frequency"], histories["recency"], histories["T"])
+    column = preprocessor.numeric_[4]  # type: ignore[index]
+    values = _signed_log(alive) if column.log_transform else alive
+    np.testing.assert_allclose(
+        matrix[:, 4], np.clip((values - column.center) / column.scale, -5, 5), atol=1e-5
+    )
+    # A table whose columns do not have the inputs' names is enough (the data never has them).
+    assert not any(name in histories.columns for name in TIMING_INPUTS)
+
+
+def test_bgnbd_inputs_the_same_from_frames_arrays_and_json(histories: pd.DataFrame) -> None:
+    preprocessor = Preprocessor().fit(histories, timing=TIMING)
+    new = histories.sample(40, random_state=3)
+    new.iloc[0, 0] = np.nan  # a missing frequency: the inputs are missing too, then filled
+    expected = preprocessor.transform(new)
+    columns = {name: new[name].to_numpy(np.float64) for name in ("frequency", "recency", "T")}
+    columns["net_spend"] = new["net_spend"].to_numpy(np.float64)
+    columns["channel"] = new["channel"].to_numpy(object)
+    np.testing.assert_array_equal(preprocessor.transform_arrays(columns, len(new)), expected)
+    data = json.loads(json.dumps(preprocessor.to_dict()))
+    assert data["timing"]["a"] == TIMING.a
+    restored = Preprocessor.from_dict(data)
+    assert restored.derived_ == TIMING_INPUTS
+    np.testing.assert_array_equal(restored.transform(new), expected)
+    assert np.isfinite(expected).all()
+
+
+def test_no_bgnbd_inputs_without_the_btyd_columns_or_when_a_column_has_their_name(
+    histories: pd.DataFrame,
+) -> None:
+    without = Preprocessor().fit(histories.drop(columns="recency"), timing=TIMING)
+    assert without.derived_ == ()
+    assert "timing" not in without.to_dict()
+    # An attribute that happens to be called like an input is the attribute, read as it is.
+    named = histories.assign(bgnbd_p_alive=0.5)
+    kept = Preprocessor().fit(named, timing=TIMING)
+    assert kept.derived_ == ()
+    assert "bgnbd_p_alive" in kept.input_columns_
+    assert Preprocessor().fit(histories).derived_ == ()
+
+
+def test_damaged_timing_in_the_dict_raises_data_error(histories: pd.DataFrame) -> None:
+    data = Preprocessor().fit(histories, timing=TIMING).to_dict()
+    data["timing"]["r"] = -1.0
+    with pytest.raises(DataError, match=r"preprocess\.json is damaged"):
+        Preprocessor.from_dict(data)
