@@ -149,13 +149,18 @@ class Preprocessor:
         """``features`` with the derived columns (:attr:`derived_`) appended."""
         if self.timing_ is None:
             return features
-        return features.assign(
-            **self.timing_.inputs(
-                *(
-                    pd.to_numeric(features[column], errors="coerce").to_numpy(np.float64)
-                    for column in TIMING_COLUMNS
-                )
-            )
+        btyd = {
+            column: pd.to_numeric(features[column], errors="coerce").to_numpy(np.float64)
+            for column in TIMING_COLUMNS
+        }
+        return features.assign(**self._derived(btyd))
+
+    def _derived(self, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The derived columns (:attr:`derived_`) of numeric ``columns``; none without timing."""
+        if self.timing_ is None:
+            return {}
+        return self.timing_.inputs(
+            *(np.asarray(columns[column], dtype=np.float64) for column in TIMING_COLUMNS)
         )
 
     @property
@@ -225,13 +230,7 @@ class Preprocessor:
 
     def _matrix(self, columns: Mapping[str, np.ndarray], size: int) -> np.ndarray:
         numeric, categorical = self._check_fitted()
-        if self.timing_ is not None:
-            columns = {
-                **columns,
-                **self.timing_.inputs(
-                    *(np.asarray(columns[column], dtype=np.float64) for column in TIMING_COLUMNS)
-                ),
-            }
+        columns = {**columns, **self._derived(columns)}
         blocks: list[np.ndarray] = []
         if numeric:
             # All numeric columns at once (the same operations, element by element, as one
