@@ -350,11 +350,12 @@ def _meta_config(meta: dict[str, Any], shown_name: str) -> MlpConfig:
     """The model configuration stored in meta.json."""
     try:
         stored = dict(meta["config"])
-        # Bundles from before the Tweedie and ranking terms and the BG/NBD inputs were
-        # trained without them (whatever the defaults are now).
+        # Bundles from before the Tweedie and ranking terms, the BG/NBD inputs and the moment
+        # ordering were trained without them (whatever the defaults are now).
         stored.setdefault("tweedie_weight", 0.0)
         stored.setdefault("rank_weight", 0.0)
         stored.setdefault("btyd_inputs", False)
+        stored.setdefault("ranking_moment", 1.0)
         return MlpConfig.from_dict(stored)
     except (KeyError, ConfigError) as error:
         raise DataError(

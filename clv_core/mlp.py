@@ -95,9 +95,11 @@ def import_keras() -> Any:
     return keras
 
 
-def raw_to_distribution(
-    raw: np.ndarray, loss: LossKind, sigma_max: float
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+# A member's (expected value, P(purchase), mu, sigma); the last three only with ZILN.
+_Distribution = tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]
+
+
+def raw_to_distribution(raw: np.ndarray, loss: LossKind, sigma_max: float) -> _Distribution:
     """Network outputs of one member -> (expected, p_purchase, mu, sigma) in scaled units.
 
     ZILN outputs follow :mod:`clv_core.ziln`; the log-target losses output ``log1p(y)``.
@@ -302,10 +304,15 @@ class ClvMlp:
                 scores = ziln.rank_scores(raw, config.sigma_max)
                 rank_map = ziln.fit_rank_map(scores, ziln.distribution(raw, config.sigma_max)[0])
                 rank_maps.append(rank_map)
-                expected = ziln.apply_rank_map(scores[validation_rows], rank_map) * scale
+                held = raw[validation_rows]
+                distribution: _Distribution = ziln.rank_mapped(
+                    ziln.distribution(held, config.sigma_max), held, config.sigma_max, rank_map
+                )
             else:
-                raw = _predict_raw(network, matrix[validation_rows])
-                expected = raw_to_distribution(raw, config.loss, config.sigma_max)[0] * scale
+                held = _predict_raw(network, matrix[validation_rows])
+                distribution = raw_to_distribution(held, config.loss, config.sigma_max)
+            # The calibration maps the score customers are ordered by to money.
+            expected = self._ordering_score(distribution) * scale
             out_of_fold_sum[validation_rows] += expected
             out_of_fold_count[validation_rows] += 1
         return members, rank_maps, history_frames, out_of_fold_sum, out_of_fold_count
@@ -406,9 +413,7 @@ class ClvMlp:
         self._check_fitted()
         return self._combined_columns(self._member_outputs(matrix), None)
 
-    def _member_distribution(
-        self, outputs: np.ndarray, member: int
-    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    def _member_distribution(self, outputs: np.ndarray, member: int) -> _Distribution:
         """Member ``member``'s (expected, p_purchase, mu, sigma) in scaled units, through its
         rank map when it has one."""
         raw = outputs[:, member]
@@ -420,6 +425,15 @@ class ClvMlp:
         return ziln.rank_mapped(
             ziln.distribution(raw, sigma_max), raw, sigma_max, self.rank_maps_[member]
         )
+
+    def _ordering_score(self, member: _Distribution) -> np.ndarray:
+        """What customers are ordered by (scaled units): the member's moment score
+        (:func:`clv_core.ziln.moment_score`, ``ranking_moment``), its expected value without a
+        ZILN distribution."""
+        expected, p_purchase, _, sigma = member
+        if p_purchase is None or sigma is None:
+            return expected
+        return ziln.moment_score(expected, p_purchase, sigma, self.config.ranking_moment)
 
     def transform_features(self, features: pd.DataFrame) -> np.ndarray:
         """The network's input matrix for ``features`` (fitted preprocessing)."""
@@ -493,10 +507,14 @@ class ClvMlp:
         if calibrator is None:
             expected = raw_expected
         elif calibrator.per_member:
-            # Fitted on out-of-fold predictions, one member's each: applied to each member.
-            expected = mixed([calibrator.transform(member[0] * scale) for member in per_member])
+            # Fitted on out-of-fold predictions, one member's each: applied to each member's
+            # ordering score.
+            scores = [self._ordering_score(member) * scale for member in per_member]
+            expected = mixed([calibrator.transform(score) for score in scores])
         else:
-            expected = calibrator.transform(raw_expected)
+            expected = calibrator.transform(
+                mixed([self._ordering_score(member) for member in per_member]) * scale
+            )
         columns = {"predicted_clv": expected}
         if config.loss is LossKind.ZILN:
             lower_q = (1 - config.interval_coverage) / 2

@@ -32,9 +32,17 @@ that score. The member's prediction is the map's value of the customer's rank sc
 by the rank score, at the likelihood's money level), and the customer's lognormal is moved to
 that mean (:func:`rank_mapped`) so that the interval stays consistent with it.
 
-Scoring, intervals and calibration use :func:`distribution`, :func:`rank_mapped` and
-:func:`quantile` (NumPy); the explained model of SHAP uses :func:`expected_value_ops` and
-:func:`rank_map_ops` (Keras ops, the same formulas in float64 tensors).
+Customers are ordered, and the calibration maps to money, the **moment score** of each member's
+distribution (:func:`moment_score`): ``E[Y^g]^(1/g) = p^(1/g) * exp(mu + g * sigma**2 / 2)``
+for the configured ``g`` in (0, 1], which is the expected value times
+``p^(1/g - 1) * exp(-(1 - g) * sigma**2 / 2)``. At ``g = 1`` it is the expected value; below 1 the
+chance of buying counts a little more and the lognormal's spread a little less, which orders who
+buys again better (the spread of one customer's spend is the least certain output).
+
+Scoring, intervals and calibration use :func:`distribution`, :func:`rank_mapped`,
+:func:`moment_score` and :func:`quantile` (NumPy); the explained model of SHAP uses
+:func:`expected_value_ops`, :func:`rank_map_ops` and :func:`moment_ops` (Keras ops, the same
+formulas in float64 tensors).
 """
 
 from __future__ import annotations
@@ -57,6 +65,8 @@ __all__ = [
     "fit_rank_map",
     "initial_bias",
     "loss",
+    "moment_ops",
+    "moment_score",
     "quantile",
     "rank_map_ops",
     "rank_mapped",
@@ -95,6 +105,19 @@ def distribution(
     sigma = SIGMA_MIN + (sigma_max - SIGMA_MIN) / (1.0 + np.exp(-raw[:, 2]))
     expected = p_purchase * np.exp(np.minimum(mu + sigma**2 / 2, EXP_CLAMP))
     return expected, p_purchase, mu, sigma
+
+
+def moment_score(
+    expected: np.ndarray, p_purchase: np.ndarray, sigma: np.ndarray, moment: float
+) -> np.ndarray:
+    """The moment score ``E[Y^g]^(1/g)`` (``g = moment``) of distributions given by their
+    expected value (plain or rank-mapped), P(purchase) and sigma: ``expected`` itself at 1."""
+    if moment == 1.0:
+        return expected
+    log_factor = (1.0 / moment - 1.0) * np.log(np.maximum(p_purchase, 1e-300)) - (
+        1.0 - moment
+    ) * np.square(sigma) / 2
+    return expected * np.exp(log_factor)
 
 
 def quantile(p_purchase: np.ndarray, mu: np.ndarray, sigma: np.ndarray, level: float) -> np.ndarray:
@@ -296,6 +319,19 @@ def _rank_term(ops: Any, labels: Any, scores: Any) -> Any:
     above = ops.cast(ops.expand_dims(labels, 1) > ops.take(labels, index), "float32")
     losses = ops.softplus(ops.take(standard, index) - ops.expand_dims(standard, 1))
     return ops.sum(above * losses) / ops.maximum(ops.sum(above), 1.0)
+
+
+def moment_ops(ops: Any, expected: Any, raw: Any, sigma_max: float, moment: float) -> Any:
+    """:func:`moment_score` in Keras ops: ``expected`` (a column ``(n, 1)``, plain or
+    rank-mapped) of the member whose raw outputs are ``raw``."""
+    if moment == 1.0:
+        return expected
+    probability = ops.maximum(ops.sigmoid(raw[:, 0:1]), 1e-300)
+    sigma = SIGMA_MIN + (sigma_max - SIGMA_MIN) * ops.sigmoid(raw[:, 2:3])
+    log_factor = (1.0 / moment - 1.0) * ops.log(probability) - (1.0 - moment) * 0.5 * ops.square(
+        sigma
+    )
+    return expected * ops.exp(log_factor)
 
 
 def expected_value_ops(ops: Any, raw: Any, sigma_max: float) -> Any:

@@ -134,6 +134,7 @@ def _advanced_controls(current: MlpConfig) -> dict[str, Any]:
         sigma_max = _number(right, current, "sigma_max")
         tweedie = _number(right, current, "tweedie_weight")
         rank = _number(right, current, "rank_weight")
+        moment = _number(middle, current, "ranking_moment")
         coverage = _number(middle, current, "interval_coverage")
         batch_norm = left.checkbox(
             t("mlp.batch_norm"),
@@ -159,6 +160,7 @@ def _advanced_controls(current: MlpConfig) -> dict[str, Any]:
         "sigma_max": sigma_max,
         "tweedie_weight": tweedie,
         "rank_weight": rank,
+        "ranking_moment": moment,
         "interval_coverage": coverage,
         "batch_norm": batch_norm,
         "btyd_inputs": btyd_inputs,
@@ -217,6 +219,7 @@ def mlp_config_form(current: MlpConfig, split: SplitKind) -> TrainingRequest | N
         sigma_max=float(advanced["sigma_max"]),
         tweedie_weight=float(advanced["tweedie_weight"]),
         rank_weight=float(advanced["rank_weight"]),
+        ranking_moment=float(advanced["ranking_moment"]),
         ensemble_size=int(ensemble),
         calibration=Calibration(advanced["calibration"]),
         interval_coverage=float(advanced["interval_coverage"]),

@@ -342,6 +342,16 @@ STRINGS: Mapping[str, tuple[str, str]] = {
         "0 to 100; 0 trains on the ZILN likelihood alone.",
         "仅 ZILN：在损失中加入期望值的 Tweedie 偏差的权重，0 到 100；0 表示只用 ZILN 似然训练。",
     ),
+    "mlp.ranking_moment": ("Ranking moment", "排序矩阶"),
+    "mlp.ranking_moment_help": (
+        "ZILN only: customers are ordered by E[Y^g]^(1/g) of each network's prediction, g in "
+        "(0, 1], and the calibration turns that score into money; 1 orders by the expected "
+        "value, lower values give the chance of buying more weight and the spread of the spend "
+        "less.",
+        "仅 ZILN：按每个网络预测分布的 E[Y^g]^(1/g)（g 在 (0, 1] 内）给客户排序，"
+        "校准再把该分数换算成金额；1 表示按期望值排序，"
+        "更小的值更看重购买概率、更少看重消费金额的离散程度。",
+    ),
     "mlp.btyd_inputs": ("BG/NBD inputs", "BG/NBD 输入"),
     "mlp.btyd_inputs_help": (
         "Give the network the chance that each customer is still active and the purchases "

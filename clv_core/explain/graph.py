@@ -153,15 +153,19 @@ def _build_explained_model(keras: Any, model: ClvMlp) -> Any:
             return _apply_calibration(ops, calibration, money)
 
     def member_expected(raw: Any, member: int) -> Any:
-        """One member's expected value in scaled units, as in ``raw_to_distribution``."""
+        """One member's expected value in scaled units, as in ``raw_to_distribution``; with a
+        calibration its ordering score, which the calibration maps to money (as ``predict``)."""
         start = member * outputs
+        if not is_ziln:
+            return ops.relu(ops.expm1(ops.minimum(raw[:, start : start + 1], ziln.EXP_CLAMP)))
+        own = raw[:, start : start + outputs]
         if rank_maps is not None:
-            return ziln.rank_map_ops(
-                ops, raw[:, start : start + 4], config.sigma_max, rank_maps[member]
-            )
-        if is_ziln:
-            return ziln.expected_value_ops(ops, raw[:, start : start + 3], config.sigma_max)
-        return ops.relu(ops.expm1(ops.minimum(raw[:, start : start + 1], ziln.EXP_CLAMP)))
+            expected = ziln.rank_map_ops(ops, own, config.sigma_max, rank_maps[member])
+        else:
+            expected = ziln.expected_value_ops(ops, own, config.sigma_max)
+        if calibration.kind == "none":
+            return expected
+        return ziln.moment_ops(ops, expected, own, config.sigma_max, config.ranking_moment)
 
     inputs = keras.Input(shape=(network.input_shape[-1],), name="explained_features")
     output = ExpectedClv(name="expected_clv")(inputs)

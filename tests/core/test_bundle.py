@@ -202,6 +202,23 @@ def test_a_bundle_from_before_the_bgnbd_inputs_was_trained_without_them(
     pd.testing.assert_frame_equal(loaded.predict(features), trained.predict(features))
 
 
+def test_a_bundle_from_before_the_moment_ordering_orders_by_the_expected_value(
+    tiny_bundle: Path, tmp_path: Path, small_training_table: pd.DataFrame
+) -> None:
+    folder = copy_of(tiny_bundle, tmp_path)
+    meta = read_meta(folder)
+    assert meta["config"]["ranking_moment"] == TINY_CONFIG.ranking_moment
+    meta["config"]["ranking_moment"] = 1.0
+    write_meta(folder, meta)
+    by_expected_value, _ = load_bundle(folder)
+    del meta["config"]["ranking_moment"]
+    write_meta(folder, meta)
+    loaded, _ = load_bundle(folder)
+    assert loaded.config == replace(TINY_CONFIG, ranking_moment=1.0)
+    features = features_of(small_training_table)
+    pd.testing.assert_frame_equal(loaded.predict(features), by_expected_value.predict(features))
+
+
 @pytest.fixture(scope="module")
 def rank_model(small_training_table: pd.DataFrame) -> ClvMlp:
     """A tiny ZILN ensemble with a ranking term: four outputs per member and rank maps."""

@@ -93,6 +93,8 @@ INVALID_VALUES = [
     ("sigma_max", 5.1, "sigma_max: 5.1 is outside [0.1, 5.0]"),
     ("tweedie_weight", -0.1, "tweedie_weight: -0.1 is outside [0.0, 100.0]"),
     ("rank_weight", 100.5, "rank_weight: 100.5 is outside [0.0, 100.0]"),
+    ("ranking_moment", 0.0, "ranking_moment: 0.0 is outside (0.0, 1.0]"),
+    ("ranking_moment", 1.01, "ranking_moment: 1.01 is outside (0.0, 1.0]"),
     ("ensemble_size", 0, "ensemble_size: 0 must be a whole number from 1 to 20"),
     ("ensemble_size", 21, "ensemble_size: 21 must be a whole number from 1 to 20"),
     ("interval_coverage", 0.0, "interval_coverage: 0.0 is outside (0.0, 1.0)"),

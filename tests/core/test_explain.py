@@ -238,8 +238,17 @@ def test_sample_is_seeded_and_keeps_input_order(tiny_model: ClvMlp, features: pd
         {"loss": "huber", "calibration": "isotonic", "activation": "swish"},
         {"loss": "ziln", "calibration": "none", "activation": "gelu", "batch_norm": True},
         {"loss": "ziln", "rank_weight": 1.0},
+        {"loss": "ziln", "ranking_moment": 0.6, "calibration": "isotonic"},
+        {"loss": "ziln", "ranking_moment": 0.6, "rank_weight": 1.0, "calibration": "power"},
     ],
-    ids=["log_mse-power", "huber-isotonic-swish", "ziln-none-gelu-batchnorm", "ziln-rank"],
+    ids=[
+        "log_mse-power",
+        "huber-isotonic-swish",
+        "ziln-none-gelu-batchnorm",
+        "ziln-rank",
+        "ziln-moment-isotonic",
+        "ziln-moment-rank-power",
+    ],
 )
 def test_additivity_and_prediction_for_other_losses_and_networks(
     options: dict[str, object], small_training_table: pd.DataFrame, features: pd.DataFrame

@@ -124,9 +124,18 @@ def test_a_ranking_term_gives_each_member_a_rank_score_and_its_map(
     scale = model.target_scale_
     calibrator = model.calibrator_
     assert calibrator is not None and calibrator.per_member
+    # Each member's mapped distribution gives the score the calibration turns into money.
+    scores = []
+    for m in range(members):
+        member = ziln.distribution(outputs[:, m], 2.0)
+        member = ziln.rank_mapped(member, outputs[:, m], 2.0, model.rank_maps_[m])
+        np.testing.assert_allclose(member[0], per_member[m], rtol=1e-12)
+        scores.append(
+            ziln.moment_score(member[0], member[1], member[3], model.config.ranking_moment)
+        )
     np.testing.assert_allclose(
         predicted["predicted_clv"],
-        np.mean([calibrator.transform(member * scale) for member in per_member], axis=0),
+        np.mean([calibrator.transform(score * scale) for score in scores], axis=0),
         rtol=1e-9,
     )
     plain_level = np.mean(
@@ -134,6 +143,34 @@ def test_a_ranking_term_gives_each_member_a_rank_score_and_its_map(
     )
     assert mapped.sum() / plain_level.sum() == pytest.approx(1.0, abs=0.05)
     assert (predicted["clv_lower"] <= predicted["predicted_clv"] + 1e-9).all()
+
+
+def test_customers_are_ordered_by_the_moment_score_the_calibration_turns_into_money(
+    small_training_table: pd.DataFrame,
+) -> None:
+    features, target = split_table(small_training_table)
+    members = 2
+    options = {"ranking_moment": 0.7, "ensemble_size": members, "calibration": "power"}
+    model = ClvMlp(MlpConfig(**(MICRO_CONFIG.to_dict() | options))).fit(features, target)
+    predicted = model.predict(features)["predicted_clv"].to_numpy()
+    outputs = model._member_outputs(model.transform_features(features))
+    per_member = [ziln.distribution(outputs[:, m], 2.0) for m in range(members)]
+    scores = [ziln.moment_score(e, p, sigma, 0.7) for e, p, _, sigma in per_member]
+    calibrator = model.calibrator_
+    assert isinstance(calibrator, PowerCalibrator) and calibrator.per_member
+    scale = model.target_scale_
+    np.testing.assert_allclose(
+        predicted,
+        np.mean([calibrator.transform(score * scale) for score in scores], axis=0),
+        rtol=1e-9,
+    )
+    # The map was fitted on the held-out customers' scores and spend: their total comes back.
+    out_of_fold = model.predict_out_of_fold(features)["predicted_clv"]
+    held_out = out_of_fold.notna().to_numpy()
+    assert out_of_fold[held_out].sum() == pytest.approx(target[held_out].sum(), rel=1e-6)
+    # Ordered by the score, not by the expected value.
+    expected = np.mean([member[0] for member in per_member], axis=0)
+    assert not np.array_equal(np.argsort(predicted), np.argsort(expected))
 
 
 def test_auto_calibration_is_isotonic_only_with_enough_held_out_customers(
@@ -226,7 +263,8 @@ def test_out_of_fold_predictions_come_from_the_member_that_held_each_customer_ou
         rows = folds[member]
         held_out[rows] = True
         raw = raw_to_distribution(outputs[rows, member], LossKind.ZILN, tiny_model.config.sigma_max)
-        expected = raw[0] * tiny_model.target_scale_
+        score = ziln.moment_score(raw[0], raw[1], raw[3], tiny_model.config.ranking_moment)
+        expected = score * tiny_model.target_scale_
         assert tiny_model.calibrator_ is not None
         np.testing.assert_allclose(
             out_of_fold["predicted_clv"].to_numpy()[rows],

@@ -217,9 +217,13 @@ def test_a_change_of_behaviour_is_noticed_and_the_challenger_wins(
 ) -> None:
     world, customers, model, info = shop
     steady = validate_transactions(world.transactions).frame  # type: ignore[attr-defined]
-    # After the as-of date the customers who came through organic search stop buying.
+    # After the as-of date the customers who came through organic search or social media (55%
+    # of them) stop buying. (With the organic ones alone the challenger's Gini was only 0.0046
+    # to 0.0060 above the champion's on this world, depending on the network's settings: level
+    # under the rule's 0.005, or a win by a hair.)
+    stopped = {"organic": 0.0, "social": 0.0}
     changed = validate_transactions(
-        change_behaviour(world, SHOP_AS_OF, {"organic": 0.0})  # type: ignore[arg-type]
+        change_behaviour(world, SHOP_AS_OF, stopped)  # type: ignore[arg-type]
     ).frame
 
     calm = monitor_bundle(model, info, steady, customers, source="bundle").data

@@ -265,6 +265,40 @@ def test_the_keras_expected_value_is_the_numpy_one() -> None:
     assert np.isfinite(expected).all(), "the exponent is clamped"
 
 
+def test_the_moment_score_is_the_root_of_the_moment_of_the_distribution() -> None:
+    raw = _member_outputs(500, seed=3)
+    expected, p_purchase, mu, sigma = ziln.distribution(raw, 2.0)
+    assert ziln.moment_score(expected, p_purchase, sigma, 1.0) is expected
+    for moment in (0.85, 0.5):
+        score = ziln.moment_score(expected, p_purchase, sigma, moment)
+        # E[Y^g] = p * exp(g * mu + g^2 * sigma^2 / 2) for the zero-inflated lognormal.
+        by_hand = (p_purchase * np.exp(moment * mu + moment**2 * sigma**2 / 2)) ** (1 / moment)
+        np.testing.assert_allclose(score, by_hand, rtol=1e-9)
+        assert (score <= expected * (1 + 1e-12)).all(), "a lower moment never exceeds the mean"
+    # A customer less likely to buy falls behind one with the same mean but a wider spread.
+    likely = ziln.moment_score(np.array([1.0]), np.array([0.9]), np.array([1.5]), 0.85)
+    unlikely = ziln.moment_score(np.array([1.0]), np.array([0.2]), np.array([0.3]), 0.85)
+    assert likely > unlikely
+
+
+def test_the_keras_moment_score_is_the_numpy_one() -> None:
+    keras = import_keras()
+    raw = _member_outputs(300, seed=4)
+    raw[:2] = [[-40.0, 3.0, 9.0, 0.0], [30.0, 60.0, -9.0, 0.0]]
+    for with_rank_map in (False, True):
+        member = ziln.distribution(raw, 2.0)
+        tensor_raw = keras.ops.convert_to_tensor(raw)
+        if with_rank_map:
+            knots = ziln.fit_rank_map(ziln.rank_scores(raw, 2.0), member[0])
+            member = ziln.rank_mapped(member, raw, 2.0, knots)
+            tensor = ziln.rank_map_ops(keras.ops, tensor_raw, 2.0, knots)
+        else:
+            tensor = ziln.expected_value_ops(keras.ops, tensor_raw[:, :3], 2.0)
+        score = ziln.moment_score(member[0], member[1], member[3], 0.7)
+        moment = ziln.moment_ops(keras.ops, tensor, tensor_raw, 2.0, 0.7)
+        np.testing.assert_allclose(np.asarray(moment)[:, 0], score, rtol=1e-10)
+
+
 def test_the_initial_bias_starts_at_the_targets_distribution() -> None:
     targets = np.array([0.0, 0.0, 0.0, 1.0, np.e, np.e**2])
     logit, mu, raw_sigma = ziln.initial_bias(targets, 2.0)
