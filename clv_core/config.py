@@ -221,7 +221,7 @@ class MlpConfig:
         expected value; below 1 the chance of buying counts more and the lognormal's spread
         (the least certain output) less. Without a calibration (``none``) customers are ordered
         by the expected value. At 0.85 (the default) the network was at least level with the
-        best baseline on Spearman in all 36 runs of the accuracy benchmark (25 at 1).
+        best baseline on Spearman in 35 of the accuracy benchmark's 36 runs (25 at 1).
     ensemble_size
         Networks trained with seeds ``seed, seed + 1, ...`` whose predictions are averaged,
         1 to 20; averaging steadies the ranking of rare high-value customers.

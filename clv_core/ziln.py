@@ -32,9 +32,10 @@ that score. The member's prediction is the map's value of the customer's rank sc
 by the rank score, at the likelihood's money level), and the customer's lognormal is moved to
 that mean (:func:`rank_mapped`) so that the interval stays consistent with it.
 
-Customers are ordered, and the calibration maps to money, the **moment score** of each member's
-distribution (:func:`moment_score`): ``E[Y^g]^(1/g) = p^(1/g) * exp(mu + g * sigma**2 / 2)``
-for the configured ``g`` in (0, 1], which is the expected value times
+Customers are ordered by the **moment score** of each member's distribution
+(:func:`moment_score`), which the calibration maps to money:
+``E[Y^g]^(1/g) = p^(1/g) * exp(mu + g * sigma**2 / 2)`` for the configured ``g`` in (0, 1],
+which is the expected value times
 ``p^(1/g - 1) * exp(-(1 - g) * sigma**2 / 2)``. At ``g = 1`` it is the expected value; below 1 the
 chance of buying counts a little more and the lognormal's spread a little less, which orders who
 buys again better (the spread of one customer's spend is the least certain output).
