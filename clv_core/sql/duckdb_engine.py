@@ -34,6 +34,10 @@ def duckdb_connection(memory_limit: str | None) -> Iterator[Any]:
     with tempfile.TemporaryDirectory(prefix="clv-duckdb-") as spill:
         connection = duckdb.connect(":memory:")
         try:
+            # Every query that needs an order says it (ORDER BY, row positions): DuckDB may then
+            # write the tables it keeps in any order, which is much cheaper (and needs less
+            # memory) than preserving the order rows arrive in.
+            connection.execute("SET preserve_insertion_order = false")
             if memory_limit is not None:
                 try:
                     connection.execute(f"SET memory_limit = '{_checked_limit(memory_limit)}'")

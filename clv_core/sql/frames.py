@@ -1,9 +1,11 @@
-"""What the SQL engines share: the orders and customers as Arrow tables in, pandas frames out.
+"""What the SQL engines share: the orders and customers as Arrow tables in, the reference's
+frames out.
 
 Both engines hand the validated orders over as the ``orders`` relation of :mod:`clv_core.sql`
 and the customers to label as ``labelled``, and turn the query results back into the
 reference's frames: features indexed by ``customer_id`` in the reference's column order (the
-attribute columns joined by the reference's own code), labels as a ``future_spend`` series.
+attribute columns joined by the reference's own code), labels as a ``future_spend`` series. A
+feature table streamed to a file stays in Arrow (:func:`feature_tables`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from clv_core.errors import ConfigError, DataError
+from clv_core.feature_files import table_frame
 from clv_core.features import (
     LABEL_COLUMN,
     FeatureOptions,
@@ -28,6 +31,7 @@ from clv_core.validation import CustomerAttributes
 
 __all__ = [
     "feature_frames",
+    "feature_tables",
     "features_frame",
     "features_from",
     "labelled_table",
@@ -66,21 +70,14 @@ def labelled_table(customers: pd.Index) -> Any:
 
 
 def features_frame(
-    result: pd.DataFrame,
+    result: Any,
     options: FeatureOptions,
     cutoff_day: int,
     customers: CustomerAttributes | None,
 ) -> pd.DataFrame:
-    """The feature query's result as the reference's frame (attributes joined)."""
-    # As the reference builds it (a NumPy text array, which drops trailing NUL characters).
-    index = pd.Index(result["customer_id"].to_numpy(dtype=object).astype(str), name="customer_id")
-    features = pd.DataFrame(
-        {
-            name: result[name].to_numpy(dtype=np.float64, na_value=np.nan)
-            for name in feature_columns(options)
-        },
-        index=index,
-    )
+    """The feature query's result (an Arrow table or batch) as the reference's frame
+    (attributes joined)."""
+    features = table_frame(result.select(["customer_id", *feature_columns(options)]))
     if customers is not None:
         features = _join_attributes(features, customers, cutoff_day)
     return features
@@ -104,14 +101,45 @@ def features_from(
     """The features of the ``orders`` table the runner holds (``first_date``: its first)."""
     options = options or FeatureOptions()
     cutoff_day = _cutoff_day(cutoff)
-    frame = runner.arrow(feature_sql(cutoff_day, options)).to_pandas()
-    if frame.empty:
+    table = runner.arrow(feature_sql(cutoff_day, options))
+    if not table.num_rows:
         raise _no_customer(cutoff, first_date)
-    return features_frame(frame, options, cutoff_day, customers)
+    return features_frame(table, options, cutoff_day, customers)
 
 
 # Customers per frame of a streamed feature table (about 30 MB of features each).
 _BATCH_ROWS = 100_000
+
+
+def feature_tables(
+    runner: SqlRunner,
+    cutoff: Any,
+    horizon_days: int | None,
+    first_date: pd.Timestamp | None,
+    *,
+    options: FeatureOptions | None = None,
+) -> Iterator[Any]:
+    """:func:`features_from` (with :func:`labels_from` as a last column when ``horizon_days``
+    is given) as consecutive Arrow tables of at most 100,000 customers, in the same order, in
+    the form :func:`clv_core.feature_files.table_frame` turns into the reference's frame: one
+    query streamed from the engine, so the whole table is never held in this process."""
+    options = options or FeatureOptions()
+    cutoff_day = _cutoff_day(cutoff)
+    columns = ["customer_id", *feature_columns(options)]
+    if horizon_days is None:
+        query = feature_sql(cutoff_day, options)
+    else:
+        _check_horizon(horizon_days)
+        query = labelled_feature_sql(cutoff_day, horizon_days, options)
+        columns.append(LABEL_COLUMN)
+    empty = True
+    for batch in runner.batches(query, _BATCH_ROWS):
+        if not batch.num_rows:
+            continue
+        empty = False
+        yield batch.select(columns)
+    if empty:
+        raise _no_customer(cutoff, first_date)
 
 
 def feature_frames(
@@ -122,28 +150,9 @@ def feature_frames(
     *,
     options: FeatureOptions | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """:func:`features_from` (with :func:`labels_from` as a last column when ``horizon_days``
-    is given) as consecutive frames of at most 100,000 customers, in the same order: one query
-    streamed from the engine, so the whole table is never held in this process."""
-    options = options or FeatureOptions()
-    cutoff_day = _cutoff_day(cutoff)
-    if horizon_days is None:
-        query = feature_sql(cutoff_day, options)
-    else:
-        _check_horizon(horizon_days)
-        query = labelled_feature_sql(cutoff_day, horizon_days, options)
-    empty = True
-    for batch in runner.batches(query, _BATCH_ROWS):
-        if not batch.num_rows:
-            continue
-        result = batch.to_pandas()
-        frame = features_frame(result, options, cutoff_day, None)
-        if horizon_days is not None:
-            frame[LABEL_COLUMN] = result[LABEL_COLUMN].to_numpy(dtype=np.float64)
-        empty = False
-        yield frame
-    if empty:
-        raise _no_customer(cutoff, first_date)
+    """:func:`feature_tables` as the reference's frames."""
+    for table in feature_tables(runner, cutoff, horizon_days, first_date, options=options):
+        yield table_frame(table)
 
 
 def _no_customer(cutoff: Any, first_date: pd.Timestamp | None) -> DataError:

@@ -69,7 +69,7 @@ def score_on_spark(
     def predict(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         model = _executor_model(SparkFiles.get(name))
         for batch in batches:
-            frame = features_frame(batch.to_pandas(), options, cutoff_day, customers)
+            frame = features_frame(batch, options, cutoff_day, customers)
             predictions = model.predict(frame)
             columns = {"customer_id": pa.array(frame.index.astype(str), pa.string())}
             for column in prediction_columns:

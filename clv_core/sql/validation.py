@@ -197,6 +197,10 @@ def register_csv(runner: DuckDBRunner, plain: PlainCsv, limits: LoadLimits) -> S
     escaped = str(plain.path).replace("'", "''")
     columns = ", ".join(f"'c{index}': 'VARCHAR'" for index in range(len(plain.columns)))
     markers = ", ".join(_quoted(marker) for marker in _MISSING_MARKERS)
+    # The table's row ids are the records' positions: it is written in the file's order even
+    # where the connection lets DuckDB write kept tables in any order.
+    (in_order,) = runner.rows("SELECT current_setting('preserve_insertion_order')")[0]
+    runner.connection.execute("SET preserve_insertion_order = true")
     try:
         runner.keep(
             "raw_csv",
@@ -208,6 +212,8 @@ def register_csv(runner: DuckDBRunner, plain: PlainCsv, limits: LoadLimits) -> S
     except (duckdb.InvalidInputException, duckdb.ConversionException):
         # Fields that do not match the header, text that is not UTF-8: the loader says where.
         return "a record does not split into the header's fields, or is not UTF-8"
+    finally:
+        runner.connection.execute(f"SET preserve_insertion_order = {bool(in_order)}")
     names = [f"c{index}" for index in range(len(plain.columns))]
     widest = ", ".join(f"MAX(strlen({name}))" for name in names)
     n_rows, *widths = runner.rows(f"SELECT COUNT(*), {widest} FROM raw_csv")[0]

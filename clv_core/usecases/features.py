@@ -363,7 +363,7 @@ def _in_sql(
 ) -> FeatureResult | FeatureFile | str:
     """Validation and features as SQL (streamed to ``out`` when given and no attribute columns
     are joined); the reason instead when the SQL does not cover the log."""
-    from clv_core.sql.frames import feature_frames
+    from clv_core.sql.frames import feature_frames, feature_tables
 
     checked = check_in_sql(
         runner, table, roles=request.roles, options=request.options, attributes=attributes
@@ -388,7 +388,7 @@ def _in_sql(
         from clv_core.feature_files import write_feature_frames
         from clv_core.features import LABEL_COLUMN, FeatureOptions, feature_column_order
 
-        n_customers = write_feature_frames(feature_frames(runner, cutoff, horizon, first_date), out)
+        n_customers = write_feature_frames(feature_tables(runner, cutoff, horizon, first_date), out)
         labels = (LABEL_COLUMN,) if horizon is not None else ()
         columns = (*feature_column_order(FeatureOptions()), *labels)
         return FeatureFile(

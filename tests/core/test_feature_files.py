@@ -7,11 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from clv_core.errors import ConfigError, DataError
-from clv_core.feature_files import write_feature_frames
+from clv_core.feature_files import table_frame, write_feature_frames
 
 
 def feature_table(n: int = 25) -> pd.DataFrame:
@@ -58,6 +59,50 @@ def test_parquet_in_frames_has_the_table_and_schema_pandas_writes(
     assert pq.read_schema(streamed).equals(pq.read_schema(whole), check_metadata=True)
     pd.testing.assert_frame_equal(pd.read_parquet(streamed), frame, check_exact=True)
     assert pq.ParquetFile(streamed).metadata.num_row_groups == -(-len(frame) // size)
+
+
+def arrow_parts(frame: pd.DataFrame, size: int) -> Iterator[pa.RecordBatch]:
+    """The table as an engine streams it: the ids first, missing values as nulls, counts as
+    integers, ids with trailing NUL characters (which the reference's NumPy text drops)."""
+    ids = [
+        f"{customer}\x00" if index % 5 == 2 else customer
+        for index, customer in enumerate(frame.index)
+    ]
+    columns = {"customer_id": pa.array(ids, pa.string())}
+    for name in frame.columns:
+        values = frame[name].to_numpy()
+        columns[name] = pa.array(values, from_pandas=True)  # NaN -> null
+    columns["frequency"] = pa.array(frame["frequency"].to_numpy().astype("int64"))
+    table = pa.table(columns)
+    for start in range(0, len(frame), size):
+        yield table.slice(start, size).to_batches()[0]
+
+
+@pytest.mark.parametrize("size", [1, 7, 25])
+def test_arrow_parts_give_the_files_pandas_writes_from_the_reference_frame(
+    tmp_path: Path, size: int
+) -> None:
+    frame = feature_table()
+    assert frame["std_days_between_purchases"].isna().any()
+    whole_parquet, whole_csv = tmp_path / "whole.parquet", tmp_path / "whole.csv"
+    frame.to_parquet(whole_parquet)
+    frame.to_csv(whole_csv, encoding="utf-8")
+    parquet, csv = tmp_path / "parts.parquet", tmp_path / "parts.csv"
+    assert write_feature_frames(arrow_parts(frame, size), parquet) == len(frame)
+    assert write_feature_frames(arrow_parts(frame, size), csv) == len(frame)
+    assert pq.read_schema(parquet).equals(pq.read_schema(whole_parquet), check_metadata=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(parquet), frame, check_exact=True)
+    assert csv.read_bytes() == whole_csv.read_bytes()
+    assert pq.ParquetFile(parquet).metadata.num_row_groups == -(-len(frame) // size)
+
+
+def test_an_arrow_part_is_read_as_the_reference_frame() -> None:
+    frame = feature_table()
+    (part,) = arrow_parts(frame, len(frame))
+    pd.testing.assert_frame_equal(table_frame(part), frame, check_exact=True)
+    empty = table_frame(part.slice(0, 0))
+    assert list(empty.columns) == list(frame.columns) and empty.index.name == "customer_id"
+    assert (empty.dtypes == "float64").all()
 
 
 def failing() -> Iterator[pd.DataFrame]:

@@ -1120,6 +1120,12 @@ def test_the_edge_prefilter_clears_clean_columns_and_defers_on_other_types() -> 
     )
     assert not may_have_edge(clean, _CELL_WHITESPACE)
     assert not may_have_edge(clean, _ALL_WHITESPACE)
+    # Empty cells without nulls first, between and last, also in a slice of a longer buffer.
+    empties = pa.array(["", "C001", "", "", "客户", "", " x", "y", ""])
+    for column in (empties.slice(0, 6), empties.slice(2, 3), empties.slice(8)):
+        assert not may_have_edge(column, _ALL_WHITESPACE)
+    assert may_have_edge(empties, _ALL_WHITESPACE)
+    assert may_have_edge(empties.slice(5, 2), _ALL_WHITESPACE)
     assert may_have_edge(pa.array(["C001", "C002\u3000"]), _CELL_WHITESPACE)
     assert may_have_edge(pa.array(["\u2003C001"]), _ALL_WHITESPACE)
     # A null slot whose bytes are whitespace is not a cell.

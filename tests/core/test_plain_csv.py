@@ -230,3 +230,29 @@ def test_the_realistic_exports(tmp_path: Path) -> None:
 def _write(path: Path, content: str) -> Path:
     path.write_text(content, encoding="utf-8")
     return path
+
+
+def test_the_rows_keep_the_files_order_on_a_connection_that_may_reorder(tmp_path: Path) -> None:
+    """The features' connection lets DuckDB keep tables in any order; a CSV table read in
+    parallel is still numbered by its records' positions (1M rows: DuckDB reads it in parallel
+    and, without the order kept, writes most of its rows elsewhere)."""
+    import duckdb
+
+    from clv_core.sql.duckdb_engine import duckdb_connection
+    from clv_core.sql.runner import DuckDBRunner
+
+    path = tmp_path / "log.csv"
+    duckdb.execute(
+        "COPY (SELECT i AS seq, 'C' || (i % 1000) AS customer_id, DATE '2024-01-01' AS day, "
+        f"12.5 AS amount FROM range(1000000) AS t(i)) TO '{path}' (HEADER)"
+    )
+    with duckdb_connection(None) as connection:
+        connection.execute("SET threads = 2")
+        runner = DuckDBRunner(connection)
+        plain = plain_csv(path, LoadLimits())
+        assert not isinstance(plain, str)
+        source = sql_validation.register_csv(runner, plain, LoadLimits())
+        assert not isinstance(source, str) and source.n_rows == 1_000_000
+        moved = runner.rows("SELECT COUNT(*) FROM raw WHERE CAST(c0 AS BIGINT) <> __row")
+        assert moved == [(0,)]
+        assert runner.rows("SELECT current_setting('preserve_insertion_order')") == [(False,)]
