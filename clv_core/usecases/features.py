@@ -450,14 +450,20 @@ def _unmatched(runner: Any, customers: CustomerAttributes) -> int:
 def _history(runner: Any, train_cutoff: pd.Timestamp) -> HistoryFacts:
     """The log's :class:`~clv_core.splits.HistoryFacts`, from the ``orders`` table."""
     end = train_cutoff + pd.Timedelta(days=1)
+    # A customer bought on more than one day when the first and last purchase days differ (no
+    # distinct count of days needed).
     row = runner.rows(
         f"""
-WITH before AS (
-    SELECT customer_id, COUNT(DISTINCT day) AS days FROM orders
-    WHERE order_ts < CAST('{end}' AS TIMESTAMP) AND amount >= 0 GROUP BY customer_id
-)
-SELECT (SELECT MIN(order_ts) FROM orders), (SELECT MAX(order_ts) FROM orders),
-    (SELECT COUNT(*) FROM before), (SELECT COUNT(*) FROM before WHERE days > 1)
+SELECT o.first_ts, o.last_ts, b.customers, b.repeat_customers
+FROM (SELECT MIN(order_ts) AS first_ts, MAX(order_ts) AS last_ts FROM orders) AS o
+CROSS JOIN (
+    SELECT COUNT(*) AS customers, COUNT(*) FILTER (WHERE first_day < last_day) AS repeat_customers
+    FROM (
+        SELECT MIN(day) AS first_day, MAX(day) AS last_day FROM orders
+        WHERE order_ts < CAST('{end}' AS TIMESTAMP) AND amount >= 0
+        GROUP BY customer_id
+    ) AS bought
+) AS b
 """
     )[0]
     return HistoryFacts(

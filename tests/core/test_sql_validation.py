@@ -453,3 +453,45 @@ def test_order_ids_repeated_early_or_late_are_order_lines(tmp_path: Path, repeat
     duck, reference = run_both(load_table(path))
     assert_same(duck, reference)
     assert duck.validation()["transactions"]["altered"]["order_lines_combined"] == 1
+
+
+def test_the_history_facts_in_sql_are_the_references() -> None:
+    """Customers who bought on one day (twice), on two days, only returned, bought only after
+    the cutoff or only at a zero amount: counted as the pandas reference counts them."""
+    import pyarrow as pa
+
+    from clv_core.splits import history_facts
+    from clv_core.sql.duckdb_engine import duckdb_connection
+    from clv_core.sql.runner import DuckDBRunner
+    from clv_core.usecases.features import _history
+
+    rows = [
+        ("same_day", "2024-03-01 09:00", 10.0),
+        ("same_day", "2024-03-01 18:30", 5.0),
+        ("two_days", "2024-01-05 10:00", 20.0),
+        ("two_days", "2024-06-30 23:59", 7.0),
+        ("two_days", "2024-07-02 08:00", 9.0),
+        ("returned", "2024-02-01 12:00", -15.0),
+        ("later", "2024-07-01 00:00", 30.0),
+        ("zero", "2024-04-01 11:00", 0.0),
+        ("zero", "2024-05-01 11:00", -3.0),
+        ("return_then_buy", "2024-02-01 10:00", -5.0),
+        ("return_then_buy", "2024-02-02 10:00", 5.0),
+    ]
+    frame = pd.DataFrame(rows, columns=["customer_id", "order_date", "amount"])
+    frame["order_date"] = pd.to_datetime(frame["order_date"])
+    orders = pa.table(
+        {
+            "row_id": pa.array(np.arange(len(frame)), pa.int64()),
+            "customer_id": pa.array(frame["customer_id"], pa.string()),
+            "day": pa.array((frame["order_date"].dt.normalize() - pd.Timestamp(0)).dt.days),
+            "amount": pa.array(frame["amount"], pa.float64()),
+            "order_ts": pa.array(frame["order_date"]),
+        }
+    )
+    with duckdb_connection(None) as connection:
+        connection.register("orders", orders)
+        facts = _history(DuckDBRunner(connection), CUTOFF)
+    expected = history_facts(frame, CUTOFF)
+    assert facts == expected
+    assert (expected.n_customers, expected.n_repeat) == (4, 1)
