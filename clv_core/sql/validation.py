@@ -165,16 +165,39 @@ def register_frame(runner: SqlRunner, frame: pd.DataFrame) -> SqlSource:
 
 
 def register_parquet(runner: DuckDBRunner, path: str, columns: Sequence[str]) -> SqlSource:
-    """Register a Parquet file (or glob) as ``raw``, read by DuckDB as it streams."""
+    """Register a Parquet file (or glob) as ``raw``, read by DuckDB as it streams.
+
+    The rows of a glob's files are numbered one file after another, the files in name order
+    (as DuckDB reads them): each file's row numbers start again at 0, so a file's rows follow
+    the rows of the files before it.
+    """
+    import pyarrow as pa
+
     escaped = path.replace("'", "''")
     selected = ", ".join(
-        f'"{column.replace(chr(34), chr(34) * 2)}" AS c{index}'
+        f'r."{column.replace(chr(34), chr(34) * 2)}" AS c{index}'
         for index, column in enumerate(columns)
     )
-    runner.connection.execute(
-        f"CREATE VIEW raw AS SELECT {selected}, file_row_number AS __row "
-        f"FROM read_parquet('{escaped}', file_row_number = true)"
+    files = runner.rows(
+        f"SELECT file_name, num_rows FROM parquet_file_metadata('{escaped}') ORDER BY file_name"
     )
+    if len(files) > 1:
+        counts = np.array([int(count) for _, count in files], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        runner.register(
+            "raw_files",
+            pa.table({"file_name": [str(name) for name, _ in files], "file_offset": offsets}),
+        )
+        runner.connection.execute(
+            f"CREATE VIEW raw AS SELECT {selected}, o.file_offset + r.file_row_number AS __row "
+            f"FROM read_parquet('{escaped}', file_row_number = true, filename = '__file') AS r "
+            "JOIN raw_files AS o ON o.file_name = r.__file"
+        )
+    else:
+        runner.connection.execute(
+            f"CREATE VIEW raw AS SELECT {selected}, r.file_row_number AS __row "
+            f"FROM read_parquet('{escaped}', file_row_number = true) AS r"
+        )
     n_rows = int(runner.rows("SELECT COUNT(*) FROM raw")[0][0])
     described = runner.rows("DESCRIBE raw")
     types = tuple(str(row[1]) for row in described if row[0] != "__row")

@@ -495,3 +495,41 @@ def test_the_history_facts_in_sql_are_the_references() -> None:
     expected = history_facts(frame, CUTOFF)
     assert facts == expected
     assert (expected.n_customers, expected.n_repeat) == (4, 1)
+
+
+def test_a_parquet_log_in_parts_reads_as_the_same_log_in_one_file(tmp_path: Path) -> None:
+    """A glob of Parquet files is one log: rows numbered across the files (in name order), so
+    the report's row numbers, the duplicates and the first order of a customer whose orders
+    sit in two files are those of the same rows in one file."""
+    world = generate_world(SyntheticConfig(n_customers=300, seed=4))
+    # Without order ids, exact copies are found by comparing whole rows (in row order).
+    log = world.transactions.drop(columns="order_id")
+    log["amount"] = log["amount"].astype(float)
+    size = len(log) // 3
+    log.loc[[2, size + 5, 2 * size + 7], "amount"] = np.nan
+    log.loc[[size + 9], "customer_id"] = None
+    # An exact copy of a row of the first part in the last part.
+    log.loc[2 * size + 11] = log.loc[4]
+    whole = tmp_path / "whole.parquet"
+    log.to_parquet(whole, index=False)
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    # Named so that name order is the log's order ("part-10" would sort before "part-2").
+    for number, start in enumerate(range(0, len(log), size)):
+        log.iloc[start : start + size].to_parquet(parts / f"part-{number:02d}.parquet")
+    assert len(list(parts.iterdir())) > 2
+    request = FeatureRequest(cutoff=CUTOFF, horizon_days=90, options=OPTIONS)
+    split = log_features(ParquetLog(parts / "*.parquet"), request)
+    one = log_features(ParquetLog(whole), request)
+    assert split.validated_by == one.validated_by == "duckdb"
+    lines = [line.replace("(*.parquet)", "(whole.parquet)") for line in split.report_lines()]
+    assert lines == one.report_lines()
+    split_report, one_report = split.validation(), one.validation()
+    assert split_report["transactions"].pop("source") == "*.parquet"
+    one_report["transactions"].pop("source")
+    assert split_report == one_report
+    dropped = split.validation()["transactions"]["dropped"]
+    assert dropped["missing_amount"] >= 2 and dropped["duplicate_row"] == 1
+    # The copy in the last file is the later row: its number is its place in the whole log.
+    assert f"row {2 * size + 11 + 2}" in str(split.validation()["transactions"])
+    assert actual_features_equal(split.features, one.features)
