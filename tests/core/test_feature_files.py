@@ -96,6 +96,16 @@ def test_arrow_parts_give_the_files_pandas_writes_from_the_reference_frame(
     assert pq.ParquetFile(parquet).metadata.num_row_groups == -(-len(frame) // size)
 
 
+def test_empty_arrow_parts_add_nothing(tmp_path: Path) -> None:
+    frame = feature_table()
+    (part,) = arrow_parts(frame, len(frame))
+    out = tmp_path / "features.parquet"
+    assert write_feature_frames([part.slice(0, 0), part, part.slice(0, 0)], out) == len(frame)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), frame, check_exact=True)
+    assert write_feature_frames([part.slice(0, 0)], tmp_path / "none.parquet") == 0
+    assert not (tmp_path / "none.parquet").exists()
+
+
 def test_an_arrow_part_is_read_as_the_reference_frame() -> None:
     frame = feature_table()
     (part,) = arrow_parts(frame, len(frame))
