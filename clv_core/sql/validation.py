@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from clv_core.columns import ColumnMapping
+from clv_core.errors import DataError
 from clv_core.issues import RowIssue
 from clv_core.limits import LoadLimits
 from clv_core.loading.cells import _CELL_WHITESPACE, _MISSING_MARKERS, may_have_edge
@@ -178,9 +179,7 @@ def register_parquet(runner: DuckDBRunner, path: str, columns: Sequence[str]) ->
         f'r."{column.replace(chr(34), chr(34) * 2)}" AS c{index}'
         for index, column in enumerate(columns)
     )
-    files = runner.rows(
-        f"SELECT file_name, num_rows FROM parquet_file_metadata('{escaped}') ORDER BY file_name"
-    )
+    files = _parquet_files(runner, path, columns)
     if len(files) > 1:
         counts = np.array([int(count) for _, count in files], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -202,6 +201,39 @@ def register_parquet(runner: DuckDBRunner, path: str, columns: Sequence[str]) ->
     described = runner.rows("DESCRIBE raw")
     types = tuple(str(row[1]) for row in described if row[0] != "__row")
     return SqlSource(runner, tuple(columns), types, n_rows, None)
+
+
+def _parquet_files(
+    runner: DuckDBRunner, path: str, columns: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """The files ``path`` matches with their row counts, in name order (from their footers);
+    a clear error when one is not Parquet or lacks one of ``columns`` (the first file's)."""
+    import duckdb
+
+    escaped = path.replace("'", "''")
+    what = "every file that the pattern matches is read as part of the log"
+    try:
+        files = runner.rows(
+            f"SELECT file_name, num_rows FROM parquet_file_metadata('{escaped}') ORDER BY file_name"
+        )
+        present = runner.rows(
+            f"SELECT file_name, list(name) FROM parquet_schema('{escaped}') GROUP BY file_name"
+        )
+    except duckdb.Error as error:
+        raise DataError(
+            f"A file that '{path}' matches could not be read as Parquet "
+            f"({str(error).splitlines()[0]}): {what}. Move other files out of the folder or "
+            "narrow the pattern."
+        ) from error
+    for name, names in sorted(present):
+        missing = [column for column in columns if column not in set(names)]
+        if missing:
+            raise DataError(
+                f"'{name}' has no column '{missing[0]}', which the first file that '{path}' "
+                f"matches has: {what}, so every part needs the log's columns. Write the parts "
+                "with the same columns, or narrow the pattern."
+            )
+    return files
 
 
 def register_csv(runner: DuckDBRunner, plain: PlainCsv, limits: LoadLimits) -> SqlSource | str:

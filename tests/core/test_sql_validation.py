@@ -533,3 +533,18 @@ def test_a_parquet_log_in_parts_reads_as_the_same_log_in_one_file(tmp_path: Path
     # The copy in the last file is the later row: its number is its place in the whole log.
     assert f"row {2 * size + 11 + 2}" in str(split.validation()["transactions"])
     assert actual_features_equal(split.features, one.features)
+
+
+def test_a_parquet_glob_with_a_stranger_file_says_which(tmp_path: Path) -> None:
+    """A part without the log's columns, or a file that is not Parquet, is named in one clear
+    error that says what to do."""
+    log = generate_world(SyntheticConfig(n_customers=50, seed=5)).transactions
+    request = FeatureRequest(cutoff=CUTOFF, horizon_days=90, options=OPTIONS)
+    log.to_parquet(tmp_path / "a.parquet")
+    log.drop(columns="order_date").to_parquet(tmp_path / "b.parquet")
+    with pytest.raises(DataError, match=r"'.*b\.parquet' has no column 'order_date'.*narrow"):
+        log_features(ParquetLog(tmp_path / "*.parquet"), request)
+    (tmp_path / "b.parquet").unlink()
+    (tmp_path / "notes.parquet").write_text("not a table")
+    with pytest.raises(DataError, match=r"could not be read as Parquet.*Move other files out"):
+        log_features(ParquetLog(tmp_path / "*.parquet"), request)
