@@ -68,11 +68,12 @@ def write_feature_frames(frames: Iterable[Any], out: Path) -> int:
     rows = 0
     try:
         for frame in frames:
-            if not isinstance(frame, pd.DataFrame) and not frame.num_rows:
+            size = len(frame) if isinstance(frame, pd.DataFrame) else frame.num_rows
+            if not size and not isinstance(frame, pd.DataFrame):
                 # An empty Arrow part adds nothing (and has no row to take a schema from).
                 continue
             writer.write(frame)
-            rows += frame.num_rows if not isinstance(frame, pd.DataFrame) else len(frame)
+            rows += size
         writer.close()
     except OSError as error:
         writer.abandon()
