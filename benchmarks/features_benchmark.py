@@ -411,12 +411,78 @@ def lifetimes_rfm(csv_path: Path) -> Result:
     return {"customers": len(summary)}
 
 
+def feature_sql(_csv_path: Path) -> Result:
+    """The project's feature and label query at the benchmark's cutoff and horizon (the text
+    :func:`sql_only` runs; written by a worker, as the parent imports no ``clv_core``)."""
+    from clv_core.features import FeatureOptions
+    from clv_core.sql import labelled_feature_sql
+
+    cutoff_day = (CUTOFF - dt.date(1970, 1, 1)).days
+    return {"sql": labelled_feature_sql(cutoff_day, HORIZON_DAYS, FeatureOptions())}
+
+
+def sql_only_paths(csv_path: Path) -> tuple[Path, Path]:
+    """Where :func:`sql_only` finds its query and writes its feature table."""
+    return csv_path.with_suffix(".features.sql"), csv_path.with_suffix(".sql_only.parquet")
+
+
+def sql_only(csv_path: Path) -> Result:
+    """The feature query alone: DuckDB reads the CSV with its four columns' types declared,
+    numbers the rows, and writes the features and labels of every customer to Parquet. No
+    validation, no pandas: the least a run of the same features can take, for comparison with
+    the validated CLI."""
+    import duckdb
+
+    sql_path, out = sql_only_paths(csv_path)
+    escaped = str(csv_path).replace("'", "''")
+    columns = "{'order_id': 'VARCHAR', 'customer_id': 'VARCHAR', 'order_date': 'TIMESTAMP', "
+    columns += "'amount': 'DOUBLE'}"
+    connection = duckdb.connect()
+    # Read in file order, so that row ids are the rows' positions (as in the CLI).
+    connection.execute(
+        f"CREATE TEMP TABLE raw AS SELECT * FROM read_csv('{escaped}', header = true, "
+        f"columns = {columns})"
+    )
+    connection.execute("SET preserve_insertion_order = false")
+    connection.execute(
+        """
+CREATE TEMP TABLE orders AS
+SELECT rowid AS row_id, customer_id,
+    CAST(datediff('day', DATE '1970-01-01', CAST(order_date AS DATE)) AS INTEGER) AS day, amount
+FROM raw
+"""
+    )
+    connection.execute(f"COPY ({sql_path.read_text()}) TO '{out}' (FORMAT parquet)")
+    connection.close()
+    return {}
+
+
+def compare_sql_only(csv_path: Path) -> Result:
+    """The feature tables of the last CLI run and of :func:`sql_only`: customers of each, the
+    largest difference (relative to max(1, value))."""
+    import numpy as np
+    import pandas as pd
+
+    cli = pd.read_parquet(csv_path.with_suffix(".features.parquet"))
+    alone = pd.read_parquet(sql_only_paths(csv_path)[1]).set_index("customer_id")
+    result: Result = {"customers": len(cli), "sql_only_customers": len(alone)}
+    if len(alone) == len(cli):
+        expected = cli.to_numpy(dtype=np.float64)
+        actual = alone.loc[cli.index, cli.columns].to_numpy(dtype=np.float64)
+        difference = np.abs(actual - expected) / np.maximum(1.0, np.abs(expected))
+        result["sql_only_max_relative_difference"] = float(np.nanmax(difference))
+    return result
+
+
 WORKERS: Final[dict[str, Callable[[str, Path], Result]]] = {
     "lifetimes_rfm": lambda _size, csv_path: lifetimes_rfm(csv_path),
     "generate": generate_csv,
     "pipeline": lambda _size, csv_path: run_pipeline(csv_path),
     "lifetimes": lambda _size, csv_path: compare_with_lifetimes(csv_path),
     "spark": lambda _size, csv_path: run_spark(csv_path),
+    "feature_sql": lambda _size, csv_path: feature_sql(csv_path),
+    "sql_only": lambda _size, csv_path: sql_only(csv_path),
+    "compare_sql_only": lambda _size, csv_path: compare_sql_only(csv_path),
 }
 
 
@@ -426,20 +492,20 @@ WORKERS: Final[dict[str, Callable[[str, Path], Result]]] = {
 # a large parent would inflate every worker's peak.
 
 
+def worker_command(worker: str, size: str, csv_path: Path) -> list[str]:
+    """The command line of one worker process."""
+    script = str(Path(__file__).resolve())
+    return [sys.executable, script, "--worker", worker, "--sizes", size, "--csv", str(csv_path)]
+
+
 def run_worker(worker: str, size: str, csv_path: Path) -> Result:
     """Run one worker in a fresh Python process and return the JSON it printed."""
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--worker",
-        worker,
-        "--sizes",
-        size,
-        "--csv",
-        str(csv_path),
-    ]
     completed = subprocess.run(
-        command, cwd=REPOSITORY_ROOT, stdout=subprocess.PIPE, text=True, check=False
+        worker_command(worker, size, csv_path),
+        cwd=REPOSITORY_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
     )
     if completed.returncode != 0:
         raise RuntimeError(f"The {worker} worker for {size} failed (exit {completed.returncode}).")
@@ -516,8 +582,6 @@ def whole_processes(size: str, csv_path: Path, repeat: int) -> Result:
     """
     compileall.compile_dir(REPOSITORY_ROOT / "clv_core", quiet=1)
     out = csv_path.with_suffix(".features.parquet")
-    lifetimes = [sys.executable, str(Path(__file__).resolve()), "--worker", "lifetimes_rfm"]
-    lifetimes += ["--sizes", size, "--csv", str(csv_path)]
     commands = {
         "duckdb": features_command(csv_path, "duckdb", out),
         # Under a memory limit DuckDB reads the (plain) CSV itself and spills beyond the limit.
@@ -525,8 +589,11 @@ def whole_processes(size: str, csv_path: Path, repeat: int) -> Result:
             csv_path, "duckdb", out, "--memory-limit", CSV_MEMORY_LIMIT
         ),
         "pandas": features_command(csv_path, "pandas", out),
-        "lifetimes_rfm": lifetimes,
+        "lifetimes_rfm": worker_command("lifetimes_rfm", size, csv_path),
+        "sql_only": worker_command("sql_only", size, csv_path),
     }
+    sql_path, sql_only_out = sql_only_paths(csv_path)
+    sql_path.write_text(run_worker("feature_sql", size, csv_path)["sql"], encoding="utf-8")
     result: Result = {}
     for name, command in commands.items():
         runs = []
@@ -535,10 +602,12 @@ def whole_processes(size: str, csv_path: Path, repeat: int) -> Result:
             runs.append(timed_process(command))
         result[f"{name}_s"] = statistics.median(run["s"] for run in runs)
         result[f"{name}_peak_rss_mb"] = max(run["peak_rss_mb"] for run in runs)
-    out.unlink(missing_ok=True)
+    result.update(run_worker("compare_sql_only", size, csv_path))
+    for path in (out, sql_path, sql_only_out):
+        path.unlink(missing_ok=True)
     result["duckdb_limited_memory_limit"] = CSV_MEMORY_LIMIT
-    result["duckdb_vs_lifetimes"] = result["duckdb_s"] / result["lifetimes_rfm_s"]
-    result["pandas_vs_lifetimes"] = result["pandas_s"] / result["lifetimes_rfm_s"]
+    for name in ("duckdb", "pandas", "sql_only"):
+        result[f"{name}_vs_lifetimes"] = result[f"{name}_s"] / result["lifetimes_rfm_s"]
     return rounded(result)
 
 
@@ -595,7 +664,8 @@ COPY (
 
 
 def combine_repeats(results: Sequence[Result]) -> Result:
-    """One result from several: median of seconds, maximum of memory, anything else as is."""
+    """One result from several: median of seconds, maximum of memory and of differences,
+    anything else as is."""
     combined: Result = {}
     for key, first in results[0].items():
         values = [result[key] for result in results]
@@ -603,19 +673,26 @@ def combine_repeats(results: Sequence[Result]) -> Result:
             combined[key] = round(statistics.median(values), 3)
         elif key.endswith("_mb"):
             combined[key] = round(max(values), 1)
+        elif "difference" in key:
+            combined[key] = max(values)
         else:
             combined[key] = first
     return combined
 
 
 def rounded(result: Result) -> Result:
-    """Seconds and ratios to 0.001, megabytes to 0.1 MB, for a readable report."""
+    """Seconds and ratios to 0.001, megabytes to 0.1 MB, for a readable report; differences
+    between engines to 3 significant digits (they are far below 0.1)."""
     return {
-        key: round(value, 3 if key.endswith(("_s", "_speedup", "_lifetimes")) else 1)
-        if isinstance(value, float)
-        else value
+        key: _rounded(key, value) if isinstance(value, float) else value
         for key, value in result.items()
     }
+
+
+def _rounded(key: str, value: float) -> float:
+    if "difference" in key:
+        return float(f"{value:.3g}")
+    return round(value, 3 if key.endswith(("_s", "_speedup", "_lifetimes")) else 1)
 
 
 def benchmark_size(
