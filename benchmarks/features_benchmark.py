@@ -27,6 +27,12 @@ fresh process validates the same file (untimed), keeps the rows on or before the
 ``frequency``/``recency``/``T``/``monetary_value`` summary) against ``build_features`` on the
 same rows.
 
+Each size is then run as whole processes, as an analyst waits for them (``whole_process``): the
+CLI on DuckDB (the Python reader, and DuckDB reading the CSV under a memory limit), on pandas,
+``lifetimes``' RFM as its users run it, and the feature query alone (``sql_only``: DuckDB reads
+the CSV with declared types and writes the feature table, no validation and no pandas; the
+least a run of the same features can take).
+
 How to read it
 --------------
 The script prints one JSON object on stdout (progress goes to stderr). Stage times are wall-clock
