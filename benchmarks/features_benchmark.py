@@ -417,7 +417,7 @@ def lifetimes_rfm(csv_path: Path) -> Result:
     return {"customers": len(summary)}
 
 
-def feature_sql(_csv_path: Path) -> Result:
+def feature_sql() -> Result:
     """The project's feature and label query at the benchmark's cutoff and horizon (the text
     :func:`sql_only` runs; written by a worker, as the parent imports no ``clv_core``)."""
     from clv_core.features import FeatureOptions
@@ -425,6 +425,11 @@ def feature_sql(_csv_path: Path) -> Result:
 
     cutoff_day = (CUTOFF - dt.date(1970, 1, 1)).days
     return {"sql": labelled_feature_sql(cutoff_day, HORIZON_DAYS, FeatureOptions())}
+
+
+def cli_out_path(csv_path: Path) -> Path:
+    """Where the whole-process CLI runs write their feature table."""
+    return csv_path.with_suffix(".features.parquet")
 
 
 def sql_only_paths(csv_path: Path) -> tuple[Path, Path]:
@@ -469,7 +474,7 @@ def compare_sql_only(csv_path: Path) -> Result:
     import numpy as np
     import pandas as pd
 
-    cli = pd.read_parquet(csv_path.with_suffix(".features.parquet"))
+    cli = pd.read_parquet(cli_out_path(csv_path))
     alone = pd.read_parquet(sql_only_paths(csv_path)[1]).set_index("customer_id")
     result: Result = {"customers": len(cli), "sql_only_customers": len(alone)}
     if len(alone) == len(cli):
@@ -486,7 +491,7 @@ WORKERS: Final[dict[str, Callable[[str, Path], Result]]] = {
     "pipeline": lambda _size, csv_path: run_pipeline(csv_path),
     "lifetimes": lambda _size, csv_path: compare_with_lifetimes(csv_path),
     "spark": lambda _size, csv_path: run_spark(csv_path),
-    "feature_sql": lambda _size, csv_path: feature_sql(csv_path),
+    "feature_sql": lambda _size, _csv_path: feature_sql(),
     "sql_only": lambda _size, csv_path: sql_only(csv_path),
     "compare_sql_only": lambda _size, csv_path: compare_sql_only(csv_path),
 }
@@ -587,7 +592,7 @@ def whole_processes(size: str, csv_path: Path, repeat: int) -> Result:
     the project's modules again, while pandas and lifetimes come compiled by pip.
     """
     compileall.compile_dir(REPOSITORY_ROOT / "clv_core", quiet=1)
-    out = csv_path.with_suffix(".features.parquet")
+    out = cli_out_path(csv_path)
     commands = {
         "duckdb": features_command(csv_path, "duckdb", out),
         # Under a memory limit DuckDB reads the (plain) CSV itself and spills beyond the limit.
